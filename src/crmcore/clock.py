@@ -1,0 +1,119 @@
+"""Time: aware datetimes only, and clocks passed in rather than read globally.
+
+Domain code never reads the wall clock. A caller passes an explicit ``at=``
+(an aware :class:`~datetime.datetime`) or a :class:`Clock`; tests use
+:class:`FixedClock`, applications :class:`SystemClock`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from crmcore.errors import ValidationError
+
+__all__ = [
+    "EPOCH",
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "ensure_aware",
+    "ensure_date",
+    "parse_datetime",
+    "to_utc",
+]
+
+#: The Unix epoch as an aware datetime (the origin of ``datetime64[us]`` columns).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def ensure_aware(value: object, field: str = "at") -> datetime:
+    """Return ``value`` if it is a timezone-aware datetime, else raise.
+
+    Naive datetimes are ambiguous (whose midnight?) and are rejected with a
+    :class:`~crmcore.errors.ValidationError` naming ``field``.
+
+    >>> ensure_aware(datetime(2024, 1, 1))
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: at: must be a timezone-aware datetime ...
+    """
+    if not isinstance(value, datetime):
+        raise ValidationError(field, value, "must be a timezone-aware datetime")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValidationError(
+            field, value, "must be a timezone-aware datetime (naive datetimes are ambiguous)"
+        )
+    return value
+
+
+def to_utc(value: object, field: str = "at") -> datetime:
+    """Validate ``value`` as aware and convert it to UTC."""
+    return ensure_aware(value, field).astimezone(UTC)
+
+
+def ensure_date(value: object, field: str) -> date:
+    """Return ``value`` if it is a :class:`~datetime.date` (not a datetime)."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(field, value, "must be a date (not a datetime)")
+    return value
+
+
+def parse_datetime(text: str, field: str = "at") -> datetime:
+    """Parse an ISO 8601 timestamp that carries an offset (``Z`` or ``±hh:mm``)."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except (TypeError, ValueError, AttributeError):
+        raise ValidationError(field, text, "must be an ISO 8601 timestamp") from None
+    return ensure_aware(parsed, field)
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Something that tells the current time as an aware datetime."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        """The current instant in UTC."""
+        return datetime.now(UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+@attrs.define
+class FixedClock:
+    """A clock that stands still until told to move: deterministic tests.
+
+    >>> clock = FixedClock(datetime(2024, 1, 1, tzinfo=UTC))
+    >>> clock.advance(days=1).now()
+    datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+
+    current: datetime = attrs.field(validator=lambda _i, _a, v: ensure_aware(v, "current"))
+
+    def now(self) -> datetime:
+        """The instant the clock is set to."""
+        return self.current
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> FixedClock:
+        """Move the clock forward by ``delta`` (or ``timedelta(**kwargs)``); returns self."""
+        step = delta if delta is not None else timedelta(**kwargs)
+        if step < timedelta(0):
+            raise ValidationError("delta", step, "a clock only moves forward")
+        self.current = self.current + step
+        return self
+
+    def set(self, value: datetime) -> FixedClock:
+        """Set the clock to ``value`` (aware); returns self."""
+        self.current = ensure_aware(value, "value")
+        return self

@@ -1,0 +1,177 @@
+"""The crmcore exception hierarchy.
+
+Every error the public API raises derives from :class:`CrmError`, so a host
+application can catch one type at its boundary. Each subclass carries the
+facts a caller needs to react (the field and value that failed validation,
+the expected and actual version of a conflicting write, ...) as attributes,
+and a message that quotes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AlreadyExists",
+    "ConcurrencyConflict",
+    "CrmError",
+    "CurrencyMismatch",
+    "CustomerIsErased",
+    "DuplicateOperation",
+    "IllegalTransition",
+    "NotFound",
+    "SchemaVersionError",
+    "StorageError",
+    "ValidationError",
+]
+
+
+def _show(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class CrmError(Exception):
+    """Base class of every error raised by crmcore."""
+
+
+class ValidationError(CrmError, ValueError):
+    """A value failed validation.
+
+    ``field`` names what was being validated (a dotted path such as
+    ``"contact.email"``, or ``"row 17: at"`` for bulk input), ``value`` is the
+    offending value and ``reason`` says what was expected.
+
+    It also derives from :class:`ValueError` so that ``attrs`` validators and
+    generic callers that expect ``ValueError`` keep working.
+    """
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: {reason} (got {_show(value)})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, self.value, self.reason))
+
+
+class CurrencyMismatch(ValidationError):
+    """Two amounts in different currencies were combined."""
+
+    def __init__(self, left: str, right: str, operation: str = "combine") -> None:
+        self.left = left
+        self.right = right
+        self.operation = operation
+        super().__init__("currency", right, f"cannot {operation} {left} with {right} amounts")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.left, self.right, self.operation))
+
+
+class NotFound(CrmError, LookupError):
+    """Nothing is stored under ``key`` for ``entity`` (e.g. ``"customer"``)."""
+
+    def __init__(self, entity: str, key: object) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {_show(key)} not found")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.entity, self.key))
+
+
+class AlreadyExists(CrmError):
+    """An entity with the same identity (or unique field) is already stored."""
+
+    def __init__(self, entity: str, key: object, field: str = "id") -> None:
+        self.entity = entity
+        self.key = key
+        self.field = field
+        super().__init__(f"{entity} with {field} {_show(key)} already exists")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.entity, self.key, self.field))
+
+
+class ConcurrencyConflict(CrmError):
+    """A write was based on a stale version of an aggregate.
+
+    ``expected`` is the version the writer had loaded, ``actual`` the version
+    now stored (``None`` when the aggregate no longer exists). Reload, reapply
+    the change and retry.
+    """
+
+    def __init__(self, entity: str, key: object, expected: int, actual: int | None) -> None:
+        self.entity = entity
+        self.key = key
+        self.expected = expected
+        self.actual = actual
+        stored = "no longer exists" if actual is None else f"is at version {actual}"
+        super().__init__(
+            f"{entity} {_show(key)} was changed concurrently: "
+            f"expected version {expected}, but it {stored}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.entity, self.key, self.expected, self.actual))
+
+
+class DuplicateOperation(CrmError):
+    """An idempotency key was reused with a different payload."""
+
+    def __init__(self, key: str, reason: str = "already used with a different payload") -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"operation key {_show(key)} {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.key, self.reason))
+
+
+class IllegalTransition(CrmError):
+    """A state change that the rules do not allow.
+
+    ``from_state`` and ``to_state`` name the attempted move (``to_state`` may
+    be the name of a trigger when no target state exists), ``why`` says which
+    rule forbids it.
+    """
+
+    def __init__(self, from_state: object, to_state: object, why: str) -> None:
+        self.from_state = from_state
+        self.to_state = to_state
+        self.why = why
+        super().__init__(f"cannot go from {from_state} to {to_state}: {why}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.from_state, self.to_state, self.why))
+
+
+class CustomerIsErased(CrmError):
+    """The customer was erased (anonymised); it accepts no further changes."""
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        super().__init__(f"customer {customer_id!r} has been erased and cannot be changed")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.customer_id,))
+
+
+class StorageError(CrmError):
+    """The storage back end failed (I/O error, corrupt file, locked database)."""
+
+
+class SchemaVersionError(StorageError):
+    """The stored schema is newer than this version of crmcore understands."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"database schema version {found} is newer than the newest this crmcore "
+            f"supports ({supported}); upgrade crmcore"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.found, self.supported))

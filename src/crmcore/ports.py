@@ -1,0 +1,285 @@
+"""Storage ports: the repository and unit-of-work interfaces the rest of crmcore uses.
+
+These are :class:`typing.Protocol` classes: an adapter satisfies them by
+shape, not by inheritance. crmcore ships two adapters,
+:mod:`crmcore.storage.memory` and :mod:`crmcore.storage.sqlite`, and a
+contract test-kit, :mod:`crmcore.testing.contract`, that any adapter must pass.
+
+Semantics every adapter honours:
+
+* **Aggregates are versioned.** ``add`` stores a new aggregate (its
+  ``version`` must be 0) and returns it at version 1; ``save`` stores a
+  changed aggregate whose ``version`` is the one it was loaded at, and
+  returns it at the next version. A save based on a stale version raises
+  :class:`~crmcore.errors.ConcurrencyConflict`, at ``save`` when the store
+  already shows it, and at commit at the latest.
+* **A unit of work is all or nothing.** Writes are buffered and applied in
+  one transaction when the ``with`` block ends without an exception; an
+  exception (or :meth:`UnitOfWork.rollback`) discards them. Domain events
+  handed to :meth:`UnitOfWork.collect` are written to the outbox in that same
+  transaction.
+* **Reads inside a unit of work see its own pending writes** for lookups by
+  id or unique key (``get``, ``find``, ``find_by_email``); bulk queries
+  (``list``, ``count``, ``for_customer``, ``to_frame``, ``to_log``) read committed data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from crmcore.codec import JSON
+from crmcore.customers.customer import Customer
+from crmcore.customers.records import Interaction, Purchase, ServiceRecord
+from crmcore.events import DomainEvent, Outcome, event_from_json
+
+if TYPE_CHECKING:
+    from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+
+__all__ = [
+    "AggregateRepository",
+    "CustomerRepository",
+    "InteractionRepository",
+    "Outbox",
+    "OutboxMessage",
+    "Page",
+    "PurchaseRepository",
+    "RecordRepository",
+    "Store",
+    "UnitOfWork",
+]
+
+T = TypeVar("T")
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a listing, ordered by id. Pass ``next_after`` as ``after`` for the next."""
+
+    items: tuple[T, ...]
+    next_after: str | None
+
+
+class AggregateRepository(Protocol[A]):
+    """Versioned aggregates stored by id."""
+
+    def add(self, aggregate: A) -> A:
+        """Store a new aggregate (version 0); return it at version 1.
+
+        Raises :class:`~crmcore.errors.AlreadyExists` for a taken id or unique key.
+        """
+        ...
+
+    def save(self, aggregate: A) -> A:
+        """Store a changed aggregate loaded at its ``version``; return it at the next version."""
+        ...
+
+    def get(self, id: str) -> A:
+        """The aggregate stored under ``id``; :class:`~crmcore.errors.NotFound` otherwise."""
+        ...
+
+    def find(self, id: str) -> A | None:
+        """The aggregate stored under ``id``, or ``None``."""
+        ...
+
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[A]:
+        """Up to ``limit`` aggregates with ids greater than ``after``, in id order."""
+        ...
+
+    def count(self) -> int:
+        """How many aggregates are stored."""
+        ...
+
+
+class CustomerRepository(AggregateRepository[Customer], Protocol):
+    """Customers, with the lookups a CRM needs."""
+
+    def find_by_email(self, email: str) -> Customer | None:
+        """The customer with this e-mail address (compared normalised), or ``None``."""
+        ...
+
+    def get_by_email(self, email: str) -> Customer:
+        """The customer with this e-mail address; :class:`~crmcore.errors.NotFound` otherwise."""
+        ...
+
+    def to_frame(self) -> CustomerFrame:
+        """Every stored customer as a :class:`~crmcore.columnar.frame.CustomerFrame`, id order."""
+        ...
+
+
+class RecordRepository(Protocol[R]):
+    """Append-only records (purchases, interactions, service records) keyed by id."""
+
+    def add(self, record: R) -> None:
+        """Append a record; :class:`~crmcore.errors.AlreadyExists` if its id is taken."""
+        ...
+
+    def get(self, id: str) -> R:
+        """The record with ``id``; :class:`~crmcore.errors.NotFound` otherwise."""
+        ...
+
+    def find(self, id: str) -> R | None:
+        """The record with ``id``, or ``None``."""
+        ...
+
+    def for_customer(self, customer_id: str) -> tuple[R, ...]:
+        """A customer's records in time order (ties by id)."""
+        ...
+
+    def count(self) -> int:
+        """How many records are stored."""
+        ...
+
+    def redact(self, customer_id: str) -> int:
+        """Remove the free text of a customer's records (erasure); return how many changed."""
+        ...
+
+
+class PurchaseRepository(RecordRepository[Purchase], Protocol):
+    """Purchases, and the transaction log analytics read."""
+
+    def to_log(self) -> TransactionLog:
+        """Every stored purchase as a :class:`~crmcore.columnar.frame.TransactionLog`."""
+        ...
+
+
+class InteractionRepository(RecordRepository[Interaction], Protocol):
+    """Touchpoint interactions, and the event log analytics read."""
+
+    def to_log(self) -> EventLog:
+        """Every stored interaction as an :class:`~crmcore.columnar.frame.EventLog`."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic piece of work: repositories plus commit-or-nothing.
+
+    >>> from crmcore.storage.memory import MemoryStore
+    >>> from datetime import datetime, UTC
+    >>> store = MemoryStore()
+    >>> with store.unit_of_work() as uow:
+    ...     outcome = Customer.register("c-1", "Ann", datetime(2024, 1, 1, tzinfo=UTC))
+    ...     _ = uow.customers.add(outcome.value)
+    ...     uow.collect(*outcome.events)
+    >>> with store.unit_of_work() as uow:
+    ...     uow.customers.get("c-1").version
+    1
+    """
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """The customers."""
+        ...
+
+    @property
+    def purchases(self) -> PurchaseRepository:
+        """The purchases."""
+        ...
+
+    @property
+    def interactions(self) -> InteractionRepository:
+        """The touchpoint interactions."""
+        ...
+
+    @property
+    def service_records(self) -> RecordRepository[ServiceRecord]:
+        """The service records."""
+        ...
+
+    def collect(self, *events: DomainEvent) -> None:
+        """Queue events for the outbox; written in the commit's transaction."""
+        ...
+
+    def take(self, outcome: Outcome[T]) -> T:
+        """Collect ``outcome.events`` and return ``outcome.value``."""
+        ...
+
+    def commit(self) -> None:
+        """Apply every pending write and event atomically. Also done on a clean exit."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard every pending write and event. Also done on an exception."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@attrs.frozen
+class OutboxMessage:
+    """A domain event as stored in the outbox.
+
+    ``position`` is its place in the outbox's total order (strictly
+    increasing with commit order); ``message_id`` is a unique id a consumer
+    can use to drop duplicates.
+    """
+
+    position: int
+    message_id: str
+    kind: str
+    aggregate_id: str
+    occurred_at: datetime
+    payload: dict[str, JSON]
+
+    @property
+    def event(self) -> DomainEvent:
+        """The event, rebuilt as its domain class."""
+        return event_from_json(self.kind, self.payload)
+
+
+class Outbox(Protocol):
+    """Committed domain events waiting to be handed to the host application.
+
+    The relay contract: :meth:`pending` returns unpublished messages in
+    position order; after a message has been handed on, :meth:`mark_published`
+    removes it from ``pending``. A crash between the two hands the message on
+    again, so consumers drop duplicates by ``message_id``: together this is
+    effectively-once delivery.
+    """
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Up to ``limit`` unpublished messages, oldest first."""
+        ...
+
+    def mark_published(self, positions: Iterable[int]) -> None:
+        """Mark messages published (idempotent)."""
+        ...
+
+    def relay(self, handler: Callable[[OutboxMessage], None], *, limit: int = 100) -> int:
+        """Hand up to ``limit`` pending messages to ``handler`` in order.
+
+        Stops at the first exception, which propagates; that message and the
+        ones after it stay pending. The messages handed on are marked
+        published when the call ends. Returns how many were handed on.
+        """
+        ...
+
+
+class Store(Protocol):
+    """A storage back end: opens units of work and exposes the outbox."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work (use it as a context manager)."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The transactional outbox."""
+        ...
+
+    def close(self) -> None:
+        """Release resources (connections, files)."""
+        ...

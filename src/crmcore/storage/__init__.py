@@ -1,0 +1,1 @@
+"""Storage adapters: :mod:`crmcore.storage.memory` and :mod:`crmcore.storage.sqlite`."""

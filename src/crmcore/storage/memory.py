@@ -1,0 +1,251 @@
+"""In-memory storage: the reference adapter, for tests and notebooks.
+
+It keeps the stored (immutable) objects in dictionaries behind one lock.
+Commits validate the whole change set before touching anything, so a
+failing commit changes nothing, exactly like a database transaction.
+Thread-safe; not shared between processes; gone when the process ends.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from crmcore.ports import OutboxMessage
+from crmcore.storage.base import (
+    CUSTOMERS,
+    INTERACTIONS,
+    PURCHASES,
+    AggregateKind,
+    BufferedUnitOfWork,
+    ChangeSet,
+    RecordKind,
+    check_limit,
+    new_message_id,
+    relay,
+    sort_records,
+)
+
+__all__ = ["MemoryOutbox", "MemoryStore"]
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class _Data:
+    """The committed state of a :class:`MemoryStore`."""
+
+    def __init__(self) -> None:
+        self.aggregates: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.sorted_ids: dict[str, list[str]] = defaultdict(list)
+        self.keys: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        self.records: dict[str, dict[str, Any]] = defaultdict(dict)
+        self.by_customer: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self.outbox: list[OutboxMessage] = []
+        self.published: set[int] = set()
+
+
+class _MemoryBackend:
+    def __init__(self, data: _Data, lock: threading.RLock) -> None:
+        self._data = data
+        self._lock = lock
+
+    def fetch(self, kind: AggregateKind[A], id: str) -> A | None:
+        with self._lock:
+            found: A | None = self._data.aggregates[kind.name].get(id)
+            return found
+
+    def fetch_by_key(self, kind: AggregateKind[A], key: str, value: str) -> A | None:
+        with self._lock:
+            id = self._data.keys[(kind.name, key)].get(value)
+            return None if id is None else self.fetch(kind, id)
+
+    def fetch_page(self, kind: AggregateKind[A], limit: int, after: str | None) -> list[A]:
+        with self._lock:
+            ids = self._data.sorted_ids[kind.name]
+            start = 0 if after is None else bisect.bisect_right(ids, after)
+            stored = self._data.aggregates[kind.name]
+            return [stored[i] for i in ids[start : start + limit]]
+
+    def count(self, kind: AggregateKind[Any]) -> int:
+        with self._lock:
+            return len(self._data.aggregates[kind.name])
+
+    def fetch_record(self, kind: RecordKind[R], id: str) -> R | None:
+        with self._lock:
+            found: R | None = self._data.records[kind.name].get(id)
+            return found
+
+    def records_for(self, kind: RecordKind[R], customer_id: str) -> list[R]:
+        with self._lock:
+            ids = self._data.by_customer[kind.name].get(customer_id, ())
+            stored = self._data.records[kind.name]
+            return sort_records(kind, (stored[i] for i in ids))
+
+    def count_records(self, kind: RecordKind[Any]) -> int:
+        with self._lock:
+            return len(self._data.records[kind.name])
+
+    def customer_frame(self) -> CustomerFrame:
+        with self._lock:
+            customers = self.fetch_page(CUSTOMERS, len(self._data.sorted_ids["customer"]), None)
+        return CustomerFrame.from_customers(customers)
+
+    def _all_records(self, kind: RecordKind[R]) -> list[R]:
+        with self._lock:
+            return sort_records(kind, self._data.records[kind.name].values())
+
+    def transaction_log(self) -> TransactionLog:
+        return TransactionLog.from_purchases(self._all_records(PURCHASES))
+
+    def event_log(self) -> EventLog:
+        return EventLog.from_interactions(self._all_records(INTERACTIONS))
+
+    def apply(self, changes: ChangeSet) -> None:
+        with self._lock:
+            self._validate(changes)
+            self._write(changes)
+
+    def _validate(self, changes: ChangeSet) -> None:
+        data = self._data
+        # Key values released and claimed by this change set, per (kind, key).
+        released: dict[tuple[str, str], set[str]] = defaultdict(set)
+        claimed: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        for write in changes.aggregates:
+            kind, id = write.kind, write.id
+            current = data.aggregates[kind.name].get(id)
+            if write.expected == 0:
+                if current is not None:
+                    raise AlreadyExists(kind.name, id)
+            else:
+                actual = None if current is None else kind.version_of(current)
+                if actual != write.expected:
+                    raise ConcurrencyConflict(kind.name, id, write.expected, actual)
+            if current is not None:
+                for key, value in kind.keys_of(current).items():
+                    if value is not None:
+                        released[(kind.name, key)].add(value)
+        for write in changes.aggregates:
+            kind, id = write.kind, write.id
+            for key, value in kind.keys_of(write.aggregate).items():
+                if value is None:
+                    continue
+                index = (kind.name, key)
+                holder = data.keys[index].get(value)
+                if holder is not None and holder != id and value not in released[index]:
+                    raise AlreadyExists(kind.name, value, key)
+                other = claimed[index].setdefault(value, id)
+                if other != id:
+                    raise AlreadyExists(kind.name, value, key)
+        seen: set[tuple[str, str]] = set()
+        for record_write in changes.records:
+            name, id = record_write.kind.name, record_write.id
+            exists = id in data.records[name]
+            if record_write.replace and not exists:
+                raise NotFound(name, id)
+            if not record_write.replace and (exists or (name, id) in seen):
+                raise AlreadyExists(name, id)
+            seen.add((name, id))
+        for event in changes.events:
+            event.payload()  # encoding must succeed before anything is written
+
+    def _write(self, changes: ChangeSet) -> None:
+        data = self._data
+        for write in changes.aggregates:
+            kind, id = write.kind, write.id
+            stored = data.aggregates[kind.name]
+            current = stored.get(id)
+            if current is None:
+                bisect.insort(data.sorted_ids[kind.name], id)
+            else:
+                for key, value in kind.keys_of(current).items():
+                    if value is not None and data.keys[(kind.name, key)].get(value) == id:
+                        del data.keys[(kind.name, key)][value]
+        for write in changes.aggregates:
+            kind, id = write.kind, write.id
+            data.aggregates[kind.name][id] = write.aggregate
+            for key, value in kind.keys_of(write.aggregate).items():
+                if value is not None:
+                    data.keys[(kind.name, key)][value] = id
+        for record_write in changes.records:
+            name, id = record_write.kind.name, record_write.id
+            data.records[name][id] = record_write.record
+            data.by_customer[name][record_write.record.customer_id].add(id)
+        for event in changes.events:
+            data.outbox.append(
+                OutboxMessage(
+                    position=len(data.outbox) + 1,
+                    message_id=new_message_id(),
+                    kind=event.kind,
+                    aggregate_id=event.aggregate_id,
+                    occurred_at=event.occurred_at,
+                    payload=event.payload(),
+                )
+            )
+
+
+class MemoryOutbox:
+    """The outbox of a :class:`MemoryStore`."""
+
+    def __init__(self, data: _Data, lock: threading.RLock) -> None:
+        self._data = data
+        self._lock = lock
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Up to ``limit`` unpublished messages, oldest first."""
+        check_limit(limit)
+        with self._lock:
+            result: list[OutboxMessage] = []
+            for message in self._data.outbox:
+                if message.position not in self._data.published:
+                    result.append(message)
+                    if len(result) == limit:
+                        break
+            return result
+
+    def mark_published(self, positions: Iterable[int]) -> None:
+        """Mark messages published (idempotent)."""
+        with self._lock:
+            self._data.published.update(positions)
+
+    def relay(self, handler: Callable[[OutboxMessage], None], *, limit: int = 100) -> int:
+        """Hand pending messages to ``handler`` in order (:func:`~crmcore.storage.base.relay`)."""
+        return relay(self, handler, limit)
+
+
+class MemoryStore:
+    """An in-memory :class:`~crmcore.ports.Store`.
+
+    >>> store = MemoryStore()
+    >>> with store.unit_of_work() as uow:
+    ...     uow.customers.count()
+    0
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._data = _Data()
+        self._outbox = MemoryOutbox(self._data, self._lock)
+
+    def unit_of_work(self) -> BufferedUnitOfWork:
+        """A new unit of work over this store."""
+        return BufferedUnitOfWork(_MemoryBackend(self._data, self._lock))
+
+    @property
+    def outbox(self) -> MemoryOutbox:
+        """The transactional outbox."""
+        return self._outbox
+
+    def close(self) -> None:
+        """Nothing to release; present for the :class:`~crmcore.ports.Store` protocol."""
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,250 @@
+"""Realistic synthetic CRM data for demos, docs and tests.
+
+The purchase process follows the story the BTYD literature tells (Fader,
+Hardie & Lee 2005): while "alive", each customer buys at their own Poisson
+rate (rates vary across customers as a gamma distribution), and after any
+purchase may become inactive for good (dropout probabilities vary as a beta
+distribution). Spend per order is log-normal around a per-customer mean.
+Touchpoint interactions walk customers down the seven funnel stages, most
+dropping out early, as a real funnel does.
+
+Everything is drawn from one seeded :class:`numpy.random.Generator`, so the
+same arguments always give the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import attrs
+import numpy as np
+
+from crmcore.customers.contact import Contact
+from crmcore.customers.customer import Customer
+from crmcore.customers.profile import (
+    Demographics,
+    Education,
+    Gender,
+    Geography,
+    IncomeBand,
+    Psychographics,
+)
+from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
+from crmcore.errors import ValidationError
+from crmcore.events import DomainEvent
+from crmcore.funnel.stage import Stage
+from crmcore.money import Money
+
+__all__ = ["SyntheticData", "generate"]
+
+_GIVEN = (
+    "Ann", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gao", "Hana", "Ivan", "Jin", "Kofi", "Lea",
+    "Mia", "Noah", "Olu", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wei", "Yuki",
+)  # fmt: skip
+_FAMILY = (
+    "Lee", "Wang", "Smith", "Garcia", "Müller", "Rossi", "Tanaka", "Kim", "Nguyen", "Silva",
+    "Okafor", "Novak", "Dubois", "Haddad", "Larsen", "Singh", "Chen", "Kowalski", "Lin", "Brown",
+)  # fmt: skip
+_PLACES = (  # country, region, city, weight
+    ("CN", "Shanghai", "Shanghai", 14), ("CN", "Guangdong", "Shenzhen", 10),
+    ("TW", "Taipei", "Taipei", 6), ("US", "California", "San Francisco", 10),
+    ("US", "New York", "New York", 9), ("DE", "Berlin", "Berlin", 7),
+    ("GB", "England", "London", 8), ("FR", "Île-de-France", "Paris", 6),
+    ("JP", "Tokyo", "Tokyo", 7), ("SG", "Singapore", "Singapore", 4),
+    ("BR", "São Paulo", "São Paulo", 5), ("IN", "Karnataka", "Bengaluru", 6),
+    ("AU", "New South Wales", "Sydney", 4), ("CA", "Ontario", "Toronto", 4),
+)  # fmt: skip
+_INTERESTS = ("outdoor", "music", "cooking", "travel", "gaming", "fitness", "books", "fashion")
+_LIFESTYLE = ("urban", "family", "student", "frequent_traveller", "remote_worker")
+_VALUES = ("sustainability", "value_for_money", "quality", "innovation", "community")
+_CATEGORIES = ("electronics", "home", "apparel", "beauty", "books", "sports")
+_SALES_CHANNELS = ("web", "app", "store", "marketplace")
+# Funnel touchpoints: (stage, channel, kind); the probability of moving on to
+# the next stage falls in the middle of the funnel, as in typical B2C funnels.
+_TOUCHPOINTS = (
+    (Stage.AWARENESS, ("social", "ad_click"), ("search", "website_visit")),
+    (Stage.INTEREST, ("web", "content_view"), ("email", "newsletter_open")),
+    (Stage.CONSIDERATION, ("web", "product_compare"), ("web", "review_read")),
+    (Stage.INTENT, ("web", "cart_add"), ("app", "trial_signup")),
+    (Stage.CONVERSION, ("web", "checkout"), ("store", "checkout")),
+    (Stage.RETENTION, ("email", "repeat_visit"), ("app", "loyalty_check")),
+    (Stage.ADVOCACY, ("social", "review_posted"), ("web", "referral_sent")),
+)
+_ADVANCE = (0.75, 0.6, 0.55, 0.7, 1.0, 0.45)  # P(reach stage k+1 | reached stage k), k<5
+_SERVICE_KINDS = ("inquiry", "repair", "return", "complaint")
+
+
+@attrs.frozen
+class SyntheticData:
+    """A generated customer base: customers (with summaries filled in) and their records."""
+
+    customers: tuple[Customer, ...]
+    purchases: tuple[Purchase, ...]
+    interactions: tuple[Interaction, ...]
+    service_records: tuple[ServiceRecord, ...]
+    events: tuple[DomainEvent, ...]
+    start: datetime
+    end: datetime
+
+
+def _pick(rng: np.random.Generator, options: Sequence[str], k: int) -> list[str]:
+    return [str(x) for x in rng.choice(np.array(options), size=k, replace=False)]
+
+
+def generate(
+    customers: int = 2000,
+    *,
+    seed: int = 7,
+    end: datetime = datetime(2026, 10, 31, tzinfo=UTC),
+    years: float = 2.0,
+    currency: str = "USD",
+) -> SyntheticData:
+    """Generate ``customers`` customers acquired over ``years`` years up to ``end``.
+
+    Every customer enters the funnel; about a third convert and then buy
+    repeatedly. Returned customers already carry the purchase, interaction and
+    service summaries of their records (as if recorded one by one), and
+    ``events`` holds every domain event raised along the way. Buyers who spent
+    more than 300 in total are tagged ``vip`` (about the top 7%).
+    """
+    if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:
+        raise ValidationError("customers", customers, "must be a non-negative integer")
+    if not years > 0:
+        raise ValidationError("years", years, "must be positive")
+    rng = np.random.default_rng(seed)
+    span = timedelta(days=365.25 * years)
+    start = end - span
+    weights = np.array([p[3] for p in _PLACES], dtype=float)
+    weights /= weights.sum()
+
+    all_customers: list[Customer] = []
+    purchases: list[Purchase] = []
+    interactions: list[Interaction] = []
+    services: list[ServiceRecord] = []
+    events: list[DomainEvent] = []
+    for n in range(customers):
+        cid = f"C{n + 1:06d}"
+        joined = start + timedelta(seconds=float(rng.uniform(0, span.total_seconds() * 0.9)))
+        joined = joined.replace(microsecond=0)
+        given, family = str(rng.choice(_GIVEN)), str(rng.choice(_FAMILY))
+        country, region, city, _ = _PLACES[int(rng.choice(len(_PLACES), p=weights))]
+        ascii_family = family.encode("ascii", "ignore").decode() or "x"
+        email = f"{given.lower()}.{ascii_family.lower()}.{n + 1}@example.com"
+        age = int(np.clip(rng.normal(38, 12), 18, 85))
+        born = date(joined.year - age, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+        outcome = Customer.register(
+            cid,
+            f"{given} {family}",
+            joined,
+            contact=Contact(email=email, phone=f"+1555{n:07d}" if rng.random() < 0.6 else None),
+            demographics=Demographics(
+                birth_date=born,
+                gender=rng.choice(np.array(list(Gender))[:3]) if rng.random() < 0.9 else None,
+                income_band=rng.choice(np.array(list(IncomeBand))),
+                education=rng.choice(np.array(list(Education))) if rng.random() < 0.7 else None,
+            ),
+            geography=Geography(country=country, region=region, city=city),
+            psychographics=Psychographics(
+                interests=_pick(rng, _INTERESTS, int(rng.integers(0, 4))),
+                lifestyle=_pick(rng, _LIFESTYLE, int(rng.integers(0, 2))),
+                values=_pick(rng, _VALUES, int(rng.integers(0, 3))),
+            ),
+            attributes={"acquisition_channel": str(rng.choice(("search", "social", "referral")))},
+        )
+        customer = outcome.value
+        events.extend(outcome.events)
+        if rng.random() < 0.55:
+            step = customer.grant_consent(MarketingChannel.EMAIL, joined, "signup form")
+            customer = step.value
+            events.extend(step.events)
+        if rng.random() < 0.2:
+            step = customer.grant_consent(MarketingChannel.SMS, joined, "checkout")
+            customer = step.value
+            events.extend(step.events)
+
+        # Funnel walk: touchpoints, a few days apart.
+        reached = 1
+        while reached < 5 and rng.random() < _ADVANCE[reached - 1]:
+            reached += 1
+        moment = joined
+        for stage_index in range(min(reached, 4)):
+            stage, *options = _TOUCHPOINTS[stage_index]
+            channel, kind = options[int(rng.integers(0, len(options)))]
+            moment += timedelta(hours=float(rng.exponential(60)))
+            record = Interaction(
+                f"I{n + 1:06d}-{stage_index}", cid, moment, channel, kind, stage=stage
+            )
+            interactions.append(record)
+            step = customer.record_interaction(record)
+            customer = step.value
+            events.extend(step.events)
+
+        if reached >= 5:  # converted: buy while alive (Pareto/NBD-like story)
+            rate = rng.gamma(0.9, 1 / 12.0)  # purchases per week while alive
+            dropout = rng.beta(1.2, 3.5)
+            mean_spend = float(rng.lognormal(3.6, 0.6))
+            t = moment + timedelta(hours=float(rng.exponential(24)))
+            k = 0
+            while t < end:
+                amount = Decimal(str(round(mean_spend * float(rng.lognormal(0, 0.35)), 2)))
+                purchase = Purchase(
+                    f"O{n + 1:06d}-{k:03d}",
+                    cid,
+                    t.replace(microsecond=0),
+                    Money(amount, currency),
+                    items=int(rng.integers(1, 5)),
+                    channel=str(rng.choice(_SALES_CHANNELS)),
+                    category=str(rng.choice(_CATEGORIES)),
+                )
+                purchases.append(purchase)
+                step = customer.record_purchase(purchase)
+                customer = step.value
+                events.extend(step.events)
+                if k == 0 or rng.random() < 0.15:
+                    stage_index = 4 if k == 0 else int(rng.choice((5, 6), p=(0.75, 0.25)))
+                    stage, *options = _TOUCHPOINTS[stage_index]
+                    channel, kind = options[int(rng.integers(0, len(options)))]
+                    record = Interaction(
+                        f"I{n + 1:06d}-p{k:03d}", cid, purchase.at, channel, kind, stage=stage
+                    )
+                    interactions.append(record)
+                    step = customer.record_interaction(record)
+                    customer = step.value
+                    events.extend(step.events)
+                if rng.random() < 0.06:
+                    kind = str(rng.choice(_SERVICE_KINDS))
+                    at = purchase.at + timedelta(days=float(rng.exponential(5)))
+                    if at < end:
+                        service = ServiceRecord(
+                            f"S{n + 1:06d}-{k:03d}",
+                            cid,
+                            at,
+                            kind,
+                            str(rng.choice(("phone", "email", "chat"))),
+                            summary=f"{kind} about order {purchase.order_id}",
+                            resolved_at=at + timedelta(hours=float(rng.exponential(30))),
+                        )
+                        services.append(service)
+                        step = customer.record_service(service)
+                        customer = step.value
+                        events.extend(step.events)
+                k += 1
+                if rng.random() < dropout:
+                    break
+                t += timedelta(weeks=float(rng.exponential(1 / max(rate, 1e-3))))
+            if customer.purchases.total is not None and customer.purchases.total.amount > 300:
+                step = customer.tag(["vip"], end)
+                customer = step.value
+                events.extend(step.events)
+        all_customers.append(customer)
+    return SyntheticData(
+        tuple(all_customers),
+        tuple(purchases),
+        tuple(interactions),
+        tuple(services),
+        tuple(events),
+        start,
+        end,
+    )

@@ -1,0 +1,67 @@
+import pickle
+
+import pytest
+
+from crmcore import errors
+from crmcore.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    CrmError,
+    CurrencyMismatch,
+    CustomerIsErased,
+    DuplicateOperation,
+    IllegalTransition,
+    NotFound,
+    SchemaVersionError,
+    StorageError,
+    ValidationError,
+)
+
+EXAMPLES: list[CrmError] = [
+    ValidationError("contact.email", "nope", "must look like name@example.com"),
+    CurrencyMismatch("EUR", "USD", "add"),
+    NotFound("customer", "C1"),
+    AlreadyExists("customer", "a@example.com", "email"),
+    ConcurrencyConflict("customer", "C1", 3, 4),
+    DuplicateOperation("key-1"),
+    IllegalTransition("new", "closed", "a case must be resolved first"),
+    CustomerIsErased("C1"),
+    SchemaVersionError(9, 1),
+    StorageError("disk full"),
+]
+
+
+@pytest.mark.parametrize("error", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_every_error_is_a_crm_error_and_survives_pickling(error: CrmError) -> None:
+    assert isinstance(error, CrmError)
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is type(error)
+    assert str(clone) == str(error)
+
+
+def test_messages_quote_the_facts() -> None:
+    assert (
+        str(ValidationError("name", "", "must not be empty")) == "name: must not be empty (got '')"
+    )
+    conflict = ConcurrencyConflict("customer", "C1", 3, None)
+    assert "expected version 3" in str(conflict)
+    assert "no longer exists" in str(conflict)
+    transition = IllegalTransition("new", "closed", "why not")
+    assert (transition.from_state, transition.to_state) == ("new", "closed")
+    assert "from new to closed" in str(transition)
+
+
+def test_long_values_are_shortened_in_messages() -> None:
+    message = str(ValidationError("note", "x" * 500, "too long"))
+    assert len(message) < 150
+    assert message.endswith("...)")
+
+
+def test_validation_error_is_also_a_value_error() -> None:
+    assert issubclass(ValidationError, ValueError)
+    assert issubclass(NotFound, LookupError)
+
+
+def test_module_exports_every_error() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), CrmError)

@@ -1,0 +1,51 @@
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from crmcore.customers import CustomerRegistered, PurchaseRecorded
+from crmcore.errors import ValidationError
+from crmcore.events import DomainEvent, Outcome, event_from_json, event_kinds, event_type
+from crmcore.money import Money
+
+T = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_events_round_trip_through_their_kind() -> None:
+    event = PurchaseRecorded(
+        aggregate_id="C1",
+        occurred_at=T,
+        order_id="O1",
+        amount=Money("9.90", "EUR"),
+        items=2,
+        channel="web",
+    )
+    assert event.kind == "customer.purchase_recorded"
+    payload = event.payload()
+    assert payload["amount"] == {"amount": "9.90", "currency": "EUR"}
+    assert event_from_json(event.kind, payload) == event
+    assert event_kinds()["customer.registered"] is CustomerRegistered
+
+
+def test_unknown_kinds_and_naive_times_are_rejected() -> None:
+    with pytest.raises(ValidationError):
+        event_from_json("no.such.kind", {})
+    with pytest.raises(ValidationError):
+        CustomerRegistered(aggregate_id="C1", occurred_at=datetime(2024, 1, 1))
+
+
+def test_a_kind_cannot_be_registered_twice_by_another_class() -> None:
+    with pytest.raises(ValidationError):
+
+        @event_type("customer.registered")
+        @attrs.frozen(kw_only=True)
+        class Impostor(DomainEvent):
+            pass
+
+
+def test_outcome_then_chains_values_and_events_in_order() -> None:
+    first = CustomerRegistered(aggregate_id="C1", occurred_at=T)
+    second = CustomerRegistered(aggregate_id="C2", occurred_at=T)
+    chained = Outcome(1, [first]).then(lambda v: Outcome(v + 1, (second,)))
+    assert chained.value == 2
+    assert chained.events == (first, second)

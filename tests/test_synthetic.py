@@ -1,0 +1,45 @@
+from collections import Counter
+
+import pytest
+
+from crmcore.errors import ValidationError
+from crmcore.money import Money
+from crmcore.synthetic import generate
+
+
+def test_same_seed_same_data_and_different_seed_different_data() -> None:
+    a, b, c = generate(60, seed=3), generate(60, seed=3), generate(60, seed=4)
+    assert a == b
+    assert a.purchases != c.purchases
+
+
+def test_summaries_agree_with_the_records() -> None:
+    data = generate(300, seed=11)
+    per_customer = Counter(p.customer_id for p in data.purchases)
+    for customer in data.customers:
+        assert customer.purchases.count == per_customer.get(customer.id, 0)
+        mine = [p for p in data.purchases if p.customer_id == customer.id]
+        if mine:
+            assert customer.purchases.total == Money.sum((p.amount for p in mine), "USD")
+            assert customer.purchases.last_at == max(p.at for p in mine)
+    assert all(data.start <= p.at < data.end for p in data.purchases)
+    assert len({p.order_id for p in data.purchases}) == len(data.purchases)
+
+
+def test_the_base_looks_like_a_real_customer_base() -> None:
+    data = generate(1000, seed=5)
+    buyers = [c for c in data.customers if c.purchases.count > 0]
+    repeaters = [c for c in buyers if c.purchases.count >= 2]
+    assert 0.1 < len(buyers) / 1000 < 0.4  # a funnel: most never convert
+    assert 0.3 < len(repeaters) / len(buyers) < 0.95  # many, not all, buy again
+    assert len({c.geography.country for c in data.customers}) >= 8
+    kinds = Counter(e.kind for e in data.events)
+    assert kinds["customer.registered"] == 1000
+    assert kinds["customer.purchase_recorded"] == len(data.purchases)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValidationError):
+        generate(-1)
+    with pytest.raises(ValidationError):
+        generate(10, years=0)
