@@ -32,6 +32,7 @@ import attrs
 
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import MarketingChannel
+from crmcore.errors import NotFound
 
 __all__ = [
     "CUSTOMER_SCHEMA",
@@ -81,7 +82,7 @@ class Schema:
         for column in self.columns:
             if column.name == name:
                 return column
-        raise KeyError(name)
+        raise NotFound("column", name)
 
     def __contains__(self, name: object) -> bool:
         return any(c.name == name for c in self.columns)
