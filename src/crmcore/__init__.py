@@ -48,6 +48,17 @@ from crmcore.events import DomainEvent, Outcome
 from crmcore.frozen import FrozenDict
 from crmcore.funnel import Stage
 from crmcore.ids import CustomerId, InteractionId, OrderId, ServiceRecordId, new_id
+from crmcore.journey import (
+    JourneyMap,
+    JourneyReport,
+    PainWeights,
+    Scale,
+    Touchpoint,
+    TouchpointRow,
+    TouchpointScore,
+    TouchpointScores,
+    journey_report,
+)
 from crmcore.money import Money
 from crmcore.ports import (
     CustomerRepository,
@@ -63,6 +74,15 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "JourneyMap",
+    "JourneyReport",
+    "PainWeights",
+    "Scale",
+    "Touchpoint",
+    "TouchpointRow",
+    "TouchpointScore",
+    "TouchpointScores",
+    "journey_report",
     "CUSTOMER_SCHEMA",
     "EVENT_SCHEMA",
     "TRANSACTION_SCHEMA",
