@@ -46,7 +46,17 @@ from crmcore.errors import (
 )
 from crmcore.events import DomainEvent, Outcome
 from crmcore.frozen import FrozenDict
-from crmcore.funnel import Stage
+from crmcore.funnel import (
+    DEFAULT_TOUCHPOINTS,
+    FunnelPolicy,
+    FunnelPosition,
+    Stage,
+    StageChange,
+    StageMove,
+    TouchpointMap,
+    TouchpointRule,
+    apply_interaction,
+)
 from crmcore.ids import CustomerId, InteractionId, OrderId, ServiceRecordId, new_id
 from crmcore.journey import (
     JourneyMap,
@@ -74,6 +84,14 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_TOUCHPOINTS",
+    "FunnelPolicy",
+    "FunnelPosition",
+    "StageChange",
+    "StageMove",
+    "TouchpointMap",
+    "TouchpointRule",
+    "apply_interaction",
     "JourneyMap",
     "JourneyReport",
     "PainWeights",

@@ -36,6 +36,7 @@ from crmcore.codec import JSON
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.events import DomainEvent, Outcome, event_from_json
+from crmcore.funnel.position import FunnelPosition
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
@@ -190,6 +191,11 @@ class UnitOfWork(Protocol):
     @property
     def service_records(self) -> RecordRepository[ServiceRecord]:
         """The service records."""
+        ...
+
+    @property
+    def funnel_positions(self) -> AggregateRepository[FunnelPosition]:
+        """Customers' funnel positions, stored by customer id."""
         ...
 
     def collect(self, *events: DomainEvent) -> None:

@@ -32,6 +32,7 @@ from crmcore.errors import (
     ValidationError,
 )
 from crmcore.events import DomainEvent, Outcome
+from crmcore.funnel.position import FunnelPosition
 from crmcore.ports import Outbox, OutboxMessage, Page
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CUSTOMERS",
+    "FUNNEL_POSITIONS",
     "INTERACTIONS",
     "PURCHASES",
     "SERVICE_RECORDS",
@@ -110,6 +112,7 @@ class RecordKind(Generic[R]):
 CUSTOMERS: AggregateKind[Customer] = AggregateKind(
     "customer", Customer, (("email", lambda c: c.contact.email),)
 )
+FUNNEL_POSITIONS: AggregateKind[FunnelPosition] = AggregateKind("funnel_position", FunnelPosition)
 PURCHASES: RecordKind[Purchase] = RecordKind("purchase", Purchase, "order_id")
 INTERACTIONS: RecordKind[Interaction] = RecordKind(
     "interaction", Interaction, "id", Interaction.redacted
@@ -460,6 +463,7 @@ class BufferedUnitOfWork:
         self._purchases = _PurchaseRepository(self, PURCHASES)
         self._interactions = _InteractionRepository(self, INTERACTIONS)
         self._service_records = _RecordRepository(self, SERVICE_RECORDS)
+        self._funnel_positions = _AggregateRepository(self, FUNNEL_POSITIONS)
 
     @property
     def customers(self) -> _CustomerRepository:
@@ -480,6 +484,11 @@ class BufferedUnitOfWork:
     def service_records(self) -> _RecordRepository[ServiceRecord]:
         """The service records."""
         return self._service_records
+
+    @property
+    def funnel_positions(self) -> _AggregateRepository[FunnelPosition]:
+        """Customers' funnel positions, stored by customer id."""
+        return self._funnel_positions
 
     def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
         """A repository for any :class:`AggregateKind` (how later modules plug in)."""

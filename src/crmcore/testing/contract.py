@@ -49,6 +49,8 @@ from crmcore.errors import (
     ValidationError,
 )
 from crmcore.events import DomainEvent
+from crmcore.funnel.position import FunnelPosition
+from crmcore.funnel.stage import Stage
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
 
@@ -371,6 +373,34 @@ class StoreContract:
         assert store.outbox.relay(flaky) == 2
         assert store.outbox.relay(flaky) == 0
         assert received == ["C0000", "C0001", "C0002", "C0002", "C0003"]
+
+    # -- funnel positions (any other aggregate kind is stored the same way) -------
+    def test_funnel_positions_are_versioned_aggregates(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            uow.customers.add(new_customer(1))
+            stored = uow.funnel_positions.add(
+                uow.take(FunnelPosition.start("C0001", Stage.AWARENESS, T0, source="I1"))
+            )
+        assert stored.version == 1
+        later = T0 + timedelta(days=1)
+        with store.unit_of_work() as uow:
+            current = uow.funnel_positions.get("C0001")
+            assert current == stored
+            outcome = current.advance(Stage.INTENT, later, source="I2")
+            moved = uow.funnel_positions.save(uow.take(outcome))
+        assert (moved.version, moved.stage) == (2, Stage.INTENT)
+        assert moved.entered_at(Stage.INTEREST) == later  # skipped stages are passed through
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+            uow.funnel_positions.save(stored.advance(Stage.INTEREST, later).value)
+        with store.unit_of_work() as uow:
+            assert uow.funnel_positions.get("C0001") == moved
+            assert uow.funnel_positions.count() == 1
+            assert [p.id for p in uow.funnel_positions.list().items] == ["C0001"]
+            assert uow.customers.get("C0001").version == 1  # same id, separate aggregate
+            with pytest.raises(AlreadyExists):
+                uow.funnel_positions.add(FunnelPosition.start("C0001", Stage.INTENT, T0).value)
+        kinds = [m.kind for m in store.outbox.pending()]
+        assert kinds.count("funnel.stage_entered") == 4  # start + 2 skipped + intent
 
     # -- bulk views ---------------------------------------------------------------
     def test_to_frame_equals_a_frame_of_the_stored_customers(self, store: Store) -> None:
