@@ -43,3 +43,16 @@ def test_bad_arguments() -> None:
         generate(-1)
     with pytest.raises(ValidationError):
         generate(10, years=0)
+
+
+def test_touchpoint_scores_make_weak_touchpoints_visible() -> None:
+    data = generate(1500, seed=9)
+    assert data.scores
+    assert all(1 <= s.score <= 5 and s.scale.value == "csat" for s in data.scores)
+    ids = {i.customer_id for i in data.interactions}
+    assert {s.customer_id for s in data.scores} <= ids
+    by_kind: dict[str, list[int]] = {}
+    for s in data.scores:
+        by_kind.setdefault(s.touchpoint.kind, []).append(s.score)
+    mean = {k: sum(v) / len(v) for k, v in by_kind.items()}
+    assert mean["product_compare"] < mean["content_view"] - 0.5

@@ -19,6 +19,7 @@ import numpy as np
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.errors import CrmError
 from crmcore.funnel.stage import Stage
+from crmcore.journey import JourneyReport, TouchpointScores, journey_report
 from crmcore.ports import OutboxMessage
 from crmcore.services.customers import (
     erase_customer,
@@ -106,6 +107,12 @@ def demo(args: argparse.Namespace, out: TextIO) -> int:
 
         frame, log, events = _timed("load frame + logs from SQLite", timings, load)
         _summarise(out, frame, log, events, data.end)
+        report = _timed(
+            "journey map",
+            timings,
+            lambda: journey_report(events, TouchpointScores.from_scores(data.scores)),
+        )
+        _journey(out, report)
         buyer = next((c for c in data.customers if c.purchases.count), data.customers[0])
         _privacy(out, store, buyer.id, data.end)
         delivered: dict[str, int] = {}
@@ -226,6 +233,24 @@ def _summarise(
         f"\n  {int(lapsed.sum()):,} buyers have not bought in the 90 days before {as_of:%Y-%m-%d}"
         " (lifecycle and churn warning arrive with the lifecycle module).\n"
     )
+
+
+def _journey(out: TextIO, report: JourneyReport) -> None:
+    _section(out, "Journey map: top pain points (CSAT 1-5 from touchpoint ratings)")
+    rows = [
+        (
+            row.touchpoint.label,
+            "-" if row.stage is None else row.stage.label,
+            row.volume,
+            "-" if row.mean_score is None else f"{row.mean_score:.2f}",
+            "-" if row.share_negative is None else f"{row.share_negative:.0%}",
+            "-" if row.conversion is None else f"{row.conversion:.0%}",
+            f"{row.pain:.3f}",
+        )
+        for row in report.pain_points(top=5)
+    ]
+    header = ["touchpoint", "stage", "events", "mean CSAT", "negative", "converts", "pain"]
+    _table(out, header, rows)
 
 
 def _privacy(out: TextIO, store: SqliteStore, customer_id: str, at: datetime) -> None:

@@ -35,6 +35,7 @@ from crmcore.customers.records import Interaction, MarketingChannel, Purchase, S
 from crmcore.errors import ValidationError
 from crmcore.events import DomainEvent
 from crmcore.funnel.stage import Stage
+from crmcore.journey import TouchpointScore
 from crmcore.money import Money
 
 __all__ = ["SyntheticData", "generate"]
@@ -74,6 +75,9 @@ _TOUCHPOINTS = (
 )
 _ADVANCE = (0.75, 0.6, 0.55, 0.7, 1.0, 0.45)  # P(reach stage k+1 | reached stage k), k<5
 _SERVICE_KINDS = ("inquiry", "repair", "return", "complaint")
+# Mean CSAT (1-5) by touchpoint kind: a few weak touchpoints for the journey map to find.
+_QUALITY = {"product_compare": 2.9, "trial_signup": 3.0, "checkout": 3.6, "cart_add": 3.8}
+_RATED_SHARE = 0.25
 
 
 @attrs.frozen
@@ -87,6 +91,7 @@ class SyntheticData:
     events: tuple[DomainEvent, ...]
     start: datetime
     end: datetime
+    scores: tuple[TouchpointScore, ...] = ()
 
 
 def _pick(rng: np.random.Generator, options: Sequence[str], k: int) -> list[str]:
@@ -106,7 +111,8 @@ def generate(
     Every customer enters the funnel; about a third convert and then buy
     repeatedly. Returned customers already carry the purchase, interaction and
     service summaries of their records (as if recorded one by one), and
-    ``events`` holds every domain event raised along the way. Buyers who spent
+    ``events`` holds every domain event raised along the way, ``scores`` CSAT
+    ratings of touchpoints (1-5) for the journey map. Buyers who spent
     more than 300 in total are tagged ``vip`` (about the top 7%).
     """
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:
@@ -247,4 +253,34 @@ def generate(
         tuple(events),
         start,
         end,
+        _scores(rng, interactions),
     )
+
+
+def _scores(
+    rng: np.random.Generator, interactions: Sequence[Interaction]
+) -> tuple[TouchpointScore, ...]:
+    """CSAT ratings for about a quarter of the touchpoints.
+
+    Each touchpoint kind has a mean quality; customers who stalled at a
+    touchpoint's stage rate it a point lower, so weak touchpoints show up as
+    pain points with low conversion, as they would in real feedback.
+    """
+    furthest: dict[str, int] = {}
+    for record in interactions:
+        if record.stage is not None:
+            furthest[record.customer_id] = max(furthest.get(record.customer_id, 0), record.stage)
+    scores: list[TouchpointScore] = []
+    for record in interactions:
+        if record.stage is None or rng.random() >= _RATED_SHARE:
+            continue
+        mean = _QUALITY.get(record.kind, 4.2)
+        if furthest[record.customer_id] == record.stage and record.stage < Stage.CONVERSION:
+            mean -= 1.0
+        score = int(np.clip(round(rng.normal(mean, 0.8)), 1, 5))
+        scores.append(
+            TouchpointScore(
+                record.customer_id, record.channel, record.kind, record.at, score, "csat"
+            )
+        )
+    return tuple(scores)
