@@ -69,6 +69,25 @@ from crmcore.journey import (
     TouchpointScores,
     journey_report,
 )
+from crmcore.lifecycle import (
+    TRANSITIONS,
+    ActivityFacts,
+    BatchClassification,
+    BatchTransitions,
+    ChurnWarning,
+    CustomerChurned,
+    CustomerReactivated,
+    Evidence,
+    Lifecycle,
+    LifecycleChange,
+    LifecycleChanged,
+    LifecyclePolicy,
+    LifecycleState,
+    TransitionKind,
+    Trigger,
+    classify_log,
+    reclassify,
+)
 from crmcore.money import Money
 from crmcore.ports import (
     CustomerRepository,
@@ -84,6 +103,23 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "TRANSITIONS",
+    "ActivityFacts",
+    "BatchClassification",
+    "BatchTransitions",
+    "ChurnWarning",
+    "CustomerChurned",
+    "CustomerReactivated",
+    "Evidence",
+    "Lifecycle",
+    "LifecycleChange",
+    "LifecycleChanged",
+    "LifecyclePolicy",
+    "LifecycleState",
+    "TransitionKind",
+    "Trigger",
+    "classify_log",
+    "reclassify",
     "DEFAULT_TOUCHPOINTS",
     "FunnelPolicy",
     "FunnelPosition",

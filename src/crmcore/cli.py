@@ -20,6 +20,8 @@ from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.errors import CrmError
 from crmcore.funnel.stage import Stage
 from crmcore.journey import JourneyReport, TouchpointScores, journey_report
+from crmcore.lifecycle import BatchClassification, LifecycleState, classify_log
+from crmcore.lifecycle import transitions as lifecycle_transitions
 from crmcore.ports import OutboxMessage
 from crmcore.services.customers import (
     erase_customer,
@@ -36,16 +38,25 @@ T = TypeVar("T")
 
 
 def _table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A plain-text table: numbers (and figures such as '12.5%') right-aligned, text left."""
     cells = [[str(h) for h in header], *[[_fmt(v) for v in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    numeric = [
+        all(_looks_numeric(row[i]) for row in cells[1:]) and len(cells) > 1
+        for i in range(len(header))
+    ]
     for n, row in enumerate(cells):
         line = "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
+            cell.rjust(width) if numeric[i] else cell.ljust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         )
         out.write("  " + line.rstrip() + "\n")
         if n == 0:
             out.write("  " + "  ".join("-" * w for w in widths) + "\n")
+
+
+def _looks_numeric(text: str) -> bool:
+    return text == "-" or text.replace(",", "").replace(".", "").rstrip("%").lstrip("-").isdigit()
 
 
 def _fmt(value: object) -> str:
@@ -107,6 +118,15 @@ def demo(args: argparse.Namespace, out: TextIO) -> int:
 
         frame, log, events = _timed("load frame + logs from SQLite", timings, load)
         _summarise(out, frame, log, events, data.end)
+        before, now = _timed(
+            "lifecycle of every customer, twice",
+            timings,
+            lambda: (
+                classify_log(log, data.end - timedelta(days=90), customers=frame),
+                classify_log(log, data.end, customers=frame),
+            ),
+        )
+        _lifecycle(out, before, now)
         report = _timed(
             "journey map",
             timings,
@@ -226,12 +246,29 @@ def _summarise(
     _table(
         out, ["stage", "customers", "of awareness"], [(s, r, f"{r / first:.1%}") for s, r in reach]
     )
-    cutoff = np.datetime64((as_of - timedelta(days=90)).replace(tzinfo=None), "us")
-    last_purchase = frame["last_purchase_at"].values
-    lapsed = buyers & (last_purchase < cutoff)
+
+
+def _lifecycle(out: TextIO, before: BatchClassification, now: BatchClassification) -> None:
+    _section(out, f"Lifecycle as of {now.as_of:%Y-%m-%d} (and 90 days earlier)")
+    was, counts, n = before.counts(), now.counts(), max(len(now.states), 1)
+    _table(
+        out,
+        ["state", "customers", "share", "90 days earlier"],
+        [(s.value, counts[s], f"{counts[s] / n:.1%}", was[s]) for s in LifecycleState],
+    )
+    changes = lifecycle_transitions(before, now)
+    warned = changes.warnings
+    _section(out, f"Churn early warning: {len(warned):,} customers entered decline")
+    order = warned[np.argsort(-now.risk_scores[warned], kind="stable")][:5]
+    rows = []
+    for row in order:
+        facts = now.classification(int(row)).evidence
+        reasons = ", ".join(sorted(r.value for r in facts.reasons))
+        rows.append((str(now.customer_ids[row]), f"{now.risk_scores[row]:.2f}", reasons))
+    _table(out, ["customer", "risk", "reasons"], rows)
     out.write(
-        f"\n  {int(lapsed.sum()):,} buyers have not bought in the 90 days before {as_of:%Y-%m-%d}"
-        " (lifecycle and churn warning arrive with the lifecycle module).\n"
+        f"  {len(changes.reactivations):,} reactivated (won back), "
+        f"{len(changes.of_kind('churn')):,} churned in the last 90 days\n"
     )
 
 

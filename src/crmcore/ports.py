@@ -37,6 +37,7 @@ from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.events import DomainEvent, Outcome, event_from_json
 from crmcore.funnel.position import FunnelPosition
+from crmcore.lifecycle.record import Lifecycle
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
@@ -196,6 +197,11 @@ class UnitOfWork(Protocol):
     @property
     def funnel_positions(self) -> AggregateRepository[FunnelPosition]:
         """Customers' funnel positions, stored by customer id."""
+        ...
+
+    @property
+    def lifecycles(self) -> AggregateRepository[Lifecycle]:
+        """Customers' lifecycle records, stored by customer id."""
         ...
 
     def collect(self, *events: DomainEvent) -> None:

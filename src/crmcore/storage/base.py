@@ -33,6 +33,7 @@ from crmcore.errors import (
 )
 from crmcore.events import DomainEvent, Outcome
 from crmcore.funnel.position import FunnelPosition
+from crmcore.lifecycle.record import Lifecycle
 from crmcore.ports import Outbox, OutboxMessage, Page
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUSTOMERS",
     "FUNNEL_POSITIONS",
+    "LIFECYCLES",
     "INTERACTIONS",
     "PURCHASES",
     "SERVICE_RECORDS",
@@ -113,6 +115,7 @@ CUSTOMERS: AggregateKind[Customer] = AggregateKind(
     "customer", Customer, (("email", lambda c: c.contact.email),)
 )
 FUNNEL_POSITIONS: AggregateKind[FunnelPosition] = AggregateKind("funnel_position", FunnelPosition)
+LIFECYCLES: AggregateKind[Lifecycle] = AggregateKind("lifecycle", Lifecycle)
 PURCHASES: RecordKind[Purchase] = RecordKind("purchase", Purchase, "order_id")
 INTERACTIONS: RecordKind[Interaction] = RecordKind(
     "interaction", Interaction, "id", Interaction.redacted
@@ -464,6 +467,7 @@ class BufferedUnitOfWork:
         self._interactions = _InteractionRepository(self, INTERACTIONS)
         self._service_records = _RecordRepository(self, SERVICE_RECORDS)
         self._funnel_positions = _AggregateRepository(self, FUNNEL_POSITIONS)
+        self._lifecycles = _AggregateRepository(self, LIFECYCLES)
 
     @property
     def customers(self) -> _CustomerRepository:
@@ -489,6 +493,11 @@ class BufferedUnitOfWork:
     def funnel_positions(self) -> _AggregateRepository[FunnelPosition]:
         """Customers' funnel positions, stored by customer id."""
         return self._funnel_positions
+
+    @property
+    def lifecycles(self) -> _AggregateRepository[Lifecycle]:
+        """Customers' lifecycle records, stored by customer id."""
+        return self._lifecycles
 
     def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
         """A repository for any :class:`AggregateKind` (how later modules plug in)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import attrs
@@ -51,6 +52,7 @@ from crmcore.errors import (
 from crmcore.events import DomainEvent
 from crmcore.funnel.position import FunnelPosition
 from crmcore.funnel.stage import Stage
+from crmcore.lifecycle import Lifecycle, LifecycleState, classify, reclassify
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
 
@@ -401,6 +403,30 @@ class StoreContract:
                 uow.funnel_positions.add(FunnelPosition.start("C0001", Stage.INTENT, T0).value)
         kinds = [m.kind for m in store.outbox.pending()]
         assert kinds.count("funnel.stage_entered") == 4  # start + 2 skipped + intent
+
+    def test_lifecycle_records_keep_their_history_and_evidence(self, store: Store) -> None:
+        bought = [(T0 + timedelta(days=d), Decimal("20.00")) for d in (0, 30, 60, 90)]
+        first = classify("C0001", bought[:1], T0 + timedelta(days=1))
+        with store.unit_of_work() as uow:
+            stored = uow.lifecycles.add(
+                uow.take(reclassify(Lifecycle(id="C0001"), first, T0 + timedelta(days=1)))
+            )
+        assert (stored.version, stored.state) == (1, LifecycleState.NEW)
+        later = T0 + timedelta(days=400)
+        with store.unit_of_work() as uow:
+            current = uow.lifecycles.get("C0001")
+            assert current == stored
+            moved = uow.lifecycles.save(
+                uow.take(reclassify(current, classify("C0001", bought, later), later))
+            )
+        assert moved.version == 2
+        assert moved.state is not LifecycleState.NEW
+        with store.unit_of_work() as uow:
+            again = uow.lifecycles.get("C0001")
+        assert again == moved
+        assert again.state_at(T0 + timedelta(days=2)) is LifecycleState.NEW
+        assert again.history[-1].evidence.reasons  # the evidence survives storage
+        assert any(m.kind.startswith("lifecycle.") for m in store.outbox.pending())
 
     # -- bulk views ---------------------------------------------------------------
     def test_to_frame_equals_a_frame_of_the_stored_customers(self, store: Store) -> None:

@@ -1,0 +1,357 @@
+"""The lifecycle record: a customer's current state and every change, with evidence.
+
+A :class:`Lifecycle` is a frozen aggregate (its ``id`` is the customer id).
+It starts as a prospect with an empty history and changes only through the
+table in :mod:`crmcore.lifecycle.transitions`: :meth:`Lifecycle.fire` applies
+a trigger, :meth:`Lifecycle.move_to` a target state, and :func:`reclassify`
+feeds it a :class:`~crmcore.lifecycle.policy.Classification`. Each change is
+kept as a :class:`LifecycleChange` (time, from, to, trigger, kind, evidence),
+so the record answers "which state, as of when, and why" for any past time
+(:meth:`Lifecycle.state_at`) and moves backwards (mature → decline) without
+losing what came before.
+
+>>> from datetime import UTC, datetime
+>>> from crmcore.lifecycle.policy import classify
+>>> june = datetime(2026, 6, 30, tzinfo=UTC)
+>>> c = classify("c-1", [(datetime(2026, 6, 1, tzinfo=UTC), 25)], june)
+>>> outcome = reclassify(Lifecycle("c-1"), c, june)
+>>> outcome.value.state, [e.kind for e in outcome.events]
+(<LifecycleState.NEW: 'new'>, ['lifecycle.changed'])
+>>> outcome.value.state_at(datetime(2026, 1, 1, tzinfo=UTC))
+<LifecycleState.PROSPECT: 'prospect'>
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from crmcore.clock import to_utc
+from crmcore.errors import IllegalTransition, ValidationError
+from crmcore.events import DomainEvent, Outcome
+from crmcore.ids import CustomerId, customer_id
+from crmcore.lifecycle.events import EVENT_FOR_KIND
+from crmcore.lifecycle.evidence import Evidence
+from crmcore.lifecycle.policy import (
+    DEFAULT_POLICY,
+    Classification,
+    LifecyclePolicy,
+    PurchaseInput,
+    classify,
+)
+from crmcore.lifecycle.states import LifecycleState
+from crmcore.lifecycle.transitions import (
+    GUARDS,
+    Transition,
+    TransitionKind,
+    Trigger,
+    allowed_targets,
+    allowed_triggers,
+    transition_for,
+    transition_on,
+)
+
+__all__ = ["INITIAL_STATE", "Lifecycle", "LifecycleChange", "reclassify", "replay"]
+
+#: Every record starts here; nothing ever moves back to it.
+INITIAL_STATE: Final = LifecycleState.PROSPECT
+
+
+def _at(value: object) -> datetime:
+    return to_utc(value, "at")
+
+
+def _state(value: object) -> LifecycleState:
+    return LifecycleState.parse(value)
+
+
+def _trigger(value: object) -> Trigger:
+    if isinstance(value, Trigger):
+        return value
+    if isinstance(value, str) and value in _TRIGGERS:
+        return Trigger(value)
+    raise ValidationError("trigger", value, f"must be one of {', '.join(_TRIGGERS)}")
+
+
+def _kind(value: object) -> TransitionKind:
+    if isinstance(value, TransitionKind):
+        return value
+    if isinstance(value, str) and value in _KINDS:
+        return TransitionKind(value)
+    raise ValidationError("kind", value, f"must be one of {', '.join(_KINDS)}")
+
+
+_TRIGGERS: Final = tuple(t.value for t in Trigger)
+_KINDS: Final = tuple(k.value for k in TransitionKind)
+
+
+def _evidence(_instance: object, _attribute: attrs.Attribute[Evidence], value: Evidence) -> None:
+    if not isinstance(value, Evidence):
+        raise ValidationError("evidence", value, "must be Evidence")
+
+
+@attrs.frozen
+class LifecycleChange:
+    """One recorded move: when, from which state to which, on what trigger, and why."""
+
+    at: datetime = attrs.field(converter=_at)
+    from_state: LifecycleState = attrs.field(converter=_state)
+    to_state: LifecycleState = attrs.field(converter=_state)
+    trigger: Trigger = attrs.field(converter=_trigger)
+    kind: TransitionKind = attrs.field(converter=_kind)
+    evidence: Evidence = attrs.field(validator=_evidence)
+
+    @property
+    def is_reactivation(self) -> bool:
+        """True for a win-back (decline or churned back to an active state)."""
+        return self.kind is TransitionKind.REACTIVATION
+
+    @property
+    def is_warning(self) -> bool:
+        """True for a move into decline: the churn early warning."""
+        return self.kind is TransitionKind.WARNING
+
+
+def _changes(values: Iterable[LifecycleChange]) -> tuple[LifecycleChange, ...]:
+    changes = tuple(values)
+    for i, change in enumerate(changes):
+        if not isinstance(change, LifecycleChange):
+            raise ValidationError(f"history[{i}]", change, "must be a LifecycleChange")
+    return changes
+
+
+def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(attribute.name, value, "must be a non-negative integer")
+
+
+@attrs.frozen
+class Lifecycle:
+    """A customer's lifecycle: the current ``state`` and the ``history`` that led to it.
+
+    ``id`` is the customer id and ``version`` the stored version (0 until a
+    repository saves it). The history is checked on construction (also when
+    decoded from storage): it starts at the prospect state, each change
+    starts where the previous one ended, times (of the changes and of their
+    evidence) never go back, every change
+    is a row of the transition table whose guard its evidence satisfies, and
+    ``state`` is where the last change ended.
+    """
+
+    id: CustomerId = attrs.field(converter=customer_id)
+    state: LifecycleState = attrs.field(default=INITIAL_STATE, converter=_state)
+    history: tuple[LifecycleChange, ...] = attrs.field(default=(), converter=_changes)
+    version: int = attrs.field(default=0, validator=_version)
+
+    def __attrs_post_init__(self) -> None:
+        current = INITIAL_STATE
+        previous_at: datetime | None = None
+        previous_as_of: datetime | None = None
+        for i, change in enumerate(self.history):
+            where = f"history[{i}]"
+            if change.from_state is not current:
+                raise ValidationError(
+                    f"{where}.from_state", change.from_state, f"must be {current} (the state then)"
+                )
+            if previous_at is not None and change.at < previous_at:
+                raise ValidationError(f"{where}.at", change.at, "must not be before the previous")
+            if previous_as_of is not None and change.evidence.as_of < previous_as_of:
+                raise ValidationError(
+                    f"{where}.evidence.as_of",
+                    change.evidence.as_of,
+                    "must not be before the previous",
+                )
+            row = transition_on(change.from_state, change.trigger)
+            if row is None or row.target is not change.to_state or row.kind is not change.kind:
+                raise ValidationError(where, change, "is not a row of the transition table")
+            _check_evidence(row, change.evidence, change.at)
+            current, previous_at = change.to_state, change.at
+            previous_as_of = change.evidence.as_of
+        if self.state is not current:
+            raise ValidationError("state", self.state, f"must be {current}, where history ends")
+
+    # -- queries -----------------------------------------------------------------------------
+    @property
+    def last_change(self) -> LifecycleChange | None:
+        """The most recent change, or ``None`` for a record never changed."""
+        return self.history[-1] if self.history else None
+
+    @property
+    def entered_at(self) -> datetime | None:
+        """When the current state was entered (``None`` while still the initial prospect)."""
+        return self.history[-1].at if self.history else None
+
+    def state_at(self, when: datetime) -> LifecycleState:
+        """The state as of ``when``: where the last change at or before it ended.
+
+        Before the first recorded change the record was a prospect, as far as
+        it knows (use :func:`replay` to rebuild a history from purchases).
+        """
+        instant = to_utc(when, "when")
+        i = bisect.bisect_right(self.history, instant, key=_change_at)
+        return self.history[i - 1].to_state if i else INITIAL_STATE
+
+    def changes_between(self, start: datetime, end: datetime) -> tuple[LifecycleChange, ...]:
+        """The changes recorded in ``(start, end]``."""
+        lo = bisect.bisect_right(self.history, to_utc(start, "start"), key=_change_at)
+        hi = bisect.bisect_right(self.history, to_utc(end, "end"), key=_change_at)
+        return self.history[lo:hi]
+
+    # -- changes -------------------------------------------------------------------------------
+    def fire(self, trigger: Trigger | str, at: datetime, evidence: Evidence) -> Outcome[Lifecycle]:
+        """Apply ``trigger`` at ``at``: the table's move from the current state, if its guard holds.
+
+        Raises :class:`~crmcore.errors.IllegalTransition` when the table has
+        no row for the trigger in this state or the evidence fails the row's
+        guard, and :class:`~crmcore.errors.ValidationError` for a time before
+        the last change or evidence from after ``at``.
+        """
+        wanted = _trigger(trigger)
+        row = transition_on(self.state, wanted)
+        if row is None:
+            allowed = ", ".join(t.value for t in allowed_triggers(self.state)) or "none"
+            raise IllegalTransition(
+                self.state, wanted, f"no '{wanted}' move from {self.state} (allowed: {allowed})"
+            )
+        return self._apply(row, at, evidence)
+
+    def move_to(
+        self, target: LifecycleState | str, at: datetime, evidence: Evidence
+    ) -> Outcome[Lifecycle]:
+        """Move to ``target`` at ``at`` by the table's row for it; no change, no event.
+
+        Raises like :meth:`fire`, naming the attempted from and to states.
+        """
+        state = LifecycleState.parse(target, "target")
+        when = self._check_time(at, evidence)
+        if state is self.state:
+            return Outcome(self)
+        row = transition_for(self.state, state)
+        if row is None:
+            raise IllegalTransition(self.state, state, _no_row_reason(self.state, state))
+        return self._apply(row, when, evidence)
+
+    def _check_time(self, at: object, evidence: object) -> datetime:
+        when = to_utc(at, "at")
+        if not isinstance(evidence, Evidence):
+            raise ValidationError("evidence", evidence, "must be Evidence")
+        entered = self.entered_at
+        if entered is not None and when < entered:
+            raise ValidationError(
+                "at", when, f"must not be before the last change ({entered.isoformat()})"
+            )
+        if evidence.as_of > when:
+            raise ValidationError(
+                "evidence.as_of",
+                evidence.as_of,
+                f"must not be after the change ({when.isoformat()})",
+            )
+        last = self.last_change
+        if last is not None and evidence.as_of < last.evidence.as_of:
+            raise ValidationError(
+                "evidence.as_of",
+                evidence.as_of,
+                "is stale: the last change rests on evidence as of "
+                + last.evidence.as_of.isoformat(),
+            )
+        return when
+
+    def _apply(self, row: Transition, at: object, evidence: Evidence) -> Outcome[Lifecycle]:
+        when = self._check_time(at, evidence)
+        _check_evidence(row, evidence, when, raise_illegal=True)
+        change = LifecycleChange(when, row.source, row.target, row.trigger, row.kind, evidence)
+        updated = attrs.evolve(self, state=row.target, history=(*self.history, change))
+        event = EVENT_FOR_KIND[row.kind](
+            aggregate_id=self.id,
+            occurred_at=when,
+            from_state=row.source,
+            to_state=row.target,
+            trigger=row.trigger,
+            transition=row.kind,
+            as_of=evidence.as_of,
+            reasons=evidence.reasons,
+            risk_score=evidence.risk_score,
+            facts=evidence.facts,
+            policy=evidence.policy,
+        )
+        return Outcome(updated, (event,))
+
+
+def _change_at(change: LifecycleChange) -> datetime:
+    return change.at
+
+
+def _check_evidence(
+    row: Transition, evidence: Evidence, at: datetime, *, raise_illegal: bool = False
+) -> None:
+    if not row.allows(evidence):
+        guard = GUARDS[row.guard]
+        wanted = ", ".join(sorted(r.value for r in guard.reasons))
+        why = (
+            f"guard '{guard.name}' ({guard.description}) needs one of the reasons {wanted}; "
+            f"the evidence has {', '.join(r.value for r in evidence.reasons) or 'none'}"
+        )
+        if raise_illegal:
+            raise IllegalTransition(row.source, row.target, why)
+        raise ValidationError("evidence", evidence.reasons, why)
+    if evidence.as_of > at:
+        raise ValidationError("evidence.as_of", evidence.as_of, "must not be after the change")
+
+
+def _no_row_reason(source: LifecycleState, target: LifecycleState) -> str:
+    if target is INITIAL_STATE:
+        return "a customer never becomes a prospect again"
+    allowed = ", ".join(s.value for s in allowed_targets(source)) or "none"
+    return f"the lifecycle table has no move from {source} to {target} (allowed: {allowed})"
+
+
+def reclassify(
+    record: Lifecycle, classification: Classification, at: datetime
+) -> Outcome[Lifecycle]:
+    """Bring ``record`` to the state of ``classification``, recorded at ``at``.
+
+    Raises one event when the state changed (:data:`~crmcore.lifecycle.events.EVENT_FOR_KIND`
+    picks it: a churn warning on entering decline, a reactivation on a
+    win-back, ...) and none when it did not. ``at`` must not be before the
+    last change nor before the classification's as-of time.
+    """
+    if not isinstance(record, Lifecycle):
+        raise ValidationError("record", record, "must be a Lifecycle")
+    if not isinstance(classification, Classification):
+        raise ValidationError("classification", classification, "must be a Classification")
+    if classification.customer_id != record.id:
+        raise ValidationError(
+            "classification.customer_id",
+            classification.customer_id,
+            f"is not the record's customer {record.id!r}",
+        )
+    return record.move_to(classification.state, at, classification.evidence)
+
+
+def replay(
+    customer: str,
+    purchases: Iterable[PurchaseInput],
+    checkpoints: Sequence[datetime],
+    *,
+    policy: LifecyclePolicy = DEFAULT_POLICY,
+    record: Lifecycle | None = None,
+) -> Outcome[Lifecycle]:
+    """Rebuild a history: classify at each checkpoint (in time order) and reclassify.
+
+    Starts from ``record`` (a new prospect record by default); the events of
+    every change come back in order. Use it to backfill a record, e.g. at
+    every month end, so that :meth:`Lifecycle.state_at` answers for the past.
+    """
+    items = list(purchases)
+    current = Lifecycle(customer) if record is None else record
+    events: list[DomainEvent] = []
+    times = sorted(to_utc(t, f"checkpoints[{i}]") for i, t in enumerate(checkpoints))
+    for when in times:
+        outcome = reclassify(current, classify(current.id, items, when, policy=policy), when)
+        current = outcome.value
+        events.extend(outcome.events)
+    return Outcome(current, tuple(events))

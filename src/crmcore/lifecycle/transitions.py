@@ -1,0 +1,260 @@
+"""The lifecycle state machine, declared as data: one table of transitions.
+
+Each :class:`Transition` row reads "from ``source``, on ``trigger``, go to
+``target`` if the ``guard`` holds". A trigger names where it leads
+(``grow`` always ends in growth, ``decline`` in decline, ...), so
+``(source, trigger)`` and ``(source, target)`` each pick at most one row.
+What kind of move a row is (acquisition, progression, the churn early
+warning, churn, reactivation) is the row's :class:`TransitionKind`, and the
+kind decides which event is raised.
+
+A guard is data too: a named set of reason codes, at least one of which the
+move's :class:`~crmcore.lifecycle.evidence.Evidence` must carry. A move into
+decline needs a decline reason, a move into churned the churn-horizon reason,
+and so on; a transition without receipts is refused.
+
+Moves that are not in the table raise
+:class:`~crmcore.errors.IllegalTransition` (:mod:`crmcore.lifecycle.record`):
+nothing ever goes back to prospect, and only a prospect becomes new.
+
+>>> row = transition_for(LifecycleState.DECLINE, LifecycleState.MATURE)
+>>> row.trigger, row.kind, row.guard
+(<Trigger.MATURE: 'mature'>, <TransitionKind.REACTIVATION: 'reactivation'>, 'stable_activity')
+>>> transition_for(LifecycleState.MATURE, LifecycleState.NEW) is None
+True
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.errors import ValidationError
+from crmcore.frozen import FrozenDict
+from crmcore.lifecycle.evidence import Evidence, Reason
+from crmcore.lifecycle.states import LifecycleState
+
+__all__ = [
+    "GUARDS",
+    "TRANSITIONS",
+    "Guard",
+    "Transition",
+    "TransitionKind",
+    "Trigger",
+    "allowed_targets",
+    "allowed_triggers",
+    "transition_for",
+    "transition_on",
+]
+
+S = LifecycleState
+
+
+class Trigger(enum.StrEnum):
+    """What happened: each trigger names the state it leads to."""
+
+    #: A prospect bought for the first time (to new).
+    FIRST_PURCHASE = "first_purchase"
+    #: Buying more, or rebuilding after a win-back (to growth).
+    GROW = "grow"
+    #: Settled into stable buying (to mature).
+    MATURE = "mature"
+    #: Buying less or overdue (to decline: the churn early warning).
+    DECLINE = "decline"
+    #: Silent beyond the churn horizon (to churned).
+    CHURN = "churn"
+
+
+class TransitionKind(enum.StrEnum):
+    """The business meaning of a move; it selects the event a move raises."""
+
+    #: From prospect into an active state.
+    ACQUISITION = "acquisition"
+    #: Between active states.
+    PROGRESSION = "progression"
+    #: Into decline: the churn early warning.
+    WARNING = "warning"
+    #: Into churned.
+    CHURN = "churn"
+    #: Win-back: from decline or churned back to an active state.
+    REACTIVATION = "reactivation"
+
+
+@attrs.frozen
+class Guard:
+    """A named condition on a move's evidence: at least one of ``reasons`` fired."""
+
+    name: str
+    reasons: frozenset[Reason]
+    description: str
+
+    def allows(self, evidence: Evidence) -> bool:
+        """True when ``evidence`` carries one of this guard's reasons."""
+        return not self.reasons.isdisjoint(evidence.reasons)
+
+
+#: Every guard, by name.
+GUARDS: Final[Mapping[str, Guard]] = FrozenDict(
+    (guard.name, guard)
+    for guard in (
+        Guard(
+            "first_purchase_recent",
+            frozenset({Reason.FIRST_PURCHASE_RECENT}),
+            "the first purchase lies within the new-customer window",
+        ),
+        Guard(
+            "growth_signal",
+            frozenset({Reason.FREQUENCY_UP, Reason.SPEND_UP, Reason.BUILDING_HISTORY}),
+            "frequency or spend rose, or the customer is still building a history",
+        ),
+        Guard(
+            "stable_activity",
+            frozenset({Reason.STABLE_ACTIVITY}),
+            "an established customer buying steadily",
+        ),
+        Guard(
+            "decline_signal",
+            frozenset(
+                {
+                    Reason.RECENCY_BEYOND_USUAL_GAP,
+                    Reason.NO_REPEAT_PURCHASE,
+                    Reason.FREQUENCY_DOWN,
+                    Reason.SPEND_DOWN,
+                }
+            ),
+            "overdue against the usual gap, no repeat purchase, or frequency or spend fell",
+        ),
+        Guard(
+            "churn_horizon_passed",
+            frozenset({Reason.NO_ACTIVITY_BEYOND_CHURN_HORIZON}),
+            "no purchase within the churn horizon",
+        ),
+    )
+)
+
+
+def _guard_name(value: object) -> str:
+    if not isinstance(value, str) or value not in GUARDS:
+        raise ValidationError("guard", value, f"must be one of {', '.join(GUARDS)}")
+    return value
+
+
+@attrs.frozen
+class Transition:
+    """One row of the table: ``source`` --``trigger``--> ``target``, if ``guard`` holds."""
+
+    source: LifecycleState
+    trigger: Trigger
+    target: LifecycleState
+    kind: TransitionKind
+    guard: str = attrs.field(converter=_guard_name)
+    description: str = ""
+
+    def allows(self, evidence: Evidence) -> bool:
+        """True when the row's guard accepts ``evidence``."""
+        return GUARDS[self.guard].allows(evidence)
+
+
+T, K = Trigger, TransitionKind
+
+#: The lifecycle state machine. Read a row as: from source, on trigger, to target.
+TRANSITIONS: Final[tuple[Transition, ...]] = (
+    # acquisition: a prospect starts buying (or is first seen with a purchase history)
+    Transition(S.PROSPECT, T.FIRST_PURCHASE, S.NEW, K.ACQUISITION, "first_purchase_recent",
+               "first purchase"),
+    Transition(S.PROSPECT, T.GROW, S.GROWTH, K.ACQUISITION, "growth_signal",
+               "first classified with a growing purchase history"),
+    Transition(S.PROSPECT, T.MATURE, S.MATURE, K.ACQUISITION, "stable_activity",
+               "first classified with an established purchase history"),
+    Transition(S.PROSPECT, T.DECLINE, S.DECLINE, K.WARNING, "decline_signal",
+               "first classified with a declining purchase history"),
+    Transition(S.PROSPECT, T.CHURN, S.CHURNED, K.CHURN, "churn_horizon_passed",
+               "first classified after the customer had already lapsed"),
+    # progression between active states
+    Transition(S.NEW, T.GROW, S.GROWTH, K.PROGRESSION, "growth_signal", "came back for more"),
+    Transition(S.NEW, T.MATURE, S.MATURE, K.PROGRESSION, "stable_activity",
+               "became an established buyer straight away"),
+    Transition(S.GROWTH, T.MATURE, S.MATURE, K.PROGRESSION, "stable_activity", "settled"),
+    Transition(S.MATURE, T.GROW, S.GROWTH, K.PROGRESSION, "growth_signal", "growing again"),
+    # the churn early warning
+    Transition(S.NEW, T.DECLINE, S.DECLINE, K.WARNING, "decline_signal",
+               "no repeat purchase after the first"),
+    Transition(S.GROWTH, T.DECLINE, S.DECLINE, K.WARNING, "decline_signal", "buying less"),
+    Transition(S.MATURE, T.DECLINE, S.DECLINE, K.WARNING, "decline_signal", "buying less"),
+    Transition(S.CHURNED, T.DECLINE, S.DECLINE, K.WARNING, "decline_signal",
+               "bought again after churning, but not enough to count as active"),
+    # churn
+    Transition(S.NEW, T.CHURN, S.CHURNED, K.CHURN, "churn_horizon_passed", "lapsed"),
+    Transition(S.GROWTH, T.CHURN, S.CHURNED, K.CHURN, "churn_horizon_passed", "lapsed"),
+    Transition(S.MATURE, T.CHURN, S.CHURNED, K.CHURN, "churn_horizon_passed", "lapsed"),
+    Transition(S.DECLINE, T.CHURN, S.CHURNED, K.CHURN, "churn_horizon_passed",
+               "the warning was not heeded"),
+    # win-back
+    Transition(S.DECLINE, T.GROW, S.GROWTH, K.REACTIVATION, "growth_signal",
+               "won back: buying more again"),
+    Transition(S.DECLINE, T.MATURE, S.MATURE, K.REACTIVATION, "stable_activity",
+               "won back: steady again"),
+    Transition(S.CHURNED, T.GROW, S.GROWTH, K.REACTIVATION, "growth_signal",
+               "won back after churning"),
+    Transition(S.CHURNED, T.MATURE, S.MATURE, K.REACTIVATION, "stable_activity",
+               "won back after churning, straight to steady buying"),
+)  # fmt: skip
+
+_BY_TRIGGER: Final[dict[tuple[LifecycleState, Trigger], Transition]] = {}
+_BY_TARGET: Final[dict[tuple[LifecycleState, LifecycleState], Transition]] = {}
+
+
+def _index() -> None:
+    """Index the table, checking that it is a function both ways (an import-time check)."""
+    leads_to: dict[Trigger, LifecycleState] = {}
+    for row in TRANSITIONS:
+        if row.source is row.target:
+            raise ValidationError("TRANSITIONS", row, "a row must change the state")
+        if leads_to.setdefault(row.trigger, row.target) is not row.target:
+            raise ValidationError("TRANSITIONS", row, "a trigger must always lead to one state")
+        if (row.source, row.trigger) in _BY_TRIGGER or (row.source, row.target) in _BY_TARGET:
+            raise ValidationError("TRANSITIONS", row, "duplicate row")
+        _BY_TRIGGER[row.source, row.trigger] = row
+        _BY_TARGET[row.source, row.target] = row
+
+
+_index()
+
+
+def transition_on(source: LifecycleState, trigger: Trigger) -> Transition | None:
+    """The row for ``trigger`` fired in ``source``, or ``None`` when the table has none."""
+    return _BY_TRIGGER.get((source, trigger))
+
+
+def transition_for(source: LifecycleState, target: LifecycleState) -> Transition | None:
+    """The row that moves ``source`` to ``target``, or ``None`` when the table has none."""
+    return _BY_TARGET.get((source, target))
+
+
+def allowed_triggers(source: LifecycleState) -> tuple[Trigger, ...]:
+    """The triggers with a row from ``source``, in table order."""
+    return tuple(row.trigger for row in TRANSITIONS if row.source is source)
+
+
+def allowed_targets(source: LifecycleState) -> tuple[LifecycleState, ...]:
+    """The states reachable from ``source`` in one move, in table order."""
+    return tuple(row.target for row in TRANSITIONS if row.source is source)
+
+
+def _matrix() -> npt.NDArray[np.int16]:
+    """``matrix[source.code, target.code]``: the row's index in :data:`TRANSITIONS`, or -1."""
+    n = len(LifecycleState)
+    matrix = np.full((n, n), -1, dtype=np.int16)
+    for i, row in enumerate(TRANSITIONS):
+        matrix[row.source.code, row.target.code] = i
+    matrix.setflags(write=False)
+    return matrix
+
+
+#: For the batch diff: the index of the row from state code ``i`` to ``j``, or -1.
+ROW_OF_PAIR: Final = _matrix()
