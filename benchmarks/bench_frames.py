@@ -28,11 +28,8 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import resource
-import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import repeat
@@ -40,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _timing import measure, peak_rss_gb
 
 from crmcore.columnar import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, CustomerFrame, TransactionLog
 
@@ -153,19 +151,6 @@ def transaction_records(n: int, customers: int, seed: int) -> list[dict[str, obj
     return list(map(dict, map(zip, repeat(names), zip(*cols.values(), strict=True))))
 
 
-def measure(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``repeats`` runs, and its last result."""
-    times: list[float] = []
-    result: Any = None
-    for _ in range(repeats):
-        result = None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
 def _pandas_bytes(df: Any) -> int:
     return int(df.memory_usage(deep=True, index=False).sum())
 
@@ -188,10 +173,6 @@ class Table:
         per_row = nbytes / max(rows, 1)
         print(f"  {op:<42} {rows:>11,} {seconds:>9.3f} {per_row:>9.1f} {ratio}")
         sys.stdout.flush()
-
-
-def _peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def compare(
@@ -269,7 +250,7 @@ def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
             ),
             repeats,
         )
-    print(f"peak resident memory: {_peak_rss_gb():.2f} GB")
+    print(f"peak resident memory: {peak_rss_gb():.2f} GB")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -31,15 +31,13 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import resource
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+from _timing import measure, peak_rss_gb
 
 from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
@@ -193,24 +191,6 @@ def pandas_classify(df: Any, as_of: datetime, p: LifecyclePolicy) -> tuple[Any, 
 
 
 # -- measuring ------------------------------------------------------------------------------
-
-
-def measure(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``repeats`` runs, and its last result."""
-    times: list[float] = []
-    result: Any = None
-    for _ in range(repeats):
-        result = None
-        gc.collect()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
-def peak_rss_gb() -> float:
-    """Peak resident memory of this process so far, in GB (Linux: ru_maxrss is in KB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
 def line(label: str, seconds: float, note: str = "") -> None:

@@ -1,0 +1,30 @@
+"""Timing helpers shared by the benchmark scripts (imported as ``_timing`` from beside them)."""
+
+from __future__ import annotations
+
+import gc
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["measure", "peak_rss_gb"]
+
+
+def measure(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    """Median wall time of ``fn`` over ``repeats`` runs (after a GC each), and its last result."""
+    times: list[float] = []
+    result: Any = None
+    for _ in range(repeats):
+        result = None
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def peak_rss_gb() -> float:
+    """Peak resident memory of this process so far, in GB (Linux: ru_maxrss is in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
