@@ -29,6 +29,12 @@ def test_to_utc_converts_offsets() -> None:
     assert to_utc(datetime(2024, 1, 1, 8, tzinfo=shanghai)).tzinfo is UTC
 
 
+def test_to_utc_is_canonical_whatever_the_fold() -> None:
+    folded = datetime(2024, 1, 1, tzinfo=UTC).replace(fold=1)
+    assert to_utc(folded).fold == 0
+    assert repr(to_utc(folded)) == repr(to_utc(datetime(2024, 1, 1, tzinfo=UTC)))
+
+
 def test_parse_datetime_requires_an_offset() -> None:
     assert parse_datetime("2024-05-01T10:00:00Z") == datetime(2024, 5, 1, 10, tzinfo=UTC)
     with pytest.raises(ValidationError):

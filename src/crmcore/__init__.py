@@ -48,14 +48,19 @@ from crmcore.events import DomainEvent, Outcome
 from crmcore.frozen import FrozenDict
 from crmcore.funnel import (
     DEFAULT_TOUCHPOINTS,
+    Exclusion,
+    FunnelBreakdown,
     FunnelPolicy,
     FunnelPosition,
+    FunnelReport,
     Stage,
     StageChange,
     StageMove,
     TouchpointMap,
     TouchpointRule,
     apply_interaction,
+    funnel_breakdown,
+    funnel_report,
 )
 from crmcore.ids import CustomerId, InteractionId, OrderId, ServiceRecordId, new_id
 from crmcore.journey import (
@@ -103,6 +108,11 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "Exclusion",
+    "FunnelBreakdown",
+    "FunnelReport",
+    "funnel_breakdown",
+    "funnel_report",
     "TRANSITIONS",
     "ActivityFacts",
     "BatchClassification",

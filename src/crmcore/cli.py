@@ -18,7 +18,7 @@ import numpy as np
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.errors import CrmError
-from crmcore.funnel.stage import Stage
+from crmcore.funnel.analytics import funnel_breakdown, funnel_report
 from crmcore.journey import JourneyReport, TouchpointScores, journey_report
 from crmcore.lifecycle import BatchClassification, LifecycleState, classify_log
 from crmcore.lifecycle import transitions as lifecycle_transitions
@@ -29,6 +29,7 @@ from crmcore.services.customers import (
     import_customers,
     retry_on_conflict,
 )
+from crmcore.stage import Stage
 from crmcore.storage.sqlite import SqliteStore
 from crmcore.synthetic import generate
 
@@ -231,20 +232,42 @@ def _summarise(
         [(str(m), int((months == m).sum()), float(amounts[months == m].sum())) for m in recent],
     )
 
-    _section(out, "Funnel reach (customers with a touchpoint at each stage)")
-    stage = events["stage"]
-    customer_codes = events.customer_codes
-    reach = []
-    for s in Stage:
-        if s.label in stage.categories:
-            code = stage.categories.index(s.label)
-            reached = np.unique(customer_codes[stage.values == code]).size
-        else:
-            reached = 0
-        reach.append((s.label, reached))
-    first = reach[0][1] or 1
+    _funnel(out, frame, events)
+
+
+def _funnel(out: TextIO, frame: CustomerFrame, events: EventLog) -> None:
+    steps = list(Stage)
+    report = funnel_report(events, steps, window=None)
+    _section(out, "Funnel (all seven stages, ordered, no window)")
+    rows = []
+    for step in report.steps:
+        median = None if step.time is None else step.time.median
+        rows.append(
+            (
+                step.label,
+                step.customers,
+                "-" if step.conversion is None else f"{step.conversion:.1%}",
+                "-" if step.overall is None else f"{step.overall:.1%}",
+                "-" if median is None else f"{median / 86_400:.1f}",
+            )
+        )
+    _table(out, ["stage", "customers", "from previous", "overall", "median days"], rows)
+    by_channel = funnel_breakdown(
+        events, steps[:5], by="attr.acquisition_channel", frame=frame, window=timedelta(days=60)
+    )
+    _section(out, "Conversion within 60 days of first touch, by acquisition channel")
     _table(
-        out, ["stage", "customers", "of awareness"], [(s, r, f"{r / first:.1%}") for s, r in reach]
+        out,
+        ["channel", "entered", "converted", "rate"],
+        [
+            (
+                str(group),
+                r.entered,
+                r.converted,
+                "-" if r.conversion is None else f"{r.conversion:.1%}",
+            )
+            for group, r in sorted(by_channel.groups, key=lambda kv: str(kv[0]))
+        ],
     )
 
 

@@ -50,8 +50,13 @@ def ensure_aware(value: object, field: str = "at") -> datetime:
 
 
 def to_utc(value: object, field: str = "at") -> datetime:
-    """Validate ``value`` as aware and convert it to UTC."""
-    return ensure_aware(value, field).astimezone(UTC)
+    """Validate ``value`` as aware and convert it to UTC, in canonical form.
+
+    ``fold`` only disambiguates local times repeated by a clock change; once
+    converted to UTC it carries no meaning, so it is reset to 0 and equal
+    instants have equal representations.
+    """
+    return ensure_aware(value, field).astimezone(UTC).replace(fold=0)
 
 
 def ensure_date(value: object, field: str) -> date:

@@ -34,9 +34,9 @@ from crmcore.customers.profile import (
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.errors import ValidationError
 from crmcore.events import DomainEvent
-from crmcore.funnel.stage import Stage
 from crmcore.journey import TouchpointScore
 from crmcore.money import Money
+from crmcore.stage import Stage
 
 __all__ = ["SyntheticData", "generate"]
 

@@ -13,8 +13,8 @@ from typing import Any
 import attrs
 
 from crmcore.events import DomainEvent, event_type
-from crmcore.funnel.stage import Stage
 from crmcore.money import Money
+from crmcore.stage import Stage
 
 __all__ = [
     "AttributeChanged",

@@ -16,7 +16,6 @@ import attrs
 
 from crmcore.clock import to_utc
 from crmcore.errors import ValidationError
-from crmcore.funnel.stage import Stage
 from crmcore.ids import (
     CustomerId,
     InteractionId,
@@ -28,6 +27,7 @@ from crmcore.ids import (
     service_record_id,
 )
 from crmcore.money import Money
+from crmcore.stage import Stage
 
 __all__ = [
     "ConsentRecord",

@@ -1,5 +1,24 @@
-"""The seven-stage customer funnel: stages, per-customer positions and touchpoints."""
+"""The seven-stage customer funnel: stages, per-customer positions, touchpoints, analytics."""
 
+from crmcore.funnel.analytics import (
+    DEFAULT_WINDOW,
+    ConversionTime,
+    EventWhat,
+    Exclusion,
+    FunnelBreakdown,
+    FunnelCustomers,
+    FunnelMode,
+    FunnelReport,
+    FunnelStep,
+    FunnelStepStats,
+    PositionLike,
+    TimeStat,
+    funnel_breakdown,
+    funnel_customers,
+    funnel_report,
+    funnel_report_from_positions,
+    funnel_report_python,
+)
 from crmcore.funnel.events import StageEntered, StageMove, StageRegressed
 from crmcore.funnel.position import (
     DEFAULT_POLICY,
@@ -19,6 +38,23 @@ from crmcore.funnel.touchpoints import (
 )
 
 __all__ = [
+    "DEFAULT_WINDOW",
+    "ConversionTime",
+    "EventWhat",
+    "Exclusion",
+    "FunnelBreakdown",
+    "FunnelCustomers",
+    "FunnelMode",
+    "FunnelReport",
+    "FunnelStep",
+    "FunnelStepStats",
+    "PositionLike",
+    "TimeStat",
+    "funnel_breakdown",
+    "funnel_customers",
+    "funnel_report",
+    "funnel_report_from_positions",
+    "funnel_report_python",
     "DEFAULT_POLICY",
     "DEFAULT_TOUCHPOINTS",
     "MAX_REASON_LENGTH",

@@ -13,8 +13,8 @@ import numpy as np
 
 from crmcore.customers.records import normalize_slug
 from crmcore.errors import ValidationError
-from crmcore.funnel.stage import Stage
 from crmcore.journey.touchpoint import Touchpoint
+from crmcore.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar._columns import Int64Array

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 
 from crmcore.customers.records import Interaction
 from crmcore.errors import ValidationError
-from crmcore.funnel.stage import Stage
 from crmcore.journey.analysis import check_map, check_window
 from crmcore.journey.report import JourneyReport, JourneyStats, PainWeights, StageSource, assemble
 from crmcore.journey.scores import Scale, TouchpointScore
 from crmcore.journey.touchpoint import JourneyMap, Touchpoint
+from crmcore.stage import Stage
 
 __all__ = ["reference_journey_report"]
 

@@ -35,11 +35,11 @@ from typing import Literal
 import attrs
 
 from crmcore.errors import NotFound, ValidationError
-from crmcore.funnel.stage import Stage
 from crmcore.journey._events import N_STAGES
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.reports import html_table, json_number
+from crmcore.stage import Stage
 
 __all__ = [
     "JourneyReport",

@@ -21,7 +21,7 @@ import attrs
 from crmcore.customers.records import normalize_slug
 from crmcore.errors import ValidationError
 from crmcore.frozen import FrozenDict
-from crmcore.funnel.stage import Stage
+from crmcore.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import EventLog

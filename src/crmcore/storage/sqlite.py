@@ -79,9 +79,9 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
-from crmcore.funnel.stage import Stage
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage
+from crmcore.stage import Stage
 from crmcore.storage.base import (
     CUSTOMERS,
     INTERACTIONS,

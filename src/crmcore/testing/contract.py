@@ -51,10 +51,10 @@ from crmcore.errors import (
 )
 from crmcore.events import DomainEvent
 from crmcore.funnel.position import FunnelPosition
-from crmcore.funnel.stage import Stage
 from crmcore.lifecycle import Lifecycle, LifecycleState, classify, reclassify
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
+from crmcore.stage import Stage
 
 __all__ = ["StoreContract"]
 

@@ -33,8 +33,8 @@ from crmcore.customers.records import (
     Purchase,
     ServiceRecord,
 )
-from crmcore.funnel.stage import Stage
 from crmcore.money import Money
+from crmcore.stage import Stage
 
 __all__ = [
     "attribute_values",
