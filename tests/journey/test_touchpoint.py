@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crmcore.columnar import EventLog
+from crmcore.customers.records import Interaction
 from crmcore.errors import ValidationError
-from crmcore.funnel import Stage
-from crmcore.journey import JourneyMap, Touchpoint
+from crmcore.funnel import DEFAULT_TOUCHPOINTS, Stage, TouchpointMap
+from crmcore.journey import JourneyMap, Touchpoint, journey_report
+from crmcore.synthetic import generate
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
@@ -154,3 +156,27 @@ def test_derived_from_names_the_row_of_an_unknown_stage_or_bad_slug() -> None:
 
 def test_derived_from_an_empty_log_is_empty() -> None:
     assert JourneyMap.derived_from(EventLog.from_records([])) == JourneyMap()
+
+
+def test_a_journey_map_from_funnel_touchpoint_rules_agrees_with_them() -> None:
+    data = generate(200, seed=4)
+    log = EventLog.from_interactions(data.interactions)
+    journey = JourneyMap.from_touchpoint_map(DEFAULT_TOUCHPOINTS, log)
+    assert journey.stages  # the default rules cover the demo's touchpoints
+    for point, stage in journey.stages.items():
+        assert DEFAULT_TOUCHPOINTS.lookup(point.kind, point.channel) is stage
+    report = journey_report(log, journey_map=journey)
+    assert report.unmapped == ()
+    # A kind-only rule covers the kind on every channel; uncovered touchpoints stay unmapped.
+    rules = TouchpointMap.of({"checkout": "conversion"})
+    at = data.interactions[0].at
+    small = EventLog.from_interactions(
+        [
+            Interaction("i1", "c1", at, "web", "checkout"),
+            Interaction("i2", "c1", at, "store", "checkout"),
+            Interaction("i3", "c1", at, "web", "website_visit"),
+        ]
+    )
+    narrow = JourneyMap.from_touchpoint_map(rules, small)
+    assert narrow.stage_of("web/checkout") is narrow.stage_of("store/checkout") is Stage.CONVERSION
+    assert narrow.stage_of("web/website_visit") is None

@@ -25,6 +25,7 @@ from crmcore.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import EventLog
+    from crmcore.funnel.touchpoints import TouchpointMap
 
 __all__ = ["JourneyMap", "Touchpoint"]
 
@@ -171,6 +172,29 @@ class JourneyMap:
         return cls(
             {tp: Stage(int(s)) for tp, s in zip(touchpoints, derived.tolist(), strict=True) if s}
         )
+
+    @classmethod
+    def from_touchpoint_map(
+        cls, touchpoints: TouchpointMap, log: EventLog, *, derive: bool = False
+    ) -> JourneyMap:
+        """The map a funnel :class:`~crmcore.funnel.touchpoints.TouchpointMap` implies for ``log``.
+
+        Each touchpoint of the log gets the stage the rules give it
+        (``touchpoints.lookup(kind, channel)``: an exact ``(channel, kind)``
+        rule, else a kind-only rule), so funnel positions driven by those
+        rules and the journey report put every touchpoint in the same stage.
+        Touchpoints no rule covers are left to ``derive`` (off by default:
+        they are reported as unmapped).
+        """
+        from crmcore.journey._events import event_touchpoints
+
+        points, _ = event_touchpoints(log)
+        table: dict[Touchpoint, Stage] = {}
+        for point in points:
+            stage = touchpoints.lookup(point.kind, point.channel)
+            if stage is not None:
+                table[point] = stage
+        return cls(table, derive)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-compatible data: ``{"stages": {"channel/kind": label}, "derive": bool}``."""
