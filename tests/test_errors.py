@@ -11,7 +11,12 @@ from crmcore.errors import (
     CustomerIsErased,
     DuplicateOperation,
     IllegalTransition,
+    InsufficientPoints,
+    MissingDependency,
+    ModelFitError,
     NotFound,
+    RuleSyntaxError,
+    RuleTypeError,
     SchemaVersionError,
     StorageError,
     ValidationError,
@@ -28,6 +33,11 @@ EXAMPLES: list[CrmError] = [
     CustomerIsErased("C1"),
     SchemaVersionError(9, 1),
     StorageError("disk full"),
+    InsufficientPoints("A1", 40, 100),
+    RuleSyntaxError("expected a value", "total_spent >= ", 1, 16),
+    RuleTypeError("unknown field 'x'", "x > 1", 1, 1),
+    ModelFitError("BG/NBD", "the optimiser did not converge"),
+    MissingDependency("scipy", "models", "fitting BG/NBD"),
 ]
 
 
@@ -65,3 +75,18 @@ def test_validation_error_is_also_a_value_error() -> None:
 def test_module_exports_every_error() -> None:
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), CrmError)
+
+
+def test_rule_errors_point_at_the_column_with_a_caret() -> None:
+    error = RuleSyntaxError("expected a value", "a = 1 and\nb >= ", 2, 6)
+    assert (error.line, error.column) == (2, 6)
+    assert error.excerpt == "b >= \n     ^"
+    assert str(error).startswith("line 2, column 6: expected a value")
+    assert RuleTypeError("bad", "", 0, 0).excerpt == ""
+
+
+def test_insufficient_points_names_balance_and_request() -> None:
+    error = InsufficientPoints("A1", 40, 100)
+    assert (error.balance, error.requested) == (40, 100)
+    assert "40 points available, 100 requested" in str(error)
+    assert issubclass(MissingDependency, ImportError)

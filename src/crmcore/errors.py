@@ -19,7 +19,13 @@ __all__ = [
     "CustomerIsErased",
     "DuplicateOperation",
     "IllegalTransition",
+    "InsufficientPoints",
+    "MissingDependency",
+    "ModelFitError",
     "NotFound",
+    "RuleError",
+    "RuleSyntaxError",
+    "RuleTypeError",
     "SchemaVersionError",
     "StorageError",
     "ValidationError",
@@ -175,3 +181,97 @@ class SchemaVersionError(StorageError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.found, self.supported))
+
+
+class InsufficientPoints(CrmError):
+    """A redemption (or a clawback the policy forbids to go negative) exceeds the balance.
+
+    ``balance`` is the points available at the time, ``requested`` what was asked for.
+    """
+
+    def __init__(self, account: str, balance: int, requested: int) -> None:
+        self.account = account
+        self.balance = balance
+        self.requested = requested
+        super().__init__(
+            f"account {account!r} has {balance} points available, {requested} requested"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.account, self.balance, self.requested))
+
+
+def _caret(text: str, line: int, column: int) -> str:
+    """The source line ``line`` (1-based) with a caret under ``column`` (1-based)."""
+    lines = text.splitlines() or [""]
+    source = lines[line - 1] if 1 <= line <= len(lines) else ""
+    return f"{source}\n{' ' * max(column - 1, 0)}^"
+
+
+class RuleError(CrmError):
+    """A segment rule is malformed: base class of the rule language's errors.
+
+    ``line`` and ``column`` are 1-based positions in ``text`` (the rule's
+    source, ``""`` for a rule built in code, where the position is then 0, 0);
+    ``excerpt`` is the offending source line with a caret under the column.
+    """
+
+    def __init__(self, message: str, text: str = "", line: int = 0, column: int = 0) -> None:
+        self.message = message
+        self.text = text
+        self.line = line
+        self.column = column
+        self.excerpt = _caret(text, line, column) if text and line else ""
+        where = f"line {line}, column {column}: " if line else ""
+        full = f"{where}{message}"
+        if self.excerpt:
+            full += "\n" + self.excerpt
+        super().__init__(full)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.text, self.line, self.column))
+
+
+class RuleSyntaxError(RuleError):
+    """Rule text does not follow the grammar (or a JSON form is malformed)."""
+
+
+class RuleTypeError(RuleError):
+    """A well-formed rule does not type-check against the schema it runs on.
+
+    For example an unknown field, a string compared with a number, or an
+    aggregate over an event kind the log does not know.
+    """
+
+
+class ModelFitError(CrmError):
+    """A statistical model could not be fitted (no data, no variance, no convergence).
+
+    ``model`` names the model, ``reason`` says what went wrong.
+    """
+
+    def __init__(self, model: str, reason: str) -> None:
+        self.model = model
+        self.reason = reason
+        super().__init__(f"cannot fit {model}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.model, self.reason))
+
+
+class MissingDependency(CrmError, ImportError):
+    """An optional dependency is needed for this feature but not installed.
+
+    ``package`` is the missing import, ``extra`` the crmcore extra that installs it.
+    """
+
+    def __init__(self, package: str, extra: str, feature: str) -> None:
+        self.package = package
+        self.extra = extra
+        self.feature = feature
+        super().__init__(
+            f"{feature} needs {package!r}; install it with: pip install 'crmcore[{extra}]'"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.package, self.extra, self.feature))

@@ -1,0 +1,1 @@
+"""Segment rules: one rule language, evaluated on objects, numpy frames and SQL."""

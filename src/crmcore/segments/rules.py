@@ -1,0 +1,524 @@
+"""The segment rule language: an abstract syntax tree of frozen nodes.
+
+A rule is a tree of *predicates* (:data:`Predicate`) over *operands*
+(:data:`Operand`): customer fields (:class:`Field`, the columns of
+:data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` plus ``attr.<name>`` custom
+attributes and the computed fields of :data:`COMPUTED_FIELDS`) and
+behavioural aggregates over a transaction or event log (:class:`Aggregate`).
+Literal values are :class:`Literal` nodes.
+
+The same tree is evaluated by three back ends (one customer, a numpy mask
+over a :class:`~crmcore.columnar.CustomerFrame`, SQL), printed as text and
+parsed back, and stored as versioned JSON. Every node is immutable and
+hashable, so rules compare by value: ``parse(print(rule)) == rule``.
+
+Relative times (``within 90 days``, ``30 days ago``, ``in last 365 days``)
+are :class:`Duration` nodes, resolved against the caller's ``as_of`` by
+:meth:`Duration.before`, once, before any back end compares values; so all
+back ends see the same cutoff instant.
+
+Null semantics (the same in every back end):
+
+* a comparison, ``in``, ``not in``, ``between``, text match or time test on a
+  *missing* value is **false**;
+* ``not`` is the plain complement: ``not (country = "CN")`` matches customers
+  whose country is missing, ``country != "CN"`` does not;
+* ``is null`` / ``is not null`` test missingness; tag sets are never missing
+  (an empty set has no tags);
+* ``count`` and ``sum`` over no rows are ``0``; ``avg``, ``min`` and ``max``
+  over no rows are missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Final, TypeAlias
+from typing import Literal as TypingLiteral
+
+import attrs
+from dateutil.relativedelta import relativedelta
+
+from crmcore.clock import to_utc
+from crmcore.columnar.schema import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, ColumnKind, Schema
+from crmcore.errors import ValidationError
+from crmcore.frozen import FrozenDict
+
+__all__ = [
+    "AGGREGATE_FUNCTIONS",
+    "COMPARISON_OPERATORS",
+    "COMPUTED_FIELDS",
+    "Aggregate",
+    "AggregateFunction",
+    "And",
+    "Between",
+    "Compare",
+    "ComparisonOperator",
+    "Did",
+    "Duration",
+    "DurationUnit",
+    "Field",
+    "FieldType",
+    "HasTag",
+    "InList",
+    "IsNull",
+    "Literal",
+    "LiteralValue",
+    "Not",
+    "Operand",
+    "Or",
+    "Predicate",
+    "RuleSchema",
+    "TextMatch",
+    "TextOperator",
+    "TimeCompare",
+    "TimeOperator",
+    "Within",
+    "children",
+    "walk",
+]
+
+#: The value types a :class:`Literal` may hold.
+LiteralValue: TypeAlias = int | float | Decimal | str | bool | date | datetime | None
+
+#: How a rule sees a column: categories compare as strings, ints and floats as numbers.
+FieldType = TypingLiteral["string", "number", "bool", "datetime", "date", "tags"]
+
+ComparisonOperator = TypingLiteral["=", "!=", "<", "<=", ">", ">="]
+COMPARISON_OPERATORS: Final[tuple[ComparisonOperator, ...]] = ("=", "!=", "<", "<=", ">", ">=")
+
+TextOperator = TypingLiteral["contains", "starts_with", "ends_with"]
+TimeOperator = TypingLiteral["before", "after"]
+DurationUnit = TypingLiteral["days", "weeks", "months", "years"]
+AggregateFunction = TypingLiteral["count", "sum", "avg", "min", "max"]
+AGGREGATE_FUNCTIONS: Final[tuple[AggregateFunction, ...]] = ("count", "sum", "avg", "min", "max")
+AggregateSource = TypingLiteral["purchases", "events"]
+
+_DURATION_UNITS: Final = ("days", "weeks", "months", "years")
+_TEXT_OPERATORS: Final = ("contains", "starts_with", "ends_with")
+
+#: Fields computed from stored columns and ``as_of``: name → (type, meaning).
+COMPUTED_FIELDS: Final[Mapping[str, tuple[FieldType, str]]] = {
+    "age": ("number", "whole years from birth_date to as_of (missing without a birth date)"),
+    "tenure_days": ("number", "days from created_at to as_of (fractional)"),
+    "days_since_last_purchase": (
+        "number",
+        "days from last_purchase_at to as_of (fractional; missing if never purchased)",
+    ),
+    "average_order_value": (
+        "number",
+        "total_spent / purchase_count (missing when there are no purchases)",
+    ),
+}
+
+_KIND_TO_TYPE: Final[Mapping[ColumnKind, FieldType]] = {
+    "string": "string",
+    "category": "string",
+    "float": "number",
+    "int": "number",
+    "bool": "bool",
+    "datetime": "datetime",
+    "date": "date",
+    "tags": "tags",
+}
+
+
+# --- literals and operands -------------------------------------------------------------
+
+
+def _check_literal(_instance: object, _attribute: object, value: LiteralValue) -> None:
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise ValidationError("literal", value, "must be a finite number")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ValidationError("literal", value, "must be a finite number")
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValidationError("literal", value, "datetimes must be timezone-aware")
+    if value is not None and not isinstance(
+        value, bool | int | float | Decimal | str | date | datetime
+    ):
+        raise ValidationError("literal", value, "must be a number, string, bool, date or datetime")
+
+
+def _literal_value(value: LiteralValue) -> LiteralValue:
+    # Aware datetimes are kept in canonical UTC so equal instants compare equal.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return to_utc(value)
+    return value
+
+
+@attrs.frozen
+class Literal:
+    """A constant: int, float, Decimal, string, bool, date, aware datetime or ``None`` (null).
+
+    ``Literal(1) != Literal(True)`` and ``Literal(1) != Literal(1.0)``: the
+    type is part of the value, so that a printed and re-parsed rule is equal.
+    """
+
+    value: LiteralValue = attrs.field(
+        converter=_literal_value, validator=_check_literal, eq=False, hash=False
+    )
+    _key: tuple[str, object] = attrs.field(init=False, repr=False)
+
+    @_key.default
+    def _key_default(self) -> tuple[str, object]:
+        return (type(self.value).__name__, self.value)
+
+
+def _check_name(_instance: object, _attribute: object, value: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError("field", value, "must be a non-empty name")
+
+
+@attrs.frozen
+class Field:
+    """A customer field by name (a schema column, ``attr.<name>`` or a computed field)."""
+
+    name: str = attrs.field(validator=_check_name)
+
+
+def _check_amount(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("duration.amount", value, "must be a whole number >= 0")
+
+
+def _check_unit(_instance: object, _attribute: object, value: str) -> None:
+    if value not in _DURATION_UNITS:
+        raise ValidationError("duration.unit", value, f"must be one of {_DURATION_UNITS}")
+
+
+@attrs.frozen
+class Duration:
+    """A length of calendar time: ``90 days``, ``2 weeks``, ``6 months``, ``1 years``.
+
+    Months and years are calendar months (dateutil ``relativedelta``: Mar 31
+    minus one month is Feb 28/29), days and weeks are exact.
+    """
+
+    amount: int = attrs.field(validator=_check_amount)
+    unit: DurationUnit = attrs.field(validator=_check_unit)
+
+    def before(self, as_of: datetime) -> datetime:
+        """The instant this long before ``as_of`` (aware, UTC).
+
+        >>> from datetime import UTC
+        >>> Duration(1, "months").before(datetime(2026, 3, 31, tzinfo=UTC))
+        datetime.datetime(2026, 2, 28, 0, 0, tzinfo=datetime.timezone.utc)
+        """
+        at = to_utc(as_of)
+        n = self.amount
+        match self.unit:
+            case "days":
+                delta = relativedelta(days=n)
+            case "weeks":
+                delta = relativedelta(weeks=n)
+            case "months":
+                delta = relativedelta(months=n)
+            case _:
+                delta = relativedelta(years=n)
+        return to_utc(at - delta)
+
+
+def _check_function(_instance: object, _attribute: object, value: str) -> None:
+    if value not in AGGREGATE_FUNCTIONS:
+        raise ValidationError("aggregate.function", value, f"must be one of {AGGREGATE_FUNCTIONS}")
+
+
+def _check_source(_instance: object, _attribute: object, value: str) -> None:
+    if value not in ("purchases", "events"):
+        raise ValidationError("aggregate.source", value, "must be 'purchases' or 'events'")
+
+
+@attrs.frozen
+class Aggregate:
+    """A behavioural aggregate of one customer's rows in a log, optionally in a window.
+
+    * ``count(purchases in last 90 days)`` — ``Aggregate("count", "purchases", window=...)``
+    * ``sum(amount in last 365 days)`` — ``Aggregate("sum", "purchases", column="amount", ...)``
+    * ``count(events "email_open" in last 30 days)`` —
+      ``Aggregate("count", "events", event_kind="email_open", ...)``
+
+    ``count`` takes no column; ``sum``/``avg``/``min``/``max`` need a numeric
+    transaction column (``amount``, ``items``). A window covers
+    ``(as_of - window, as_of]``; rows after ``as_of`` never count.
+    """
+
+    function: AggregateFunction = attrs.field(validator=_check_function)
+    source: AggregateSource = attrs.field(validator=_check_source)
+    column: str | None = None
+    event_kind: str | None = None
+    window: Duration | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.function == "count" and self.column is not None:
+            raise ValidationError("aggregate.column", self.column, "count takes no column")
+        if self.function != "count" and (self.source != "purchases" or self.column is None):
+            raise ValidationError(
+                "aggregate.column", self.column, f"{self.function} needs a purchases column"
+            )
+        if self.event_kind is not None and self.source != "events":
+            raise ValidationError("aggregate.event_kind", self.event_kind, "only for events")
+
+
+#: What a predicate tests: a customer field or an aggregate of their log rows.
+Operand: TypeAlias = Field | Aggregate
+
+
+# --- predicates ------------------------------------------------------------------------
+
+
+def _check_operator(_instance: object, _attribute: object, value: str) -> None:
+    if value not in COMPARISON_OPERATORS:
+        raise ValidationError("operator", value, f"must be one of {COMPARISON_OPERATORS}")
+
+
+@attrs.frozen
+class Compare:
+    """``operand <op> value``, e.g. ``total_spent >= 1000``."""
+
+    operand: Operand
+    operator: ComparisonOperator = attrs.field(validator=_check_operator)
+    value: Literal
+
+
+def _literal_tuple(values: Iterable[Literal]) -> tuple[Literal, ...]:
+    return tuple(values)
+
+
+def _check_values(_instance: object, _attribute: object, value: tuple[Literal, ...]) -> None:
+    if not value:
+        raise ValidationError("values", value, "an in-list needs at least one value")
+
+
+@attrs.frozen
+class InList:
+    """``operand in (v1, v2, ...)``; ``negated`` for ``not in``."""
+
+    operand: Operand
+    values: tuple[Literal, ...] = attrs.field(converter=_literal_tuple, validator=_check_values)
+    negated: bool = False
+
+
+@attrs.frozen
+class Between:
+    """``operand between low and high``, both ends inclusive; ``negated`` for ``not between``."""
+
+    operand: Operand
+    low: Literal
+    high: Literal
+    negated: bool = False
+
+
+@attrs.frozen
+class IsNull:
+    """``operand is null``; ``negated`` for ``is not null``."""
+
+    operand: Operand
+    negated: bool = False
+
+
+def _check_text_operator(_instance: object, _attribute: object, value: str) -> None:
+    if value not in _TEXT_OPERATORS:
+        raise ValidationError("operator", value, f"must be one of {_TEXT_OPERATORS}")
+
+
+@attrs.frozen
+class TextMatch:
+    """``operand contains "x"`` / ``starts with`` / ``ends with``.
+
+    Case-sensitive unless ``ignore_case`` (text: ``... ignoring case``), which
+    compares Unicode case-folded text in Python and numpy, and ``lower()`` in
+    SQL (identical for the ASCII range; documented).
+    """
+
+    operand: Field
+    operator: TextOperator = attrs.field(validator=_check_text_operator)
+    text: str
+    ignore_case: bool = False
+
+
+@attrs.frozen
+class HasTag:
+    """``has tag "vip"`` (the ``tags`` field) or ``interests has "music"`` (any tags field)."""
+
+    tag: str
+    field: Field = Field("tags")
+
+
+@attrs.frozen
+class Within:
+    """``last_purchase_at within 90 days``: in ``[as_of - duration, as_of]``."""
+
+    operand: Field
+    duration: Duration
+
+
+@attrs.frozen
+class TimeCompare:
+    """``created_at before 2024-01-01`` / ``last_purchase_at after 30 days ago``.
+
+    ``point`` is a date or datetime :class:`Literal`, or a :class:`Duration`
+    meaning "that long before ``as_of``". ``before`` is strict (``<``),
+    ``after`` strict (``>``). A date compared with a datetime field means
+    midnight UTC at the start of that date.
+    """
+
+    operand: Field
+    operator: TimeOperator
+    point: Literal | Duration
+
+    def __attrs_post_init__(self) -> None:
+        if self.operator not in ("before", "after"):
+            raise ValidationError("operator", self.operator, "must be 'before' or 'after'")
+
+
+@attrs.frozen
+class Did:
+    """``did "cart_abandoned"`` (ever, up to ``as_of``) or ``... within 7 days``."""
+
+    event_kind: str
+    window: Duration | None = None
+
+
+def _predicate_tuple(items: Iterable[Predicate]) -> tuple[Predicate, ...]:
+    return tuple(items)
+
+
+def _check_items(_instance: object, _attribute: object, value: tuple[Predicate, ...]) -> None:
+    if len(value) < 2:
+        raise ValidationError("items", value, "and/or need at least two operands")
+
+
+@attrs.frozen
+class And:
+    """All of ``items`` hold (two or more, in order)."""
+
+    items: tuple[Predicate, ...] = attrs.field(converter=_predicate_tuple, validator=_check_items)
+
+
+@attrs.frozen
+class Or:
+    """Any of ``items`` holds (two or more, in order)."""
+
+    items: tuple[Predicate, ...] = attrs.field(converter=_predicate_tuple, validator=_check_items)
+
+
+@attrs.frozen
+class Not:
+    """``item`` does not hold (plain complement; see the null semantics above)."""
+
+    item: Predicate
+
+
+#: A boolean rule node.
+Predicate: TypeAlias = (
+    Compare
+    | InList
+    | Between
+    | IsNull
+    | TextMatch
+    | HasTag
+    | Within
+    | TimeCompare
+    | Did
+    | And
+    | Or
+    | Not
+)
+
+Node: TypeAlias = Predicate | Operand | Literal | Duration
+
+
+def children(node: Node) -> tuple[Node, ...]:
+    """The direct child nodes of ``node``, in source order."""
+    match node:
+        case And(items=items) | Or(items=items):
+            return items
+        case Not(item=item):
+            return (item,)
+        case Compare(operand=o, value=v):
+            return (o, v)
+        case InList(operand=o, values=vs):
+            return (o, *vs)
+        case Between(operand=o, low=lo, high=hi):
+            return (o, lo, hi)
+        case IsNull(operand=o):
+            return (o,)
+        case TextMatch(operand=o):
+            return (o,)
+        case Within(operand=o, duration=d):
+            return (o, d)
+        case HasTag(field=f):
+            return (f,)
+        case TimeCompare(operand=o, point=p):
+            return (o, p)
+        case Did(window=w):
+            return () if w is None else (w,)
+        case Aggregate(window=w):
+            return () if w is None else (w,)
+        case _:
+            return ()
+
+
+def walk(node: Node) -> Iterable[Node]:
+    """Every node of the tree under ``node`` (itself first), depth first."""
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
+
+
+# --- schema ----------------------------------------------------------------------------
+
+
+def _frozen_types(value: Mapping[str, FieldType]) -> FrozenDict[str, FieldType]:
+    return FrozenDict(value)
+
+
+@attrs.frozen
+class RuleSchema:
+    """What a rule may refer to: customer fields with their types, log columns, event kinds.
+
+    ``event_kinds`` is ``None`` when any event kind is acceptable (no event
+    log known yet); otherwise aggregates and ``did`` over an unlisted kind
+    fail the type check.
+
+    >>> schema = RuleSchema.default()
+    >>> schema.fields["total_spent"], schema.fields["country"], schema.fields["age"]
+    ('number', 'string', 'number')
+    """
+
+    fields: FrozenDict[str, FieldType] = attrs.field(converter=_frozen_types)
+    purchase_columns: FrozenDict[str, FieldType] = attrs.field(converter=_frozen_types)
+    event_kinds: frozenset[str] | None = None
+
+    @classmethod
+    def from_schema(
+        cls, customer_schema: Schema, event_kinds: Iterable[str] | None = None
+    ) -> RuleSchema:
+        """The rule schema of a customer column schema (plus the computed fields)."""
+        fields: dict[str, FieldType] = {
+            c.name: _KIND_TO_TYPE[c.kind] for c in customer_schema.columns
+        }
+        for name, (tp, _doc) in COMPUTED_FIELDS.items():
+            fields.setdefault(name, tp)
+        purchases: dict[str, FieldType] = {
+            c.name: _KIND_TO_TYPE[c.kind]
+            for c in TRANSACTION_SCHEMA.columns
+            if c.kind in ("float", "int")
+        }
+        kinds = None if event_kinds is None else frozenset(event_kinds)
+        return cls(fields, purchases, kinds)
+
+    @classmethod
+    def default(cls, event_kinds: Iterable[str] | None = None) -> RuleSchema:
+        """The standard customer schema (no custom attributes)."""
+        return cls.from_schema(CUSTOMER_SCHEMA, event_kinds)
+
+    def with_attributes(self, attributes: Mapping[str, FieldType]) -> RuleSchema:
+        """This schema plus ``attr.<name>`` fields of the given types."""
+        fields = dict(self.fields)
+        for name, tp in attributes.items():
+            fields[name if name.startswith("attr.") else f"attr.{name}"] = tp
+        return attrs.evolve(self, fields=fields)
