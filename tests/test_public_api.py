@@ -25,6 +25,8 @@ FIRST_IMPORTS = [
     "crmcore.storage.sqlite",
     "crmcore.services",
     "crmcore.testing.contract",
+    "crmcore.feedback",
+    "crmcore.feedback.metrics",
     "crmcore.cli",
     "crmcore.demo",
 ]

@@ -56,3 +56,27 @@ def test_touchpoint_scores_make_weak_touchpoints_visible() -> None:
         by_kind.setdefault(s.touchpoint.kind, []).append(s.score)
     mean = {k: sum(v) / len(v) for k, v in by_kind.items()}
     assert mean["product_compare"] < mean["content_view"] - 0.5
+
+
+def test_feedback_is_deterministic_valid_and_reflects_service_trouble() -> None:
+    first, second = generate(1500, seed=3), generate(1500, seed=3)
+    assert first.feedback == second.feedback
+    assert len(first.feedback) > 100
+    assert len({f.id for f in first.feedback}) == len(first.feedback)
+    assert [f.at for f in first.feedback] == sorted(f.at for f in first.feedback)
+    assert all(f.at < first.end for f in first.feedback)
+    known = {c.id for c in first.customers}
+    assert {f.customer_id for f in first.feedback} <= known
+    complaints = [f for f in first.feedback if f.kind == "complaint"]
+    assert complaints and all(f.score("csat") is not None for f in complaints)
+    serviced = {s.customer_id for s in first.service_records}
+    answers = [(f.customer_id in serviced, f.score("nps")) for f in first.feedback]
+    nps_serviced = [s for hit, s in answers if hit and s is not None]
+    nps_other = [s for hit, s in answers if not hit and s is not None]
+    assert sum(nps_serviced) / len(nps_serviced) < sum(nps_other) / len(nps_other)
+
+
+def test_adding_feedback_left_the_other_generated_data_unchanged() -> None:
+    data = generate(300, seed=11)
+    assert data.feedback  # drawn from its own random stream ...
+    assert data.scores == generate(300, seed=11).scores  # ... after everything else

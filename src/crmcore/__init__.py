@@ -45,6 +45,31 @@ from crmcore.errors import (
     ValidationError,
 )
 from crmcore.events import DomainEvent, Outcome
+from crmcore.feedback import (
+    BusinessCalendar,
+    Case,
+    CaseRule,
+    CaseRules,
+    CaseState,
+    Feedback,
+    FeedbackKind,
+    FeedbackLog,
+    ImprovementAction,
+    NeedRule,
+    SlaPolicy,
+    SlaTarget,
+    case_report,
+    ces,
+    csat,
+    measure_effect,
+    needs_backlog,
+    nps,
+    open_case_for,
+    sla_status,
+    theme_report,
+)
+from crmcore.feedback import Channel as FeedbackChannel
+from crmcore.feedback import Priority as CasePriority
 from crmcore.frozen import FrozenDict
 from crmcore.funnel import (
     DEFAULT_TOUCHPOINTS,
@@ -108,6 +133,29 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "BusinessCalendar",
+    "Case",
+    "CasePriority",
+    "CaseRule",
+    "CaseRules",
+    "CaseState",
+    "Feedback",
+    "FeedbackChannel",
+    "FeedbackKind",
+    "FeedbackLog",
+    "ImprovementAction",
+    "NeedRule",
+    "SlaPolicy",
+    "SlaTarget",
+    "case_report",
+    "ces",
+    "csat",
+    "measure_effect",
+    "needs_backlog",
+    "nps",
+    "open_case_for",
+    "sla_status",
+    "theme_report",
     "Exclusion",
     "FunnelBreakdown",
     "FunnelReport",

@@ -34,6 +34,7 @@ from crmcore.customers.profile import (
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.errors import ValidationError
 from crmcore.events import DomainEvent
+from crmcore.feedback.feedback import Feedback
 from crmcore.journey import TouchpointScore
 from crmcore.money import Money
 from crmcore.stage import Stage
@@ -92,6 +93,7 @@ class SyntheticData:
     start: datetime
     end: datetime
     scores: tuple[TouchpointScore, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
 
 
 def _pick(rng: np.random.Generator, options: Sequence[str], k: int) -> list[str]:
@@ -112,8 +114,9 @@ def generate(
     repeatedly. Returned customers already carry the purchase, interaction and
     service summaries of their records (as if recorded one by one), and
     ``events`` holds every domain event raised along the way, ``scores`` CSAT
-    ratings of touchpoints (1-5) for the journey map. Buyers who spent
-    more than 300 in total are tagged ``vip`` (about the top 7%).
+    ratings of touchpoints (1-5) for the journey map, ``feedback`` survey
+    answers and complaints (see :func:`_feedback`). Buyers who spent more than
+    300 in total are tagged ``vip`` (about the top 7%).
     """
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:
         raise ValidationError("customers", customers, "must be a non-negative integer")
@@ -254,6 +257,8 @@ def generate(
         start,
         end,
         _scores(rng, interactions),
+        # A separate stream, so adding feedback left every other generated value unchanged.
+        _feedback(np.random.default_rng([seed, 6]), purchases, services, end),
     )
 
 
@@ -284,3 +289,83 @@ def _scores(
             )
         )
     return tuple(scores)
+
+
+_GOOD_THEMES = ("product_quality", "fast_delivery", "helpful_staff", "value_for_money", "app")
+_BAD_THEMES = ("late_delivery", "price", "product_quality", "support_wait", "returns", "app")
+_SURVEYED_SHARE = 0.3  # purchases followed by an NPS survey answer
+_RATED_SERVICE_SHARE = 0.5  # service records followed by a CSAT answer
+
+
+def _themes(rng: np.random.Generator, negative: bool) -> tuple[str, ...]:
+    pool = _BAD_THEMES if negative else _GOOD_THEMES
+    k = 1 + int(rng.random() < 0.3)
+    return tuple(sorted(_pick(rng, pool, k)))
+
+
+def _feedback(
+    rng: np.random.Generator,
+    purchases: Sequence[Purchase],
+    services: Sequence[ServiceRecord],
+    end: datetime,
+) -> tuple[Feedback, ...]:
+    """NPS answers after some purchases, CSAT after service, and complaints.
+
+    Each customer has a latent mood; an NPS answer is drawn around it and
+    falls by two points when the customer needed service within 30 days
+    before the survey, so service problems show up as detractors and as
+    negative themes (``late_delivery``, ``support_wait``, ...). Complaint
+    service records also arrive as complaint feedback with a CSAT score.
+    """
+    serviced: dict[str, list[datetime]] = {}
+    for record in services:
+        serviced.setdefault(record.customer_id, []).append(record.at)
+    mood: dict[str, float] = {}
+    items: list[Feedback] = []
+    for purchase in purchases:
+        if rng.random() >= _SURVEYED_SHARE:
+            continue
+        at = purchase.at + timedelta(days=float(rng.uniform(1, 10)))
+        if at >= end:
+            continue
+        cid = purchase.customer_id
+        base = mood.setdefault(cid, float(rng.normal(8.0, 1.6)))
+        trouble = any(timedelta(0) <= at - t <= timedelta(days=30) for t in serviced.get(cid, ()))
+        score = int(np.clip(round(rng.normal(base - (2.5 if trouble else 0.0), 1.2)), 0, 10))
+        negative = score <= 6
+        items.append(
+            Feedback(
+                id=f"F-{purchase.order_id}",
+                customer_id=cid,
+                channel=str(rng.choice(("survey", "email", "in_app"))),
+                kind="suggestion" if negative else ("praise" if score >= 9 else "inquiry"),
+                at=at,
+                scores={"nps": score},
+                stage="retention",
+                themes=_themes(rng, negative),
+            )
+        )
+    for record in services:
+        resolved = record.resolved_at or record.at
+        complaint = record.kind == "complaint"
+        if not complaint and rng.random() >= _RATED_SERVICE_SHARE:
+            continue
+        at = resolved + timedelta(hours=float(rng.uniform(1, 48)))
+        if at >= end:
+            continue
+        csat = int(np.clip(round(rng.normal(2.2 if complaint else 4.1, 0.9)), 1, 5))
+        items.append(
+            Feedback(
+                id=f"F-{record.id}",
+                customer_id=record.customer_id,
+                channel=record.channel,
+                kind="complaint" if complaint else ("praise" if csat >= 4 else "suggestion"),
+                at=at,
+                text=record.summary,
+                scores={"csat": csat},
+                stage="retention",
+                themes=_themes(rng, csat <= 3),
+            )
+        )
+    items.sort(key=lambda f: (f.at, f.id))
+    return tuple(items)
