@@ -25,6 +25,8 @@ FIRST_IMPORTS = [
     "crmcore.storage.sqlite",
     "crmcore.services",
     "crmcore.testing.contract",
+    "crmcore.segments",
+    "crmcore.segments.parser",
     "crmcore.feedback",
     "crmcore.feedback.metrics",
     "crmcore.cli",

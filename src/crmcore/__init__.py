@@ -39,7 +39,13 @@ from crmcore.errors import (
     CustomerIsErased,
     DuplicateOperation,
     IllegalTransition,
+    InsufficientPoints,
+    MissingDependency,
+    ModelFitError,
     NotFound,
+    RuleError,
+    RuleSyntaxError,
+    RuleTypeError,
     SchemaVersionError,
     StorageError,
     ValidationError,
@@ -119,6 +125,14 @@ from crmcore.lifecycle import (
     reclassify,
 )
 from crmcore.money import Money
+from crmcore.segments import (
+    RuleSchema,
+    check_rule,
+    parse_rule,
+    rule_from_json,
+    rule_to_json,
+)
+from crmcore.segments import to_text as rule_to_text
 from crmcore.ports import (
     CustomerRepository,
     Outbox,
@@ -133,6 +147,18 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "InsufficientPoints",
+    "MissingDependency",
+    "ModelFitError",
+    "RuleError",
+    "RuleSyntaxError",
+    "RuleTypeError",
+    "RuleSchema",
+    "check_rule",
+    "parse_rule",
+    "rule_from_json",
+    "rule_to_json",
+    "rule_to_text",
     "BusinessCalendar",
     "Case",
     "CasePriority",

@@ -177,3 +177,39 @@ def test_schema_with_attributes_and_event_kinds() -> None:
     assert schema.fields["attr.score"] == "number"
     assert schema.event_kinds == frozenset({"cart_abandoned", "email_open"})
     assert hash(schema) == hash(schema)
+
+
+def test_an_out_of_range_datetime_literal_is_a_validation_error() -> None:
+    east = timezone(timedelta(hours=5))
+    with pytest.raises(ValidationError) as caught:
+        Literal(datetime(1, 1, 1, tzinfo=east))
+    assert caught.value.field == "literal"
+
+
+def test_a_duration_reaching_before_year_one_clamps_to_the_earliest_instant() -> None:
+    earliest = datetime.min.replace(tzinfo=UTC)
+    assert Duration(10**6, "years").before(AS_OF) == earliest
+    assert Duration(10**9, "days").before(AS_OF) == earliest
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Compare(Field("a"), "=", 1), "value"),  # type: ignore[arg-type]
+        (lambda: Compare("a", "=", Literal(1)), "operand"),  # type: ignore[arg-type]
+        (lambda: InList(Field("a"), [1]), "values[0]"),  # type: ignore[list-item]
+        (lambda: Between(Field("a"), Literal(1), 2), "high"),  # type: ignore[arg-type]
+        (lambda: IsNull(Field("a"), negated=1), "negated"),  # type: ignore[arg-type]
+        (lambda: TextMatch(Field("a"), "contains", 5), "text"),  # type: ignore[arg-type]
+        (lambda: HasTag(""), "tag"),
+        (lambda: Did(""), "event_kind"),
+        (lambda: Within(Field("a"), 90), "duration"),  # type: ignore[arg-type]
+        (lambda: Not(Field("a")), "item"),  # type: ignore[arg-type]
+        (lambda: And([HasTag("x"), Field("a")]), "items[1]"),  # type: ignore[list-item]
+    ],
+)
+def test_nodes_check_the_types_of_their_children(build: object, field: str) -> None:
+    with pytest.raises((ValidationError, TypeError)) as caught:
+        build()  # type: ignore[operator]
+    if isinstance(caught.value, ValidationError):
+        assert caught.value.field == field

@@ -32,9 +32,9 @@ Null semantics (the same in every back end):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 from typing import Literal as TypingLiteral
 
 import attrs
@@ -51,6 +51,7 @@ __all__ = [
     "COMPUTED_FIELDS",
     "Aggregate",
     "AggregateFunction",
+    "AggregateSource",
     "And",
     "Between",
     "Compare",
@@ -65,6 +66,7 @@ __all__ = [
     "IsNull",
     "Literal",
     "LiteralValue",
+    "Node",
     "Not",
     "Operand",
     "Or",
@@ -96,6 +98,7 @@ AGGREGATE_FUNCTIONS: Final[tuple[AggregateFunction, ...]] = ("count", "sum", "av
 AggregateSource = TypingLiteral["purchases", "events"]
 
 _DURATION_UNITS: Final = ("days", "weeks", "months", "years")
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _TEXT_OPERATORS: Final = ("contains", "starts_with", "ends_with")
 
 #: Fields computed from stored columns and ``as_of``: name → (type, meaning).
@@ -124,6 +127,41 @@ _KIND_TO_TYPE: Final[Mapping[ColumnKind, FieldType]] = {
 }
 
 
+def _is_operand(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Field | Aggregate):
+        raise ValidationError(attribute.name, value, "must be a Field or an Aggregate")
+
+
+def _is_field(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Field):
+        raise ValidationError(attribute.name, value, "must be a Field")
+
+
+def _is_literal(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Literal):
+        raise ValidationError(attribute.name, value, "must be a Literal")
+
+
+def _is_text(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, value, "must be a string")
+
+
+def _is_name(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationError(attribute.name, value, "must be a non-empty string")
+
+
+def _is_bool(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, value, "must be True or False")
+
+
+def _is_predicate(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, _PREDICATE_TYPES):
+        raise ValidationError(attribute.name, value, "must be a predicate node")
+
+
 # --- literals and operands -------------------------------------------------------------
 
 
@@ -143,7 +181,12 @@ def _check_literal(_instance: object, _attribute: object, value: LiteralValue) -
 def _literal_value(value: LiteralValue) -> LiteralValue:
     # Aware datetimes are kept in canonical UTC so equal instants compare equal.
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return to_utc(value)
+        try:
+            return to_utc(value)
+        except OverflowError:
+            raise ValidationError(
+                "literal", value, "is outside the datetime range in UTC"
+            ) from None
     return value
 
 
@@ -201,6 +244,9 @@ class Duration:
     def before(self, as_of: datetime) -> datetime:
         """The instant this long before ``as_of`` (aware, UTC).
 
+        A duration reaching before year 1 gives the earliest representable
+        instant (``datetime.min`` in UTC): everything is within it.
+
         >>> from datetime import UTC
         >>> Duration(1, "months").before(datetime(2026, 3, 31, tzinfo=UTC))
         datetime.datetime(2026, 2, 28, 0, 0, tzinfo=datetime.timezone.utc)
@@ -216,7 +262,11 @@ class Duration:
                 delta = relativedelta(months=n)
             case _:
                 delta = relativedelta(years=n)
-        return to_utc(at - delta)
+        try:
+            return to_utc(at - delta)
+        except (OverflowError, ValueError):
+            # Reaches before year 1: every representable instant is within it.
+            return _EARLIEST
 
 
 def _check_function(_instance: object, _attribute: object, value: str) -> None:
@@ -245,9 +295,13 @@ class Aggregate:
 
     function: AggregateFunction = attrs.field(validator=_check_function)
     source: AggregateSource = attrs.field(validator=_check_source)
-    column: str | None = None
-    event_kind: str | None = None
-    window: Duration | None = None
+    column: str | None = attrs.field(default=None, validator=attrs.validators.optional(_is_name))
+    event_kind: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_is_name)
+    )
+    window: Duration | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Duration))
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.function == "count" and self.column is not None:
@@ -276,9 +330,9 @@ def _check_operator(_instance: object, _attribute: object, value: str) -> None:
 class Compare:
     """``operand <op> value``, e.g. ``total_spent >= 1000``."""
 
-    operand: Operand
+    operand: Operand = attrs.field(validator=_is_operand)
     operator: ComparisonOperator = attrs.field(validator=_check_operator)
-    value: Literal
+    value: Literal = attrs.field(validator=_is_literal)
 
 
 def _literal_tuple(values: Iterable[Literal]) -> tuple[Literal, ...]:
@@ -288,33 +342,36 @@ def _literal_tuple(values: Iterable[Literal]) -> tuple[Literal, ...]:
 def _check_values(_instance: object, _attribute: object, value: tuple[Literal, ...]) -> None:
     if not value:
         raise ValidationError("values", value, "an in-list needs at least one value")
+    for i, item in enumerate(value):
+        if not isinstance(item, Literal):
+            raise ValidationError(f"values[{i}]", item, "must be a Literal")
 
 
 @attrs.frozen
 class InList:
     """``operand in (v1, v2, ...)``; ``negated`` for ``not in``."""
 
-    operand: Operand
+    operand: Operand = attrs.field(validator=_is_operand)
     values: tuple[Literal, ...] = attrs.field(converter=_literal_tuple, validator=_check_values)
-    negated: bool = False
+    negated: bool = attrs.field(default=False, validator=_is_bool)
 
 
 @attrs.frozen
 class Between:
     """``operand between low and high``, both ends inclusive; ``negated`` for ``not between``."""
 
-    operand: Operand
-    low: Literal
-    high: Literal
-    negated: bool = False
+    operand: Operand = attrs.field(validator=_is_operand)
+    low: Literal = attrs.field(validator=_is_literal)
+    high: Literal = attrs.field(validator=_is_literal)
+    negated: bool = attrs.field(default=False, validator=_is_bool)
 
 
 @attrs.frozen
 class IsNull:
     """``operand is null``; ``negated`` for ``is not null``."""
 
-    operand: Operand
-    negated: bool = False
+    operand: Operand = attrs.field(validator=_is_operand)
+    negated: bool = attrs.field(default=False, validator=_is_bool)
 
 
 def _check_text_operator(_instance: object, _attribute: object, value: str) -> None:
@@ -331,26 +388,26 @@ class TextMatch:
     SQL (identical for the ASCII range; documented).
     """
 
-    operand: Field
+    operand: Field = attrs.field(validator=_is_field)
     operator: TextOperator = attrs.field(validator=_check_text_operator)
-    text: str
-    ignore_case: bool = False
+    text: str = attrs.field(validator=_is_text)
+    ignore_case: bool = attrs.field(default=False, validator=_is_bool)
 
 
 @attrs.frozen
 class HasTag:
     """``has tag "vip"`` (the ``tags`` field) or ``interests has "music"`` (any tags field)."""
 
-    tag: str
-    field: Field = Field("tags")
+    tag: str = attrs.field(validator=_is_name)
+    field: Field = attrs.field(default=Field("tags"), validator=_is_field)
 
 
 @attrs.frozen
 class Within:
     """``last_purchase_at within 90 days``: in ``[as_of - duration, as_of]``."""
 
-    operand: Field
-    duration: Duration
+    operand: Field = attrs.field(validator=_is_field)
+    duration: Duration = attrs.field(validator=attrs.validators.instance_of(Duration))
 
 
 @attrs.frozen
@@ -363,9 +420,11 @@ class TimeCompare:
     midnight UTC at the start of that date.
     """
 
-    operand: Field
+    operand: Field = attrs.field(validator=_is_field)
     operator: TimeOperator
-    point: Literal | Duration
+    point: Literal | Duration = attrs.field(
+        validator=attrs.validators.instance_of((Literal, Duration))
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.operator not in ("before", "after"):
@@ -376,8 +435,10 @@ class TimeCompare:
 class Did:
     """``did "cart_abandoned"`` (ever, up to ``as_of``) or ``... within 7 days``."""
 
-    event_kind: str
-    window: Duration | None = None
+    event_kind: str = attrs.field(validator=_is_name)
+    window: Duration | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Duration))
+    )
 
 
 def _predicate_tuple(items: Iterable[Predicate]) -> tuple[Predicate, ...]:
@@ -387,6 +448,9 @@ def _predicate_tuple(items: Iterable[Predicate]) -> tuple[Predicate, ...]:
 def _check_items(_instance: object, _attribute: object, value: tuple[Predicate, ...]) -> None:
     if len(value) < 2:
         raise ValidationError("items", value, "and/or need at least two operands")
+    for i, item in enumerate(value):
+        if not isinstance(item, _PREDICATE_TYPES):
+            raise ValidationError(f"items[{i}]", item, "must be a predicate node")
 
 
 @attrs.frozen
@@ -407,7 +471,7 @@ class Or:
 class Not:
     """``item`` does not hold (plain complement; see the null semantics above)."""
 
-    item: Predicate
+    item: Predicate = attrs.field(validator=_is_predicate)
 
 
 #: A boolean rule node.
@@ -426,7 +490,12 @@ Predicate: TypeAlias = (
     | Not
 )
 
+#: Any node of a rule tree.
 Node: TypeAlias = Predicate | Operand | Literal | Duration
+
+_PREDICATE_TYPES: Final = (
+    Compare, InList, Between, IsNull, TextMatch, HasTag, Within, TimeCompare, Did, And, Or, Not
+)  # fmt: skip
 
 
 def children(node: Node) -> tuple[Node, ...]:
