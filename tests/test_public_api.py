@@ -25,6 +25,8 @@ FIRST_IMPORTS = [
     "crmcore.storage.sqlite",
     "crmcore.services",
     "crmcore.testing.contract",
+    "crmcore.analytics",
+    "crmcore.analytics.bgnbd",
     "crmcore.segments",
     "crmcore.segments.parser",
     "crmcore.feedback",

@@ -4,6 +4,28 @@ The names most applications need are importable from here; each lives in a
 module named for its idea (``crmcore.customers``, ``crmcore.money``, ...).
 """
 
+from crmcore.analytics import (
+    BGNBDModel,
+    ChurnRisk,
+    CLVReport,
+    CohortMatrix,
+    CustomerKpis,
+    GammaGammaModel,
+    RFMSummary,
+    RfmTable,
+    SegmentMap,
+    ValueTiers,
+    churn_risk,
+    cohort_matrix,
+    customer_kpis,
+    customer_lifetime_value,
+    fit_bgnbd,
+    fit_gamma_gamma,
+    historical_clv,
+    rfm_scores,
+    summary_from_transactions,
+    value_tiers,
+)
 from crmcore.clock import Clock, FixedClock, SystemClock, ensure_aware, to_utc
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, EVENT_SCHEMA, TRANSACTION_SCHEMA
@@ -125,14 +147,6 @@ from crmcore.lifecycle import (
     reclassify,
 )
 from crmcore.money import Money
-from crmcore.segments import (
-    RuleSchema,
-    check_rule,
-    parse_rule,
-    rule_from_json,
-    rule_to_json,
-)
-from crmcore.segments import to_text as rule_to_text
 from crmcore.ports import (
     CustomerRepository,
     Outbox,
@@ -141,12 +155,40 @@ from crmcore.ports import (
     Store,
     UnitOfWork,
 )
+from crmcore.segments import (
+    RuleSchema,
+    check_rule,
+    parse_rule,
+    rule_from_json,
+    rule_to_json,
+)
+from crmcore.segments import to_text as rule_to_text
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BGNBDModel",
+    "ChurnRisk",
+    "CLVReport",
+    "CohortMatrix",
+    "CustomerKpis",
+    "GammaGammaModel",
+    "RfmTable",
+    "RFMSummary",
+    "SegmentMap",
+    "ValueTiers",
+    "churn_risk",
+    "cohort_matrix",
+    "customer_kpis",
+    "customer_lifetime_value",
+    "fit_bgnbd",
+    "fit_gamma_gamma",
+    "historical_clv",
+    "rfm_scores",
+    "summary_from_transactions",
+    "value_tiers",
     "InsufficientPoints",
     "MissingDependency",
     "ModelFitError",

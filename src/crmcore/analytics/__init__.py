@@ -1,0 +1,115 @@
+"""Customer analytics over transaction logs: RFM, value tiers, cohorts, KPIs, CLV and churn risk.
+
+Descriptive (:mod:`~crmcore.analytics.rfm`, :mod:`~crmcore.analytics.tiers`,
+:mod:`~crmcore.analytics.cohorts`, :mod:`~crmcore.analytics.kpis`), predictive
+(:mod:`~crmcore.analytics.btyd`, :mod:`~crmcore.analytics.bgnbd`,
+:mod:`~crmcore.analytics.gamma_gamma`, :mod:`~crmcore.analytics.clv`) and the churn
+early warning that combines them (:mod:`~crmcore.analytics.churn`). All vectorised with
+numpy; model fitting needs the ``models`` extra (scipy), imported only when fitting.
+"""
+
+from __future__ import annotations
+
+from crmcore.analytics.bgnbd import (
+    BGNBDModel,
+    bgnbd_log_likelihood,
+    fit_bgnbd,
+)
+from crmcore.analytics.btyd import (
+    RFMSummary,
+    SummaryPeriod,
+    summary_from_transactions,
+)
+from crmcore.analytics.churn import (
+    DEFAULT_CHURN_WEIGHTS,
+    ChurnReason,
+    ChurnRisk,
+    ChurnWeights,
+    CustomerValues,
+    churn_risk,
+)
+from crmcore.analytics.clv import (
+    MONTH_LENGTH,
+    CLVReport,
+    customer_lifetime_value,
+)
+from crmcore.analytics.cohorts import (
+    CohortMatrix,
+    CohortPeriod,
+    cohort_matrix,
+    period_index,
+)
+from crmcore.analytics.gamma_gamma import (
+    GammaGammaModel,
+    fit_gamma_gamma,
+)
+from crmcore.analytics.kpis import (
+    CustomerKpis,
+    HistoricalClv,
+    customer_kpis,
+    historical_clv,
+)
+from crmcore.analytics.rfm import (
+    PYMC_MARKETING_SEGMENTS,
+    R_RFM_SEGMENTS,
+    RFM_SEGMENTS,
+    SEG_MAP_RF,
+    RfmReport,
+    RfmTable,
+    SegmentMap,
+    SegmentRule,
+    SegmentSummary,
+    Ties,
+    quantile_scores,
+    rfm_scores,
+)
+from crmcore.analytics.tiers import (
+    DEFAULT_CUTS,
+    TierSummary,
+    ValueTiers,
+    value_tiers,
+)
+
+__all__ = [
+    "PYMC_MARKETING_SEGMENTS",
+    "RFM_SEGMENTS",
+    "R_RFM_SEGMENTS",
+    "SEG_MAP_RF",
+    "RfmReport",
+    "RfmTable",
+    "SegmentMap",
+    "SegmentRule",
+    "SegmentSummary",
+    "Ties",
+    "quantile_scores",
+    "rfm_scores",
+    "DEFAULT_CUTS",
+    "TierSummary",
+    "ValueTiers",
+    "value_tiers",
+    "CohortMatrix",
+    "CohortPeriod",
+    "cohort_matrix",
+    "period_index",
+    "CustomerKpis",
+    "HistoricalClv",
+    "customer_kpis",
+    "historical_clv",
+    "RFMSummary",
+    "SummaryPeriod",
+    "summary_from_transactions",
+    "BGNBDModel",
+    "bgnbd_log_likelihood",
+    "fit_bgnbd",
+    "GammaGammaModel",
+    "fit_gamma_gamma",
+    "MONTH_LENGTH",
+    "CLVReport",
+    "customer_lifetime_value",
+    "DEFAULT_CHURN_WEIGHTS",
+    "ChurnReason",
+    "ChurnRisk",
+    "ChurnWeights",
+    "CustomerValues",
+    "churn_risk",
+]

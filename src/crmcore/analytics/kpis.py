@@ -1,0 +1,419 @@
+"""Customer KPIs from a transaction log: order value, frequency, repeat rate, retention, CLV.
+
+The descriptive numbers every CRM dashboard shows (DOMAIN.md §8: retention
+rate, churn rate, average order value, CLV), computed vectorised over a
+:class:`~crmcore.columnar.TransactionLog` as of a date. Definitions (each
+row of the log is one purchase, as the transaction schema says; purchases
+after ``as_of`` are ignored):
+
+* **customers**: distinct customers with at least one purchase up to ``as_of``.
+* **orders**: purchases (log rows) up to ``as_of``; **revenue**: their amounts
+  summed (exactly, in units of 1/10,000, so the order of the rows never matters).
+* **average order value (AOV)** = revenue / orders.
+* **purchase frequency** = orders / customers.
+* **repeat purchase rate** = customers with two or more purchases / customers.
+* **historical CLV** of a customer = ``margin`` x the customer's revenue to
+  date (``margin=1``: revenue; pass a gross-margin rate for profit). Its mean
+  over customers equals AOV x purchase frequency x margin.
+* **window retention** (``window_days`` = *w*): of the customers who bought
+  in the previous window ``(as_of - 2w, as_of - w]``, the share who bought
+  again in the current window ``(as_of - w, as_of]``. **Churn rate** =
+  1 - window retention. Both are ``None`` when nobody bought in the
+  previous window (no denominator; never ``NaN``).
+
+Undefined ratios (an empty log) are ``None`` in the report, never ``NaN``.
+
+>>> from datetime import UTC, datetime
+>>> from crmcore.columnar import TransactionLog
+>>> t = datetime(2026, 5, 1, tzinfo=UTC)
+>>> log = TransactionLog.from_records([
+...     {"customer_id": "a", "at": t, "amount": 30.0},
+...     {"customer_id": "a", "at": t, "amount": 10.0},
+...     {"customer_id": "b", "at": t, "amount": 20.0},
+... ])
+>>> k = customer_kpis(log, datetime(2026, 6, 1, tzinfo=UTC))
+>>> k.average_order_value, k.purchase_frequency, k.repeat_purchase_rate
+(20.0, 1.5, 0.5)
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any, Final, TypeAlias
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.clock import EPOCH, to_utc
+from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.reports import html_table, json_number
+
+__all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
+
+AnyArray: TypeAlias = npt.NDArray[Any]
+Int64Array: TypeAlias = npt.NDArray[np.int64]
+Float64Array: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+
+#: Microseconds per day (the unit of ``datetime64[us]`` columns).
+DAY_US: Final = 86_400_000_000
+_US: Final = timedelta(microseconds=1)
+_I64_MAX: Final = np.iinfo(np.int64).max
+_I64_MIN: Final = np.iinfo(np.int64).min
+_MAX_WINDOW_DAYS: Final = 36_500
+#: Amounts are summed in units of 1/SPEND_SCALE (exact integers in float64).
+SPEND_SCALE: Final = 10_000.0
+MAX_EXACT: Final = float(2**53)
+
+
+def micros(value: object, field: str) -> int:
+    """Microseconds since the epoch of an aware datetime (exact); naive ones are rejected."""
+    return (to_utc(value, field) - EPOCH) // _US
+
+
+def from_micros(value: int) -> datetime:
+    """The aware UTC datetime ``value`` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+@attrs.frozen(eq=False)
+class Purchases:
+    """The purchases of a log up to ``as_of`` as plain arrays (shared by the analytics).
+
+    ``codes`` index ``vocabulary`` (the log's customer ids), ``t`` is
+    microseconds since the epoch, ``amount`` the amounts; rows after
+    ``as_of`` are already dropped. ``k`` is the vocabulary size.
+    """
+
+    codes: Int64Array
+    t: Int64Array
+    amount: Float64Array
+    vocabulary: AnyArray
+    as_us: int
+
+    @property
+    def k(self) -> int:
+        """Number of ids in the vocabulary (customers with purchases at any time)."""
+        return len(self.vocabulary)
+
+    @property
+    def as_of(self) -> datetime:
+        """``as_of`` as an aware UTC datetime."""
+        return from_micros(self.as_us)
+
+
+def read_purchases(log: object, as_of: object) -> Purchases:
+    """Validate ``log`` and ``as_of`` and return the purchases up to ``as_of``.
+
+    Raises :class:`~crmcore.errors.ValidationError` for something that is
+    not a :class:`~crmcore.columnar.TransactionLog`, a naive ``as_of``, or
+    a negative or non-finite amount (naming the row), and
+    :class:`~crmcore.errors.CurrencyMismatch` when the log mixes currencies
+    (spend in two currencies cannot be ranked or summed together).
+    """
+    if not isinstance(log, TransactionLog):
+        raise ValidationError("log", log, "must be a TransactionLog")
+    as_us = micros(as_of, "as_of")
+    codes: Int64Array = log.customer_codes
+    t: Int64Array = log.at.view(np.int64)
+    amount: Float64Array = log["amount"].values
+    if len(amount) and not (amount.min() >= 0 and amount.max() < np.inf):  # two fast passes
+        bad = ~((amount >= 0) & (amount < np.inf))
+        i = int(np.argmax(bad))
+        raise ValidationError(
+            f"row {i}: amount", float(amount[i]), "must be a finite, non-negative amount"
+        )
+    currency = log["currency"]
+    if len(currency.categories) > 1:
+        used = np.flatnonzero(np.bincount(currency.codes.astype(np.int64) + 1)[1:])
+        if len(used) > 1:
+            names = currency.categories
+            raise CurrencyMismatch(names[used[0]], names[used[1]], "aggregate spend in")
+    if len(t) and int(t.max()) > as_us:
+        keep = t <= as_us
+        codes, t, amount = codes[keep], t[keep], amount[keep]
+    return Purchases(codes, t, amount, log.customer_ids, as_us)
+
+
+@attrs.frozen(eq=False)
+class PerCustomer:
+    """Per-customer aggregates over the vocabulary (rows without purchases have count 0)."""
+
+    count: Int64Array
+    revenue: Float64Array
+    first: Int64Array
+    last: Int64Array
+
+    @property
+    def present(self) -> BoolArray:
+        """Customers with at least one purchase up to ``as_of``."""
+        mask: BoolArray = self.count > 0
+        return mask
+
+
+def exact_sums(keys: Int64Array, amount: Float64Array, size: int) -> Float64Array:
+    """Sums of ``amount`` per key in ``0..size-1``, exact to 1/10,000 and independent of order.
+
+    Amounts are rounded to units of 1/10,000 and summed as integers held in
+    float64 (exact below 2**53 units), so equal totals compare equal however
+    the rows were ordered: a ranking of customers by spend then has no
+    rounding noise. A total beyond exact summation raises
+    :class:`~crmcore.errors.ValidationError`.
+    """
+    scaled = np.rint(amount * SPEND_SCALE)
+    sums = np.bincount(keys, weights=scaled, minlength=size)
+    if len(sums) and sums.max() >= MAX_EXACT:
+        i = int(np.argmax(sums))
+        raise ValidationError(
+            "amount", float(sums[i] / SPEND_SCALE), "a total must stay below 2**53 / 10,000"
+        )
+    out: Float64Array = sums / SPEND_SCALE
+    return out
+
+
+def per_customer(p: Purchases, *, first: bool = True) -> PerCustomer:
+    """Counts, revenue, first and last purchase time per vocabulary id (vectorised).
+
+    ``first=False`` skips the first-purchase times (left at the int64 maximum).
+    """
+    k = p.k
+    count = np.bincount(p.codes, minlength=k).astype(np.int64, copy=False)
+    revenue = exact_sums(p.codes, p.amount, k)
+    earliest = np.full(k, _I64_MAX, dtype=np.int64)
+    last = np.full(k, _I64_MIN, dtype=np.int64)
+    if first:
+        np.minimum.at(earliest, p.codes, p.t)
+    np.maximum.at(last, p.codes, p.t)
+    return PerCustomer(count, revenue, earliest, last)
+
+
+def check_margin(margin: object) -> float:
+    """``margin`` as a float in (0, 1] (a gross-margin rate; 1 means revenue)."""
+    if isinstance(margin, bool) or not isinstance(margin, int | float):
+        raise ValidationError("margin", margin, "must be a number in (0, 1]")
+    value = float(margin)
+    if not 0.0 < value <= 1.0:
+        raise ValidationError("margin", margin, "must be a number in (0, 1]")
+    return value
+
+
+def check_window_days(value: object, field: str = "window_days") -> int:
+    """A whole, positive number of days (at most 100 years)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, value, "must be a whole number of days")
+    if not 1 <= value <= _MAX_WINDOW_DAYS:
+        raise ValidationError(field, value, f"must lie in 1..{_MAX_WINDOW_DAYS} days")
+    return value
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _freeze(array: AnyArray) -> AnyArray:
+    array.setflags(write=False)
+    return array
+
+
+@attrs.frozen(kw_only=True)
+class CustomerKpis:
+    """The headline customer KPIs as of a date (a report; see the module docstring).
+
+    Ratios are ``None`` where their denominator is zero.
+    """
+
+    as_of: datetime
+    window_days: int
+    margin: float
+    customers: int
+    orders: int
+    revenue: float
+    average_order_value: float | None
+    purchase_frequency: float | None
+    repeat_purchase_rate: float | None
+    historical_clv_mean: float | None
+    active_previous: int
+    active_current: int
+    retained: int
+    new_customers: int
+    retention_rate: float | None
+    churn_rate: float | None
+
+    def to_dict(self) -> dict[str, object]:
+        """The KPIs as JSON data."""
+        out: dict[str, object] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            out[field.name] = (
+                value.isoformat() if isinstance(value, datetime) else json_number(value)
+            )
+        return out
+
+    def _repr_html_(self) -> str:
+        w = self.window_days
+        rows: list[list[object]] = [
+            ["customers with purchases", self.customers, "int"],
+            ["orders", self.orders, "int"],
+            ["revenue", self.revenue, "float"],
+            ["average order value", self.average_order_value, "float"],
+            ["purchase frequency (orders per customer)", self.purchase_frequency, "float"],
+            ["repeat purchase rate", self.repeat_purchase_rate, "pct"],
+            [
+                f"historical CLV per customer (margin {self.margin:g})",
+                self.historical_clv_mean,
+                "float",
+            ],
+            [f"active in the previous {w} days", self.active_previous, "int"],
+            [f"active in the last {w} days", self.active_current, "int"],
+            [f"new in the last {w} days", self.new_customers, "int"],
+            [f"{w}-day retention rate", self.retention_rate, "pct"],
+            [f"{w}-day churn rate", self.churn_rate, "pct"],
+        ]
+        body = [[name, _cell(value, kind)] for name, value, kind in rows]
+        return html_table(
+            f"Customer KPIs as of {self.as_of.isoformat()}",
+            ["KPI", "value"],
+            body,
+            caption="retention: previous-window buyers who bought again in the current window",
+        )
+
+
+def _cell(value: object, kind: object) -> object:
+    if value is None:
+        return None
+    if kind == "pct":
+        return f"{float(value):.1%}"  # type: ignore[arg-type]
+    if kind == "int":
+        return int(value)  # type: ignore[call-overload]
+    return float(value)  # type: ignore[arg-type]
+
+
+def customer_kpis(
+    log: TransactionLog, as_of: datetime, *, window_days: int = 90, margin: float = 1.0
+) -> CustomerKpis:
+    """The headline KPIs of ``log`` as of ``as_of`` (definitions in the module docstring).
+
+    ``window_days`` sets the retention window, ``margin`` the gross-margin
+    rate applied to historical CLV. Vectorised: a few ``np.bincount`` passes.
+    """
+    w = check_window_days(window_days)
+    rate = check_margin(margin)
+    p = read_purchases(log, as_of)
+    agg = per_customer(p)
+    present = agg.present
+    customers = int(np.count_nonzero(present))
+    orders = len(p.t)
+    revenue = float(agg.revenue.sum())
+    repeaters = int(np.count_nonzero(agg.count >= 2))
+    window = w * DAY_US
+    current = p.t > p.as_us - window
+    previous = (p.t > p.as_us - 2 * window) & ~current
+    in_current = np.bincount(p.codes[current], minlength=p.k) > 0
+    in_previous = np.bincount(p.codes[previous], minlength=p.k) > 0
+    active_previous = int(np.count_nonzero(in_previous))
+    retained = int(np.count_nonzero(in_previous & in_current))
+    new = int(np.count_nonzero(present & (agg.first > p.as_us - window)))
+    retention = _ratio(retained, active_previous)
+    return CustomerKpis(
+        as_of=p.as_of,
+        window_days=w,
+        margin=rate,
+        customers=customers,
+        orders=orders,
+        revenue=revenue,
+        average_order_value=_ratio(revenue, orders),
+        purchase_frequency=_ratio(orders, customers),
+        repeat_purchase_rate=_ratio(repeaters, customers),
+        historical_clv_mean=_ratio(revenue * rate, customers),
+        active_previous=active_previous,
+        active_current=int(np.count_nonzero(in_current)),
+        retained=retained,
+        new_customers=new,
+        retention_rate=retention,
+        churn_rate=None if retention is None else 1.0 - retention,
+    )
+
+
+@attrs.frozen(eq=False)
+class HistoricalClv:
+    """Historical CLV per customer: ``margin`` x revenue to date, with the purchase counts.
+
+    Row ``i`` is ``customer_ids[i]`` (customers with a purchase up to
+    ``as_of``, in order of first appearance in the log). Arrays are read-only.
+    A report: ``to_dict()`` and ``_repr_html_()`` show the distribution.
+    """
+
+    as_of: datetime
+    margin: float
+    customer_ids: AnyArray
+    values: Float64Array
+    purchases: Int64Array
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def value_of(self, customer: str) -> float:
+        """The historical CLV of ``customer``; :class:`~crmcore.errors.NotFound` if absent."""
+        hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
+        if not len(hits):
+            raise NotFound("customer", customer)
+        return float(self.values[hits[0]])
+
+    def _stats(self) -> dict[str, float | None]:
+        n = len(self.values)
+        if not n:
+            keys = ("total", "mean", "median", "p90", "max", "top_10pct_share")
+            return dict.fromkeys(keys)
+        total = float(self.values.sum())
+        top = max(1, math.ceil(n / 10))
+        top_sum = float(np.partition(self.values, n - top)[n - top :].sum())
+        return {
+            "total": total,
+            "mean": total / n,
+            "median": float(np.median(self.values)),
+            "p90": float(np.quantile(self.values, 0.9)),
+            "max": float(self.values.max()),
+            "top_10pct_share": top_sum / total if total else None,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        """Summary statistics as JSON data (per-customer values stay in the arrays)."""
+        stats = {name: json_number(v) for name, v in self._stats().items()}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "margin": self.margin,
+            "customers": len(self),
+        } | stats
+
+    def _repr_html_(self) -> str:
+        stats = self._stats()
+        rows: list[list[object]] = [["customers", len(self)]]
+        rows += [[name.replace("_", " "), value] for name, value in stats.items()]
+        return html_table(
+            f"Historical CLV as of {self.as_of.isoformat()}",
+            ["statistic", "value"],
+            rows,
+            caption=f"margin x revenue to date, margin {self.margin:g}",
+        )
+
+
+def historical_clv(log: TransactionLog, as_of: datetime, *, margin: float = 1.0) -> HistoricalClv:
+    """Historical CLV per customer: ``margin`` x the customer's revenue up to ``as_of``.
+
+    Customers whose purchases all lie after ``as_of`` are not listed. The
+    values can feed :func:`crmcore.analytics.tiers.value_tiers`.
+    """
+    rate = check_margin(margin)
+    p = read_purchases(log, as_of)
+    agg = per_customer(p)
+    rows = np.flatnonzero(agg.present)
+    return HistoricalClv(
+        p.as_of,
+        rate,
+        _freeze(p.vocabulary[rows]),
+        _freeze(agg.revenue[rows] * rate),
+        _freeze(agg.count[rows]),
+    )

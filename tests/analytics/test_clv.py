@@ -1,0 +1,144 @@
+"""Predictive CLV: the lifetimes discounted-cash-flow rule, money, reports, bad input."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import numpy as np
+import pytest
+
+from crmcore.analytics.bgnbd import BGNBDModel, fit_bgnbd
+from crmcore.analytics.btyd import RFMSummary
+from crmcore.analytics.clv import MONTH_LENGTH, CLVReport, customer_lifetime_value
+from crmcore.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
+from crmcore.errors import ModelFitError, ValidationError
+from crmcore.money import Money
+from tests.analytics.test_btyd import cdnow_summary
+
+BGNBD = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+GG = GammaGammaModel(p=6.25, q=3.74, v=15.44)
+
+
+def lifetimes_rule(
+    purchases: BGNBDModel,
+    spend: GammaGammaModel,
+    s: RFMSummary,
+    months: int,
+    rate: float,
+) -> np.ndarray:
+    """lifetimes' _customer_lifetime_value loop, month by month, as a reference."""
+    factor = MONTH_LENGTH[s.time_unit]
+    amount = spend.expected_spend(s)
+    total = np.zeros(len(s))
+    for i in np.arange(1, months + 1) * factor:
+        bought = purchases.expected_purchases(s, i) - purchases.expected_purchases(s, i - factor)
+        total += amount * bought / (1 + rate) ** (i / factor)
+    return total
+
+
+def test_matches_the_lifetimes_month_loop_on_cdnow() -> None:
+    s = cdnow_summary()
+    report = customer_lifetime_value(BGNBD, GG, s, months=12, discount_rate=0.01)
+    np.testing.assert_allclose(report.clv, lifetimes_rule(BGNBD, GG, s, 12, 0.01), rtol=1e-10)
+    assert len(report) == 2357 and bool(np.all(report.clv > 0))
+
+
+def test_no_discount_is_expected_purchases_times_spend() -> None:
+    s = cdnow_summary()
+    report = customer_lifetime_value(BGNBD, GG, s, months=6, discount_rate=0.0)
+    horizon = 6 * MONTH_LENGTH["W"]
+    np.testing.assert_allclose(report.expected_purchases, BGNBD.expected_purchases(s, horizon))
+    np.testing.assert_allclose(report.clv, report.expected_purchases * report.expected_spend)
+    np.testing.assert_allclose(report.probability_alive, BGNBD.probability_alive(s))
+
+
+def test_more_discount_less_value_and_more_months_more_value() -> None:
+    s = cdnow_summary()
+    base = customer_lifetime_value(BGNBD, GG, s, months=12, discount_rate=0.01).clv
+    steeper = customer_lifetime_value(BGNBD, GG, s, months=12, discount_rate=0.05).clv
+    longer = customer_lifetime_value(BGNBD, GG, s, months=24, discount_rate=0.01).clv
+    assert bool(np.all(steeper < base)) and bool(np.all(longer > base))
+
+
+def test_fitted_models_end_to_end_and_top_customers() -> None:
+    s = cdnow_summary()
+    report = customer_lifetime_value(fit_bgnbd(s), fit_gamma_gamma(s), s)
+    top = report.top(5)
+    assert len(top) == 5
+    values = report.clv[top]
+    assert bool(np.all(np.diff(values) <= 0)) and values[0] == report.clv.max()
+    # the top customers are frequent, recent buyers
+    assert bool(np.all(s.frequency[top] >= 5))
+    assert report.top(0).size == 0
+
+
+def test_as_money_rounds_to_the_minor_unit() -> None:
+    s = RFMSummary(
+        customer_ids=["a", "b"],
+        frequency=[2, 0],
+        recency=[30.43, 0.0],
+        T=[38.86, 38.86],
+        monetary=[22.35, 0.0],
+        time_unit="W",
+    )
+    report = customer_lifetime_value(BGNBD, GG, s)
+    money = report.as_money("usd")
+    assert all(isinstance(m, Money) and m.currency == "USD" for m in money)
+    assert money[0].amount == Decimal(repr(float(report.clv[0]))).quantize(Decimal("0.01"))
+    assert report.as_money("JPY")[0].amount == money[0].amount.quantize(Decimal("1"))
+    with pytest.raises(ValidationError):
+        report.as_money("XXQ")
+
+
+def test_report_output() -> None:
+    s = cdnow_summary()
+    report = customer_lifetime_value(BGNBD, GG, s, months=3)
+    data = report.to_dict()
+    assert data["months"] == 3 and data["customers"] == 2357
+    assert data["total_clv"] == pytest.approx(float(report.clv.sum()))
+    assert len(data["clv"]) == 2357  # type: ignore[arg-type]
+    html = report._repr_html_()
+    assert "Predicted customer lifetime value" in html and "3 months" in html
+    assert "CLVReport(2357 customers" in repr(report)
+    with pytest.raises(ValueError, match="read-only"):
+        report.clv[0] = 0.0
+
+
+def test_empty_summary_gives_an_empty_report() -> None:
+    empty = RFMSummary(
+        customer_ids=np.array([], dtype=str),
+        frequency=np.array([], dtype=np.int64),
+        recency=[],
+        T=[],
+        monetary=[],
+        time_unit="W",
+    )
+    report = customer_lifetime_value(BGNBD, GG, empty)
+    assert isinstance(report, CLVReport) and len(report) == 0
+    assert report.to_dict()["total_clv"] == 0.0
+    assert "0 customers" in report._repr_html_()
+
+
+def test_bad_arguments() -> None:
+    s = cdnow_summary()
+    with pytest.raises(ValidationError, match="time unit"):
+        customer_lifetime_value(attr_days(BGNBD), GG, s)
+    for kwargs in (
+        {"months": 0},
+        {"months": 1.5},
+        {"discount_rate": -1.0},
+        {"discount_rate": float("nan")},
+    ):
+        with pytest.raises(ValidationError):
+            customer_lifetime_value(BGNBD, GG, s, **kwargs)
+    with pytest.raises(ValidationError):
+        customer_lifetime_value(GG, BGNBD, s)  # type: ignore[arg-type]
+    with pytest.raises(ModelFitError):
+        customer_lifetime_value(BGNBD, GammaGammaModel(p=1.0, q=0.9, v=1.0), s)
+    with pytest.raises(ValidationError):
+        customer_lifetime_value(BGNBD, GG, s).top(-1)
+
+
+def attr_days(model: BGNBDModel) -> BGNBDModel:
+    return attrs.evolve(model, time_unit="D")
