@@ -54,7 +54,7 @@ def ensure_env(extras: str) -> None:
 
 
 def demo(args: list[str]) -> int:
-    ensure_env("")
+    ensure_env("models")
     return _run([str(PYTHON), "-m", "crmcore", "demo", *args])
 
 

@@ -20,7 +20,9 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
     text = _run(tmp_path, "--customers", "400", "--seed", "2")
     sections = (
         "Customers", "Top countries", "Sales", "Funnel (all seven stages", "Lifecycle as of",
-        "Churn early warning", "Journey map", "Data protection", "Outbox", "Timings",
+        "Churn early warning", "RFM segments", "RFM table", "Value tiers",
+        "Top customers by predicted 12-month CLV", "At risk:", "Journey map", "Data protection",
+        "Outbox", "Timings",
     )  # fmt: skip
     for section in sections:
         assert f"\n{section}" in text
