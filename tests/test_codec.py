@@ -112,3 +112,35 @@ def test_frozen_dict_is_immutable_hashable_and_equal_by_content() -> None:
             Inner(datetime(2024, 1, 1, tzinfo=UTC), Money("1", "EUR"))
         )["when"]
     )
+
+
+def test_durations_travel_as_whole_microseconds() -> None:
+    @attrs.frozen
+    class Target:
+        within: timedelta
+
+    value = Target(timedelta(days=2, hours=3, microseconds=7))
+    data = encode(value)
+    assert data == {"within": (2 * 86_400 + 3 * 3_600) * 1_000_000 + 7}
+    assert decode(Target, data) == value
+    assert decode(Target, {"within": -5}) == Target(timedelta(microseconds=-5))
+    with pytest.raises(ValidationError):
+        decode(Target, {"within": True})
+    with pytest.raises(ValidationError):
+        decode(Target, {"within": "P1D"})
+
+
+def test_sla_policies_round_trip() -> None:
+    from crmcore.feedback import BusinessCalendar, SlaPolicy, SlaTarget
+
+    office = BusinessCalendar.from_hours(
+        {"mon-fri": "09:00-17:00"},
+        timezone="Europe/Berlin",
+        recurring_holidays=["FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"],
+    )
+    policy = SlaPolicy(
+        name="care",
+        calendar=office,
+        targets=[SlaTarget("normal", first_response=timedelta(hours=8), resolution=None)],
+    )
+    assert decode(SlaPolicy, encode(policy)) == policy

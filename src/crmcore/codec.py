@@ -1,11 +1,12 @@
 """A type-directed JSON codec for crmcore's value objects.
 
 ``encode(value)`` turns frozen attrs objects (and the types they hold:
-``Decimal``, aware ``datetime``, ``date``, enums, :class:`~crmcore.money.Money`,
+``Decimal``, aware ``datetime``, ``date``, ``timedelta``, enums, :class:`~crmcore.money.Money`,
 tuples, frozensets, :class:`~crmcore.frozen.FrozenDict`) into plain JSON data;
 ``decode(SomeType, data)`` rebuilds them from their annotations, validating as
 it goes (every attrs validator runs again). The format is exact: decimals
-travel as strings, datetimes as ISO 8601 with their offset. Unions of several
+travel as strings, datetimes as ISO 8601 with their offset, durations as whole
+microseconds. Unions of several
 scalar types (custom attribute values) are tagged ``{"$type": ..., "value": ...}``
 so ``"2024-01-01"`` the string and ``2024-01-01`` the date stay apart.
 
@@ -20,7 +21,7 @@ import functools
 import types
 import typing
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar, Union, get_args, get_origin
 
@@ -83,6 +84,8 @@ def encode(value: object, tp: Any = None) -> JSON:
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        return value // timedelta(microseconds=1)
     if isinstance(value, Money):
         return value.to_dict()  # type: ignore[return-value]
     cls: Any = type(value)
@@ -213,6 +216,10 @@ def _decode(tp: Any, data: Any, path: str) -> Any:
         return parse_datetime(_expect(data, str, path), path)
     if tp is date:
         return date.fromisoformat(_expect(data, str, path))
+    if tp is timedelta:
+        if isinstance(data, bool):
+            raise ValidationError(path, data, "must be whole microseconds")
+        return timedelta(microseconds=_expect(data, int, path))
     if tp is Money:
         return Money.from_dict(data)
     if issubclass(tp, enum.IntEnum):
