@@ -21,8 +21,8 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
     sections = (
         "Customers", "Top countries", "Sales", "Funnel (all seven stages", "Lifecycle as of",
         "Churn early warning", "RFM segments", "RFM table", "Value tiers",
-        "Top customers by predicted 12-month CLV", "At risk:", "Journey map", "Data protection",
-        "Outbox", "Timings",
+        "Top customers by predicted 12-month CLV", "At risk:", "Segments (", "Journey map",
+        "Data protection", "Outbox", "Timings",
     )  # fmt: skip
     for section in sections:
         assert f"\n{section}" in text
@@ -38,6 +38,8 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
         erased = [c for c in uow.customers.list(limit=400).items if c.is_erased]
         assert len(erased) == 1 and erased[0].purchases.count > 0
         assert store.outbox.pending() == []  # the demo relayed every event
+    inside = re.search(r"inside SQLite: ([\d,]+) members \(numpy: ([\d,]+)\)", text)
+    assert inside is not None and inside.group(1) == inside.group(2)
 
 
 def test_demo_replaces_an_existing_database_and_is_deterministic(tmp_path: Path) -> None:

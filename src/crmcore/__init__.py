@@ -156,12 +156,19 @@ from crmcore.ports import (
     UnitOfWork,
 )
 from crmcore.segments import (
+    MembershipDiff,
     RuleSchema,
+    Segment,
+    SegmentMembership,
+    SegmentSet,
     check_rule,
     parse_rule,
     rule_from_json,
     rule_to_json,
 )
+from crmcore.segments import mask as segment_mask
+from crmcore.segments import matches as segment_matches
+from crmcore.segments import to_sql as segment_sql
 from crmcore.segments import to_text as rule_to_text
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore
@@ -196,6 +203,13 @@ __all__ = [
     "RuleSyntaxError",
     "RuleTypeError",
     "RuleSchema",
+    "MembershipDiff",
+    "Segment",
+    "SegmentMembership",
+    "SegmentSet",
+    "segment_mask",
+    "segment_matches",
+    "segment_sql",
     "check_rule",
     "parse_rule",
     "rule_from_json",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
-from crmcore.demo import base, value
+from crmcore.demo import base, segments, value
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.journey import TouchpointScores, journey_report
 from crmcore.lifecycle import classify_log
@@ -70,6 +70,7 @@ def run(path: Path, customers: int, seed: int, out: TextIO) -> int:
         )
         base.lifecycle(out, before, now)
         value.value(out, frame, log, now, data.scores, data.end, timings)
+        segments.segments(out, store, frame, log, events, data.end, timings)
         report = timed(
             "journey map",
             timings,

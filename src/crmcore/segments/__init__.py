@@ -3,11 +3,17 @@
 A rule is a tree of frozen nodes (:mod:`~crmcore.segments.rules`), written as
 text (:mod:`~crmcore.segments.parser`, :mod:`~crmcore.segments.printer`),
 stored as versioned JSON (:mod:`~crmcore.segments.jsonform`) and type-checked
-against a schema (:mod:`~crmcore.segments.typecheck`) before it runs.
+against a schema (:mod:`~crmcore.segments.typecheck`) before it runs. It runs
+three ways with one meaning: on one customer (:func:`matches`), as a numpy
+mask over a frame (:func:`mask`) and as parameterised SQL (:func:`to_sql`).
+Segments (:mod:`~crmcore.segments.segment`) name rules, evaluate many at once
+and diff memberships into ``segment.entered`` / ``segment.exited`` events.
 """
 
 from __future__ import annotations
 
+from crmcore.segments.evaluate import Resolved, matches, record_schema, resolve
+from crmcore.segments.events import SegmentEntered, SegmentEvent, SegmentExited
 from crmcore.segments.jsonform import (
     JSON_VERSION,
     rule_from_json,
@@ -68,12 +74,49 @@ from crmcore.segments.rules import (
     children,
     walk,
 )
+from crmcore.segments.segment import (
+    MembershipDiff,
+    Segment,
+    SegmentMembership,
+    SegmentSet,
+    diff,
+)
+from crmcore.segments.sql import (
+    DIALECTS,
+    Dialect,
+    SqlTables,
+    escape_like,
+    quote_identifier,
+    to_sql,
+)
 from crmcore.segments.typecheck import (
     check_positions,
     check_rule,
 )
+from crmcore.segments.vectorized import MaskEvaluator, frame_schema, mask
 
 __all__ = [
+    "Resolved",
+    "matches",
+    "record_schema",
+    "resolve",
+    "SegmentEntered",
+    "SegmentEvent",
+    "SegmentExited",
+    "MembershipDiff",
+    "Segment",
+    "SegmentMembership",
+    "SegmentSet",
+    "diff",
+    "DIALECTS",
+    "Dialect",
+    "SqlTables",
+    "escape_like",
+    "quote_identifier",
+    "to_sql",
+    "MaskEvaluator",
+    "frame_schema",
+    "mask",
     "AGGREGATE_FUNCTIONS",
     "COMPARISON_OPERATORS",
     "COMPUTED_FIELDS",

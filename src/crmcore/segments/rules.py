@@ -404,7 +404,12 @@ class HasTag:
 
 @attrs.frozen
 class Within:
-    """``last_purchase_at within 90 days``: in ``[as_of - duration, as_of]``."""
+    """``last_purchase_at within 90 days``: in ``(as_of - duration, as_of]``.
+
+    Every window of the language is half-open the same way: ``within``, ``did
+    ... within`` and ``in last N days`` all cover ``(as_of - N days, as_of]``,
+    so a 0-day window is empty and an instant exactly N days ago is outside.
+    """
 
     operand: Field = attrs.field(validator=_is_field)
     duration: Duration = attrs.field(validator=attrs.validators.instance_of(Duration))
@@ -433,7 +438,10 @@ class TimeCompare:
 
 @attrs.frozen
 class Did:
-    """``did "cart_abandoned"`` (ever, up to ``as_of``) or ``... within 7 days``."""
+    """``did "cart_abandoned"`` (ever, up to ``as_of``) or ``... within 7 days``.
+
+    Means ``count(events "cart_abandoned" [in last 7 days]) >= 1``.
+    """
 
     event_kind: str = attrs.field(validator=_is_name)
     window: Duration | None = attrs.field(

@@ -62,7 +62,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 
@@ -101,6 +101,7 @@ from crmcore.storage.sqlite_schema import SCHEMA_VERSION, migrate
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+    from crmcore.segments.rules import FieldType, Predicate, RuleSchema
 
 __all__ = ["SCHEMA_VERSION", "SqliteOutbox", "SqliteStore"]
 
@@ -110,6 +111,17 @@ R = TypeVar("R")
 #: A value sqlite3 binds as a parameter.
 SqlValue = str | int | float | bytes | None
 Row = tuple[SqlValue, ...]
+
+#: The rule type of each stored custom attribute type (for :meth:`SqliteStore.segment_members`).
+_ATTRIBUTE_RULE_TYPES: Final[dict[str, FieldType]] = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "decimal": "number",
+    "bool": "bool",
+    "date": "date",
+    "datetime": "datetime",
+}
 
 #: The environment variable of the private crash-test hook (see the module docstring).
 PAUSE_ENV: Final = "CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS"
@@ -1291,6 +1303,32 @@ class SqliteStore:
         if self._connections.closed:
             raise StorageError(f"the SQLite store {self._path!r} is closed")
         return BufferedUnitOfWork(self._backend)
+
+    def segment_members(
+        self, rule: Predicate, as_of: datetime, *, schema: RuleSchema | None = None
+    ) -> list[str]:
+        """The ids of the customers matching segment ``rule`` at ``as_of``, in id order.
+
+        The rule is compiled by :func:`crmcore.segments.sql.to_sql` and runs
+        inside the database (no customer is loaded into Python); it means
+        exactly what :func:`crmcore.segments.matches` means on the stored
+        customers, purchases and interactions. ``schema`` defaults to the
+        standard fields plus the custom attributes stored in this database.
+        Raises :class:`~crmcore.errors.RuleTypeError` for a rule that does not
+        fit the schema.
+        """
+        from crmcore.segments.rules import RuleSchema as _RuleSchema
+        from crmcore.segments.sql import to_sql
+
+        if schema is None:
+            types: dict[str, FieldType] = {}
+            rows = self._backend._read("SELECT DISTINCT name, type FROM customer_attributes")
+            for name, tag in rows:
+                types[f"attr.{name}"] = _ATTRIBUTE_RULE_TYPES.get(tag, "string")
+            schema = _RuleSchema.default().with_attributes(types)
+        sql, params = to_sql(rule, "sqlite", as_of=as_of, schema=schema)
+        values = [cast(SqlValue, p) for p in params]
+        return [str(row[0]) for row in self._backend._read(sql, values)]
 
     @property
     def outbox(self) -> SqliteOutbox:
