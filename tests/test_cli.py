@@ -65,3 +65,58 @@ def test_python_dash_m_runs_the_demo(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "crmcore demo: 50 synthetic customers" in result.stdout
     assert (tmp_path / "m.db").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "demo.db"
+    assert (
+        main(["demo", "--db", str(path), "--customers", "300", "--seed", "5"], io.StringIO()) == 0
+    )
+    return path
+
+
+AS_OF = "2026-10-31T00:00:00+00:00"
+
+
+def test_segment_runs_a_rule_inside_the_database(demo_db: Path) -> None:
+    out = io.StringIO()
+    rule = "count(purchases in last 365 days) >= 1 and consent_email"
+    assert main(["segment", rule, "--db", str(demo_db), "--as-of", AS_OF, "--limit", "2"], out) == 0
+    count = int(out.getvalue().split()[0].replace(",", ""))
+    with SqliteStore(demo_db) as store:
+        from crmcore.clock import parse_datetime
+        from crmcore.segments import parse_rule
+
+        expected = store.segment_members(parse_rule(rule), parse_datetime(AS_OF))
+    assert count == len(expected) > 2
+    assert out.getvalue().splitlines()[1].strip() == expected[0]
+    assert "more" in out.getvalue()
+
+
+def test_segment_prints_sql_with_parameters_not_literals(demo_db: Path) -> None:
+    out = io.StringIO()
+    args = ["segment", 'name = "x\'; DROP TABLE customers; --"', "--db", str(demo_db)]
+    assert main([*args, "--sql", "postgresql"], out) == 0
+    sql, params = out.getvalue().split("\n-- parameters: ")
+    assert "DROP" not in sql and "%s" in sql
+    assert "DROP TABLE customers" in params
+
+
+def test_segment_errors_point_at_the_rule_text(
+    demo_db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["segment", 'countri = "CN"', "--db", str(demo_db)], io.StringIO()) == 1
+    error = capsys.readouterr().err
+    assert "line 1, column 1: unknown field 'countri'; did you mean 'country'?" in error
+    assert error.rstrip().endswith("^")
+    assert main(["rfm", "--db", str(demo_db.parent / "missing.db")], io.StringIO()) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_rfm_prints_the_segments_of_the_stored_purchases(demo_db: Path) -> None:
+    out = io.StringIO()
+    assert main(["rfm", "--db", str(demo_db), "--as-of", AS_OF], out) == 0
+    rows = out.getvalue().splitlines()[2:]
+    assert rows and sum(int(r.split()[-3].replace(",", "")) for r in rows) > 0
+    assert any(r.lstrip().startswith("Champions") for r in rows)

@@ -1304,6 +1304,22 @@ class SqliteStore:
             raise StorageError(f"the SQLite store {self._path!r} is closed")
         return BufferedUnitOfWork(self._backend)
 
+    def rule_schema(self) -> RuleSchema:
+        """What segment rules may refer to in this database.
+
+        The standard customer fields and computed fields, and the custom
+        attributes stored here (``attr.<name>`` with their stored types). Event
+        kinds are not restricted: a segment may name a kind no interaction
+        has had yet (it then matches nobody, or everybody under ``not``).
+        """
+        from crmcore.segments.rules import RuleSchema as _RuleSchema
+
+        types: dict[str, FieldType] = {}
+        rows = self._backend._read("SELECT DISTINCT name, type FROM customer_attributes")
+        for name, tag in rows:
+            types[f"attr.{name}"] = _ATTRIBUTE_RULE_TYPES.get(tag, "string")
+        return _RuleSchema.default().with_attributes(types)
+
     def segment_members(
         self, rule: Predicate, as_of: datetime, *, schema: RuleSchema | None = None
     ) -> list[str]:
@@ -1312,21 +1328,15 @@ class SqliteStore:
         The rule is compiled by :func:`crmcore.segments.sql.to_sql` and runs
         inside the database (no customer is loaded into Python); it means
         exactly what :func:`crmcore.segments.matches` means on the stored
-        customers, purchases and interactions. ``schema`` defaults to the
-        standard fields plus the custom attributes stored in this database.
-        Raises :class:`~crmcore.errors.RuleTypeError` for a rule that does not
-        fit the schema.
+        customers, purchases and interactions. ``schema`` defaults to
+        :meth:`rule_schema`. Raises :class:`~crmcore.errors.RuleTypeError` for
+        a rule that does not fit the schema.
         """
-        from crmcore.segments.rules import RuleSchema as _RuleSchema
         from crmcore.segments.sql import to_sql
 
-        if schema is None:
-            types: dict[str, FieldType] = {}
-            rows = self._backend._read("SELECT DISTINCT name, type FROM customer_attributes")
-            for name, tag in rows:
-                types[f"attr.{name}"] = _ATTRIBUTE_RULE_TYPES.get(tag, "string")
-            schema = _RuleSchema.default().with_attributes(types)
-        sql, params = to_sql(rule, "sqlite", as_of=as_of, schema=schema)
+        sql, params = to_sql(
+            rule, "sqlite", as_of=as_of, schema=self.rule_schema() if schema is None else schema
+        )
         values = [cast(SqlValue, p) for p in params]
         return [str(row[0]) for row in self._backend._read(sql, values)]
 
