@@ -27,6 +27,8 @@ FIRST_IMPORTS = [
     "crmcore.testing.contract",
     "crmcore.analytics",
     "crmcore.analytics.bgnbd",
+    "crmcore.loyalty",
+    "crmcore.loyalty.tiers",
     "crmcore.segments",
     "crmcore.segments.parser",
     "crmcore.feedback",

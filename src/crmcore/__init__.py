@@ -146,6 +146,22 @@ from crmcore.lifecycle import (
     classify_log,
     reclassify,
 )
+from crmcore.loyalty import (
+    Campaign,
+    EarnRule,
+    ExpiryPolicy,
+    LoyaltyAccount,
+    LoyaltyProgram,
+    RedemptionRule,
+    ReferralProgram,
+    Referrals,
+    ReturnPolicy,
+    Tier,
+    TierPolicy,
+    TierStatus,
+    expire_all,
+    liability_report,
+)
 from crmcore.money import Money
 from crmcore.ports import (
     CustomerRepository,
@@ -176,6 +192,20 @@ from crmcore.storage.sqlite import SqliteStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "Campaign",
+    "EarnRule",
+    "ExpiryPolicy",
+    "LoyaltyAccount",
+    "LoyaltyProgram",
+    "RedemptionRule",
+    "ReferralProgram",
+    "Referrals",
+    "ReturnPolicy",
+    "Tier",
+    "TierPolicy",
+    "TierStatus",
+    "expire_all",
+    "liability_report",
     "BGNBDModel",
     "ChurnRisk",
     "CLVReport",

@@ -1,0 +1,158 @@
+"""Loyalty: programs, an append-only points ledger with lots and expiry, tiers and referrals.
+
+A :class:`LoyaltyProgram` (:mod:`~crmcore.loyalty.program`) says how points
+are earned, redeemed and expire (:mod:`~crmcore.loyalty.expiry`); a
+:class:`LoyaltyAccount` (:mod:`~crmcore.loyalty.ledger`) is the append-only
+ledger of one member, its points held in lots; :mod:`~crmcore.loyalty.batch`
+expires every account and reports the outstanding liability;
+:mod:`~crmcore.loyalty.tiers` and :mod:`~crmcore.loyalty.referrals` add
+membership tiers and referral rewards.
+"""
+
+from __future__ import annotations
+
+from crmcore.loyalty.batch import (
+    ExpiryRun,
+    LiabilityReport,
+    LotColumns,
+    expire_all,
+    liability_report,
+    lot_columns,
+)
+from crmcore.loyalty.events import (
+    LoyaltyEvent,
+    PointsAdjusted,
+    PointsAwarded,
+    PointsEarned,
+    PointsExpired,
+    PointsRedeemed,
+    PointsReversed,
+)
+from crmcore.loyalty.expiry import (
+    ExpiryPolicy,
+    ExpiryRule,
+    add_months,
+    program_zone,
+)
+from crmcore.loyalty.ledger import (
+    EntryType,
+    LedgerEntry,
+    Lot,
+    LoyaltyAccount,
+    QualifyingEarn,
+    Statement,
+    replay,
+)
+from crmcore.loyalty.program import (
+    ROUNDING_MODES,
+    STANDARD_ACTIONS,
+    Campaign,
+    EarnQuote,
+    EarnRule,
+    LoyaltyProgram,
+    RedemptionRule,
+    ReturnPolicy,
+)
+from crmcore.loyalty.referrals import (
+    CODE_ALPHABET,
+    ReferralClaim,
+    ReferralCode,
+    ReferralProgram,
+    ReferralResult,
+    Referrals,
+    RewardInstruction,
+    RewardRole,
+    generate_code,
+    referral_code,
+    reward_key,
+)
+from crmcore.loyalty.tier_events import (
+    ReferralClaimed,
+    ReferralCodeIssued,
+    ReferralRewarded,
+    TierDowngraded,
+    TierEvent,
+    TierRetained,
+    TierUpgraded,
+)
+from crmcore.loyalty.tiers import (
+    BatchTiers,
+    DowngradePolicy,
+    QualificationWindow,
+    QualifyingFact,
+    Tier,
+    TierChange,
+    TierChangeReason,
+    TierPolicy,
+    TierProgress,
+    TierStatus,
+    evaluate_batch,
+    evaluate_log,
+    facts_from_ledger,
+)
+
+__all__ = [
+    "ROUNDING_MODES",
+    "STANDARD_ACTIONS",
+    "Campaign",
+    "EarnQuote",
+    "EarnRule",
+    "LoyaltyProgram",
+    "RedemptionRule",
+    "ReturnPolicy",
+    "ExpiryPolicy",
+    "ExpiryRule",
+    "add_months",
+    "program_zone",
+    "EntryType",
+    "LedgerEntry",
+    "LoyaltyAccount",
+    "Lot",
+    "QualifyingEarn",
+    "Statement",
+    "replay",
+    "LoyaltyEvent",
+    "PointsAdjusted",
+    "PointsAwarded",
+    "PointsEarned",
+    "PointsExpired",
+    "PointsRedeemed",
+    "PointsReversed",
+    "ExpiryRun",
+    "LiabilityReport",
+    "LotColumns",
+    "expire_all",
+    "liability_report",
+    "lot_columns",
+    "BatchTiers",
+    "DowngradePolicy",
+    "QualificationWindow",
+    "QualifyingFact",
+    "Tier",
+    "TierChange",
+    "TierChangeReason",
+    "TierPolicy",
+    "TierProgress",
+    "TierStatus",
+    "evaluate_batch",
+    "evaluate_log",
+    "facts_from_ledger",
+    "ReferralClaimed",
+    "ReferralCodeIssued",
+    "ReferralRewarded",
+    "TierDowngraded",
+    "TierEvent",
+    "TierRetained",
+    "TierUpgraded",
+    "CODE_ALPHABET",
+    "ReferralClaim",
+    "ReferralCode",
+    "ReferralProgram",
+    "ReferralResult",
+    "Referrals",
+    "RewardInstruction",
+    "RewardRole",
+    "generate_code",
+    "referral_code",
+    "reward_key",
+]
