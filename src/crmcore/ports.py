@@ -36,16 +36,24 @@ from crmcore.codec import JSON
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.events import DomainEvent, Outcome, event_from_json
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback
+from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.lifecycle.record import Lifecycle
+from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.referrals import Referrals
+from crmcore.loyalty.tiers import TierStatus
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 
 __all__ = [
     "AggregateRepository",
+    "CaseRepository",
     "CustomerRepository",
     "InteractionRepository",
+    "LoyaltyAccountRepository",
     "Outbox",
     "OutboxMessage",
     "Page",
@@ -159,6 +167,26 @@ class InteractionRepository(RecordRepository[Interaction], Protocol):
         ...
 
 
+class CaseRepository(AggregateRepository[Case], Protocol):
+    """Closed-loop feedback cases, with the lookup by the feedback that opened them."""
+
+    def find_by_feedback(self, feedback_id: str) -> Case | None:
+        """The case opened for the feedback ``feedback_id`` (at most one), or ``None``."""
+        ...
+
+
+class LoyaltyAccountRepository(AggregateRepository[LoyaltyAccount], Protocol):
+    """Loyalty points accounts, with the lookup by program and customer (one account each)."""
+
+    def find_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount | None:
+        """The customer's account in the program ``program_id``, or ``None``."""
+        ...
+
+    def get_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount:
+        """The customer's account in ``program_id``; :class:`~crmcore.errors.NotFound` otherwise."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work: repositories plus commit-or-nothing.
 
@@ -202,6 +230,36 @@ class UnitOfWork(Protocol):
     @property
     def lifecycles(self) -> AggregateRepository[Lifecycle]:
         """Customers' lifecycle records, stored by customer id."""
+        ...
+
+    @property
+    def feedback(self) -> RecordRepository[Feedback]:
+        """Customer feedback: append-only records; erasure blanks their text."""
+        ...
+
+    @property
+    def cases(self) -> CaseRepository:
+        """Closed-loop feedback cases, stored by case id (unique by feedback id)."""
+        ...
+
+    @property
+    def improvement_actions(self) -> AggregateRepository[ImprovementAction]:
+        """Improvement actions on feedback themes, stored by action id."""
+        ...
+
+    @property
+    def loyalty_accounts(self) -> LoyaltyAccountRepository:
+        """Loyalty points accounts (ledgers), by account id; one per program and customer."""
+        ...
+
+    @property
+    def tier_statuses(self) -> AggregateRepository[TierStatus]:
+        """Loyalty tier statuses, stored by loyalty account id."""
+        ...
+
+    @property
+    def referrals(self) -> AggregateRepository[Referrals]:
+        """Referral books (codes and claims), one per referral program id."""
         ...
 
     def collect(self, *events: DomainEvent) -> None:

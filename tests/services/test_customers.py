@@ -137,3 +137,25 @@ def test_retry_on_conflict_retries_then_gives_up() -> None:
         retry_on_conflict(flaky, attempts=2)
     with pytest.raises(ValidationError):
         retry_on_conflict(flaky, attempts=0)
+
+
+def test_the_export_holds_the_customers_feedback_and_erasure_blanks_its_text(
+    store: Store,
+) -> None:
+    from crmcore.codec import decode
+    from crmcore.feedback import Feedback
+    from crmcore.services import submit_feedback
+
+    _ann(store)
+    said = Feedback(
+        id="F1", customer_id="C1", channel="email", kind="complaint", at=T,
+        text="the parcel was opened", scores={"csat": 1},
+    )  # fmt: skip
+    submit_feedback(store, said)
+    document = export_customer_data(store, "C1")
+    assert [decode(Feedback, f) for f in document["feedback"]] == [said]  # type: ignore[union-attr]
+    assert import_customer_export(document).customer.id == "C1"  # the extra key is no obstacle
+    erase_customer(store, "C1", T + timedelta(days=1))
+    (kept,) = export_customer_data(store, "C1")["feedback"]  # type: ignore[misc]
+    assert decode(Feedback, kept).text == ""
+    assert decode(Feedback, kept).score("csat") == 1

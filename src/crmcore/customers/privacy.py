@@ -71,7 +71,9 @@ def import_customer_export(document: dict[str, JSON]) -> CustomerExport:
         raise ValidationError("format", document, f"is not a {EXPORT_FORMAT} document")
     if document.get("version") != EXPORT_VERSION:
         raise ValidationError("version", document.get("version"), f"must be {EXPORT_VERSION}")
-    body = {k: v for k, v in document.items() if k not in ("format", "version")}
+    # Records of other modules (e.g. the service layer's "feedback") travel beside the
+    # customer's own in the same document; this rebuilds the customer part.
+    body = {k: v for k, v in document.items() if k not in ("format", "version", "feedback")}
     bundle: CustomerExport = decode(CustomerExport, body)
     return bundle
 

@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
-from crmcore.codec import JSON
+from crmcore.codec import JSON, encode
 from crmcore.customers.customer import Customer
 from crmcore.customers.privacy import export_customer
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.errors import ConcurrencyConflict, ValidationError
 from crmcore.events import DomainEvent, Outcome
+from crmcore.feedback.feedback import Feedback
 from crmcore.ports import Store, UnitOfWork
 
 __all__ = [
@@ -121,25 +122,37 @@ def set_consent(
 
 
 def export_customer_data(store: Store, customer_id: str) -> dict[str, JSON]:
-    """Everything stored about one customer, as one JSON document (right of access)."""
+    """Everything stored about one customer, as one JSON document (right of access).
+
+    The customer export of :func:`~crmcore.customers.export_customer` plus the
+    customer's ``feedback`` (what they told the company, with its text).
+    """
     with store.unit_of_work() as uow:
         customer = uow.customers.get(customer_id)
-        return export_customer(
+        document = export_customer(
             customer,
             uow.purchases.for_customer(customer_id),
             uow.interactions.for_customer(customer_id),
             uow.service_records.for_customer(customer_id),
         )
+        feedback = uow.feedback.for_customer(customer_id)
+    document["feedback"] = [encode(f, Feedback) for f in feedback]
+    return document
 
 
 def erase_customer(
     store: Store, customer_id: str, at: datetime, reason: str = "data subject request"
 ) -> Customer:
-    """Erase a customer's personal data and the free text of their records, atomically."""
+    """Erase a customer's personal data and the free text of their records, atomically.
+
+    Interaction notes, service summaries and feedback texts are blanked; the
+    rest of those records (times, channels, scores, themes) stays for analytics.
+    """
     with store.unit_of_work() as uow:
         customer = uow.customers.save(uow.take(uow.customers.get(customer_id).erase(at, reason)))
         uow.interactions.redact(customer_id)
         uow.service_records.redact(customer_id)
+        uow.feedback.redact(customer_id)
     return customer
 
 

@@ -7,6 +7,11 @@ that into the :class:`~crmcore.ports.UnitOfWork` port: writes are checked
 early (so a stale save fails at ``save``), buffered, and applied at commit in
 one transaction, so an exception anywhere leaves storage untouched.
 
+An aggregate read in a unit of work is remembered: saving it checks its
+version and unique keys against that copy instead of reading (and decoding)
+it again. A change committed by someone else after the read is still caught,
+by :meth:`Backend.apply` at commit.
+
 New aggregate types plug in by declaring an :class:`AggregateKind` (and
 records a :class:`RecordKind`); both adapters store any kind generically.
 """
@@ -32,20 +37,32 @@ from crmcore.errors import (
     ValidationError,
 )
 from crmcore.events import DomainEvent, Outcome
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback
+from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.lifecycle.record import Lifecycle
+from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.referrals import Referrals
+from crmcore.loyalty.tiers import TierStatus
 from crmcore.ports import Outbox, OutboxMessage, Page
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 
 __all__ = [
+    "CASES",
     "CUSTOMERS",
+    "FEEDBACK",
     "FUNNEL_POSITIONS",
-    "LIFECYCLES",
+    "IMPROVEMENT_ACTIONS",
     "INTERACTIONS",
+    "LIFECYCLES",
+    "LOYALTY_ACCOUNTS",
     "PURCHASES",
+    "REFERRALS",
     "SERVICE_RECORDS",
+    "TIER_STATUSES",
     "AggregateKind",
     "AggregateWrite",
     "Backend",
@@ -53,7 +70,9 @@ __all__ = [
     "ChangeSet",
     "RecordKind",
     "RecordWrite",
+    "account_key",
     "new_message_id",
+    "redact_feedback",
     "relay",
 ]
 
@@ -88,8 +107,21 @@ class AggregateKind(Generic[A]):
         return value
 
     def with_version(self, aggregate: A, version: int) -> A:
-        """A copy of the aggregate at ``version``."""
-        return attrs.evolve(aggregate, version=version)  # type: ignore[misc]
+        """A copy of the aggregate at ``version``.
+
+        ``attrs.evolve`` by default. A class whose construction is costly (one
+        that replays its history, like a ledger) may define a method
+        ``with_version(version)`` returning the copy more cheaply; it is used instead.
+        """
+        own = getattr(type(aggregate), "with_version", None)
+        if not callable(own):
+            return attrs.evolve(aggregate, version=version)  # type: ignore[misc]
+        copy: A = own(aggregate, version)
+        if type(copy) is not type(aggregate) or self.version_of(copy) != version:
+            raise ValidationError(
+                f"{self.name}.with_version", copy, f"must return the aggregate at version {version}"
+            )
+        return copy
 
     def keys_of(self, aggregate: A) -> dict[str, str | None]:
         """The aggregate's unique-key values."""
@@ -123,6 +155,42 @@ INTERACTIONS: RecordKind[Interaction] = RecordKind(
 SERVICE_RECORDS: RecordKind[ServiceRecord] = RecordKind(
     "service_record", ServiceRecord, "id", ServiceRecord.redacted
 )
+
+
+def redact_feedback(feedback: Feedback) -> Feedback:
+    """The feedback without its free text (erasure keeps channel, kind, scores, themes)."""
+    return feedback if feedback.text == "" else attrs.evolve(feedback, text="")
+
+
+def account_key(program_id: str, customer_id: str) -> str:
+    """The unique-key value of a loyalty account: program and customer (ids hold no spaces)."""
+    return f"{program_id} {customer_id}"
+
+
+def _case_feedback(case: Case) -> str | None:
+    return case.feedback_id
+
+
+def _account_owner(account: LoyaltyAccount) -> str:
+    return account_key(account.program_id, account.customer_id)
+
+
+#: Customer feedback, append-only; erasure blanks the text.
+FEEDBACK: RecordKind[Feedback] = RecordKind("feedback", Feedback, "id", redact_feedback)
+#: Closed-loop cases; at most one case per feedback (unique key ``feedback_id``).
+CASES: AggregateKind[Case] = AggregateKind("case", Case, (("feedback_id", _case_feedback),))
+#: Improvement actions on feedback themes.
+IMPROVEMENT_ACTIONS: AggregateKind[ImprovementAction] = AggregateKind(
+    "improvement_action", ImprovementAction
+)
+#: Loyalty accounts (the ledger); one per program and customer (unique key ``customer``).
+LOYALTY_ACCOUNTS: AggregateKind[LoyaltyAccount] = AggregateKind(
+    "loyalty_account", LoyaltyAccount, (("customer", _account_owner),)
+)
+#: Loyalty tier statuses, by loyalty account id.
+TIER_STATUSES: AggregateKind[TierStatus] = AggregateKind("loyalty_tier_status", TierStatus)
+#: Referral books, one per referral program.
+REFERRALS: AggregateKind[Referrals] = AggregateKind("loyalty_referrals", Referrals)
 
 
 @attrs.frozen
@@ -267,10 +335,16 @@ class _AggregateRepository(Generic[A]):
             )
         return aggregate
 
-    def _check_keys(self, aggregate: A) -> None:
+    def _check_keys(self, aggregate: A, previous: A | None = None) -> None:
+        """Refuse key values held by another aggregate.
+
+        ``previous`` is this aggregate as pending or last read in this unit of
+        work: a value it already held is its own and needs no lookup.
+        """
         id = self._kind.id_of(aggregate)
+        held = {} if previous is None else self._kind.keys_of(previous)
         for key, value in self._kind.keys_of(aggregate).items():
-            if value is None:
+            if value is None or held.get(key) == value:
                 continue
             holder = self._find_by_key(key, value)
             if holder is not None and self._kind.id_of(holder) != id:
@@ -322,16 +396,21 @@ class _AggregateRepository(Generic[A]):
         if version < 1:
             raise ValidationError("version", version, "was never stored; use add")
         pending = self._pending(id)
+        previous: A | None
         if pending is not None:
-            current: int | None = self._kind.version_of(pending.aggregate)
+            previous = pending.aggregate
             expected = pending.expected
         else:
-            stored = self._uow._backend.fetch(self._kind, id)
-            current = None if stored is None else self._kind.version_of(stored)
+            # What this unit of work read (the backend re-checks the version at commit),
+            # else what the store holds now.
+            previous = self._uow._loaded.get((self._kind.name, id))
+            if previous is None:
+                previous = self._uow._backend.fetch(self._kind, id)
             expected = version
+        current = None if previous is None else self._kind.version_of(previous)
         if current != version:
             raise ConcurrencyConflict(self._kind.name, id, version, current)
-        self._check_keys(aggregate)
+        self._check_keys(aggregate, previous)
         saved = self._kind.with_version(aggregate, version + 1)
         self._stage(saved, expected)
         return saved
@@ -342,7 +421,10 @@ class _AggregateRepository(Generic[A]):
         if pending is not None:
             found: A = pending.aggregate
             return found
-        return self._uow._backend.fetch(self._kind, id)
+        stored = self._uow._backend.fetch(self._kind, id)
+        if stored is not None:
+            self._uow._loaded[(self._kind.name, id)] = stored
+        return stored
 
     def get(self, id: str) -> A:
         found = self.find(id)
@@ -375,6 +457,24 @@ class _CustomerRepository(_AggregateRepository[Customer]):
     def to_frame(self) -> CustomerFrame:
         self._uow._require_open()
         return self._uow._backend.customer_frame()
+
+
+class _CaseRepository(_AggregateRepository[Case]):
+    def find_by_feedback(self, feedback_id: str) -> Case | None:
+        self._uow._require_open()
+        return self._find_by_key("feedback_id", feedback_id)
+
+
+class _LoyaltyAccountRepository(_AggregateRepository[LoyaltyAccount]):
+    def find_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount | None:
+        self._uow._require_open()
+        return self._find_by_key("customer", account_key(program_id, customer_id))
+
+    def get_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount:
+        found = self.find_for_customer(program_id, customer_id)
+        if found is None:
+            raise NotFound("loyalty_account", account_key(program_id, customer_id))
+        return found
 
 
 class _RecordRepository(Generic[R]):
@@ -460,6 +560,7 @@ class BufferedUnitOfWork:
         self._aggregates: dict[tuple[str, str], AggregateWrite] = {}
         self._pending_keys: dict[tuple[str, str, str], str] = {}  # (kind, key, value) -> id
         self._records: dict[tuple[str, str], RecordWrite] = {}
+        self._loaded: dict[tuple[str, str], Any] = {}  # (kind, id) -> as read from the backend
         self._events: builtins.list[DomainEvent] = []
         self._state: State = "open"
         self._customers = _CustomerRepository(self, CUSTOMERS)
@@ -468,6 +569,12 @@ class BufferedUnitOfWork:
         self._service_records = _RecordRepository(self, SERVICE_RECORDS)
         self._funnel_positions = _AggregateRepository(self, FUNNEL_POSITIONS)
         self._lifecycles = _AggregateRepository(self, LIFECYCLES)
+        self._feedback = _RecordRepository(self, FEEDBACK)
+        self._cases = _CaseRepository(self, CASES)
+        self._improvement_actions = _AggregateRepository(self, IMPROVEMENT_ACTIONS)
+        self._loyalty_accounts = _LoyaltyAccountRepository(self, LOYALTY_ACCOUNTS)
+        self._tier_statuses = _AggregateRepository(self, TIER_STATUSES)
+        self._referrals = _AggregateRepository(self, REFERRALS)
 
     @property
     def customers(self) -> _CustomerRepository:
@@ -498,6 +605,36 @@ class BufferedUnitOfWork:
     def lifecycles(self) -> _AggregateRepository[Lifecycle]:
         """Customers' lifecycle records, stored by customer id."""
         return self._lifecycles
+
+    @property
+    def feedback(self) -> _RecordRepository[Feedback]:
+        """Customer feedback: append-only records; erasure blanks their text."""
+        return self._feedback
+
+    @property
+    def cases(self) -> _CaseRepository:
+        """Closed-loop feedback cases, stored by case id (unique by feedback id)."""
+        return self._cases
+
+    @property
+    def improvement_actions(self) -> _AggregateRepository[ImprovementAction]:
+        """Improvement actions on feedback themes, stored by action id."""
+        return self._improvement_actions
+
+    @property
+    def loyalty_accounts(self) -> _LoyaltyAccountRepository:
+        """Loyalty points accounts (ledgers), by account id; one per program and customer."""
+        return self._loyalty_accounts
+
+    @property
+    def tier_statuses(self) -> _AggregateRepository[TierStatus]:
+        """Loyalty tier statuses, stored by loyalty account id."""
+        return self._tier_statuses
+
+    @property
+    def referrals(self) -> _AggregateRepository[Referrals]:
+        """Referral books (codes and claims), one per referral program id."""
+        return self._referrals
 
     def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
         """A repository for any :class:`AggregateKind` (how later modules plug in)."""
@@ -539,6 +676,7 @@ class BufferedUnitOfWork:
         self._clear()
 
     def _clear(self) -> None:
+        self._loaded.clear()
         self._aggregates.clear()
         self._pending_keys.clear()
         self._records.clear()

@@ -46,12 +46,22 @@ from crmcore.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     IllegalTransition,
+    InsufficientPoints,
     NotFound,
     ValidationError,
 )
 from crmcore.events import DomainEvent
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback, receive_feedback
+from crmcore.feedback.improvement import ImprovementAction
+from crmcore.feedback.rules import open_case_for
 from crmcore.funnel.position import FunnelPosition
 from crmcore.lifecycle import Lifecycle, LifecycleState, classify, reclassify
+from crmcore.loyalty.expiry import ExpiryPolicy
+from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.program import LoyaltyProgram
+from crmcore.loyalty.referrals import ReferralProgram, Referrals
+from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
 from crmcore.stage import Stage
@@ -78,6 +88,44 @@ def _registered(n: int) -> tuple[Customer, tuple[DomainEvent, ...]]:
 
 def _purchase(order: str, customer: str, days: int = 0, amount: str = "10.00") -> Purchase:
     return Purchase(order, customer, T0 + timedelta(days=days), Money(amount, "EUR"))
+
+
+def _feedback(
+    n: int, customer: str = "C0001", *, text: str = "", days: int = 0, **fields: object
+) -> Feedback:
+    return Feedback(
+        id=f"F{n}",
+        customer_id=customer,
+        channel=fields.pop("channel", "email"),
+        kind=fields.pop("kind", "complaint"),
+        text=text,
+        at=T0 + timedelta(days=days),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+#: The loyalty program of the contract tests: 1 point per EUR, points expire after 12 months.
+PROGRAM = LoyaltyProgram(
+    id="P",
+    currency="EUR",
+    point_value=Money("0.01", "EUR"),
+    actions={"referral": 100},
+    expiry=ExpiryPolicy.months_after(12),
+)
+TIERS = TierPolicy(
+    name="status",
+    currency="EUR",
+    tiers=(Tier("base"), Tier("gold", min_points=50, multiplier=Decimal(2))),
+)
+
+
+def _account(n: int, *, program_id: str = "P") -> LoyaltyAccount:
+    return LoyaltyAccount(id=f"{program_id}-A{n}", customer_id=f"C{n:04d}", program_id=program_id)
+
+
+def _earned(account: LoyaltyAccount, order: str, amount: str, days: int = 0) -> LoyaltyAccount:
+    sale = _purchase(order, account.customer_id, days, amount)
+    return account.earn(PROGRAM, sale, key=f"earn-{order}").value
 
 
 class StoreContract:
@@ -428,6 +476,205 @@ class StoreContract:
         assert again.history[-1].evidence.reasons  # the evidence survives storage
         assert any(m.kind.startswith("lifecycle.") for m in store.outbox.pending())
 
+    # -- feedback loops ---------------------------------------------------------------
+    def test_feedback_records_round_trip_and_erasure_blanks_their_text(self, store: Store) -> None:
+        rich = _feedback(
+            1,
+            text="The refund took three weeks",
+            scores={"nps": 3, "csat": 2},
+            themes=["refunds", "speed"],
+            touchpoint="email/support",
+            stage=Stage.RETENTION,
+        )
+        quiet = _feedback(2, days=1, channel="survey", kind="praise", scores={"ces": 2})
+        other = _feedback(3, "C0002", text="fine")
+        with store.unit_of_work() as uow:
+            for item in (quiet, rich, other):
+                uow.feedback.add(uow.take(receive_feedback(item)))
+            assert uow.feedback.get("F1") == rich  # pending writes are visible
+        with store.unit_of_work() as uow:
+            assert uow.feedback.get("F1") == rich
+            assert uow.feedback.for_customer("C0001") == (rich, quiet)
+            assert uow.feedback.count() == 3
+            assert uow.feedback.find("F9") is None
+            with pytest.raises(AlreadyExists):
+                uow.feedback.add(_feedback(1, text="again"))
+            with pytest.raises(ValidationError):
+                uow.feedback.add(_purchase("O1", "C0001"))  # type: ignore[arg-type]
+        with store.unit_of_work() as uow:
+            assert uow.feedback.redact("C0001") == 1  # the quiet one has no text
+        with store.unit_of_work() as uow:
+            assert uow.feedback.get("F1") == attrs.evolve(rich, text="")
+            assert uow.feedback.get("F2") == quiet
+            assert uow.feedback.get("F3") == other  # another customer's text stays
+        kinds = [m.kind for m in store.outbox.pending()]
+        assert kinds == ["feedback.received"] * 3
+
+    def test_cases_are_versioned_and_unique_per_feedback(self, store: Store) -> None:
+        feedback = _feedback(1, text="I want a refund")
+        opened = open_case_for(feedback, customer_value=5000)
+        assert opened is not None
+        with store.unit_of_work() as uow:
+            uow.feedback.add(feedback)
+            stored = uow.cases.add(uow.take(opened))
+            assert uow.cases.find_by_feedback("F1") == stored
+        assert stored.version == 1
+        later = T0 + timedelta(hours=2)
+        with store.unit_of_work() as uow:
+            current = uow.cases.get(stored.id)
+            assert current == stored
+            acknowledged = uow.cases.save(uow.take(current.acknowledge(later)))
+        assert (acknowledged.version, acknowledged.state.value) == (2, "acknowledged")
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+            uow.improvement_actions.add(
+                ImprovementAction.plan("ACT-1", "Faster refunds", ["refunds"], "ops", at=T0).value
+            )
+            uow.feedback.add(_feedback(2))
+            uow.cases.save(stored.acknowledge(later).value)  # stale: based on version 1
+        with store.unit_of_work() as uow:
+            assert uow.cases.get(stored.id) == acknowledged
+            assert uow.cases.find_by_feedback("F1") == acknowledged
+            assert uow.cases.find_by_feedback("F2") is None
+            assert uow.feedback.find("F2") is None
+            assert uow.improvement_actions.count() == 0
+            with pytest.raises(AlreadyExists) as info:
+                uow.cases.add(Case.open("CASE-2", "C0001", T0, feedback_id="F1").value)
+            assert info.value.field == "feedback_id"
+            uow.cases.add(Case.open("CASE-3", "C0001", T0).value)  # no feedback: not indexed
+            uow.cases.add(Case.open("CASE-4", "C0001", T0).value)
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.cases.list().items] == ["CASE-3", "CASE-4", stored.id]
+        kinds = [m.kind for m in store.outbox.pending()]
+        assert kinds == ["case.opened", "case.acknowledged"]
+
+    def test_improvement_actions_keep_their_status_history(self, store: Store) -> None:
+        planned = ImprovementAction.plan(
+            "ACT-1", "Same-day refunds", ["refunds", "speed"], "ops", at=T0
+        )
+        with store.unit_of_work() as uow:
+            stored = uow.improvement_actions.add(uow.take(planned))
+        with store.unit_of_work() as uow:
+            current = uow.improvement_actions.get("ACT-1")
+            started = current.start(T0 + timedelta(days=1)).value
+            done = uow.improvement_actions.save(started.complete(T0 + timedelta(days=9)).value)
+        with store.unit_of_work() as uow:
+            again = uow.improvement_actions.get("ACT-1")
+            assert again == done != stored
+            assert again.done_at == T0 + timedelta(days=9)
+            assert again.version == 2
+            with pytest.raises(ConcurrencyConflict):
+                uow.improvement_actions.save(stored.drop(T0).value)
+
+    # -- loyalty ------------------------------------------------------------------------
+    def test_loyalty_accounts_store_their_ledger(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            opened = uow.loyalty_accounts.add(_account(1))
+            assert uow.loyalty_accounts.find_for_customer("P", "C0001") == opened
+        assert opened.version == 1
+        with store.unit_of_work() as uow:
+            account = _earned(uow.loyalty_accounts.get("P-A1"), "O1", "120.50")
+            outcome = account.redeem(PROGRAM, 20, at=T0 + timedelta(days=1), key="r-1")
+            saved = uow.loyalty_accounts.save(uow.take(outcome))
+        with store.unit_of_work() as uow:
+            again = uow.loyalty_accounts.get("P-A1")
+        assert again == saved
+        assert again.version == 2
+        assert again.entries == saved.entries
+        assert len(again.entries) == 2
+        assert again.lots == saved.lots
+        assert again.balance(T0 + timedelta(days=1)) == 100
+        assert again.entry("r-1").points == saved.entry("r-1").points
+        with store.unit_of_work() as uow:
+            assert uow.loyalty_accounts.get_for_customer("P", "C0001") == again
+            assert uow.loyalty_accounts.find_for_customer("Q", "C0001") is None
+            with pytest.raises(NotFound):
+                uow.loyalty_accounts.get_for_customer("Q", "C0001")
+            with pytest.raises(AlreadyExists) as info:  # one account per program and customer
+                uow.loyalty_accounts.add(attrs.evolve(_account(1), id="P-other"))
+            assert info.value.field == "customer"
+            uow.loyalty_accounts.add(_account(1, program_id="Q"))  # another program is fine
+        with store.unit_of_work() as uow:
+            assert uow.loyalty_accounts.count() == 2
+            assert uow.loyalty_accounts.get_for_customer("Q", "C0001").id == "Q-A1"
+        assert [m.kind for m in store.outbox.pending()] == ["loyalty.points_redeemed"]
+
+    def test_a_stale_ledger_save_writes_nothing_of_its_unit_of_work(self, store: Store) -> None:
+        with store.unit_of_work() as uow:
+            loaded = uow.loyalty_accounts.add(_earned(_account(1), "O1", "80.00"))
+            uow.tier_statuses.add(TierStatus.new("P-A1", TIERS))
+        with store.unit_of_work() as uow:  # a concurrent redemption commits first
+            current = uow.loyalty_accounts.get("P-A1")
+            winner = uow.loyalty_accounts.save(
+                current.redeem(PROGRAM, 30, at=T0 + timedelta(days=1), key="r-fast").value
+            )
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+            status = uow.tier_statuses.get("P-A1")
+            facts = facts_from_ledger(loaded)
+            uow.tier_statuses.save(status.evaluate(facts, T0 + timedelta(days=1), TIERS).value)
+            uow.loyalty_accounts.add(_account(2))
+            slow = loaded.redeem(PROGRAM, 70, at=T0 + timedelta(days=1), key="r-slow")
+            uow.loyalty_accounts.save(uow.take(slow))
+        with store.unit_of_work() as uow:
+            assert uow.loyalty_accounts.get("P-A1") == winner
+            assert uow.loyalty_accounts.find("P-A2") is None
+            assert uow.tier_statuses.get("P-A1").version == 1
+        assert "loyalty.points_redeemed" not in {
+            m.kind for m in store.outbox.pending() if m.payload.get("entry_key") == "r-slow"
+        }
+
+    def test_tier_statuses_and_referrals_round_trip(self, store: Store) -> None:
+        account = _earned(_account(1), "O1", "60.00")
+        status = TierStatus.new("P-A1", TIERS)
+        evaluated = status.evaluate(facts_from_ledger(account), T0 + timedelta(days=1), TIERS)
+        book = Referrals(
+            id="friends",
+            program=ReferralProgram(
+                referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
+            ),
+        )
+        book = book.issue("C0001", T0, code="ANN-2024").value
+        claimed = book.claim("ANN-2024", "C0002", T0 + timedelta(hours=1))
+        with store.unit_of_work() as uow:
+            stored_status = uow.tier_statuses.add(uow.take(evaluated))
+            stored_book = uow.referrals.add(uow.take(claimed))
+        assert stored_status.tier == "gold"
+        with store.unit_of_work() as uow:
+            assert uow.tier_statuses.get("P-A1") == stored_status
+            assert uow.referrals.get("friends") == stored_book
+            assert uow.referrals.get("friends").claim_of("C0002") is not None
+            qualified = stored_book.qualify(
+                "C0002", _purchase("O2", "C0002", 1, "25.00"), T0 + timedelta(days=1)
+            )
+            saved = uow.referrals.save(uow.take(qualified).referrals)
+        with store.unit_of_work() as uow:
+            assert uow.referrals.get("friends") == saved
+            assert saved.version == 2
+            with pytest.raises(ConcurrencyConflict):
+                uow.referrals.save(stored_book)
+        kinds = [m.kind for m in store.outbox.pending()]
+        assert kinds[0] == "loyalty.tier_upgraded"
+        assert kinds[-2:] == ["loyalty.referral_claimed", "loyalty.referral_rewarded"]
+
+    def test_feedback_and_loyalty_survive_reopening(self, store: Store, tmp_path: Path) -> None:
+        feedback = _feedback(1, text="cancel my order", scores={"nps": 0}, themes=["orders"])
+        opened = open_case_for(feedback)
+        assert opened is not None
+        account = _earned(_account(1), "O1", "33.33")
+        with store.unit_of_work() as uow:
+            uow.feedback.add(feedback)
+            case = uow.cases.add(opened.value)
+            stored = uow.loyalty_accounts.add(account)
+        again = self.reopen(store, tmp_path)
+        if again is None:
+            pytest.skip("adapter is not durable")
+        try:
+            with again.unit_of_work() as uow:
+                assert uow.feedback.get("F1") == feedback
+                assert uow.cases.find_by_feedback("F1") == case
+                assert uow.loyalty_accounts.get_for_customer("P", "C0001") == stored
+        finally:
+            again.close()
+
     # -- bulk views ---------------------------------------------------------------
     def test_to_frame_equals_a_frame_of_the_stored_customers(self, store: Store) -> None:
         customers = [new_customer(n) for n in (2, 1, 3)]
@@ -500,6 +747,10 @@ class _StoreMachine(RuleBasedStateMachine):
         self.model: dict[str, Customer] = {}
         self.orders: dict[str, str] = {}
         self.events = 0
+        self.accounts: dict[str, LoyaltyAccount] = {}
+        self.cases: dict[str, Case] = {}
+        self.sales = 0
+        self.clock = T0
 
     def teardown(self) -> None:
         self.store.close()
@@ -575,7 +826,116 @@ class _StoreMachine(RuleBasedStateMachine):
             uow.customers.add(customer)
             uow.collect(*events)
             uow.purchases.add(_purchase(f"X{n}", customer.id))
+            uow.loyalty_accounts.add(_earned(_account(100 + n), f"X{n}", "10.00"))
+            uow.feedback.add(_feedback(100 + n, customer.id))
             raise _Boom
+
+    # -- loyalty ledgers and feedback cases (stored like any other aggregate kind) ---
+    def _tick(self) -> datetime:
+        self.clock += timedelta(hours=1)
+        return self.clock
+
+    @rule(n=_IDS)
+    def open_account(self, n: int) -> None:
+        account = _account(n)
+        try:
+            with self.store.unit_of_work() as uow:
+                stored = uow.loyalty_accounts.add(account)
+        except AlreadyExists:
+            assert account.id in self.accounts
+            return
+        assert account.id not in self.accounts
+        self.accounts[stored.id] = stored
+
+    @precondition(lambda self: bool(self.accounts))
+    @rule(data=st.data(), amount=st.sampled_from(["5.00", "19.99", "120.50"]))
+    def earn(self, data: st.DataObject, amount: str) -> None:
+        aid = data.draw(st.sampled_from(sorted(self.accounts)))
+        self.sales += 1
+        at = self._tick()
+        sale = Purchase(f"L{self.sales}", self.accounts[aid].customer_id, at, Money(amount, "EUR"))
+        with self.store.unit_of_work() as uow:
+            outcome = uow.loyalty_accounts.get(aid).earn(PROGRAM, sale, key=f"earn-L{self.sales}")
+            saved = uow.loyalty_accounts.save(uow.take(outcome))
+        self.accounts[aid] = saved
+        self.events += len(outcome.events)
+
+    @precondition(lambda self: bool(self.accounts))
+    @rule(data=st.data(), points=st.integers(1, 150))
+    def redeem(self, data: st.DataObject, points: int) -> None:
+        aid = data.draw(st.sampled_from(sorted(self.accounts)))
+        at = self._tick()
+        balance = self.accounts[aid].balance(at)
+        try:
+            with self.store.unit_of_work() as uow:
+                current = uow.loyalty_accounts.get(aid)
+                outcome = current.redeem(PROGRAM, points, at=at, key=f"r-{at.isoformat()}")
+                saved = uow.loyalty_accounts.save(uow.take(outcome))
+        except InsufficientPoints:
+            assert points > balance
+            return
+        assert points <= balance
+        assert saved.balance(at) == balance - points
+        self.accounts[aid] = saved
+        self.events += len(outcome.events)
+
+    @precondition(lambda self: any(a.version >= 2 for a in self.accounts.values()))
+    @rule(data=st.data())
+    def stale_ledger_save(self, data: st.DataObject) -> None:
+        aid = data.draw(
+            st.sampled_from(sorted(a for a, v in self.accounts.items() if v.version > 1))
+        )
+        stale = attrs.evolve(self.accounts[aid], version=self.accounts[aid].version - 1)
+        with pytest.raises(ConcurrencyConflict), self.store.unit_of_work() as uow:
+            uow.loyalty_accounts.add(_account(50))
+            uow.loyalty_accounts.save(stale)
+
+    @rule(n=_IDS)
+    def feedback_opens_a_case(self, n: int) -> None:
+        feedback = attrs.evolve(_feedback(n, f"C{n:04d}", text="please refund"), at=self._tick())
+        opened = open_case_for(feedback)
+        assert opened is not None
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.feedback.add(uow.take(receive_feedback(feedback)))
+                case = uow.cases.add(uow.take(opened))
+        except AlreadyExists:
+            assert opened.value.id in self.cases
+            return
+        assert opened.value.id not in self.cases
+        self.cases[case.id] = case
+        self.events += 1 + len(opened.events)
+
+    @precondition(lambda self: bool(self.cases))
+    @rule(data=st.data(), trigger=st.sampled_from(["acknowledge", "start", "wait_on_customer"]))
+    def move_case(self, data: st.DataObject, trigger: str) -> None:
+        cid = data.draw(st.sampled_from(sorted(self.cases)))
+        at = self._tick()
+        try:
+            with self.store.unit_of_work() as uow:
+                outcome = uow.cases.get(cid).fire(trigger, at)
+                saved = uow.cases.save(uow.take(outcome))
+        except IllegalTransition:
+            assert not self.cases[cid].can(trigger, at)
+            return
+        self.cases[cid] = saved
+        self.events += len(outcome.events)
+
+    @invariant()
+    def ledgers_and_cases_match_the_model(self) -> None:
+        with self.store.unit_of_work() as uow:
+            assert uow.loyalty_accounts.count() == len(self.accounts)
+            for aid, account in self.accounts.items():
+                stored = uow.loyalty_accounts.get(aid)
+                assert stored == account
+                assert stored.balance(self.clock) == account.balance(self.clock)
+                found = uow.loyalty_accounts.find_for_customer("P", account.customer_id)
+                assert found == account
+            assert uow.cases.count() == len(self.cases)
+            assert uow.feedback.count() == len(self.cases)
+            for case in self.cases.values():
+                assert case.feedback_id is not None
+                assert uow.cases.find_by_feedback(case.feedback_id) == case
 
     @invariant()
     def storage_matches_the_model(self) -> None:

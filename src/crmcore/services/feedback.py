@@ -1,0 +1,156 @@
+"""Feedback use cases: store feedback, open and work closed-loop cases, plan improvements.
+
+Each function is one unit of work: it loads what it changes, calls the domain
+(:mod:`crmcore.feedback`), saves, and hands the events to the outbox in the
+same transaction, so it either completes entirely or leaves the store
+unchanged. Functions that change a stored aggregate reload it first, so they
+can be wrapped in :func:`~crmcore.services.customers.retry_on_conflict`.
+
+>>> from datetime import UTC, datetime
+>>> from crmcore.storage.memory import MemoryStore
+>>> store = MemoryStore()
+>>> at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+>>> complaint = Feedback(id="fb-1", customer_id="c-1", channel="email", kind="complaint",
+...                      text="Still no refund", scores={"nps": 2}, at=at)
+>>> result = submit_feedback(store, complaint, customer_value=2500)
+>>> result.case.id, result.case.priority.label, result.case.rules
+('case-fb-1', 'urgent', ('alarm_keyword',))
+>>> case = act_on_case(store, "case-fb-1", lambda c: c.acknowledge(at))
+>>> case.state.value, case.version
+('acknowledged', 2)
+>>> [m.kind for m in store.outbox.pending()]
+['feedback.received', 'case.opened', 'case.acknowledged']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from crmcore.errors import ConcurrencyConflict, ValidationError
+from crmcore.events import Outcome
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback, receive_feedback
+from crmcore.feedback.improvement import ImprovementAction
+from crmcore.feedback.rules import DEFAULT_CASE_RULES, CaseRules, open_case_for
+from crmcore.money import Money
+from crmcore.ports import Store
+
+__all__ = [
+    "FeedbackSubmission",
+    "act_on_case",
+    "add_improvement_action",
+    "change_improvement_action",
+    "submit_feedback",
+]
+
+
+@attrs.frozen
+class FeedbackSubmission:
+    """What :func:`submit_feedback` stored: the feedback and the case it opened, if any."""
+
+    feedback: Feedback
+    case: Case | None
+
+
+def submit_feedback(
+    store: Store,
+    feedback: Feedback,
+    *,
+    rules: CaseRules = DEFAULT_CASE_RULES,
+    customer_value: int | float | Decimal | Money | None = None,
+    at: datetime | None = None,
+    case_id: str | None = None,
+) -> FeedbackSubmission:
+    """Store ``feedback`` and, when an auto-open rule matches, open its case, atomically.
+
+    The case (see :func:`~crmcore.feedback.rules.open_case_for`: priority from
+    the matched severity and ``customer_value``, id ``"case-" + feedback.id``
+    unless ``case_id`` is given) opens at ``at`` (default: when the feedback
+    was given). The feedback, the case and their events
+    (``feedback.received``, ``case.opened``, ``case.assigned`` when a rule
+    routes to a team) are written in one transaction.
+
+    Submitting a feedback id that is already stored raises
+    :class:`~crmcore.errors.AlreadyExists` and changes nothing, so a retried
+    request opens no second case; so does a case id (or a case for this
+    feedback) that is already taken.
+    """
+    if not isinstance(feedback, Feedback):
+        raise ValidationError("feedback", feedback, "must be a Feedback")
+    opened = open_case_for(feedback, rules, customer_value, at, case_id=case_id)
+    with store.unit_of_work() as uow:
+        uow.feedback.add(uow.take(receive_feedback(feedback)))
+        case = None if opened is None else uow.cases.add(uow.take(opened))
+    return FeedbackSubmission(feedback, case)
+
+
+def act_on_case(
+    store: Store,
+    case_id: str,
+    operation: Callable[[Case], Outcome[Case]],
+    *,
+    expected_version: int | None = None,
+) -> Case:
+    """Apply ``operation`` (a :class:`~crmcore.feedback.cases.Case` method) to a stored case.
+
+    ``operation`` receives the stored case and returns the outcome of one of
+    its operations, e.g. ``lambda c: c.resolve(at, root_cause="billing",
+    action_taken="refunded")``, ``lambda c: c.follow_up(at, verdict="resolved",
+    satisfaction=5)``, ``lambda c: c.close(at)`` or ``lambda c: c.fire(trigger,
+    at)``. The case is saved and the events queued in one transaction; an
+    :class:`~crmcore.errors.IllegalTransition` (or any error) changes nothing.
+    ``expected_version``: the version the caller last saw; a newer stored
+    version raises :class:`~crmcore.errors.ConcurrencyConflict`.
+    """
+    with store.unit_of_work() as uow:
+        current = uow.cases.get(case_id)
+        if expected_version is not None and current.version != expected_version:
+            raise ConcurrencyConflict("case", case_id, expected_version, current.version)
+        outcome = operation(current)
+        if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Case):
+            raise ValidationError("operation", outcome, "must return an Outcome of a Case")
+        if outcome.value.id != current.id:
+            raise ValidationError("operation", outcome.value.id, f"must change case {case_id!r}")
+        if outcome.value is current:
+            return current
+        case = uow.cases.save(uow.take(outcome))
+    return case
+
+
+def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) -> ImprovementAction:
+    """Store an action made with :meth:`ImprovementAction.plan` and its event; return it stored.
+
+    An id already taken raises :class:`~crmcore.errors.AlreadyExists`.
+    """
+    if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
+        raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")
+    with store.unit_of_work() as uow:
+        action = uow.improvement_actions.add(uow.take(planned))
+    return action
+
+
+def change_improvement_action(
+    store: Store,
+    action_id: str,
+    operation: Callable[[ImprovementAction], Outcome[ImprovementAction]],
+) -> ImprovementAction:
+    """Apply ``operation`` (start, complete, drop, reassign...) to a stored action and save it."""
+    with store.unit_of_work() as uow:
+        current = uow.improvement_actions.get(action_id)
+        outcome = operation(current)
+        if not isinstance(outcome, Outcome) or not isinstance(outcome.value, ImprovementAction):
+            raise ValidationError(
+                "operation", outcome, "must return an Outcome of an ImprovementAction"
+            )
+        if outcome.value.id != current.id:
+            raise ValidationError(
+                "operation", outcome.value.id, f"must change action {action_id!r}"
+            )
+        if outcome.value is current:
+            return current
+        action = uow.improvement_actions.save(uow.take(outcome))
+    return action

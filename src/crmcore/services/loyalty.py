@@ -1,0 +1,493 @@
+"""Loyalty use cases: accounts, earning with tiers, redemption, refunds, expiry, referrals.
+
+Each function is one unit of work over a :class:`~crmcore.ports.Store`: it
+loads the :class:`~crmcore.loyalty.ledger.LoyaltyAccount` (and the tier
+status or referral book it needs), calls the ledger, saves, and queues the
+events in the same transaction, so it completes entirely or changes nothing.
+
+* **Idempotency.** Every posting takes the caller's ``key``. Replaying a
+  key with the same request returns the stored account and writes nothing
+  (no new version, no event); the same key with another request raises
+  :class:`~crmcore.errors.DuplicateOperation`. A request that timed out can
+  therefore simply be sent again.
+* **Concurrency.** Functions reload what they change, so they can be
+  wrapped in :func:`~crmcore.services.customers.retry_on_conflict`; a
+  concurrent change of the same account raises
+  :class:`~crmcore.errors.ConcurrencyConflict` at commit otherwise.
+* **Tiers.** With a ``tier_policy``, :func:`earn_for_purchase` earns at the
+  stored :class:`~crmcore.loyalty.tiers.TierStatus` tier (stored under the
+  account id) and then re-evaluates it from the ledger's qualifying earns,
+  in the same unit of work: an upgrade applies from the next purchase.
+  The tier multipliers come from the policy: a program without
+  ``earn.tier_multipliers`` earns with ``tier_policy.multipliers()``; a
+  program with its own must agree with the policy.
+* **Referrals.** :func:`qualify_referral` posts both reward instructions to
+  the referrer's and the referee's accounts in the program (found by
+  customer) together with the referral book, in one unit of work; the
+  program must configure the ``referral`` action.
+
+>>> from datetime import UTC, datetime
+>>> from crmcore.customers.records import Purchase
+>>> from crmcore.loyalty.program import LoyaltyProgram
+>>> from crmcore.money import Money
+>>> from crmcore.storage.memory import MemoryStore
+>>> store = MemoryStore()
+>>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
+>>> at = datetime(2026, 3, 1, tzinfo=UTC)
+>>> _ = open_account(store, "A-1", "c-1", program)
+>>> sale = Purchase("o-1", "c-1", at, Money("120.50", "EUR"))
+>>> earn_for_purchase(store, "A-1", program, sale, key="earn-o-1").account.balance(at)
+120
+>>> account = redeem_points(store, "A-1", program, 100, at=at, key="r-1")
+>>> redeem_points(store, "A-1", program, 100, at=at, key="r-1") == account  # a replay posts nothing
+True
+>>> account.balance(at), account.version
+(20, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from crmcore.clock import to_utc
+from crmcore.customers.records import Purchase
+from crmcore.errors import ConcurrencyConflict, ValidationError
+from crmcore.events import Outcome
+from crmcore.loyalty.batch import LiabilityReport, expire_all, liability_report
+from crmcore.loyalty.events import PointsExpired
+from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.program import LoyaltyProgram
+from crmcore.loyalty.referrals import (
+    ReferralResult,
+    Referrals,
+    generate_code,
+    referral_code,
+)
+from crmcore.loyalty.tiers import TierPolicy, TierStatus, facts_from_ledger
+from crmcore.money import Money
+from crmcore.ports import Store, UnitOfWork
+
+__all__ = [
+    "EarnResult",
+    "ExpirySummary",
+    "adjust_points",
+    "award_points",
+    "claim_referral",
+    "earn_for_purchase",
+    "expire_accounts",
+    "issue_referral_code",
+    "loyalty_liability",
+    "open_account",
+    "open_referrals",
+    "qualify_referral",
+    "redeem_points",
+    "refund_purchase",
+    "reverse_entry",
+]
+
+#: The action name under which referral rewards are awarded.
+REFERRAL_ACTION = "referral"
+
+
+def _program(program: object) -> LoyaltyProgram:
+    if not isinstance(program, LoyaltyProgram):
+        raise ValidationError("program", program, "must be a LoyaltyProgram")
+    return program
+
+
+def _save(
+    uow: UnitOfWork, current: LoyaltyAccount, outcome: Outcome[LoyaltyAccount]
+) -> LoyaltyAccount:
+    """Save the outcome's account unless the ledger returned it unchanged (a replay)."""
+    if outcome.value is current:
+        return current
+    return uow.loyalty_accounts.save(uow.take(outcome))
+
+
+def open_account(
+    store: Store,
+    account_id: str,
+    customer_id: str,
+    program: LoyaltyProgram,
+    *,
+    tier_policy: TierPolicy | None = None,
+) -> LoyaltyAccount:
+    """Open an empty points account of ``customer_id`` in ``program`` (and its base tier).
+
+    With ``tier_policy``, a :class:`~crmcore.loyalty.tiers.TierStatus` in the
+    policy's base tier is stored under the account id in the same unit of
+    work. A taken account id, or a second account of the customer in the
+    program, raises :class:`~crmcore.errors.AlreadyExists`.
+    """
+    program = _program(program)
+    account = LoyaltyAccount(id=account_id, customer_id=customer_id, program_id=program.id)
+    with store.unit_of_work() as uow:
+        stored = uow.loyalty_accounts.add(account)
+        if tier_policy is not None:
+            uow.tier_statuses.add(TierStatus.new(stored.id, tier_policy))
+    return stored
+
+
+@attrs.frozen
+class EarnResult:
+    """What :func:`earn_for_purchase` stored: the account and the tier status (if tiered)."""
+
+    account: LoyaltyAccount
+    tier: TierStatus | None = None
+
+
+def _tiered_program(program: LoyaltyProgram, policy: TierPolicy) -> LoyaltyProgram:
+    """``program`` with the policy's tier multipliers (which it must not contradict)."""
+    if not isinstance(policy, TierPolicy):
+        raise ValidationError("tier_policy", policy, "must be a TierPolicy")
+    wanted = policy.multipliers()
+    own = program.earn.tier_multipliers
+    if not own:
+        return attrs.evolve(program, earn=attrs.evolve(program.earn, tier_multipliers=wanted))
+    for name, multiplier in wanted.items():
+        if own.get(name, multiplier) != multiplier:
+            raise ValidationError(
+                "program.earn.tier_multipliers",
+                dict(own),
+                f"give tier {name!r} x{own.get(name)} but the tier policy "
+                f"{policy.name!r} gives x{multiplier}",
+            )
+    return program
+
+
+def earn_for_purchase(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    purchase: Purchase,
+    *,
+    key: str,
+    at: datetime | None = None,
+    tier_policy: TierPolicy | None = None,
+) -> EarnResult:
+    """Post the points ``purchase`` earns on the account (and re-evaluate its tier).
+
+    ``at`` is the posting time (default: the purchase time). With
+    ``tier_policy`` the points are multiplied by the stored tier's multiplier
+    (a missing status counts as the base tier and is created), then the
+    status is evaluated up to the posting time from the ledger's qualifying
+    earns and saved with its events, all in one unit of work. A replayed
+    ``key`` posts and re-evaluates nothing.
+    """
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        if tier_policy is None:
+            outcome = current.earn(program, purchase, key=key, at=at)
+            return EarnResult(_save(uow, current, outcome))
+        tiered = _tiered_program(program, tier_policy)
+        stored_status = uow.tier_statuses.find(account_id)
+        status = stored_status or TierStatus.new(account_id, tier_policy)
+        outcome = current.earn(tiered, purchase, key=key, at=at, tier=status.tier)
+        account = _save(uow, current, outcome)
+        if account is current:
+            return EarnResult(account, stored_status)
+        posted = purchase.at if at is None else to_utc(at, "at")
+        as_of = posted if status.evaluated_at is None else max(posted, status.evaluated_at)
+        evaluated = uow.take(status.evaluate(facts_from_ledger(account), as_of, tier_policy))
+        if stored_status is None:
+            saved_status = uow.tier_statuses.add(evaluated)
+        else:
+            saved_status = uow.tier_statuses.save(evaluated)
+    return EarnResult(account, saved_status)
+
+
+def award_points(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    action: str,
+    *,
+    at: datetime,
+    key: str,
+    points: int | None = None,
+) -> LoyaltyAccount:
+    """Award the points of a program ``action`` (sign-up, review, birthday...) once per key."""
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        outcome = current.award(program, action, at=at, key=key, points=points)
+        account = _save(uow, current, outcome)
+    return account
+
+
+def redeem_points(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    points: int,
+    *,
+    at: datetime,
+    key: str,
+    redemption_id: str | None = None,
+) -> LoyaltyAccount:
+    """Redeem ``points`` (FIFO over spendable lots).
+
+    Too few points raise :class:`~crmcore.errors.InsufficientPoints` (with the
+    balance as of ``at``) and change nothing.
+    """
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        outcome = current.redeem(program, points, at=at, key=key, redemption_id=redemption_id)
+        account = _save(uow, current, outcome)
+    return account
+
+
+def refund_purchase(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    order_id: str,
+    *,
+    at: datetime,
+    key: str,
+    amount: Money | None = None,
+    points: int | None = None,
+) -> LoyaltyAccount:
+    """Claw back the points of ``order_id`` for a full or partial (``amount``) refund."""
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        outcome = current.refund(program, order_id, at=at, key=key, amount=amount, points=points)
+        account = _save(uow, current, outcome)
+    return account
+
+
+def reverse_entry(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    of: str,
+    *,
+    at: datetime,
+    key: str,
+    points: int | None = None,
+    amount: Money | None = None,
+    reason: str = "",
+) -> LoyaltyAccount:
+    """Reverse (part of) the entry posted under key ``of`` (e.g. cancel a redemption)."""
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        outcome = current.reverse(
+            program, of, at=at, key=key, points=points, amount=amount, reason=reason
+        )
+        account = _save(uow, current, outcome)
+    return account
+
+
+def adjust_points(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    delta: int,
+    *,
+    reason: str,
+    at: datetime,
+    key: str,
+) -> LoyaltyAccount:
+    """A manual correction of ``delta`` points (positive: a new lot; negative: consumed FIFO)."""
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        outcome = current.adjust(program, delta, reason=reason, at=at, key=key)
+        account = _save(uow, current, outcome)
+    return account
+
+
+@attrs.frozen
+class ExpirySummary:
+    """What :func:`expire_accounts` did.
+
+    ``accounts_scanned``: accounts of the program read; ``accounts_expired``:
+    accounts that posted an expiry; ``expired_points``: points expired (a
+    positive number); ``batches``: units of work committed.
+    """
+
+    accounts_scanned: int
+    accounts_expired: int
+    expired_points: int
+    batches: int
+
+
+def _expire_batch(
+    store: Store, program: LoyaltyProgram, as_of: datetime, limit: int, after: str | None
+) -> tuple[int, int, int, str | None]:
+    with store.unit_of_work() as uow:
+        page = uow.loyalty_accounts.list(limit=limit, after=after)
+        accounts: Sequence[LoyaltyAccount] = [a for a in page.items if a.program_id == program.id]
+        run = expire_all(program, accounts, as_of)
+        for before, after_expiry in zip(accounts, run.accounts, strict=True):
+            if after_expiry is not before:
+                uow.loyalty_accounts.save(after_expiry)
+        uow.collect(*run.events)
+    expired = -sum(e.points for e in run.events if isinstance(e, PointsExpired))
+    return len(accounts), run.accounts_expired, expired, page.next_after
+
+
+def expire_accounts(
+    store: Store,
+    program: LoyaltyProgram,
+    as_of: datetime,
+    *,
+    batch_size: int = 1000,
+    attempts: int = 3,
+) -> ExpirySummary:
+    """Post the expiry due by ``as_of`` on every stored account of ``program``.
+
+    Accounts are read in id order, ``batch_size`` per unit of work (each
+    batch commits on its own; accounts of other programs are skipped). Only
+    accounts with something due change (:func:`~crmcore.loyalty.batch.expire_all`).
+    Idempotent: a rerun, or a run resumed after a failure, posts nothing
+    twice. A batch that meets a concurrent change is re-read and redone, up
+    to ``attempts`` times, then :class:`~crmcore.errors.ConcurrencyConflict`
+    propagates (earlier batches stay committed).
+    """
+    program = _program(program)
+    instant = to_utc(as_of, "as_of")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValidationError("batch_size", batch_size, "must be a positive integer")
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        raise ValidationError("attempts", attempts, "must be a positive integer")
+    scanned = changed = points = batches = 0
+    after: str | None = None
+    while True:
+        for attempt in range(1, attempts + 1):
+            try:
+                n, expired_accounts, expired, next_after = _expire_batch(
+                    store, program, instant, batch_size, after
+                )
+                break
+            except ConcurrencyConflict:
+                if attempt == attempts:
+                    raise
+        scanned += n
+        changed += expired_accounts
+        points += expired
+        batches += 1
+        if next_after is None:
+            return ExpirySummary(scanned, changed, points, batches)
+        after = next_after
+
+
+def loyalty_liability(
+    store: Store,
+    program: LoyaltyProgram,
+    as_of: datetime,
+    *,
+    expected_redemption: Decimal | str | None = None,
+    page_size: int = 10_000,
+) -> LiabilityReport:
+    """The points liability of every stored account of ``program`` as of ``as_of``.
+
+    Reads the committed accounts page by page (``page_size`` per read) and
+    runs the vectorised :func:`~crmcore.loyalty.batch.liability_report` over
+    their lots; ``expected_redemption`` as there.
+    """
+    program = _program(program)
+    accounts: list[LoyaltyAccount] = []
+    with store.unit_of_work() as uow:
+        after: str | None = None
+        while True:
+            page = uow.loyalty_accounts.list(limit=page_size, after=after)
+            accounts.extend(a for a in page.items if a.program_id == program.id)
+            if page.next_after is None:
+                break
+            after = page.next_after
+    return liability_report(program, accounts, as_of, expected_redemption=expected_redemption)
+
+
+def open_referrals(store: Store, referrals: Referrals) -> Referrals:
+    """Store a new referral book (one per referral program); return it at version 1."""
+    if not isinstance(referrals, Referrals):
+        raise ValidationError("referrals", referrals, "must be a Referrals")
+    with store.unit_of_work() as uow:
+        stored = uow.referrals.add(referrals)
+    return stored
+
+
+def issue_referral_code(
+    store: Store,
+    referrals_id: str,
+    referrer: str,
+    at: datetime,
+    *,
+    code: str | None = None,
+    seed: str | int | None = None,
+) -> str:
+    """Issue ``referrer`` a code (``code``, else generated from ``seed``); return the code.
+
+    Issuing the same code to the same referrer again returns it and writes
+    nothing; a code held by someone else raises :class:`~crmcore.errors.AlreadyExists`.
+    """
+    with store.unit_of_work() as uow:
+        current = uow.referrals.get(referrals_id)
+        outcome = current.issue(referrer, at, code=code, seed=seed)
+        if outcome.value is not current:
+            uow.referrals.save(uow.take(outcome))
+    if code is not None:
+        return referral_code(code)
+    return generate_code(current.id if seed is None else seed, referrer)
+
+
+def claim_referral(
+    store: Store,
+    referrals_id: str,
+    code: str,
+    referee: str,
+    at: datetime,
+    *,
+    first_purchase_at: datetime | None = None,
+) -> Referrals:
+    """Record that ``referee`` claimed ``code`` (guards: see :meth:`Referrals.claim`)."""
+    with store.unit_of_work() as uow:
+        current = uow.referrals.get(referrals_id)
+        outcome = current.claim(code, referee, at, first_purchase_at=first_purchase_at)
+        book = outcome.value
+        if book is not current:
+            book = uow.referrals.save(uow.take(outcome))
+    return book
+
+
+def qualify_referral(
+    store: Store,
+    referrals_id: str,
+    program: LoyaltyProgram,
+    purchase: Purchase,
+    at: datetime,
+) -> ReferralResult:
+    """Reward a referral on the referee's qualifying purchase, on both ledgers at once.
+
+    When ``purchase`` is the referee's first qualifying one, the referral book
+    and an ``award`` of the ``referral`` action on the referrer's and the
+    referee's accounts in ``program`` (under the instructions' deterministic
+    keys) are saved in one unit of work; a missing account raises
+    :class:`~crmcore.errors.NotFound` and nothing is written. Later calls
+    (and replays) award nothing. The returned result's ``referrals`` is the
+    stored book.
+    """
+    program = _program(program)
+    with store.unit_of_work() as uow:
+        current = uow.referrals.get(referrals_id)
+        outcome = current.qualify(purchase.customer_id, purchase, at)
+        result = outcome.value
+        if not outcome.events and result.referrals is current:
+            return result
+        for instruction in result.rewards:
+            account = uow.loyalty_accounts.get_for_customer(program.id, instruction.account)
+            awarded = account.award(
+                program, REFERRAL_ACTION, at=at, key=instruction.key, points=instruction.points
+            )
+            _save(uow, account, awarded)
+        book = uow.referrals.save(uow.take(outcome).referrals)
+    return attrs.evolve(result, referrals=book)
