@@ -21,7 +21,8 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
     sections = (
         "Customers", "Top countries", "Sales", "Funnel (all seven stages", "Lifecycle as of",
         "Churn early warning", "RFM segments", "RFM table", "Value tiers",
-        "Top customers by predicted 12-month CLV", "At risk:", "Segments (", "Journey map",
+        "Top customers by predicted 12-month CLV", "At risk:", "Segments (", "Feedback loop:",
+        "Top themes by NPS drag", "Loyalty: Club points", "Journey map",
         "Data protection", "Outbox", "Timings",
     )  # fmt: skip
     for section in sections:
@@ -120,3 +121,9 @@ def test_rfm_prints_the_segments_of_the_stored_purchases(demo_db: Path) -> None:
     rows = out.getvalue().splitlines()[2:]
     assert rows and sum(int(r.split()[-3].replace(",", "")) for r in rows) > 0
     assert any(r.lstrip().startswith("Champions") for r in rows)
+
+
+@pytest.mark.parametrize("customers", ["1", "2", "5"])
+def test_the_demo_copes_with_a_tiny_customer_base(tmp_path: Path, customers: str) -> None:
+    text = _run(tmp_path, "--customers", customers, "--seed", "3")
+    assert "\nTimings" in text  # every section ran (or said why it had nothing to show)

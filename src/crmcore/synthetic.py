@@ -298,7 +298,8 @@ _RATED_SERVICE_SHARE = 0.5  # service records followed by a CSAT answer
 
 
 def _themes(rng: np.random.Generator, negative: bool) -> tuple[str, ...]:
-    pool = _BAD_THEMES if negative else _GOOD_THEMES
+    # Mostly what the score suggests, but feedback is noisy: 15% mention the other side.
+    pool = _BAD_THEMES if negative != (rng.random() < 0.15) else _GOOD_THEMES
     k = 1 + int(rng.random() < 0.3)
     return tuple(sorted(_pick(rng, pool, k)))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
-from crmcore.demo import base, segments, value
+from crmcore.demo import base, feedback, loyalty, segments, value
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.journey import TouchpointScores, journey_report
 from crmcore.lifecycle import classify_log
@@ -71,10 +71,12 @@ def run(path: Path, customers: int, seed: int, out: TextIO) -> int:
         base.lifecycle(out, before, now)
         value.value(out, frame, log, now, data.scores, data.end, timings)
         segments.segments(out, store, frame, log, events, data.end, timings)
+        feedback.feedback(out, store, frame, data.feedback, data.end, seed, timings)
+        loyalty.loyalty(out, store, data.purchases, value.currency_of(frame), data.end, timings)
         report = timed(
             "journey map",
             timings,
-            lambda: journey_report(events, TouchpointScores.from_scores(data.scores)),
+            lambda: journey_report(events, TouchpointScores.from_scores(data.scores, scale="csat")),
         )
         base.journey(out, report)
         buyer = next((c for c in data.customers if c.purchases.count), data.customers[0])

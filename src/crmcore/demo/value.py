@@ -24,7 +24,7 @@ from crmcore.errors import MissingDependency, ModelFitError
 from crmcore.journey import TouchpointScore, TouchpointScores
 from crmcore.lifecycle import BatchClassification
 
-__all__ = ["value"]
+__all__ = ["currency_of", "value"]
 
 
 def value(
@@ -37,6 +37,10 @@ def value(
     timings: Timings,
 ) -> None:
     """RFM segments and the RFM table, value tiers, top customers by predicted CLV, at-risk list."""
+    if not len(log):
+        section(out, "RFM segments")
+        out.write("  no purchases yet: nothing to score\n")
+        return
     rfm = timed("RFM scores and segments", timings, lambda: rfm_scores(log, as_of))
     section(out, f"RFM segments of {len(rfm):,} buyers (quintiles, as of {as_of:%Y-%m-%d})")
     table(
@@ -81,7 +85,7 @@ def value(
         [(t.name, t.customers, _pct(t.value_share)) for t in tiers.summary()],
     )
 
-    currency = _currency(frame)
+    currency = currency_of(frame)
     p_alive = None
     try:
         summary = summary_from_transactions(log, as_of, "D", time_unit="W")
@@ -150,7 +154,8 @@ def _pct(share: float | None) -> str:
     return "-" if share is None else f"{share:.1%}"
 
 
-def _currency(frame: CustomerFrame) -> str:
+def currency_of(frame: CustomerFrame) -> str:
+    """The most common currency of the customers' spend (USD when nobody bought)."""
     column = frame["currency"]
     codes = column.values[column.values >= 0]
     if not len(codes):
