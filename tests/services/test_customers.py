@@ -159,3 +159,38 @@ def test_the_export_holds_the_customers_feedback_and_erasure_blanks_its_text(
     (kept,) = export_customer_data(store, "C1")["feedback"]  # type: ignore[misc]
     assert decode(Feedback, kept).text == ""
     assert decode(Feedback, kept).score("csat") == 1
+
+
+def test_erasure_blanks_the_notes_and_actions_of_the_customers_cases(store: Store) -> None:
+    from crmcore.feedback import ERASED_TEXT, Feedback
+    from crmcore.services import act_on_case, submit_feedback
+
+    _ann(store)
+    said = Feedback(
+        id="F1", customer_id="C1", channel="phone", kind="complaint", at=T,
+        text="my neighbour at no. 4 signed for it",
+    )  # fmt: skip
+    case = submit_feedback(store, said).case
+    assert case is not None
+    worked = act_on_case(
+        store,
+        case.id,
+        lambda c: c.acknowledge(T + timedelta(hours=1), note="called Ann on 0207 946 0958"),
+    )
+    worked = act_on_case(store, case.id, lambda c: c.start(T + timedelta(hours=1)))
+    worked = act_on_case(
+        store,
+        case.id,
+        lambda c: c.resolve(
+            T + timedelta(hours=2), root_cause="courier", action_taken="refunded to card 4242"
+        ),
+    )
+    erase_customer(store, "C1", T + timedelta(days=1))
+    with store.unit_of_work() as uow:
+        kept = uow.cases.get(case.id)
+    assert kept.version == worked.version + 1
+    assert [c.note for c in kept.history] == [""] * len(kept.history)
+    assert kept.resolution is not None
+    assert (kept.resolution.root_cause, kept.resolution.action_taken) == ("courier", ERASED_TEXT)
+    assert (kept.state, kept.resolved_at) == (worked.state, worked.resolved_at)
+    assert kept.redacted() is kept  # erasing twice changes nothing

@@ -5,8 +5,7 @@ Collect (:mod:`~crmcore.feedback.feedback`), open cases by rule
 (:mod:`~crmcore.feedback.cases`) within business-hours SLAs
 (:mod:`~crmcore.feedback.calendar`, :mod:`~crmcore.feedback.sla`), measure
 (:mod:`~crmcore.feedback.metrics`) and improve (:mod:`~crmcore.feedback.themes`,
-:mod:`~crmcore.feedback.improvement`, :mod:`~crmcore.feedback.needs`).
-"""
+:mod:`~crmcore.feedback.improvement`, :mod:`~crmcore.feedback.needs`)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from crmcore.feedback.cases import (
     CASE_GUARDS,
     CASE_TRANSITIONS,
     DEFAULT_CASE_POLICY,
+    ERASED_TEXT,
     OPEN_STATES,
     Assignment,
     Case,
@@ -165,6 +165,7 @@ __all__ = [
     "SlaBreached",
     "SlaEvent",
     "SlaWarning",
+    "ERASED_TEXT",
     "CASE_GUARDS",
     "CASE_TRANSITIONS",
     "DEFAULT_CASE_POLICY",

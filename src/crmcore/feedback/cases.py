@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from crmcore.feedback.events import CaseEvent
 
 __all__ = [
+    "ERASED_TEXT",
     "CASE_GUARDS",
     "CASE_TRANSITIONS",
     "DEFAULT_CASE_POLICY",
@@ -174,6 +175,10 @@ def _action(value: object) -> str:
             "resolution.action_taken", value, "must be non-empty text of at most 2000 characters"
         )
     return value
+
+
+#: What an erased free-text field reads afterwards (where text is required).
+ERASED_TEXT: Final = "(erased)"
 
 
 @attrs.frozen
@@ -696,6 +701,25 @@ class Case:
     def last_changed_at(self) -> datetime:
         """The time of the latest change (``opened_at`` if none)."""
         return self.history[-1].at if self.history else self.opened_at
+
+    def redacted(self) -> Case:
+        """This case without free text, for a customer's erasure.
+
+        Transition notes are blanked and the action taken becomes
+        ``"(erased)"``; states, times, assignments, root-cause codes and
+        follow-up verdicts stay, so the metrics and the outer loop still count it.
+        """
+        history = tuple(
+            attrs.evolve(
+                change,
+                note="",
+                resolution=None
+                if change.resolution is None
+                else Resolution(change.resolution.root_cause, ERASED_TEXT),
+            )
+            for change in self.history
+        )
+        return self if history == self.history else attrs.evolve(self, history=history)
 
     def state_at(self, when: datetime) -> CaseState | None:
         """The state as of ``when`` (``None`` before the case was opened)."""

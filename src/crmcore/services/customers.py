@@ -145,13 +145,21 @@ def erase_customer(
 ) -> Customer:
     """Erase a customer's personal data and the free text of their records, atomically.
 
-    Interaction notes, service summaries and feedback texts are blanked; the
-    rest of those records (times, channels, scores, themes) stays for analytics.
+    Interaction notes, service summaries and feedback texts are blanked, and
+    so are the notes and actions of the cases opened from that feedback
+    (:meth:`~crmcore.feedback.cases.Case.redacted`); the rest (times,
+    channels, scores, themes, case states) stays for analytics. A case opened
+    without feedback is not linked to the customer's records: redact it with
+    ``Case.redacted`` where the application keeps that link.
     """
     with store.unit_of_work() as uow:
         customer = uow.customers.save(uow.take(uow.customers.get(customer_id).erase(at, reason)))
         uow.interactions.redact(customer_id)
         uow.service_records.redact(customer_id)
+        for said in uow.feedback.for_customer(customer_id):
+            case = uow.cases.find_by_feedback(said.id)
+            if case is not None and case.redacted() != case:
+                uow.cases.save(case.redacted())
         uow.feedback.redact(customer_id)
     return customer
 
