@@ -5,13 +5,16 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 from crmcore import codec
 from crmcore.customers import Purchase
 from crmcore.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
-from crmcore.events import event_from_json
+from crmcore.events import DomainEvent, Outcome, event_from_json
+from crmcore.loyalty.events import PointsEarned, trusted_setters
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import EntryType, LedgerEntry, LoyaltyAccount, replay
 from crmcore.loyalty.program import EarnRule, LoyaltyProgram, RedemptionRule, ReturnPolicy
@@ -555,3 +558,131 @@ def test_account_survives_codec_pickle_and_evolve() -> None:
     assert bumped.version == 3 and bumped.entries == acc.entries
     assert bumped.redeem(p, 50, at=T0, key="r1").value.balance(T0) == 0
     assert "A-1" in repr(acc) and len(acc) == 2
+
+
+# -- values the ledger builds without re-validating equal publicly built ones -----------------
+
+
+def _public_copy(value: object) -> object:
+    """The same value rebuilt through its class's validating constructor."""
+    cls = type(value)
+    fields = {f.name: getattr(value, f.name) for f in attrs.fields(cls)}
+    return cls(**fields)
+
+
+def test_trusted_entries_lots_and_events_equal_validated_ones() -> None:
+    prog = program(
+        pending_days=14,
+        expiry=ExpiryPolicy.end_of_month(12),
+        earn=EarnRule(channel_multipliers={"app": Decimal(2)}),
+    )
+    acc = account()
+    events: list[object] = []
+    steps = [
+        lambda a: a.award(prog, "sign_up", at=T0, key="s"),
+        lambda a: a.earn(prog, sale("o-1", "19.99", T0, channel="app"), key="e1"),
+        lambda a: a.earn(prog, sale("o-2", "5.00", T0 + 20 * DAY), key="e2"),
+        lambda a: a.redeem(prog, 30, at=T0 + 21 * DAY, key="r1"),
+        lambda a: a.adjust(prog, 5, reason="goodwill", at=T0 + 22 * DAY, key="adj"),
+        lambda a: a.expire(prog, T0 + 800 * DAY),
+    ]
+    for step in steps:
+        outcome = step(acc)
+        assert type(outcome) is Outcome
+        assert isinstance(outcome.events, tuple)
+        acc = outcome.value
+        events.extend(outcome.events)
+    assert len(events) == 6
+    for value in (*acc.entries, *rebuilt(acc).entries, *events):
+        copy = _public_copy(value)
+        assert copy == value
+        assert hash(copy) == hash(value)
+        assert repr(copy) == repr(value)
+    for event in events:
+        assert isinstance(event, DomainEvent)
+        assert event_from_json(event.kind, event.payload()) == event
+    mid = account()
+    for step in steps[:3]:
+        mid = step(mid).value
+    for lot in mid.lots:
+        assert _public_copy(lot) == lot
+    check(acc)
+
+
+def test_public_construction_still_validates() -> None:
+    naive = datetime(2026, 1, 1)  # naive on purpose
+    with pytest.raises(ValidationError):
+        PointsEarned(
+            aggregate_id="A",
+            occurred_at=naive,
+            customer_id="c",
+            entry_key="k",
+            points=1,
+            balance=1,
+            order_id="o",
+            pending_until=None,
+            expires_at=None,
+        )
+
+
+def test_aware_non_utc_times_post_the_same_as_utc() -> None:
+    prog = program(actions={"sign_up": 50})
+    berlin = ZoneInfo("Europe/Berlin")
+    local = account().award(prog, "sign_up", at=T0.astimezone(berlin), key="s")
+    utc = account().award(prog, "sign_up", at=T0, key="s")
+    assert local.value == utc.value
+    assert local.events == utc.events
+    assert local.value.entries[0].at.tzinfo is UTC
+
+
+def test_balance_releases_each_pending_lot_at_its_own_time() -> None:
+    prog = program(pending_days=10)
+    acc = account()
+    # Posted later than bought, so pending_until is not in posting order.
+    acc = acc.earn(prog, sale("o-1", "100", T0 + 3 * DAY), key="e1").value
+    acc = acc.earn(prog, sale("o-2", "20", T0), key="e2", at=T0 + 4 * DAY).value
+    acc = acc.earn(prog, sale("o-3", "5", T0 + 5 * DAY), key="e3").value
+    releases = {lot.key: lot.pending_until for lot in acc.lots}
+    assert sorted(releases) == ["e1", "e2", "e3"]
+    for hours in range(5 * 24, 17 * 24, 6):
+        at = T0 + timedelta(hours=hours)
+        expected = sum(
+            lot.available
+            for lot in acc.lots
+            if lot.pending_until is None or at >= lot.pending_until
+        )
+        assert acc.balance(at) == expected
+        assert acc.pending(at) == acc.total_points - expected
+    later = acc.redeem(prog, 20, at=T0 + 10 * DAY, key="r1").value  # o-2 released, o-1 not
+    assert later.balance(T0 + 10 * DAY) == 0
+    assert later.balance(T0 + 13 * DAY) == 100
+    assert later.balance(T0 + 15 * DAY) == 105
+    check(later)
+
+
+def test_trusted_setters_must_name_every_field() -> None:
+    with pytest.raises(TypeError):
+        trusted_setters(LedgerEntry, "type", "key")
+    with pytest.raises(TypeError):
+        trusted_setters(PointsEarned, *(f.name for f in attrs.fields(PointsEarned)), "extra")
+
+
+def test_with_version_stamps_a_version_without_replaying() -> None:
+    program = _program_for_with_version()
+    account = LoyaltyAccount(id="A1", customer_id="C1", program_id=program.id)
+    at = datetime(2026, 1, 5, tzinfo=UTC)
+    for n in range(3):
+        account = account.award(program, "sign_up", at=at, key=f"k{n}", points=10).value
+    stamped = account.with_version(7)
+    assert stamped.version == 7 and account.version == 0
+    assert stamped == attrs.evolve(account, version=7)  # same value as a full rebuild
+    assert stamped.balance(at) == account.balance(at) == 30
+    assert stamped.__dict__["_st"] is account.__dict__["_st"]  # the replayed state is shared
+    with pytest.raises(ValidationError):
+        account.with_version(-1)
+
+
+def _program_for_with_version() -> LoyaltyProgram:
+    return LoyaltyProgram(
+        id="P", currency="EUR", point_value=Money("0.01", "EUR"), actions={"sign_up": 10}
+    )

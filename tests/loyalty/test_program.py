@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crmcore import codec
 from crmcore.customers import Purchase
@@ -231,3 +233,110 @@ def test_configuration_is_frozen_data() -> None:
     p = full_program()
     assert isinstance(p.actions, FrozenDict)
     assert hash(p) == hash(codec.decode(LoyaltyProgram, codec.encode(p, LoyaltyProgram)))
+
+
+# -- the per-program memos never change a result ---------------------------------------------
+
+_RICH = {
+    "earn": EarnRule(
+        points_per_unit=Decimal("1.5"),
+        rounding=ROUND_HALF_UP,
+        channel_multipliers={"app": Decimal(2)},
+        category_multipliers={"shoes": Decimal("1.25")},
+        tier_multipliers={"gold": Decimal("1.5")},
+        max_points_per_order=900,
+    ),
+    "campaigns": (
+        Campaign(name="spring", starts_at=T0, ends_at=T0 + timedelta(days=10), multiplier=2),
+        Campaign(
+            name="app-bonus",
+            starts_at=T0 - timedelta(days=5),
+            ends_at=T0 + timedelta(days=5),
+            bonus_points=7,
+            channels={"app"},
+        ),
+    ),
+    "expiry": ExpiryPolicy.end_of_month(3),
+    "timezone": "Europe/Berlin",
+}
+
+
+def rich_program() -> LoyaltyProgram:
+    return LoyaltyProgram(id="P", currency="EUR", point_value=eur("0.01"), **_RICH)  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 500_000),
+            st.integers(-20 * 24, 20 * 24),
+            st.sampled_from(["web", "app"]),
+            st.sampled_from([None, "shoes", "hats"]),
+            st.sampled_from([None, "gold", " gold ", "silver"]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_memoised_quotes_equal_cold_quotes(
+    requests: list[tuple[int, int, str, str | None, str | None]],
+) -> None:
+    warm = rich_program()
+    for cents, hours, channel, category, tier in requests:
+        at = T0 + timedelta(hours=hours)
+        purchase = Purchase(
+            "o-1", "c-1", at, Money.of_minor(cents, "EUR"), channel=channel, category=category
+        )
+        cold = rich_program()  # a fresh value: nothing memoised yet
+        assert warm.quote(purchase, tier) == cold.quote(purchase, tier)
+        assert warm.expiry.lot_expiry(at, warm.timezone) == warm._derived.lot_expiry(at)
+
+
+def test_bad_tier_still_raises_once_memoised() -> None:
+    program = rich_program()
+    assert program.quote(sale("10"), "gold").points == program.quote(sale("10"), "gold").points
+    for bad in ("", "  ", 5, ["gold"]):
+        with pytest.raises(ValidationError) as caught:
+            program.quote(sale("10"), bad)  # type: ignore[arg-type]
+        assert caught.value.field == "tier"
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        ExpiryPolicy.months_after(1),
+        ExpiryPolicy.end_of_month(0),
+        ExpiryPolicy.end_of_month(12),
+        ExpiryPolicy.fixed_date(2, 29, months=3),
+        ExpiryPolicy.never(),
+        ExpiryPolicy.inactivity(6),
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
+def test_memoised_lot_expiry_equals_the_policy(policy: ExpiryPolicy, zone: str) -> None:
+    program = LoyaltyProgram(
+        id="P", currency="EUR", point_value=eur("0.01"), expiry=policy, timezone=zone
+    )
+    start = datetime(2024, 1, 31, 22, 30, tzinfo=UTC)
+    for step in range(0, 24 * 800, 7):  # every 7 hours over two DST years and a leap day
+        at = start + timedelta(hours=step)
+        assert program._derived.lot_expiry(at) == policy.lot_expiry(at, zone)
+
+
+def test_value_of_is_memoised_but_equal() -> None:
+    program = LoyaltyProgram(id="P", currency="EUR", point_value=eur("0.05"))
+    for points in (0, 1, 10, 10, 12_345):
+        assert program.value_of(points) == eur("0.05") * points
+    with pytest.raises(TypeError):
+        program.value_of("10")  # type: ignore[arg-type]
+
+
+def test_memos_stay_out_of_equality_hash_and_codec() -> None:
+    program = rich_program()
+    program.quote(sale("10", channel="app"), "gold")
+    fresh = rich_program()
+    assert program == fresh
+    assert hash(program) == hash(fresh)
+    assert codec.encode(program, LoyaltyProgram) == codec.encode(fresh, LoyaltyProgram)
+    assert codec.decode(LoyaltyProgram, codec.encode(program, LoyaltyProgram)) == program

@@ -5,15 +5,22 @@ Every ledger entry raises exactly one event naming the account
 ``points`` and the spendable ``balance`` right after it. They carry ids,
 codes and numbers only (an adjustment's free-text reason stays in the
 ledger, not in the event), so the outbox holds no personal data.
+
+The ledger builds its events (and its entries and lots) with
+:func:`trusted_setters`: the same classes and values, without re-running the
+validators on data it has already validated. Constructing an event directly
+still validates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
+from crmcore.events import DomainEvent, Outcome, event_type
 from crmcore.money import Money
 
 __all__ = [
@@ -94,3 +101,98 @@ class PointsReversed(LoyaltyEvent):
 @attrs.frozen(kw_only=True)
 class PointsAdjusted(LoyaltyEvent):
     """A manual correction by ``points`` (signed)."""
+
+
+Setter = Callable[[object, Any], None]
+T = TypeVar("T")
+
+
+def trusted_setters(cls: type, *names: str) -> tuple[Setter, ...]:
+    """The slot setters of an attrs slotted class's fields ``names``, in that order (internal).
+
+    ``names`` must be exactly the class's fields (so a field added or renamed
+    fails at import, never silently). ``object.__new__(cls)`` followed by one
+    setter per field builds the same value as ``cls(...)`` minus converters
+    and validators, so it is only for values that are already valid (what
+    the ledger derives from validated inputs). The tests compare such values
+    with publicly constructed ones.
+    """
+    fields = {field.name for field in attrs.fields(cls)}
+    if set(names) != fields or len(names) != len(fields):
+        raise TypeError(f"{cls.__name__} fields are {sorted(fields)}, not {sorted(names)}")
+    out: list[Setter] = []
+    for name in names:
+        slot = next(k.__dict__[name] for k in cls.__mro__ if name in k.__dict__)
+        out.append(slot.__set__)
+    return tuple(out)
+
+
+_LOYALTY_FIELDS = ("aggregate_id", "occurred_at", "customer_id", "entry_key", "points", "balance")
+_new = object.__new__
+(
+    _aggregate_id,
+    _occurred_at,
+    _customer_id,
+    _entry_key,
+    _points,
+    _balance,
+    _order_id,
+    _pending_until,
+    _expires_at,
+) = trusted_setters(PointsEarned, *_LOYALTY_FIELDS, "order_id", "pending_until", "expires_at")
+_redeemed_value = trusted_setters(PointsRedeemed, *_LOYALTY_FIELDS, "value")[-1]
+_outcome_value, _outcome_events = trusted_setters(Outcome, "value", "events")
+
+
+def points_earned(
+    aggregate_id: str,
+    occurred_at: datetime,
+    customer_id: str,
+    entry_key: str,
+    points: int,
+    balance: int,
+    order_id: str,
+    pending_until: datetime | None,
+    expires_at: datetime | None,
+) -> PointsEarned:
+    """:class:`PointsEarned` from already-valid values (``occurred_at`` aware; internal)."""
+    event: PointsEarned = _new(PointsEarned)
+    _aggregate_id(event, aggregate_id)
+    _occurred_at(event, occurred_at)
+    _customer_id(event, customer_id)
+    _entry_key(event, entry_key)
+    _points(event, points)
+    _balance(event, balance)
+    _order_id(event, order_id)
+    _pending_until(event, pending_until)
+    _expires_at(event, expires_at)
+    return event
+
+
+def points_redeemed(
+    aggregate_id: str,
+    occurred_at: datetime,
+    customer_id: str,
+    entry_key: str,
+    points: int,
+    balance: int,
+    value: Money,
+) -> PointsRedeemed:
+    """:class:`PointsRedeemed` from already-valid values (``occurred_at`` aware; internal)."""
+    event: PointsRedeemed = _new(PointsRedeemed)
+    _aggregate_id(event, aggregate_id)
+    _occurred_at(event, occurred_at)
+    _customer_id(event, customer_id)
+    _entry_key(event, entry_key)
+    _points(event, points)
+    _balance(event, balance)
+    _redeemed_value(event, value)
+    return event
+
+
+def outcome(value: T, events: tuple[DomainEvent, ...]) -> Outcome[T]:
+    """``Outcome(value, events)`` for an ``events`` tuple (the converter is a no-op; internal)."""
+    result: Outcome[T] = _new(Outcome)
+    _outcome_value(result, value)
+    _outcome_events(result, events)
+    return result

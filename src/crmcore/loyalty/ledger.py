@@ -47,6 +47,11 @@ Rules (all documented in ``docs/loyalty.md``):
 Operations copy no history: entries go into an append-only journal shared by
 successive versions of an account (a version sees its own prefix; acting on an
 older version copies the journal once), and the open lots are a short tuple.
+The entries, lots and events an operation derives from inputs it has already
+validated are built without re-running validators (same classes, equal
+values); the program's derived data (multipliers, expiry per earning day,
+point values) is computed once per program value. Building an entry or an
+account from outside still validates everything.
 
 >>> from datetime import UTC, datetime
 >>> from crmcore.customers import Purchase
@@ -82,12 +87,14 @@ from crmcore.ids import validate_id
 from crmcore.loyalty.events import (
     PointsAdjusted,
     PointsAwarded,
-    PointsEarned,
     PointsExpired,
-    PointsRedeemed,
     PointsReversed,
+    outcome,
+    points_earned,
+    points_redeemed,
+    trusted_setters,
 )
-from crmcore.loyalty.expiry import ExpiryRule, program_zone
+from crmcore.loyalty.expiry import program_zone
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.money import Money
 from crmcore.reports import html_table
@@ -199,6 +206,134 @@ def _lot_fifo(lot: Lot) -> tuple[datetime, datetime, int]:
     return (lot.expires_at or _FAR, lot.earned_at, lot.seq)
 
 
+# Trusted construction (same classes, same values, no re-validation) for what the
+# ledger derives from already-validated inputs; see crmcore.loyalty.events.
+_new = object.__new__
+(
+    _e_type,
+    _e_key,
+    _e_at,
+    _e_points,
+    _e_moves,
+    _e_debt,
+    _e_reason,
+    _e_order_id,
+    _e_redemption_id,
+    _e_reverses,
+    _e_action,
+    _e_spend,
+    _e_value,
+    _e_earned_at,
+    _e_expires_at,
+    _e_pending_until,
+    _e_forgiven,
+    _e_shortfall,
+    _e_withheld,
+    _e_request,
+) = trusted_setters(
+    LedgerEntry,
+    "type",
+    "key",
+    "at",
+    "points",
+    "moves",
+    "debt",
+    "reason",
+    "order_id",
+    "redemption_id",
+    "reverses",
+    "action",
+    "spend",
+    "value",
+    "earned_at",
+    "expires_at",
+    "pending_until",
+    "forgiven",
+    "shortfall",
+    "withheld",
+    "request",
+)
+(
+    _l_key,
+    _l_seq,
+    _l_points,
+    _l_available,
+    _l_earned_at,
+    _l_expires_at,
+    _l_pending_until,
+    _l_order_id,
+) = trusted_setters(
+    Lot, "key", "seq", "points", "available", "earned_at", "expires_at", "pending_until", "order_id"
+)
+
+
+def _entry(
+    type_: EntryType,
+    key: str,
+    at: datetime,
+    points: int,
+    moves: tuple[tuple[str, int], ...],
+    request: str,
+    *,
+    debt: int = 0,
+    reason: str = "",
+    order_id: str | None = None,
+    redemption_id: str | None = None,
+    action: str | None = None,
+    spend: Money | None = None,
+    value: Money | None = None,
+    earned_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    pending_until: datetime | None = None,
+) -> LedgerEntry:
+    """A :class:`LedgerEntry` of an operation (not a reversal) from validated values."""
+    entry: LedgerEntry = _new(LedgerEntry)
+    _e_type(entry, type_)
+    _e_key(entry, key)
+    _e_at(entry, at)
+    _e_points(entry, points)
+    _e_moves(entry, moves)
+    _e_debt(entry, debt)
+    _e_reason(entry, reason)
+    _e_order_id(entry, order_id)
+    _e_redemption_id(entry, redemption_id)
+    _e_reverses(entry, None)
+    _e_action(entry, action)
+    _e_spend(entry, spend)
+    _e_value(entry, value)
+    _e_earned_at(entry, earned_at)
+    _e_expires_at(entry, expires_at)
+    _e_pending_until(entry, pending_until)
+    _e_forgiven(entry, 0)
+    _e_shortfall(entry, 0)
+    _e_withheld(entry, ())
+    _e_request(entry, request)
+    return entry
+
+
+def _lot(
+    key: str,
+    seq: int,
+    points: int,
+    available: int,
+    earned_at: datetime,
+    expires_at: datetime | None,
+    pending_until: datetime | None,
+    order_id: str | None,
+) -> Lot:
+    """A :class:`Lot` from the values of a validated entry."""
+    lot: Lot = _new(Lot)
+    _l_key(lot, key)
+    _l_seq(lot, seq)
+    _l_points(lot, points)
+    _l_available(lot, available)
+    _l_earned_at(lot, earned_at)
+    _l_expires_at(lot, expires_at)
+    _l_pending_until(lot, pending_until)
+    _l_order_id(lot, order_id)
+    return lot
+
+
 @attrs.frozen
 class QualifyingEarn:
     """A purchase's contribution to tier qualification, net of its reversals.
@@ -245,6 +380,8 @@ class _State:
     __slots__ = (
         "available",
         "debt",
+        "held",
+        "held_until",
         "journal",
         "last_activity",
         "last_at",
@@ -265,9 +402,13 @@ class _State:
         last_activity: datetime | None,
         available: int,
         pending: tuple[Lot, ...],
+        held: int,
+        held_until: datetime | None,
     ) -> None:
         self.available = available  # the open lots' points, pending ones included
         self.pending = pending  # the open lots still pending at last_at (a few at most)
+        self.held = held  # the pending lots' available points
+        self.held_until = held_until  # the earliest pending_until of those (None: none)
         self.journal = journal
         self.n = n
         self.lots = lots
@@ -294,18 +435,32 @@ _EMPTY_LOTS: tuple[Lot, ...] = ()
 
 
 def _empty_state() -> _State:
-    return _State(_Journal([], {}), 0, _EMPTY_LOTS, 0, 0, None, None, 0, _EMPTY_LOTS)
+    return _State(_Journal([], {}), 0, _EMPTY_LOTS, 0, 0, None, None, 0, _EMPTY_LOTS, 0, None)
+
+
+def _holding(pending: tuple[Lot, ...]) -> tuple[int, datetime | None]:
+    """The points held by ``pending`` lots and the earliest time one is released."""
+    held = 0
+    until: datetime | None = None
+    for lot in pending:
+        held += lot.available
+        release = lot.pending_until
+        if release is not None and (until is None or release < until):
+            until = release
+    return held, until
 
 
 def _append(state: _State, entry: LedgerEntry) -> _State:
     """The state after ``entry`` (validated: no lot or debt goes negative)."""
     journal = state.journal
     n = state.n
-    lots = _apply_moves(state, entry, n)
+    lots, created = _apply_moves(state, entry, n)
     debt = state.debt + entry.debt
     if debt < 0:
         raise ValidationError(f"entries[{n}].debt", entry.debt, "settles more than the debt")
-    with journal.lock:
+    lock = journal.lock
+    lock.acquire()
+    try:
         if len(journal.entries) != n:  # an older version branches: copy its prefix once
             entries = journal.entries[:n]
             index: dict[str, int] = {}
@@ -314,44 +469,72 @@ def _append(state: _State, entry: LedgerEntry) -> _State:
             journal = _Journal(entries, index)
         journal.entries.append(entry)
         _index_entry(journal.index, entry, n)
-    activity = entry.at if entry.type in _ACTIVITY else state.last_activity
+    finally:
+        lock.release()
     at = entry.at
+    activity = at if entry.type in _ACTIVITY else state.last_activity
+    moves = entry.moves
+    pending = state.pending
+    held = state.held
+    held_until = state.held_until
     touched = False
-    if state.pending and entry.moves:
-        held = {lot.key for lot in state.pending}
-        touched = any(k in held for k, _ in entry.moves)
+    if pending and moves and created is None:  # a new lot of its own touches no other
+        for lot_key, _ in moves:
+            for lot in pending:
+                if lot.key == lot_key:
+                    touched = True
+                    break
+            if touched:
+                break
     if touched:
         pending = tuple(
             lot for lot in lots if lot.pending_until is not None and lot.pending_until > at
         )
+        held, held_until = _holding(pending)
     else:
-        pending = tuple(lot for lot in state.pending if lot.pending_until > at)  # type: ignore[operator]
+        if held_until is not None and at >= held_until:  # some pending lot is released
+            pending = tuple([lot for lot in pending if lot.pending_until > at])  # type: ignore[operator]
+            held, held_until = _holding(pending)
         until = entry.pending_until
-        if until is not None and until > at and entry.moves and entry.creates_lot:
-            pending += tuple(lot for lot in lots if lot.key == entry.key)
+        if until is not None and until > at and moves and entry.creates_lot:
+            if created is not None and created.key == entry.key:
+                fresh: tuple[Lot, ...] = (created,)
+            else:
+                fresh = tuple(lot for lot in lots if lot.key == entry.key)
+            pending += fresh
+            for lot in fresh:
+                held += lot.available
+            if held_until is None or until < held_until:
+                held_until = until
     return _State(
         journal,
         n + 1,
         lots,
         debt,
         state.total + entry.points,
-        entry.at,
+        at,
         activity,
         state.available + entry.points + entry.debt,
         pending,
+        held,
+        held_until,
     )
 
 
-def _apply_moves(state: _State, entry: LedgerEntry, n: int) -> tuple[Lot, ...]:
-    """The open lots after ``entry``'s moves, still in FIFO order (no full re-sort)."""
+def _apply_moves(state: _State, entry: LedgerEntry, n: int) -> tuple[tuple[Lot, ...], Lot | None]:
+    """The open lots after ``entry``'s moves, still in FIFO order (no full re-sort).
+
+    Also the lot the entry created when it only creates its own (else None).
+    """
     lots = state.lots
     moves = entry.moves
     if not moves:
-        return lots
+        return lots, None
     if len(moves) == 1 and moves[0][0] == entry.key:  # the entry creates its own lot
         if moves[0][1] <= 0:
             raise ValidationError(f"entries[{n}].moves", moves, "a new lot must be positive")
-        return _insort(lots, _reopen(state, entry, n, entry.key, moves[0][1]))
+        lot = _reopen(state, entry, n, entry.key, moves[0][1])
+        return _insort(lots, lot), lot
     todo: dict[str, int] = {}
     for lot_key, delta in moves:
         todo[lot_key] = todo.get(lot_key, 0) + delta
@@ -376,7 +559,7 @@ def _apply_moves(state: _State, entry: LedgerEntry, n: int) -> tuple[Lot, ...]:
                 f"entries[{n}].moves", moves, f"takes from lot {lot_key!r}, which is not open"
             )
         result = _insort(result, _reopen(state, entry, n, lot_key, delta))
-    return result
+    return result, None
 
 
 def _insort(lots: tuple[Lot, ...], lot: Lot) -> tuple[Lot, ...]:
@@ -388,15 +571,15 @@ def _insort(lots: tuple[Lot, ...], lot: Lot) -> tuple[Lot, ...]:
 
 
 def _with_available(lot: Lot, available: int) -> Lot:
-    return Lot(
-        key=lot.key,
-        seq=lot.seq,
-        points=lot.points,
-        available=available,
-        earned_at=lot.earned_at,
-        expires_at=lot.expires_at,
-        pending_until=lot.pending_until,
-        order_id=lot.order_id,
+    return _lot(
+        lot.key,
+        lot.seq,
+        lot.points,
+        available,
+        lot.earned_at,
+        lot.expires_at,
+        lot.pending_until,
+        lot.order_id,
     )
 
 
@@ -410,15 +593,15 @@ def _reopen(state: _State, entry: LedgerEntry, n: int, lot_key: str, delta: int)
         origin, seq = state.journal.entries[found], found
     if not origin.creates_lot or origin.earned_at is None:
         raise ValidationError(f"entries[{n}].moves", entry.moves, f"{lot_key!r} is not a lot")
-    return Lot(
-        key=origin.key,
-        seq=seq,
-        points=origin.points,
-        available=delta,
-        earned_at=origin.earned_at,
-        expires_at=origin.expires_at,
-        pending_until=origin.pending_until,
-        order_id=origin.order_id,
+    return _lot(
+        origin.key,
+        seq,
+        origin.points,
+        delta,
+        origin.earned_at,
+        origin.expires_at,
+        origin.pending_until,
+        origin.order_id,
     )
 
 
@@ -488,6 +671,8 @@ def _key(value: object) -> str:
 
 
 def _at(value: object, field: str = "at") -> datetime:
+    if type(value) is datetime and value.tzinfo is UTC and not value.fold:
+        return value  # already what to_utc returns (an equal, canonical UTC datetime)
     return to_utc(value, field)
 
 
@@ -557,6 +742,18 @@ class LoyaltyAccount:
         data["program_id"] = self.program_id
         data["version"] = self.version
         data["_st"] = state
+        return new
+
+    def with_version(self, version: int) -> LoyaltyAccount:
+        """This account at ``version``, sharing its replayed state (no replay, unlike evolve).
+
+        Repositories use it to stamp a saved account with its new version.
+        """
+        _version(self, attrs.fields(LoyaltyAccount).version, version)
+        new = self._spawn(self._state)
+        new.__dict__["version"] = version
+        if "entries" in self.__dict__:
+            new.__dict__["entries"] = self.__dict__["entries"]
         return new
 
     @property
@@ -739,47 +936,47 @@ class LoyaltyAccount:
             raise DuplicateOperation(
                 key, f"order {purchase.order_id!r} earned under {previous.key!r}"
             )
-        quote = program.quote(purchase, tier)
-        points = quote.points
-        day_cap = program.earn.max_points_per_day
+        derived = program._derived
+        campaigns, points = derived.quote(purchase, tier)[3:]
+        day_cap = derived.earn.max_points_per_day
         if day_cap is not None:
             points = min(points, max(0, day_cap - self._earned_on_day(program, purchase.at)))
-        state, events = self._expire_due(program, posted, key + "#expire")
-        pending_until = (
-            purchase.at + timedelta(days=program.pending_days) if program.pending_days else None
-        )
-        expires_at = program.expiry.lot_expiry(purchase.at, program.timezone)
-        settle = min(points, state.debt)
-        entry = LedgerEntry(
-            type=EntryType.EARN,
-            key=key,
-            at=posted,
-            points=points,
-            moves=((key, points - settle),) if points - settle else (),
+        state, events = self._expire_due(program, posted, key, "#expire")
+        pending = derived.pending
+        pending_until = None if pending is None else purchase.at + pending
+        expires_at = derived.lot_expiry(purchase.at)
+        settle = min(points, state.debt) if state.debt else 0
+        order = str(purchase.order_id)
+        entry = _entry(
+            EntryType.EARN,
+            key,
+            posted,
+            points,
+            ((key, points - settle),) if points - settle else (),
+            request,
             debt=-settle,
-            reason=", ".join(quote.campaigns),
-            order_id=str(purchase.order_id),
+            reason=", ".join(campaigns),
+            order_id=order,
             spend=purchase.amount,
             earned_at=purchase.at,
             expires_at=expires_at,
             pending_until=pending_until,
-            request=request,
         )
         state = _append(state, entry)
         events.append(
-            PointsEarned(
-                aggregate_id=self.id,
-                occurred_at=posted,
-                customer_id=self.customer_id,
-                entry_key=key,
-                points=points,
-                balance=_balance_now(state, posted, program),
-                order_id=entry.order_id or "",
-                pending_until=pending_until,
-                expires_at=expires_at,
+            points_earned(
+                self.id,
+                posted,
+                self.customer_id,
+                key,
+                points,
+                _balance_now(state, posted, program),
+                order,
+                pending_until,
+                expires_at,
             )
         )
-        return Outcome(self._spawn(state), tuple(events))
+        return outcome(self._spawn(state), tuple(events))
 
     def award(
         self,
@@ -803,7 +1000,7 @@ class LoyaltyAccount:
         if self._replayed(key, request):
             return Outcome(self)
         self._start(instant)
-        state, events = self._expire_due(program, instant, key + "#expire")
+        state, events = self._expire_due(program, instant, key, "#expire")
         state, expires_at = self._create(
             program, state, EntryType.AWARD, key, instant, amount, request, action=name
         )
@@ -844,35 +1041,29 @@ class LoyaltyAccount:
         if self._replayed(key, request):
             return Outcome(self)
         self._start(instant)
-        state, events = self._expire_due(program, instant, key + "#expire")
+        state, events = self._expire_due(program, instant, key, "#expire")
         available = _balance_now(state, instant, program)
         if amount > available:
             raise InsufficientPoints(self.id, available, amount)
         moves = _consume(state.lots, instant, amount)
         value = program.value_of(amount)
-        entry = LedgerEntry(
-            type=EntryType.REDEEM,
-            key=key,
-            at=instant,
-            points=-amount,
-            moves=moves,
+        entry = _entry(
+            EntryType.REDEEM,
+            key,
+            instant,
+            -amount,
+            moves,
+            request,
             redemption_id=reference,
             value=value,
-            request=request,
         )
         state = _append(state, entry)
         events.append(
-            PointsRedeemed(
-                aggregate_id=self.id,
-                occurred_at=instant,
-                customer_id=self.customer_id,
-                entry_key=key,
-                points=-amount,
-                balance=available - amount,
-                value=value,
+            points_redeemed(
+                self.id, instant, self.customer_id, key, -amount, available - amount, value
             )
         )
-        return Outcome(self._spawn(state), tuple(events))
+        return outcome(self._spawn(state), tuple(events))
 
     def adjust(
         self,
@@ -899,7 +1090,7 @@ class LoyaltyAccount:
         if self._replayed(key, request):
             return Outcome(self)
         self._start(instant)
-        state, events = self._expire_due(program, instant, key + "#expire")
+        state, events = self._expire_due(program, instant, key, "#expire")
         if delta > 0:
             state, _ = self._create(
                 program, state, EntryType.ADJUST, key, instant, delta, request, reason=reason
@@ -967,7 +1158,7 @@ class LoyaltyAccount:
         if self._replayed(key, request):
             return Outcome(self)
         self._start(instant)
-        state, events = self._expire_due(program, instant, key + "#expire")
+        state, events = self._expire_due(program, instant, key, "#expire")
         if target.type in (EntryType.REDEEM,) or (
             target.type is EntryType.ADJUST and target.points < 0
         ):
@@ -1046,8 +1237,9 @@ class LoyaltyAccount:
         return total
 
     def _expire_due(
-        self, program: LoyaltyProgram, at: datetime, key: str
+        self, program: LoyaltyProgram, at: datetime, key: str, suffix: str = ""
     ) -> tuple[_State, list[DomainEvent]]:
+        """Post the expiry due by ``at`` under ``key + suffix`` (if any is due)."""
         state = self._state
         lots = state.lots
         if not lots:
@@ -1062,13 +1254,9 @@ class LoyaltyAccount:
             due = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= at]
         moves = tuple((lot.key, -lot.available) for lot in due)
         points = sum(d for _, d in moves)
-        entry = LedgerEntry(
-            type=EntryType.EXPIRE,
-            key=key,
-            at=at,
-            points=points,
-            moves=moves,
-            reason=program.expiry.describe(),
+        key += suffix
+        entry = _entry(
+            EntryType.EXPIRE, key, at, points, moves, "", reason=program._derived.describe
         )
         state = _append(state, entry)
         event = PointsExpired(
@@ -1095,26 +1283,26 @@ class LoyaltyAccount:
         action: str | None = None,
         reason: str = "",
     ) -> tuple[_State, datetime | None]:
-        expires_at = program.expiry.lot_expiry(at, program.timezone)
+        expires_at = program._derived.lot_expiry(at)
         settle = min(points, state.debt)
-        entry = LedgerEntry(
-            type=type_,
-            key=key,
-            at=at,
-            points=points,
-            moves=((key, points - settle),) if points - settle else (),
+        entry = _entry(
+            type_,
+            key,
+            at,
+            points,
+            ((key, points - settle),) if points - settle else (),
+            request,
             debt=-settle,
             reason=reason,
             action=action,
             earned_at=at,
             expires_at=expires_at,
-            request=request,
         )
         return _append(state, entry), expires_at
 
 
 def _deadline(state: _State, program: LoyaltyProgram | None) -> datetime | None:
-    if program is None or program.expiry.rule is not ExpiryRule.INACTIVITY:
+    if program is None or not program._derived.inactivity:
         return None
     return program.expiry.inactivity_deadline(state.last_activity, program.timezone)
 
@@ -1132,7 +1320,7 @@ def _spendable(lots: Sequence[Lot], as_of: datetime) -> int:
 
 def _balance_now(state: _State, at: datetime, program: LoyaltyProgram | None) -> int:
     """Spendable balance at ``at`` (not before the last entry)."""
-    if program is not None and program.expiry.rule is ExpiryRule.INACTIVITY:
+    if program is not None and program._derived.inactivity:
         deadline = _deadline(state, program)
         if deadline is not None and at >= deadline:
             return -state.debt
@@ -1143,6 +1331,9 @@ def _balance_now(state: _State, at: datetime, program: LoyaltyProgram | None) ->
     if first is not None and at >= first:  # some lot expired and not yet posted: scan
         return _spendable(lots, at) - state.debt
     # Nothing expired: all open points, minus those still pending (a few recent lots).
+    until = state.held_until
+    if until is None or at < until:  # every pending lot still held (or none pending)
+        return state.available - state.held - state.debt
     held = 0
     for lot in state.pending:
         if at < lot.pending_until:  # type: ignore[operator]

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import decimal
 import enum
+import functools
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final
 
@@ -49,7 +50,7 @@ from crmcore.customers.records import Purchase, normalize_slug
 from crmcore.errors import ValidationError
 from crmcore.frozen import FrozenDict
 from crmcore.ids import validate_id
-from crmcore.loyalty.expiry import ExpiryPolicy, program_zone
+from crmcore.loyalty.expiry import ExpiryPolicy, ExpiryRule, program_zone
 from crmcore.money import Money, currency_code, to_decimal
 
 __all__ = [
@@ -412,33 +413,12 @@ class LoyaltyProgram:
 
     def quote(self, purchase: Purchase, tier: str | None = None) -> EarnQuote:
         """The points ``purchase`` earns for a customer in ``tier`` (per-day cap not applied)."""
-        if not isinstance(purchase, Purchase):
-            raise ValidationError("purchase", purchase, "must be a crmcore Purchase")
-        if purchase.amount.currency != self.currency:
-            raise ValidationError(
-                "purchase.amount",
-                purchase.amount,
-                f"must be in the program currency {self.currency}",
-            )
-        rule = self.earn
-        base = purchase.amount.amount * rule.points_per_unit
-        multiplier = rule.channel_multipliers.get(purchase.channel, _ONE)
-        if purchase.category is not None:
-            multiplier *= rule.category_multipliers.get(purchase.category, _ONE)
-        if tier is not None:
-            multiplier *= rule.tier_multipliers.get(_tier(tier), _ONE)
-        bonus = 0
-        names: tuple[str, ...] = ()
-        for campaign in self.campaigns:
-            if campaign.applies(purchase.at, purchase.channel, purchase.category):
-                multiplier *= campaign.multiplier
-                bonus += campaign.bonus_points
-                names += (campaign.name,)
-        points = int((base * multiplier).to_integral_value(rounding=rule.rounding)) + bonus
-        cap = rule.max_points_per_order
-        if cap is not None and points > cap:
-            points = cap
-        return EarnQuote(base, multiplier, bonus, names, points)
+        return EarnQuote(*self._derived.quote(purchase, tier))
+
+    @functools.cached_property
+    def _derived(self) -> _Derived:
+        # Built on first use and kept with this (immutable) program value.
+        return _Derived(self)
 
     def action_points(self, action: object, points: object = None) -> tuple[str, int]:
         """The normalised action name and its points (``points`` overrides the configured ones)."""
@@ -454,7 +434,135 @@ class LoyaltyProgram:
 
     def value_of(self, points: int) -> Money:
         """The money value of ``points`` points."""
-        return self.point_value * points
+        return self._derived.value_of(points)
 
 
 _ONE: Final = Decimal(1)
+
+#: Bound on each per-program memo (distinct channel/category/tier keys, days, point counts).
+_MEMO_SIZE: Final = 4096
+
+
+class _Derived:
+    """What a program's rules reduce to, computed once per program value (the hot path).
+
+    The rules themselves are applied here and only here: :meth:`LoyaltyProgram.quote`
+    and the ledger both call :meth:`quote`. Memos only store results of the same
+    computation keyed by its inputs (a product of multipliers, a lot's expiry per
+    earning day, a points value); they are bounded and never change a result.
+    """
+
+    __slots__ = (
+        "campaigns",
+        "cap",
+        "currency",
+        "describe",
+        "earn",
+        "expiry",
+        "expiry_by_day",
+        "factors",
+        "inactivity",
+        "pending",
+        "per_day",
+        "per_lot",
+        "point_value",
+        "rate",
+        "rounding",
+        "timezone",
+        "values",
+        "zone",
+    )
+
+    def __init__(self, program: LoyaltyProgram) -> None:
+        rule = program.earn
+        self.earn = rule
+        self.currency = program.currency
+        self.rate = rule.points_per_unit
+        self.rounding = rule.rounding
+        self.cap = rule.max_points_per_order
+        self.campaigns = program.campaigns
+        self.point_value = program.point_value
+        self.pending = timedelta(days=program.pending_days) if program.pending_days else None
+        self.expiry = program.expiry
+        self.timezone = program.timezone
+        self.zone = program_zone(program.timezone)
+        self.per_lot = program.expiry.per_lot
+        self.per_day = program.expiry.rule in (ExpiryRule.END_OF_MONTH, ExpiryRule.FIXED_DATE)
+        self.inactivity = program.expiry.rule is ExpiryRule.INACTIVITY
+        self.describe = program.expiry.describe()
+        self.factors: dict[tuple[str, str | None, str | None], Decimal] = {}
+        self.expiry_by_day: dict[date, datetime | None] = {}
+        self.values: dict[int, Money] = {}
+
+    def quote(
+        self, purchase: Purchase, tier: str | None
+    ) -> tuple[Decimal, Decimal, int, tuple[str, ...], int]:
+        """``(base, multiplier, bonus, campaign names, points)``: the earning rule (module doc)."""
+        if not isinstance(purchase, Purchase):
+            raise ValidationError("purchase", purchase, "must be a crmcore Purchase")
+        amount = purchase.amount
+        if amount.currency != self.currency:
+            raise ValidationError(
+                "purchase.amount",
+                amount,
+                f"must be in the program currency {self.currency}",
+            )
+        base = amount.amount * self.rate
+        channel = purchase.channel
+        category = purchase.category
+        if tier is not None and type(tier) is not str:
+            _tier(tier)  # raises: only names are memo keys
+        key = (channel, category, tier)
+        multiplier = self.factors.get(key)
+        if multiplier is None:
+            rule = self.earn
+            multiplier = rule.channel_multipliers.get(channel, _ONE)
+            if category is not None:
+                multiplier *= rule.category_multipliers.get(category, _ONE)
+            if tier is not None:
+                multiplier *= rule.tier_multipliers.get(_tier(tier), _ONE)
+            if len(self.factors) < _MEMO_SIZE:
+                self.factors[key] = multiplier
+        bonus = 0
+        names: tuple[str, ...] = ()
+        if self.campaigns:
+            at = purchase.at
+            for campaign in self.campaigns:
+                if campaign.applies(at, channel, category):
+                    multiplier *= campaign.multiplier
+                    bonus += campaign.bonus_points
+                    names += (campaign.name,)
+        points = int((base * multiplier).to_integral_value(rounding=self.rounding)) + bonus
+        cap = self.cap
+        if cap is not None and points > cap:
+            points = cap
+        return base, multiplier, bonus, names, points
+
+    def lot_expiry(self, earned_at: datetime) -> datetime | None:
+        """``program.expiry.lot_expiry(earned_at, program.timezone)``, memoised per local day.
+
+        Under ``end_of_month`` and ``fixed_date`` the instant depends on the
+        local date of earning only, so one computation serves a whole day.
+        """
+        if not self.per_lot:
+            return None
+        if not self.per_day:
+            return self.expiry.lot_expiry(earned_at, self.timezone)
+        zone = self.zone
+        day = (earned_at.astimezone(zone) if zone is not UTC else earned_at).date()
+        try:
+            return self.expiry_by_day[day]
+        except KeyError:
+            found = self.expiry.lot_expiry(earned_at, self.timezone)
+            if len(self.expiry_by_day) < _MEMO_SIZE:
+                self.expiry_by_day[day] = found
+            return found
+
+    def value_of(self, points: int) -> Money:
+        """``point_value * points`` (memoised: the same count is worth the same Money)."""
+        found = self.values.get(points) if type(points) is int else None
+        if found is None:
+            found = self.point_value * points
+            if type(points) is int and len(self.values) < _MEMO_SIZE:
+                self.values[points] = found
+        return found
