@@ -47,7 +47,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -106,6 +106,15 @@ def _save(
     if outcome.value is current:
         return current
     return uow.loyalty_accounts.save(uow.take(outcome))
+
+
+def _post(
+    store: Store, account_id: str, operation: Callable[[LoyaltyAccount], Outcome[LoyaltyAccount]]
+) -> LoyaltyAccount:
+    """Load the account, apply ``operation``, save the result (unless it was a replay)."""
+    with store.unit_of_work() as uow:
+        current = uow.loyalty_accounts.get(account_id)
+        return _save(uow, current, operation(current))
 
 
 def open_account(
@@ -213,11 +222,9 @@ def award_points(
 ) -> LoyaltyAccount:
     """Award the points of a program ``action`` (sign-up, review, birthday...) once per key."""
     program = _program(program)
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        outcome = current.award(program, action, at=at, key=key, points=points)
-        account = _save(uow, current, outcome)
-    return account
+    return _post(
+        store, account_id, lambda a: a.award(program, action, at=at, key=key, points=points)
+    )
 
 
 def redeem_points(
@@ -236,11 +243,11 @@ def redeem_points(
     balance as of ``at``) and change nothing.
     """
     program = _program(program)
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        outcome = current.redeem(program, points, at=at, key=key, redemption_id=redemption_id)
-        account = _save(uow, current, outcome)
-    return account
+    return _post(
+        store,
+        account_id,
+        lambda a: a.redeem(program, points, at=at, key=key, redemption_id=redemption_id),
+    )
 
 
 def refund_purchase(
@@ -256,11 +263,11 @@ def refund_purchase(
 ) -> LoyaltyAccount:
     """Claw back the points of ``order_id`` for a full or partial (``amount``) refund."""
     program = _program(program)
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        outcome = current.refund(program, order_id, at=at, key=key, amount=amount, points=points)
-        account = _save(uow, current, outcome)
-    return account
+    return _post(
+        store,
+        account_id,
+        lambda a: a.refund(program, order_id, at=at, key=key, amount=amount, points=points),
+    )
 
 
 def reverse_entry(
@@ -277,13 +284,13 @@ def reverse_entry(
 ) -> LoyaltyAccount:
     """Reverse (part of) the entry posted under key ``of`` (e.g. cancel a redemption)."""
     program = _program(program)
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        outcome = current.reverse(
+    return _post(
+        store,
+        account_id,
+        lambda a: a.reverse(
             program, of, at=at, key=key, points=points, amount=amount, reason=reason
-        )
-        account = _save(uow, current, outcome)
-    return account
+        ),
+    )
 
 
 def adjust_points(
@@ -298,11 +305,9 @@ def adjust_points(
 ) -> LoyaltyAccount:
     """A manual correction of ``delta`` points (positive: a new lot; negative: consumed FIFO)."""
     program = _program(program)
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        outcome = current.adjust(program, delta, reason=reason, at=at, key=key)
-        account = _save(uow, current, outcome)
-    return account
+    return _post(
+        store, account_id, lambda a: a.adjust(program, delta, reason=reason, at=at, key=key)
+    )
 
 
 @attrs.frozen
