@@ -158,3 +158,40 @@ def test_batch_equals_the_object_path(plans: list[list[tuple[int, int]]], days: 
         a.total_points for a in run.accounts
     )
     assert int(np.sum(report.points)) == report.total_points
+
+
+@pytest.mark.parametrize(
+    "policy", [ExpiryPolicy.months_after(1), ExpiryPolicy.inactivity(3), ExpiryPolicy.never()]
+)
+def test_expire_all_finds_the_same_accounts_with_or_without_lot_columns(
+    policy: ExpiryPolicy,
+) -> None:
+    p = program(policy)
+    accs = accounts_with(p, [[(0, 10), (20, 20)], [(35, 7)], [], [(1, 3)], [(80, 4)]])
+    for days in (0, 30, 45, 95, 400):
+        as_of = T0 + days * DAY
+        plain = expire_all(p, accs, as_of)
+        masked = expire_all(p, accs, as_of, columns=lot_columns(p, accs))
+        assert plain.accounts == masked.accounts
+        assert (plain.expired_points, plain.accounts_expired) == (
+            masked.expired_points,
+            masked.accounts_expired,
+        )
+        assert plain.expired_points == -sum(e.payload()["points"] for e in plain.events)  # type: ignore[operator]
+
+
+def test_next_expiry_is_when_something_first_becomes_due() -> None:
+    lots = program(ExpiryPolicy.months_after(1))
+    (acc,) = accounts_with(lots, [[(0, 10), (20, 20)]])
+    soonest = acc.next_expiry(lots)
+    assert soonest is not None
+    assert acc.expire(lots, soonest - timedelta(microseconds=1)).events == ()
+    assert acc.expire(lots, soonest).events != ()
+    idle = program(ExpiryPolicy.inactivity(3))
+    (quiet,) = accounts_with(idle, [[(0, 10)]])
+    deadline = quiet.next_expiry(idle)
+    assert deadline is not None and quiet.expire(idle, deadline).events != ()
+    forever = program(ExpiryPolicy.never())
+    (kept,) = accounts_with(forever, [[(0, 10)]])
+    assert kept.next_expiry(forever) is None
+    assert LoyaltyAccount(id="E", customer_id="c", program_id="P").next_expiry(forever) is None

@@ -30,6 +30,7 @@ import numpy.typing as npt
 from crmcore.clock import EPOCH, to_utc
 from crmcore.errors import ValidationError
 from crmcore.events import DomainEvent
+from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.expiry import ExpiryRule, program_zone
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
@@ -142,26 +143,39 @@ def expire_all(
 ) -> ExpiryRun:
     """Post the expiry due by ``as_of`` on every account of ``program`` that has some.
 
-    Accounts with nothing due (one vectorised mask over :func:`lot_columns`)
-    are returned as they are; pass ``columns`` to reuse a flattening.
+    Accounts with nothing due are returned as they are. Which accounts have
+    something due is read from each account's :meth:`~LoyaltyAccount.next_expiry`
+    (constant time per account), or, when ``columns`` from :func:`lot_columns`
+    are given (e.g. already built for a liability report), from one vectorised
+    mask over them.
     """
     instant = to_utc(as_of, "as_of")
-    cols = lot_columns(program, accounts) if columns is None else columns
-    if len(cols.account_ids) != len(accounts):
-        raise ValidationError("columns", len(cols.account_ids), "do not match the accounts")
-    due = cols.expires_us <= _us(instant)
-    touched = np.unique(cols.account[due])
-    expired = int(cols.available[due].sum())
+    for i, acc in enumerate(accounts):
+        if not isinstance(acc, LoyaltyAccount) or acc.program_id != program.id:
+            raise ValidationError(f"accounts[{i}]", acc, f"must be an account of {program.id!r}")
+    if columns is None:
+        touched = [
+            i
+            for i, acc in enumerate(accounts)
+            if (soonest := acc.next_expiry(program)) is not None and soonest <= instant
+        ]
+    else:
+        if len(columns.account_ids) != len(accounts):
+            raise ValidationError("columns", len(columns.account_ids), "do not match the accounts")
+        due = columns.expires_us <= _us(instant)
+        touched = np.unique(columns.account[due]).tolist()
     out = list(accounts)
     events: list[DomainEvent] = []
     changed = 0
-    for i in touched.tolist():
+    expired = 0
+    for i in touched:
         outcome = out[i].expire(program, instant)
         if outcome.events:
             changed += 1
+            expired -= sum(e.points for e in outcome.events if isinstance(e, PointsExpired))
             out[i] = outcome.value
             events.extend(outcome.events)
-    return ExpiryRun(tuple(out), tuple(events), expired if changed else 0, changed)
+    return ExpiryRun(tuple(out), tuple(events), expired, changed)
 
 
 def _month_codes(program: LoyaltyProgram, expires_us: I64) -> I64:

@@ -1201,6 +1201,15 @@ class LoyaltyAccount:
             program, target.key, at=at, key=key, points=points, amount=amount, reason="refund"
         )
 
+    def next_expiry(self, program: LoyaltyProgram) -> datetime | None:
+        """When points next expire (``None`` when no open lot ever will).
+
+        Lots expire by their own dates; under an inactivity policy every open
+        lot also expires at the inactivity deadline. Use it for "your points
+        expire on ..." reminders, and to skip accounts with nothing due.
+        """
+        return _next_expiry(self._state, self._check_program(program))
+
     def expire(self, program: LoyaltyProgram, as_of: datetime) -> Outcome[LoyaltyAccount]:
         """Post the expiry of every lot due by ``as_of`` (idempotent: a rerun posts nothing).
 
@@ -1242,15 +1251,13 @@ class LoyaltyAccount:
         """Post the expiry due by ``at`` under ``key + suffix`` (if any is due)."""
         state = self._state
         lots = state.lots
-        if not lots:
+        soonest = _next_expiry(state, program)
+        if soonest is None or at < soonest:
             return state, []
         deadline = _deadline(state, program)
         if deadline is not None and at >= deadline:
             due: Sequence[Lot] = lots
         else:
-            first = lots[0].expires_at  # FIFO order: the soonest expiry comes first
-            if first is None or at < first:
-                return state, []
             due = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= at]
         moves = tuple((lot.key, -lot.available) for lot in due)
         points = sum(d for _, d in moves)
@@ -1299,6 +1306,17 @@ class LoyaltyAccount:
             expires_at=expires_at,
         )
         return _append(state, entry), expires_at
+
+
+def _next_expiry(state: _State, program: LoyaltyProgram | None) -> datetime | None:
+    """The first instant at which some open lot expires (``None``: nothing ever will)."""
+    if not state.lots:
+        return None
+    first = state.lots[0].expires_at  # FIFO order: the soonest expiry comes first
+    deadline = _deadline(state, program)
+    if deadline is None:
+        return first
+    return deadline if first is None else min(first, deadline)
 
 
 def _deadline(state: _State, program: LoyaltyProgram | None) -> datetime | None:
