@@ -73,7 +73,7 @@ from crmcore.errors import NotFound, ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CustomerFrame", "EventLog", "Frame", "TransactionLog"]
+__all__ = ["CustomerFrame", "EventLog", "Frame", "TransactionLog", "ages_on"]
 
 _CHUNK: Final = 1 << 12  # records per chunk: small enough to stay in cache across column passes
 _HTML_ROWS: Final = 10
@@ -580,6 +580,23 @@ def _pandas_masked(
 # ---------------------------------------------------------------------------------------
 
 
+def ages_on(born: AnyArray, day: date) -> Float64Array:
+    """Whole years from each birth date (``datetime64[D]``) to ``day``; ``NaN`` where missing.
+
+    Born 29 February: a year older on 1 March in common years. A birth date
+    after ``day`` gives a negative age (:meth:`CustomerFrame.age_at` refuses it).
+    """
+    missing = np.isnat(born)
+    month_start = born.astype("datetime64[M]")
+    year = born.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = month_start.astype(np.int64) % 12 + 1
+    dom = (born - month_start).astype(np.int64) + 1
+    before_birthday = (day.month * 100 + day.day) < (month * 100 + dom)
+    ages: Float64Array = (day.year - year - before_birthday).astype(np.float64)
+    ages[missing] = np.nan
+    return ages
+
+
 class CustomerFrame(Frame):
     """Customers as columns: :data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` plus ``attr.*``.
 
@@ -664,14 +681,7 @@ class CustomerFrame(Frame):
         if after.any():
             i = int(np.argmax(after))
             raise row_error(i, "birth_date", str(born[i]), f"is after {day.isoformat()}")
-        month_start = born.astype("datetime64[M]")
-        year = born.astype("datetime64[Y]").astype(np.int64) + 1970
-        month = month_start.astype(np.int64) % 12 + 1
-        dom = (born - month_start).astype(np.int64) + 1
-        before_birthday = (day.month * 100 + day.day) < (month * 100 + dom)
-        ages: Float64Array = (day.year - year - before_birthday).astype(np.float64)
-        ages[missing] = np.nan
-        return ages
+        return ages_on(born, day)
 
 
 # ---------------------------------------------------------------------------------------

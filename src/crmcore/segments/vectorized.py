@@ -41,7 +41,7 @@ import numpy as np
 
 from crmcore.clock import to_utc
 from crmcore.columnar._columns import STRING_DTYPE, AnyArray, BoolArray, Column, Float64Array
-from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
 from crmcore.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import (
     COMPARATORS,
@@ -391,15 +391,7 @@ def _scalar(ref: Ref, value: object) -> object:
 
 def _ages(born: AnyArray, day: date) -> Float64Array:
     """Whole years from each birth date to ``day`` (the rule of ``CustomerFrame.age_at``)."""
-    missing = np.isnat(born)
-    month_start = born.astype("datetime64[M]")
-    year = born.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = month_start.astype(np.int64) % 12 + 1
-    dom = (born - month_start).astype(np.int64) + 1
-    before_birthday = (day.month * 100 + day.day) < (month * 100 + dom)
-    ages: Float64Array = (day.year - year - before_birthday).astype(np.float64)
-    ages[missing] = np.nan
-    return ages
+    return ages_on(born, day)
 
 
 def _casefold(values: AnyArray) -> AnyArray:
