@@ -127,3 +127,13 @@ def test_rfm_prints_the_segments_of_the_stored_purchases(demo_db: Path) -> None:
 def test_the_demo_copes_with_a_tiny_customer_base(tmp_path: Path, customers: str) -> None:
     text = _run(tmp_path, "--customers", customers, "--seed", "3")
     assert "\nTimings" in text  # every section ran (or said why it had nothing to show)
+
+
+def test_without_the_models_extra_the_demo_skips_clv_and_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now fails
+    text = _run(tmp_path, "--customers", "200", "--seed", "4")
+    assert "Predicted CLV\n=============\n  skipped:" in text
+    assert "pip install 'crmcore[models]'" in text
+    assert "\nAt risk:" in text  # the churn score still runs, without P(alive)
