@@ -132,7 +132,8 @@ def test_the_demo_copes_with_a_tiny_customer_base(tmp_path: Path, customers: str
 def test_without_the_models_extra_the_demo_skips_clv_and_says_how_to_get_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "scipy", None)  # import scipy now fails
+    for name in ("scipy", "scipy.optimize", "scipy.special"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing them now fails
     text = _run(tmp_path, "--customers", "200", "--seed", "4")
     assert "Predicted CLV\n=============\n  skipped:" in text
     assert "pip install 'crmcore[models]'" in text
