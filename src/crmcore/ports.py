@@ -42,7 +42,7 @@ from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.lifecycle.record import Lifecycle
 from crmcore.loyalty.ledger import LoyaltyAccount
-from crmcore.loyalty.referrals import Referrals
+from crmcore.loyalty.referrals import ReferralClaim, ReferralCode
 from crmcore.loyalty.tiers import TierStatus
 
 if TYPE_CHECKING:
@@ -258,8 +258,13 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def referrals(self) -> AggregateRepository[Referrals]:
-        """Referral books (codes and claims), one per referral program id."""
+    def referral_codes(self) -> AggregateRepository[ReferralCode]:
+        """Referral codes, by the normalised code."""
+        ...
+
+    @property
+    def referral_claims(self) -> AggregateRepository[ReferralClaim]:
+        """Referral claims, by ``claim_id(program_id, referee)``."""
         ...
 
     def collect(self, *events: DomainEvent) -> None:

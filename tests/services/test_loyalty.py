@@ -23,7 +23,7 @@ from crmcore.loyalty.batch import liability_report
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import EarnRule, LoyaltyProgram
-from crmcore.loyalty.referrals import ReferralProgram, Referrals
+from crmcore.loyalty.referrals import ReferralProgram, claim_id
 from crmcore.loyalty.tiers import Tier, TierPolicy
 from crmcore.services import (
     adjust_points,
@@ -34,7 +34,6 @@ from crmcore.services import (
     issue_referral_code,
     loyalty_liability,
     open_account,
-    open_referrals,
     qualify_referral,
     redeem_points,
     refund_purchase,
@@ -284,30 +283,73 @@ def test_expire_accounts_works_in_batches_and_is_idempotent(store: Store) -> Non
         expire_accounts(store, PROGRAM, as_of, batch_size=0)
 
 
-def test_referral_rewards_reach_both_ledgers_once(store: Store) -> None:
-    book = Referrals(
-        id="friends",
-        program=ReferralProgram(
-            referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
-        ),
+FRIENDS = ReferralProgram(
+    id="friends", referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
+)
+
+
+def test_referral_codes_are_issued_once(store: Store) -> None:
+    code = issue_referral_code(store, FRIENDS, "ann", T, code="ann-2026")
+    assert (code.id, code.program_id, code.referrer, code.version) == (
+        "ANN-2026",
+        "friends",
+        "ann",
+        1,
     )
-    assert open_referrals(store, book).version == 1
+    assert (
+        issue_referral_code(store, FRIENDS, "ann", T + timedelta(days=1), code="ANN-2026") == code
+    )
+    with pytest.raises(AlreadyExists):
+        issue_referral_code(store, FRIENDS, "bob", T, code="ANN-2026")
+    with pytest.raises(AlreadyExists):  # codes are unique across programs
+        issue_referral_code(store, attrs.evolve(FRIENDS, id="other"), "ann", T, code="ANN-2026")
+    generated = issue_referral_code(store, FRIENDS, "bob", T, seed=7)
+    assert issue_referral_code(store, FRIENDS, "bob", T, seed=7) == generated
+    assert _kinds(store).count("loyalty.referral_code_issued") == 2
+
+
+def test_claims_save_the_code_and_the_claim_together(store: Store) -> None:
+    limited = attrs.evolve(FRIENDS, usage_limit=1)
+    issue_referral_code(store, limited, "ann", T, code="ANN-2026")
+    issue_referral_code(store, limited, "cat", T, code="CAT-2026")
+    claim = claim_referral(store, limited, "ann-2026", "bob", T + timedelta(hours=1))
+    assert (claim.id, claim.version, claim.pending) == (claim_id("friends", "bob"), 1, True)
+    events = _kinds(store)
+    assert claim_referral(store, limited, "ANN-2026", "bob", T + timedelta(days=2)) == claim
+    assert _kinds(store) == events  # the same claim again writes nothing
+    with pytest.raises(DuplicateOperation):
+        claim_referral(store, limited, "CAT-2026", "bob", T + timedelta(days=2))
+    with pytest.raises(ValidationError, match="usage limit"):
+        claim_referral(store, limited, "ANN-2026", "cy", T + timedelta(days=2))
+    with pytest.raises(ValidationError, match="self-referral"):
+        claim_referral(store, limited, "CAT-2026", "cat", T)
+    with pytest.raises(NotFound):
+        claim_referral(store, limited, "NOPE-1", "cy", T)
+    with pytest.raises(NotFound):  # a code of another program
+        claim_referral(store, attrs.evolve(limited, id="other"), "CAT-2026", "cy", T)
+    with store.unit_of_work() as uow:
+        used = uow.referral_codes.get("ANN-2026")
+        assert (used.uses, used.version) == (1, 2)
+        assert uow.referral_codes.get("CAT-2026").uses == 0
+        assert uow.referral_claims.count() == 1
+    assert _kinds(store) == events
+
+
+def test_referral_rewards_reach_both_ledgers_once(store: Store) -> None:
     open_account(store, "A-ann", "ann", PROGRAM)
     open_account(store, "A-bob", "bob", PROGRAM)
-    code = issue_referral_code(store, "friends", "ann", T, code="ann-2026")
-    assert code == "ANN-2026"
-    assert issue_referral_code(store, "friends", "ann", T, code="ANN-2026") == code
-    claimed = claim_referral(store, "friends", code, "bob", T + timedelta(hours=1))
-    assert claimed.is_pending("bob")
+    code = issue_referral_code(store, FRIENDS, "ann", T, code="ann-2026")
+    claimed = claim_referral(store, FRIENDS, code.id, "bob", T + timedelta(hours=1))
+    assert claimed.pending
     small = qualify_referral(
-        store, "friends", PROGRAM, _sale("o-1", "5.00", 1, "bob"), T + timedelta(days=1)
+        store, FRIENDS, PROGRAM, _sale("o-1", "5.00", 1, "bob"), T + timedelta(days=1)
     )
-    assert small.rewards == ()
+    assert small.rewards == () and small.claim == claimed
     result = qualify_referral(
-        store, "friends", PROGRAM, _sale("o-2", "25.00", 2, "bob"), T + timedelta(days=2)
+        store, FRIENDS, PROGRAM, _sale("o-2", "25.00", 2, "bob"), T + timedelta(days=2)
     )
     assert [(r.account, r.points) for r in result.rewards] == [("ann", 100), ("bob", 50)]
-    assert result.referrals.version == 4
+    assert (result.claim.version, result.claim.rewarded) == (2, True)
     later = T + timedelta(days=3)
     assert (_stored(store, "A-ann").balance(later), _stored(store, "A-bob").balance(later)) == (
         100,
@@ -315,39 +357,49 @@ def test_referral_rewards_reach_both_ledgers_once(store: Store) -> None:
     )
     events = _kinds(store)
     replay = qualify_referral(
-        store, "friends", PROGRAM, _sale("o-3", "90.00", 3, "bob"), T + timedelta(days=3)
+        store, FRIENDS, PROGRAM, _sale("o-3", "90.00", 3, "bob"), T + timedelta(days=3)
     )
-    assert replay.rewards == ()
+    assert replay.rewards == () and replay.claim == result.claim
     assert _kinds(store) == events
     assert events.count("loyalty.points_awarded") == 2
     assert events.count("loyalty.referral_rewarded") == 1
+    with pytest.raises(NotFound):  # cy was never referred
+        qualify_referral(store, FRIENDS, PROGRAM, _sale("o-4", "90.00", 3, "cy"), later)
 
 
 def test_a_referral_reward_without_an_account_writes_nothing(store: Store) -> None:
-    book = Referrals(
-        id="friends",
-        program=ReferralProgram(
-            referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
-        ),
-    )
-    open_referrals(store, book)
     open_account(store, "A-ann", "ann", PROGRAM)  # bob has no account yet
-    issue_referral_code(store, "friends", "ann", T, code="ANN-2026")
-    claim_referral(store, "friends", "ANN-2026", "bob", T)
+    issue_referral_code(store, FRIENDS, "ann", T, code="ANN-2026")
+    claim_referral(store, FRIENDS, "ANN-2026", "bob", T)
     before = _kinds(store)
     with pytest.raises(NotFound):
         qualify_referral(
-            store, "friends", PROGRAM, _sale("o-1", "30.00", 1, "bob"), T + timedelta(days=1)
+            store, FRIENDS, PROGRAM, _sale("o-1", "30.00", 1, "bob"), T + timedelta(days=1)
         )
     assert _stored(store, "A-ann").version == 1  # the referrer's award was rolled back
     with store.unit_of_work() as uow:
-        assert uow.referrals.get("friends").is_pending("bob")
+        assert uow.referral_claims.get(claim_id("friends", "bob")).pending
     assert _kinds(store) == before
     open_account(store, "A-bob", "bob", PROGRAM)
     result = qualify_referral(
-        store, "friends", PROGRAM, _sale("o-1", "30.00", 1, "bob"), T + timedelta(days=1)
+        store, FRIENDS, PROGRAM, _sale("o-1", "30.00", 1, "bob"), T + timedelta(days=1)
     )
     assert len(result.rewards) == 2
+
+
+def test_a_stale_code_conflicts_and_a_retry_sees_the_limit(store: Store) -> None:
+    limited = attrs.evolve(FRIENDS, usage_limit=1)
+    stale = issue_referral_code(store, limited, "ann", T, code="ANN-2026")
+    claim_referral(store, limited, "ANN-2026", "bob", T)  # another request took the last use
+    used, late = stale.claim(limited, "cy", T).value
+    with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+        uow.referral_claims.add(late)
+        uow.referral_codes.save(used)
+    with pytest.raises(ValidationError, match="usage limit"):
+        retry_on_conflict(lambda: claim_referral(store, limited, "ANN-2026", "cy", T))
+    with store.unit_of_work() as uow:
+        assert uow.referral_claims.find(claim_id("friends", "cy")) is None
+        assert uow.referral_codes.get("ANN-2026").uses == 1
 
 
 def test_the_liability_of_the_stored_accounts_is_the_batch_report(store: Store) -> None:

@@ -15,7 +15,7 @@ from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import open_case_for
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.loyalty.referrals import ReferralProgram, Referrals
+from crmcore.loyalty.referrals import ReferralCode, ReferralProgram
 from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
 from crmcore.money import Money
 from crmcore.storage.base import (
@@ -23,7 +23,8 @@ from crmcore.storage.base import (
     FEEDBACK,
     IMPROVEMENT_ACTIONS,
     LOYALTY_ACCOUNTS,
-    REFERRALS,
+    REFERRAL_CLAIMS,
+    REFERRAL_CODES,
     TIER_STATUSES,
     AggregateKind,
     BufferedUnitOfWork,
@@ -65,24 +66,23 @@ def _samples() -> list[tuple[Any, object]]:
     policy = TierPolicy(name="s", currency="EUR", tiers=(Tier("base"), Tier("gold", min_points=10)))
     account = _account()
     status = TierStatus.new("A-1", policy).evaluate(facts_from_ledger(account), T, policy).value
-    book = Referrals(
-        id="friends",
-        program=ReferralProgram(
-            referrer_points=10, referee_points=5, minimum_purchase=Money("1", "EUR")
-        ),
+    referrals = ReferralProgram(
+        id="friends", referrer_points=10, referee_points=5, minimum_purchase=Money("1", "EUR")
     )
-    book = book.issue("c-1", T, code="ANN-1").value.claim("ANN-1", "c-2", T).value
+    issued = ReferralCode.issue(referrals, "c-1", T, code="ANN-1").value
+    code, claim = issued.claim(referrals, "c-2", T).value
     return [
         (Feedback, feedback),
         (CASES.cls, case),
         (IMPROVEMENT_ACTIONS.cls, action),
         (LOYALTY_ACCOUNTS.cls, account),
         (TIER_STATUSES.cls, status),
-        (REFERRALS.cls, book),
+        (REFERRAL_CODES.cls, code),
+        (REFERRAL_CLAIMS.cls, claim),
     ]
 
 
-@pytest.mark.parametrize("index", range(6))
+@pytest.mark.parametrize("index", range(7))
 def test_codec_round_trips_every_new_kind(index: int) -> None:
     cls, value = _samples()[index]
     assert codec.decode(cls, codec.encode(value, cls)) == value
@@ -94,7 +94,8 @@ def test_kinds_have_distinct_names_and_the_documented_keys() -> None:
         IMPROVEMENT_ACTIONS,
         LOYALTY_ACCOUNTS,
         TIER_STATUSES,
-        REFERRALS,
+        REFERRAL_CODES,
+        REFERRAL_CLAIMS,
     ]
     names = [k.name for k in kinds] + [FEEDBACK.name]
     assert len(set(names)) == len(names)
@@ -106,7 +107,8 @@ def test_kinds_have_distinct_names_and_the_documented_keys() -> None:
         "improvement_action",
         "loyalty_account",
         "loyalty_tier_status",
-        "loyalty_referrals",
+        "loyalty_referral_code",
+        "loyalty_referral_claim",
     ]
 
 

@@ -1,22 +1,28 @@
 """Referrals: codes, guarded claims, and a reward for both sides exactly once.
 
-A :class:`ReferralProgram` is frozen configuration: the points the referrer
-(advocate) and the referee (friend) get, the minimum purchase that
-qualifies, how long a code is valid and how many friends may use it (0 =
-unlimited, as Talon.One's ``usageLimit``). :class:`Referrals` is the
-program's aggregate (``id``, ``version``): the codes it issued and the claims
-made on them, keyed by referee.
+A :class:`ReferralProgram` is frozen configuration: its ``id``, the points
+the referrer (advocate) and the referee (friend) get, the minimum purchase
+that qualifies, how long a code is valid and how many friends may use it
+(0 = unlimited, as Talon.One's ``usageLimit``).
 
-* :meth:`Referrals.issue` gives a referrer a code, supplied or generated
-  deterministically (:func:`generate_code`).
-* :meth:`Referrals.claim` records that a referee came through a code, with
-  the guards LoyaltyLion applies: no self-referral, no existing customer
-  (one who bought before claiming), a referee referred once only (the same
-  claim again returns the first result and raises nothing new; another
-  code raises :class:`~crmcore.errors.DuplicateOperation`), no code outside
-  its validity window or past its usage limit.
-* :meth:`Referrals.qualify` is called on the referee's purchases: the first
-  one at or above the minimum rewards both sides once and returns
+Codes and claims are small aggregates of their own (``id``, ``version``), so
+a claim touches one code and one claim, never the whole program:
+
+* :meth:`ReferralCode.issue` gives a referrer a code, supplied or generated
+  deterministically (:func:`generate_code`). The code's id is the
+  normalised code, unique across programs.
+* :meth:`ReferralCode.claim` records that a referee came through the code,
+  with the guards LoyaltyLion applies: no self-referral, no existing
+  customer (one who bought before claiming), no code outside its validity
+  window or past its usage limit. It returns the code with one more use and
+  the new :class:`ReferralClaim`.
+* A referee is referred once per program: the claim's id is
+  :func:`claim_id` of the program and the referee, so a second claim is an
+  id collision. Before claiming, the caller looks that id up; if a claim is
+  stored, :meth:`ReferralClaim.reclaim` returns it for the same code and
+  raises :class:`~crmcore.errors.DuplicateOperation` for another.
+* :meth:`ReferralClaim.qualify` is called on the referee's purchases: the
+  first one at or above the minimum rewards both sides once and returns
   :class:`RewardInstruction` s, each with a deterministic idempotency key
   (``referral:{code}:{referee}:referrer`` / ``...:referee``) for the ledger's
   ``award(...)``; later calls return no instructions.
@@ -25,12 +31,13 @@ made on them, keyed by referee.
 >>> from crmcore.customers.records import Purchase
 >>> from crmcore.money import Money
 >>> t = datetime(2026, 5, 1, tzinfo=UTC)
->>> program = ReferralProgram(referrer_points=500, referee_points=200,
+>>> program = ReferralProgram(id="friends", referrer_points=500, referee_points=200,
 ...                           minimum_purchase=Money("20", "EUR"))
->>> book = Referrals(id="friends", program=program)
->>> book = book.issue("ann", t, code="ANN-2026").value
->>> book = book.claim("ann-2026", "bob", t).value
->>> result = book.qualify("bob", Purchase("o-1", "bob", t, Money("35", "EUR")), t).value
+>>> code = ReferralCode.issue(program, "ann", t, code="ANN-2026").value
+>>> code, claim = code.claim(program, "bob", t).value
+>>> code.uses, claim.id == claim_id("friends", "bob")
+(1, True)
+>>> result = claim.qualify(program, Purchase("o-1", "bob", t, Money("35", "EUR")), t).value
 >>> [(r.account, r.points, r.key) for r in result.rewards]
 [('ann', 500, 'referral:ANN-2026:bob:referrer'), ('bob', 200, 'referral:ANN-2026:bob:referee')]
 """
@@ -40,7 +47,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -48,9 +55,8 @@ import attrs
 
 from crmcore.clock import to_utc
 from crmcore.customers.records import Purchase
-from crmcore.errors import AlreadyExists, DuplicateOperation, NotFound, ValidationError
+from crmcore.errors import DuplicateOperation, ValidationError
 from crmcore.events import Outcome
-from crmcore.frozen import FrozenDict
 from crmcore.ids import validate_id
 from crmcore.loyalty.tier_events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
 from crmcore.money import Money
@@ -61,9 +67,9 @@ __all__ = [
     "ReferralCode",
     "ReferralProgram",
     "ReferralResult",
-    "Referrals",
     "RewardInstruction",
     "RewardRole",
+    "claim_id",
     "generate_code",
     "referral_code",
     "reward_key",
@@ -157,15 +163,21 @@ def _usage_limit(_instance: object, attribute: attrs.Attribute[int], value: int)
         raise ValidationError(attribute.name, value, "must be a whole number, 0 for unlimited")
 
 
+def _program_id(value: object) -> str:
+    return validate_id(value, "program.id")
+
+
 @attrs.frozen(kw_only=True)
 class ReferralProgram:
     """A referral program's rules: rewards, the qualifying minimum, code validity and limit.
 
-    ``valid_days`` is how long a code stays valid after issue (``None``:
+    ``id`` names the program in its codes and claims (and seeds generated
+    codes by default). ``valid_days`` is how long a code stays valid after issue (``None``:
     forever); ``usage_limit`` how many referees may claim one code (0:
     unlimited). At least one side must get points.
     """
 
+    id: str = attrs.field(converter=_program_id)
     referrer_points: int = attrs.field(validator=_points)
     referee_points: int = attrs.field(validator=_points)
     minimum_purchase: Money = attrs.field(validator=_minimum)
@@ -179,6 +191,10 @@ class ReferralProgram:
 
 def _id(value: object) -> str:
     return validate_id(value, "id")
+
+
+def _program_ref(value: object) -> str:
+    return validate_id(value, "program_id")
 
 
 def _referrer(value: object) -> str:
@@ -206,22 +222,179 @@ def _count(_instance: object, attribute: attrs.Attribute[int], value: int) -> No
         raise ValidationError(attribute.name, value, "must be a non-negative whole number")
 
 
+def _version(_instance: object, _attribute: object, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError("version", value, "must be a non-negative integer")
+
+
+def _check_program(program: object) -> ReferralProgram:
+    if not isinstance(program, ReferralProgram):
+        raise ValidationError("program", program, "must be a ReferralProgram")
+    return program
+
+
+def claim_id(program_id: str, referee: str) -> str:
+    """The id of ``referee``'s claim in program ``program_id``: one claim per referee and program.
+
+    A digest of both ids (``rc-`` and 40 hex digits), so any two ids fit the
+    128-character id limit and no pair collides with another by a separator.
+
+    >>> claim_id("friends", "bob") == claim_id("friends", "bob") != claim_id("friends", "cy")
+    True
+    >>> claim_id("friends", "bob")[:3], len(claim_id("friends", "bob"))
+    ('rc-', 43)
+    """
+    program = validate_id(program_id, "program_id")
+    who = _referee(referee)
+    return "rc-" + hashlib.sha256(f"{program}\x1f{who}".encode()).hexdigest()[:40]
+
+
+def _same_program(program: ReferralProgram, program_id: str, what: str) -> None:
+    if program.id != program_id:
+        raise ValidationError(
+            "program", program.id, f"is not the program {program_id!r} of this {what}"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class ReferralCode:
-    """A code issued to ``referrer``: valid in ``[starts_at, expires_at)``, ``uses`` so far."""
+    """A code issued to ``referrer`` in program ``program_id`` (an aggregate).
 
-    code: str = attrs.field(converter=_code)
+    ``id`` is the normalised code; it is valid in ``[starts_at, expires_at)``
+    for at most ``usage_limit`` referees (0: unlimited), and ``uses`` counts
+    the claims made on it.
+    """
+
+    id: str = attrs.field(converter=_code)
+    program_id: str = attrs.field(converter=_program_ref)
     referrer: str = attrs.field(converter=_referrer)
     starts_at: datetime = attrs.field(converter=_time)
     expires_at: datetime | None = attrs.field(default=None, converter=_optional_time)
     usage_limit: int = attrs.field(default=0, validator=_usage_limit)
     uses: int = attrs.field(default=0, validator=_count)
+    version: int = attrs.field(default=0, validator=_version)
 
     def __attrs_post_init__(self) -> None:
         if self.expires_at is not None and self.expires_at <= self.starts_at:
             raise ValidationError("expires_at", self.expires_at, "must be after starts_at")
         if self.usage_limit and self.uses > self.usage_limit:
             raise ValidationError("uses", self.uses, f"must not exceed {self.usage_limit}")
+
+    @property
+    def code(self) -> str:
+        """The code itself (the same as ``id``)."""
+        return self.id
+
+    @classmethod
+    def issue(
+        cls,
+        program: ReferralProgram,
+        referrer: str,
+        at: datetime,
+        *,
+        code: str | None = None,
+        seed: str | int | None = None,
+    ) -> Outcome[ReferralCode]:
+        """Issue ``referrer`` a code of ``program`` at ``at``: ``code`` as given, else generated.
+
+        A generated code comes from ``seed`` (default: the program id) and the
+        referrer, so the same arguments give the same code. Whether that code
+        is already stored (the same referrer's: issue nothing; another's:
+        :class:`~crmcore.errors.AlreadyExists`) is the caller's look-up, as
+        :func:`crmcore.services.issue_referral_code` does.
+        """
+        program = _check_program(program)
+        who = _referrer(referrer)
+        when = to_utc(at, "at")
+        key = (
+            referral_code(code)
+            if code is not None
+            else generate_code(program.id if seed is None else seed, who)
+        )
+        days = program.valid_days
+        record = cls(
+            id=key,
+            program_id=program.id,
+            referrer=who,
+            starts_at=when,
+            expires_at=None if days is None else when + timedelta(days=days),
+            usage_limit=program.usage_limit,
+        )
+        event = ReferralCodeIssued(
+            aggregate_id=key,
+            occurred_at=when,
+            program_id=program.id,
+            code=key,
+            referrer=who,
+            starts_at=record.starts_at,
+            expires_at=record.expires_at,
+            usage_limit=record.usage_limit,
+        )
+        return Outcome(record, (event,))
+
+    def claim(
+        self,
+        program: ReferralProgram,
+        referee: str,
+        at: datetime,
+        *,
+        first_purchase_at: datetime | None = None,
+    ) -> Outcome[tuple[ReferralCode, ReferralClaim]]:
+        """Record that ``referee`` claimed this code at ``at``: the code used once more, a claim.
+
+        ``first_purchase_at`` is the referee's first purchase, if any (the
+        caller knows the customer); one at or before ``at`` makes them an
+        existing customer. The caller checks first that the referee holds no
+        claim in the program (the id :func:`claim_id`; see
+        :meth:`ReferralClaim.reclaim`).
+
+        Raises :class:`~crmcore.errors.ValidationError` for a program other
+        than the code's (field ``program``), a self-referral (``referee``), an
+        existing customer (``referee``), or a code not yet valid, expired or
+        used up (``code``).
+        """
+        program = _check_program(program)
+        _same_program(program, self.program_id, "code")
+        key = self.id
+        who = _referee(referee)
+        when = to_utc(at, "at")
+        first = (
+            None if first_purchase_at is None else to_utc(first_purchase_at, "first_purchase_at")
+        )
+        if self.referrer == who:
+            raise ValidationError(
+                "referee", who, f"is the referrer of code {key!r}: self-referral is not allowed"
+            )
+        if first is not None and first <= when:
+            raise ValidationError(
+                "referee",
+                who,
+                f"is an existing customer (first purchase {first.isoformat()}): "
+                "referrals are for new customers",
+            )
+        if when < self.starts_at:
+            raise ValidationError("code", key, f"is not valid before {self.starts_at.isoformat()}")
+        if self.expires_at is not None and when >= self.expires_at:
+            raise ValidationError("code", key, f"expired at {self.expires_at.isoformat()}")
+        if self.usage_limit and self.uses >= self.usage_limit:
+            raise ValidationError("code", key, f"has reached its usage limit of {self.usage_limit}")
+        claim = ReferralClaim(
+            id=claim_id(program.id, who),
+            program_id=program.id,
+            code=key,
+            referrer=self.referrer,
+            referee=who,
+            claimed_at=when,
+        )
+        event = ReferralClaimed(
+            aggregate_id=claim.id,
+            occurred_at=when,
+            program_id=program.id,
+            code=key,
+            referrer=self.referrer,
+            referee=who,
+        )
+        return Outcome((attrs.evolve(self, uses=self.uses + 1), claim), (event,))
 
 
 def _role(value: object) -> RewardRole:
@@ -255,8 +428,15 @@ def _rewards(values: object) -> tuple[RewardInstruction, ...]:
 
 @attrs.frozen(kw_only=True)
 class ReferralClaim:
-    """A referee's claim on a code; ``rewarded_at`` and ``rewards`` once a purchase qualified."""
+    """A referee's claim on a code (an aggregate); rewarded once a purchase qualified.
 
+    ``id`` is :func:`claim_id` of the program and the referee, so a referee
+    holds at most one claim per program. ``rewarded_at``, ``order_id`` and
+    ``rewards`` are set by the qualifying purchase.
+    """
+
+    id: str = attrs.field(converter=_id)
+    program_id: str = attrs.field(converter=_program_ref)
     code: str = attrs.field(converter=_code)
     referrer: str = attrs.field(converter=_referrer)
     referee: str = attrs.field(converter=_referee)
@@ -264,8 +444,11 @@ class ReferralClaim:
     rewarded_at: datetime | None = attrs.field(default=None, converter=_optional_time)
     order_id: str | None = None
     rewards: tuple[RewardInstruction, ...] = attrs.field(default=(), converter=_rewards)
+    version: int = attrs.field(default=0, validator=_version)
 
     def __attrs_post_init__(self) -> None:
+        if self.id != claim_id(self.program_id, self.referee):
+            raise ValidationError("id", self.id, "must be claim_id(program_id, referee)")
         if self.referrer == self.referee:
             raise ValidationError("referee", self.referee, "must not be the referrer")
         if (self.rewarded_at is None) != (self.order_id is None):
@@ -278,209 +461,29 @@ class ReferralClaim:
         """True once a qualifying purchase rewarded this referral."""
         return self.rewarded_at is not None
 
+    @property
+    def pending(self) -> bool:
+        """True while no purchase has qualified (the rewards are still to come)."""
+        return self.rewarded_at is None
 
-def _codes(value: object) -> FrozenDict[str, ReferralCode]:
-    if not isinstance(value, Mapping):
-        raise ValidationError("codes", value, "must be a mapping of code to ReferralCode")
-    return FrozenDict(value)
+    def reclaim(self, code: str) -> ReferralClaim:
+        """The referee claims ``code`` again: this claim for the same code (the first one stands).
 
-
-def _claims(value: object) -> FrozenDict[str, ReferralClaim]:
-    if not isinstance(value, Mapping):
-        raise ValidationError("claims", value, "must be a mapping of referee to ReferralClaim")
-    return FrozenDict(value)
-
-
-def _program(_instance: object, _attribute: object, value: ReferralProgram) -> None:
-    if not isinstance(value, ReferralProgram):
-        raise ValidationError("program", value, "must be a ReferralProgram")
-
-
-def _version(_instance: object, _attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("version", value, "must be a non-negative integer")
-
-
-@attrs.frozen(kw_only=True)
-class ReferralResult:
-    """What :meth:`Referrals.qualify` returns: the updated referrals and the rewards to post.
-
-    ``rewards`` is empty when the purchase did not qualify or the referral
-    was already rewarded (then ``claim.rewards`` holds the first result).
-    """
-
-    referrals: Referrals
-    rewards: tuple[RewardInstruction, ...]
-    claim: ReferralClaim
-
-
-@attrs.frozen(kw_only=True)
-class Referrals:
-    """A referral program's codes and claims (an aggregate stored as one document).
-
-    ``codes`` maps each normalised code to its :class:`ReferralCode`,
-    ``claims`` each referee to their :class:`ReferralClaim`. Checked on
-    construction (also when decoded): keys match, each code's ``uses``
-    counts its claims, and every claim names a known code and its referrer.
-    """
-
-    id: str = attrs.field(converter=_id)
-    program: ReferralProgram = attrs.field(validator=_program)
-    codes: FrozenDict[str, ReferralCode] = attrs.field(factory=FrozenDict, converter=_codes)
-    claims: FrozenDict[str, ReferralClaim] = attrs.field(factory=FrozenDict, converter=_claims)
-    version: int = attrs.field(default=0, validator=_version)
-
-    def __attrs_post_init__(self) -> None:
-        uses: dict[str, int] = {}
-        for key, record in self.codes.items():
-            if not isinstance(record, ReferralCode) or record.code != key:
-                raise ValidationError(f"codes.{key}", record, "must be the ReferralCode of its key")
-        for key, claim in self.claims.items():
-            if not isinstance(claim, ReferralClaim) or claim.referee != key:
-                raise ValidationError(f"claims.{key}", claim, "must be the claim of its referee")
-            code = self.codes.get(claim.code)
-            if code is None or code.referrer != claim.referrer:
-                raise ValidationError(f"claims.{key}.code", claim.code, "is not a code issued here")
-            uses[claim.code] = uses.get(claim.code, 0) + 1
-        for key, record in self.codes.items():
-            if record.uses != uses.get(key, 0):
-                raise ValidationError(f"codes.{key}.uses", record.uses, "must count its claims")
-
-    # -- queries -------------------------------------------------------------------------------
-    def code(self, code: str) -> ReferralCode:
-        """The record of ``code`` (any case); :class:`~crmcore.errors.NotFound` if not issued."""
-        key = referral_code(code)
-        record = self.codes.get(key)
-        if record is None:
-            raise NotFound("referral code", key)
-        return record
-
-    def claim_of(self, referee: str) -> ReferralClaim | None:
-        """The referee's claim, or ``None`` if they were not referred."""
-        return self.claims.get(_referee(referee))
-
-    def is_pending(self, referee: str) -> bool:
-        """True when the referee claimed a code and no purchase has qualified yet."""
-        claim = self.claim_of(referee)
-        return claim is not None and not claim.rewarded
-
-    # -- operations ----------------------------------------------------------------------------
-    def issue(
-        self,
-        referrer: str,
-        at: datetime,
-        *,
-        code: str | None = None,
-        seed: str | int | None = None,
-    ) -> Outcome[Referrals]:
-        """Issue a code to ``referrer`` at ``at``: ``code`` as given, else generated.
-
-        A generated code comes from ``seed`` (default: the program id) and the
-        referrer, so issuing again with the same arguments returns the same
-        code and no new event. A code already issued to someone else raises
-        :class:`~crmcore.errors.AlreadyExists`.
-        """
-        who = _referrer(referrer)
-        when = to_utc(at, "at")
-        key = (
-            referral_code(code)
-            if code is not None
-            else generate_code(self.id if seed is None else seed, who)
-        )
-        existing = self.codes.get(key)
-        if existing is not None:
-            if existing.referrer != who:
-                raise AlreadyExists("referral code", key, "code")
-            return Outcome(self)
-        days = self.program.valid_days
-        record = ReferralCode(
-            code=key,
-            referrer=who,
-            starts_at=when,
-            expires_at=None if days is None else when + timedelta(days=days),
-            usage_limit=self.program.usage_limit,
-        )
-        event = ReferralCodeIssued(
-            aggregate_id=self.id,
-            occurred_at=when,
-            code=key,
-            referrer=who,
-            starts_at=record.starts_at,
-            expires_at=record.expires_at,
-            usage_limit=record.usage_limit,
-        )
-        return Outcome(attrs.evolve(self, codes=self.codes.set(key, record)), (event,))
-
-    def claim(
-        self,
-        code: str,
-        referee: str,
-        at: datetime,
-        *,
-        first_purchase_at: datetime | None = None,
-    ) -> Outcome[Referrals]:
-        """Record that ``referee`` claimed ``code`` at ``at``.
-
-        ``first_purchase_at`` is the referee's first purchase, if any (the
-        caller knows the customer); one at or before ``at`` makes them an
-        existing customer. Claiming the same code again returns this
-        aggregate unchanged with no event (the first result stands).
-
-        Raises :class:`~crmcore.errors.DuplicateOperation` when the referee
-        already claimed another code, :class:`~crmcore.errors.NotFound` for an
-        unknown code, and :class:`~crmcore.errors.ValidationError` for a
-        self-referral (field ``referee``), an existing customer (``referee``),
-        or a code not yet valid, expired or used up (``code``).
+        Raises :class:`~crmcore.errors.DuplicateOperation` (key
+        ``referral:{referee}``) when the referee was referred with another code.
         """
         key = referral_code(code)
-        who = _referee(referee)
-        when = to_utc(at, "at")
-        first = (
-            None if first_purchase_at is None else to_utc(first_purchase_at, "first_purchase_at")
-        )
-        existing = self.claims.get(who)
-        if existing is not None:
-            if existing.code == key:
-                return Outcome(self)
+        if key != self.code:
             raise DuplicateOperation(
-                f"referral:{who}",
-                f"cannot be claimed: referee {who!r} was already referred with code "
-                f"{existing.code!r}",
+                f"referral:{self.referee}",
+                f"cannot be claimed: referee {self.referee!r} was already referred with code "
+                f"{self.code!r}",
             )
-        record = self.code(key)
-        if record.referrer == who:
-            raise ValidationError(
-                "referee", who, f"is the referrer of code {key!r}: self-referral is not allowed"
-            )
-        if first is not None and first <= when:
-            raise ValidationError(
-                "referee",
-                who,
-                f"is an existing customer (first purchase {first.isoformat()}): "
-                "referrals are for new customers",
-            )
-        if when < record.starts_at:
-            raise ValidationError(
-                "code", key, f"is not valid before {record.starts_at.isoformat()}"
-            )
-        if record.expires_at is not None and when >= record.expires_at:
-            raise ValidationError("code", key, f"expired at {record.expires_at.isoformat()}")
-        if record.usage_limit and record.uses >= record.usage_limit:
-            raise ValidationError(
-                "code", key, f"has reached its usage limit of {record.usage_limit}"
-            )
-        claim = ReferralClaim(code=key, referrer=record.referrer, referee=who, claimed_at=when)
-        event = ReferralClaimed(
-            aggregate_id=self.id, occurred_at=when, code=key, referrer=record.referrer, referee=who
-        )
-        updated = attrs.evolve(
-            self,
-            codes=self.codes.set(key, attrs.evolve(record, uses=record.uses + 1)),
-            claims=self.claims.set(who, claim),
-        )
-        return Outcome(updated, (event,))
+        return self
 
-    def qualify(self, referee: str, purchase: Purchase, at: datetime) -> Outcome[ReferralResult]:
+    def qualify(
+        self, program: ReferralProgram, purchase: Purchase, at: datetime
+    ) -> Outcome[ReferralResult]:
         """Reward the referral if ``purchase`` is the referee's first qualifying one.
 
         A purchase qualifies when it is the referee's, made at or after the
@@ -489,64 +492,72 @@ class Referrals:
         none) and one :class:`~crmcore.loyalty.tier_events.ReferralRewarded`
         event is raised; the caller posts each instruction with the ledger's
         ``award(...)`` under its key. Any later call, with this or another
-        purchase, returns no instructions and no event.
+        purchase, returns no instructions, no event and this claim unchanged.
 
-        Raises :class:`~crmcore.errors.NotFound` when the referee has no
-        claim, :class:`~crmcore.errors.ValidationError` for a purchase of
-        another customer, before the claim, or after ``at``, and
+        Raises :class:`~crmcore.errors.ValidationError` for another program, a
+        purchase of another customer, before the claim, or after ``at``, and
         :class:`~crmcore.errors.CurrencyMismatch` for a purchase in another
         currency than the minimum.
         """
-        who = _referee(referee)
+        program = _check_program(program)
+        _same_program(program, self.program_id, "claim")
+        who = self.referee
         when = to_utc(at, "at")
         if not isinstance(purchase, Purchase):
             raise ValidationError("purchase", purchase, "must be a Purchase")
-        claim = self.claims.get(who)
-        if claim is None:
-            raise NotFound("referral claim", who)
         if purchase.customer_id != who:
             raise ValidationError(
                 "purchase.customer_id", purchase.customer_id, f"must be the referee {who!r}"
             )
-        if claim.rewarded:
-            return Outcome(ReferralResult(referrals=self, rewards=(), claim=claim))
-        if purchase.at < claim.claimed_at:
+        if self.rewarded:
+            return Outcome(ReferralResult(claim=self, rewards=()))
+        if purchase.at < self.claimed_at:
             raise ValidationError(
-                "purchase.at", purchase.at, f"is before the claim ({claim.claimed_at.isoformat()})"
+                "purchase.at", purchase.at, f"is before the claim ({self.claimed_at.isoformat()})"
             )
         if when < purchase.at:
             raise ValidationError("at", when, "must not be before the purchase")
-        if purchase.amount < self.program.minimum_purchase:
-            return Outcome(ReferralResult(referrals=self, rewards=(), claim=claim))
+        if purchase.amount < program.minimum_purchase:
+            return Outcome(ReferralResult(claim=self, rewards=()))
         rewards = tuple(
             RewardInstruction(
                 account=account,
                 role=role,
                 points=points,
-                key=reward_key(claim.code, who, role),
-                code=claim.code,
+                key=reward_key(self.code, who, role),
+                code=self.code,
                 order_id=purchase.order_id,
             )
             for account, role, points in (
-                (claim.referrer, RewardRole.REFERRER, self.program.referrer_points),
-                (who, RewardRole.REFEREE, self.program.referee_points),
+                (self.referrer, RewardRole.REFERRER, program.referrer_points),
+                (who, RewardRole.REFEREE, program.referee_points),
             )
             if points > 0
         )
-        rewarded = attrs.evolve(
-            claim, rewarded_at=when, order_id=purchase.order_id, rewards=rewards
-        )
+        rewarded = attrs.evolve(self, rewarded_at=when, order_id=purchase.order_id, rewards=rewards)
         event = ReferralRewarded(
             aggregate_id=self.id,
             occurred_at=when,
-            code=claim.code,
-            referrer=claim.referrer,
+            program_id=program.id,
+            code=self.code,
+            referrer=self.referrer,
             referee=who,
             order_id=purchase.order_id,
-            referrer_points=self.program.referrer_points,
-            referee_points=self.program.referee_points,
-            referrer_key=reward_key(claim.code, who, RewardRole.REFERRER),
-            referee_key=reward_key(claim.code, who, RewardRole.REFEREE),
+            referrer_points=program.referrer_points,
+            referee_points=program.referee_points,
+            referrer_key=reward_key(self.code, who, RewardRole.REFERRER),
+            referee_key=reward_key(self.code, who, RewardRole.REFEREE),
         )
-        updated = attrs.evolve(self, claims=self.claims.set(who, rewarded))
-        return Outcome(ReferralResult(referrals=updated, rewards=rewards, claim=rewarded), (event,))
+        return Outcome(ReferralResult(claim=rewarded, rewards=rewards), (event,))
+
+
+@attrs.frozen(kw_only=True)
+class ReferralResult:
+    """What :meth:`ReferralClaim.qualify` returns: the claim and the rewards to post.
+
+    ``rewards`` is empty when the purchase did not qualify or the referral
+    was already rewarded (then ``claim.rewards`` holds the first result).
+    """
+
+    claim: ReferralClaim
+    rewards: tuple[RewardInstruction, ...]

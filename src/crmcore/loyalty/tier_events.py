@@ -3,8 +3,10 @@
 Tier events (``loyalty.tier_*``) are raised by
 :meth:`crmcore.loyalty.tiers.TierStatus.evaluate`; their ``aggregate_id`` is
 the customer (or account) id. Referral events (``loyalty.referral_*``) are
-raised by :class:`crmcore.loyalty.referrals.Referrals`; their
-``aggregate_id`` is the referral program's id. Events carry ids, tier names,
+raised by :class:`crmcore.loyalty.referrals.ReferralCode` and
+:class:`~crmcore.loyalty.referrals.ReferralClaim`; their ``aggregate_id`` is
+the code (issued) or the claim's id (claimed, rewarded), and ``program_id``
+names the referral program. Events carry ids, tier names,
 codes and numbers only, never personal data.
 """
 
@@ -79,6 +81,7 @@ class TierRetained(TierEvent):
 class ReferralCodeIssued(DomainEvent):
     """A referral code was issued to a referrer (an advocate)."""
 
+    program_id: str
     code: str
     referrer: str
     starts_at: datetime
@@ -91,6 +94,7 @@ class ReferralCodeIssued(DomainEvent):
 class ReferralClaimed(DomainEvent):
     """A referee (a friend) claimed a referrer's code; rewards wait for a qualifying purchase."""
 
+    program_id: str
     code: str
     referrer: str
     referee: str
@@ -105,6 +109,7 @@ class ReferralRewarded(DomainEvent):
     points to each side's ledger (``award(..., key=...)``).
     """
 
+    program_id: str
     code: str
     referrer: str
     referee: str

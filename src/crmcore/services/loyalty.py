@@ -2,7 +2,7 @@
 
 Each function is one unit of work over a :class:`~crmcore.ports.Store`: it
 loads the :class:`~crmcore.loyalty.ledger.LoyaltyAccount` (and the tier
-status or referral book it needs), calls the ledger, saves, and queues the
+status or referral code and claim it needs), calls the ledger, saves, and queues the
 events in the same transaction, so it completes entirely or changes nothing.
 
 * **Idempotency.** Every posting takes the caller's ``key``. Replaying a
@@ -21,9 +21,12 @@ events in the same transaction, so it completes entirely or changes nothing.
   The tier multipliers come from the policy: a program without
   ``earn.tier_multipliers`` earns with ``tier_policy.multipliers()``; a
   program with its own must agree with the policy.
-* **Referrals.** :func:`qualify_referral` posts both reward instructions to
+* **Referrals.** Each code and each claim is its own small aggregate, so a
+  claim writes one code and one claim, whatever the program's size.
+  :func:`claim_referral` saves the code's new use count and the claim in one
+  unit of work; :func:`qualify_referral` posts both reward instructions to
   the referrer's and the referee's accounts in the program (found by
-  customer) together with the referral book, in one unit of work; the
+  customer) together with the rewarded claim, in one unit of work; the
   program must configure the ``referral`` action.
 
 >>> from datetime import UTC, datetime
@@ -55,16 +58,18 @@ import attrs
 
 from crmcore.clock import to_utc
 from crmcore.customers.records import Purchase
-from crmcore.errors import ConcurrencyConflict, ValidationError
+from crmcore.errors import AlreadyExists, ConcurrencyConflict, NotFound, ValidationError
 from crmcore.events import Outcome
 from crmcore.loyalty.batch import LiabilityReport, expire_all, liability_report
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.loyalty.referrals import (
+    ReferralClaim,
+    ReferralCode,
+    ReferralProgram,
     ReferralResult,
-    Referrals,
-    generate_code,
+    claim_id,
     referral_code,
 )
 from crmcore.loyalty.tiers import TierPolicy, TierStatus, facts_from_ledger
@@ -82,7 +87,6 @@ __all__ = [
     "issue_referral_code",
     "loyalty_liability",
     "open_account",
-    "open_referrals",
     "qualify_referral",
     "redeem_points",
     "refund_purchase",
@@ -96,6 +100,12 @@ REFERRAL_ACTION = "referral"
 def _program(program: object) -> LoyaltyProgram:
     if not isinstance(program, LoyaltyProgram):
         raise ValidationError("program", program, "must be a LoyaltyProgram")
+    return program
+
+
+def _referral_program(program: object) -> ReferralProgram:
+    if not isinstance(program, ReferralProgram):
+        raise ValidationError("program", program, "must be a ReferralProgram")
     return program
 
 
@@ -412,81 +422,102 @@ def loyalty_liability(
     return liability_report(program, accounts, as_of, expected_redemption=expected_redemption)
 
 
-def open_referrals(store: Store, referrals: Referrals) -> Referrals:
-    """Store a new referral book (one per referral program); return it at version 1."""
-    if not isinstance(referrals, Referrals):
-        raise ValidationError("referrals", referrals, "must be a Referrals")
-    with store.unit_of_work() as uow:
-        stored = uow.referrals.add(referrals)
-    return stored
-
-
 def issue_referral_code(
     store: Store,
-    referrals_id: str,
+    program: ReferralProgram,
     referrer: str,
     at: datetime,
     *,
     code: str | None = None,
     seed: str | int | None = None,
-) -> str:
-    """Issue ``referrer`` a code (``code``, else generated from ``seed``); return the code.
+) -> ReferralCode:
+    """Issue ``referrer`` a code of ``program`` (``code``, else generated from ``seed``).
 
-    Issuing the same code to the same referrer again returns it and writes
-    nothing; a code held by someone else raises :class:`~crmcore.errors.AlreadyExists`.
+    Returns the stored :class:`~crmcore.loyalty.referrals.ReferralCode` (its
+    ``id`` is the code). Issuing the same code to the same referrer in the
+    same program again returns the stored one and writes nothing; a code
+    held by someone else (or in another program) raises
+    :class:`~crmcore.errors.AlreadyExists`.
     """
+    program = _referral_program(program)
+    outcome = ReferralCode.issue(program, referrer, at, code=code, seed=seed)
+    issued = outcome.value
     with store.unit_of_work() as uow:
-        current = uow.referrals.get(referrals_id)
-        outcome = current.issue(referrer, at, code=code, seed=seed)
-        if outcome.value is not current:
-            uow.referrals.save(uow.take(outcome))
-    if code is not None:
-        return referral_code(code)
-    return generate_code(current.id if seed is None else seed, referrer)
+        existing = uow.referral_codes.find(issued.id)
+        if existing is not None:
+            if existing.referrer != issued.referrer or existing.program_id != program.id:
+                raise AlreadyExists("referral code", issued.id, "code")
+            return existing
+        stored = uow.referral_codes.add(uow.take(outcome))
+    return stored
 
 
 def claim_referral(
     store: Store,
-    referrals_id: str,
+    program: ReferralProgram,
     code: str,
     referee: str,
     at: datetime,
     *,
     first_purchase_at: datetime | None = None,
-) -> Referrals:
-    """Record that ``referee`` claimed ``code`` (guards: see :meth:`Referrals.claim`)."""
+) -> ReferralClaim:
+    """Record that ``referee`` claimed ``code`` in ``program``; return the stored claim.
+
+    One unit of work: the referee's claim in the program (its id is
+    :func:`~crmcore.loyalty.referrals.claim_id`) is looked up first; if it
+    exists, the same code returns it and writes nothing, another code raises
+    :class:`~crmcore.errors.DuplicateOperation`. Otherwise the code is loaded
+    (:class:`~crmcore.errors.NotFound` if unknown in this program), claimed
+    (guards: see :meth:`~crmcore.loyalty.referrals.ReferralCode.claim`), and
+    the code with its new use count and the new claim are saved together. Two
+    referees claiming one code at once conflict on the code's version
+    (:class:`~crmcore.errors.ConcurrencyConflict`; retry with
+    :func:`~crmcore.services.customers.retry_on_conflict`).
+    """
+    program = _referral_program(program)
+    key = referral_code(code)
     with store.unit_of_work() as uow:
-        current = uow.referrals.get(referrals_id)
-        outcome = current.claim(code, referee, at, first_purchase_at=first_purchase_at)
-        book = outcome.value
-        if book is not current:
-            book = uow.referrals.save(uow.take(outcome))
-    return book
+        existing = uow.referral_claims.find(claim_id(program.id, referee))
+        if existing is not None:
+            return existing.reclaim(key)
+        record = uow.referral_codes.find(key)
+        if record is None or record.program_id != program.id:
+            raise NotFound("referral code", key)
+        outcome = record.claim(program, referee, at, first_purchase_at=first_purchase_at)
+        used, claim = uow.take(outcome)
+        uow.referral_codes.save(used)
+        stored = uow.referral_claims.add(claim)
+    return stored
 
 
 def qualify_referral(
     store: Store,
-    referrals_id: str,
+    referral_program: ReferralProgram,
     program: LoyaltyProgram,
     purchase: Purchase,
     at: datetime,
 ) -> ReferralResult:
     """Reward a referral on the referee's qualifying purchase, on both ledgers at once.
 
-    When ``purchase`` is the referee's first qualifying one, the referral book
-    and an ``award`` of the ``referral`` action on the referrer's and the
-    referee's accounts in ``program`` (under the instructions' deterministic
-    keys) are saved in one unit of work; a missing account raises
-    :class:`~crmcore.errors.NotFound` and nothing is written. Later calls
-    (and replays) award nothing. The returned result's ``referrals`` is the
-    stored book.
+    The referee is the purchase's customer; their claim in
+    ``referral_program`` is loaded (:class:`~crmcore.errors.NotFound` if
+    they were not referred). When ``purchase`` is their first qualifying one,
+    the rewarded claim and an ``award`` of the ``referral`` action on the
+    referrer's and the referee's accounts in ``program`` (under the
+    instructions' deterministic keys) are saved in one unit of work; a
+    missing account raises :class:`~crmcore.errors.NotFound` and nothing is
+    written. Later calls (and replays) award nothing. The returned result's
+    ``claim`` is the stored claim.
     """
+    referral_program = _referral_program(referral_program)
     program = _program(program)
+    if not isinstance(purchase, Purchase):
+        raise ValidationError("purchase", purchase, "must be a Purchase")
     with store.unit_of_work() as uow:
-        current = uow.referrals.get(referrals_id)
-        outcome = current.qualify(purchase.customer_id, purchase, at)
+        current = uow.referral_claims.get(claim_id(referral_program.id, purchase.customer_id))
+        outcome = current.qualify(referral_program, purchase, at)
         result = outcome.value
-        if not outcome.events and result.referrals is current:
+        if not outcome.events:
             return result
         for instruction in result.rewards:
             account = uow.loyalty_accounts.get_for_customer(program.id, instruction.account)
@@ -494,5 +525,5 @@ def qualify_referral(
                 program, REFERRAL_ACTION, at=at, key=instruction.key, points=instruction.points
             )
             _save(uow, account, awarded)
-        book = uow.referrals.save(uow.take(outcome).referrals)
-    return attrs.evolve(result, referrals=book)
+        stored = uow.referral_claims.save(uow.take(outcome).claim)
+    return attrs.evolve(result, claim=stored)

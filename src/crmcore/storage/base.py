@@ -43,7 +43,7 @@ from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.lifecycle.record import Lifecycle
 from crmcore.loyalty.ledger import LoyaltyAccount
-from crmcore.loyalty.referrals import Referrals
+from crmcore.loyalty.referrals import ReferralClaim, ReferralCode
 from crmcore.loyalty.tiers import TierStatus
 from crmcore.ports import Outbox, OutboxMessage, Page
 
@@ -60,7 +60,8 @@ __all__ = [
     "LIFECYCLES",
     "LOYALTY_ACCOUNTS",
     "PURCHASES",
-    "REFERRALS",
+    "REFERRAL_CLAIMS",
+    "REFERRAL_CODES",
     "SERVICE_RECORDS",
     "TIER_STATUSES",
     "AggregateKind",
@@ -189,8 +190,12 @@ LOYALTY_ACCOUNTS: AggregateKind[LoyaltyAccount] = AggregateKind(
 )
 #: Loyalty tier statuses, by loyalty account id.
 TIER_STATUSES: AggregateKind[TierStatus] = AggregateKind("loyalty_tier_status", TierStatus)
-#: Referral books, one per referral program.
-REFERRALS: AggregateKind[Referrals] = AggregateKind("loyalty_referrals", Referrals)
+#: Referral codes, by the normalised code (unique across programs).
+REFERRAL_CODES: AggregateKind[ReferralCode] = AggregateKind("loyalty_referral_code", ReferralCode)
+#: Referral claims, by ``claim_id(program_id, referee)``: one per referee and program.
+REFERRAL_CLAIMS: AggregateKind[ReferralClaim] = AggregateKind(
+    "loyalty_referral_claim", ReferralClaim
+)
 
 
 @attrs.frozen
@@ -574,7 +579,8 @@ class BufferedUnitOfWork:
         self._improvement_actions = _AggregateRepository(self, IMPROVEMENT_ACTIONS)
         self._loyalty_accounts = _LoyaltyAccountRepository(self, LOYALTY_ACCOUNTS)
         self._tier_statuses = _AggregateRepository(self, TIER_STATUSES)
-        self._referrals = _AggregateRepository(self, REFERRALS)
+        self._referral_codes = _AggregateRepository(self, REFERRAL_CODES)
+        self._referral_claims = _AggregateRepository(self, REFERRAL_CLAIMS)
 
     @property
     def customers(self) -> _CustomerRepository:
@@ -632,9 +638,14 @@ class BufferedUnitOfWork:
         return self._tier_statuses
 
     @property
-    def referrals(self) -> _AggregateRepository[Referrals]:
-        """Referral books (codes and claims), one per referral program id."""
-        return self._referrals
+    def referral_codes(self) -> _AggregateRepository[ReferralCode]:
+        """Referral codes, by the normalised code."""
+        return self._referral_codes
+
+    @property
+    def referral_claims(self) -> _AggregateRepository[ReferralClaim]:
+        """Referral claims, by ``claim_id(program_id, referee)``."""
+        return self._referral_claims
 
     def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
         """A repository for any :class:`AggregateKind` (how later modules plug in)."""

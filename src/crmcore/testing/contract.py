@@ -60,7 +60,7 @@ from crmcore.lifecycle import Lifecycle, LifecycleState, classify, reclassify
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.loyalty.referrals import ReferralProgram, Referrals
+from crmcore.loyalty.referrals import ReferralCode, ReferralProgram, claim_id
 from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
 from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
@@ -116,6 +116,10 @@ TIERS = TierPolicy(
     name="status",
     currency="EUR",
     tiers=(Tier("base"), Tier("gold", min_points=50, multiplier=Decimal(2))),
+)
+#: The referral program of the contract tests.
+REFERRALS = ReferralProgram(
+    id="friends", referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
 )
 
 
@@ -626,34 +630,66 @@ class StoreContract:
         account = _earned(_account(1), "O1", "60.00")
         status = TierStatus.new("P-A1", TIERS)
         evaluated = status.evaluate(facts_from_ledger(account), T0 + timedelta(days=1), TIERS)
-        book = Referrals(
-            id="friends",
-            program=ReferralProgram(
-                referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
-            ),
-        )
-        book = book.issue("C0001", T0, code="ANN-2024").value
-        claimed = book.claim("ANN-2024", "C0002", T0 + timedelta(hours=1))
+        issued = ReferralCode.issue(REFERRALS, "C0001", T0, code="ann-2024")
         with store.unit_of_work() as uow:
             stored_status = uow.tier_statuses.add(uow.take(evaluated))
-            stored_book = uow.referrals.add(uow.take(claimed))
+            stored_code = uow.referral_codes.add(uow.take(issued))
         assert stored_status.tier == "gold"
+        assert (stored_code.id, stored_code.version) == ("ANN-2024", 1)
+        claimed = stored_code.claim(REFERRALS, "C0002", T0 + timedelta(hours=1))
+        with store.unit_of_work() as uow:
+            used, claim = uow.take(claimed)
+            saved_code = uow.referral_codes.save(used)
+            stored_claim = uow.referral_claims.add(claim)
+        assert (saved_code.uses, saved_code.version, stored_claim.version) == (1, 2, 1)
         with store.unit_of_work() as uow:
             assert uow.tier_statuses.get("P-A1") == stored_status
-            assert uow.referrals.get("friends") == stored_book
-            assert uow.referrals.get("friends").claim_of("C0002") is not None
-            qualified = stored_book.qualify(
-                "C0002", _purchase("O2", "C0002", 1, "25.00"), T0 + timedelta(days=1)
+            assert uow.referral_codes.get("ANN-2024") == saved_code
+            assert uow.referral_claims.get(claim_id("friends", "C0002")) == stored_claim
+            qualified = stored_claim.qualify(
+                REFERRALS, _purchase("O2", "C0002", 1, "25.00"), T0 + timedelta(days=1)
             )
-            saved = uow.referrals.save(uow.take(qualified).referrals)
+            saved = uow.referral_claims.save(uow.take(qualified).claim)
         with store.unit_of_work() as uow:
-            assert uow.referrals.get("friends") == saved
-            assert saved.version == 2
+            assert uow.referral_claims.get(stored_claim.id) == saved
+            assert (saved.version, saved.rewarded, len(saved.rewards)) == (2, True, 2)
             with pytest.raises(ConcurrencyConflict):
-                uow.referrals.save(stored_book)
+                uow.referral_claims.save(stored_claim)
         kinds = [m.kind for m in store.outbox.pending()]
         assert kinds[0] == "loyalty.tier_upgraded"
-        assert kinds[-2:] == ["loyalty.referral_claimed", "loyalty.referral_rewarded"]
+        assert kinds[-3:] == [
+            "loyalty.referral_code_issued",
+            "loyalty.referral_claimed",
+            "loyalty.referral_rewarded",
+        ]
+
+    def test_a_stale_referral_code_save_conflicts_and_writes_no_claim(self, store: Store) -> None:
+        program = attrs.evolve(REFERRALS, usage_limit=1)
+        with store.unit_of_work() as uow:
+            issued = ReferralCode.issue(program, "C0001", T0, code="ANN-2024")
+            code = uow.referral_codes.add(uow.take(issued))
+        # two referees read the code at uses == 0; the first to commit wins the last use
+        first = code.claim(program, "C0002", T0)
+        second = code.claim(program, "C0003", T0)
+        with store.unit_of_work() as uow:
+            used, claim = uow.take(first)
+            uow.referral_codes.save(used)
+            uow.referral_claims.add(claim)
+        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+            used, late = uow.take(second)
+            uow.referral_claims.add(late)
+            uow.referral_codes.save(used)
+        with store.unit_of_work() as uow:
+            stored = uow.referral_codes.get("ANN-2024")
+            assert (stored.uses, stored.version) == (1, 2)
+            assert uow.referral_claims.find(claim_id("friends", "C0003")) is None
+            assert uow.referral_claims.count() == 1
+        with pytest.raises(ValidationError, match="usage limit"):
+            stored.claim(program, "C0003", T0)  # the reloaded code refuses the late referee
+        with pytest.raises(AlreadyExists), store.unit_of_work() as uow:
+            uow.referral_claims.add(claim)  # a second claim of a referee collides on its id
+        kinds = [m.kind for m in store.outbox.pending()]
+        assert kinds.count("loyalty.referral_claimed") == 1
 
     def test_feedback_and_loyalty_survive_reopening(self, store: Store, tmp_path: Path) -> None:
         feedback = _feedback(1, text="cancel my order", scores={"nps": 0}, themes=["orders"])
