@@ -32,15 +32,16 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _timing import measure, peak_rss_gb
+from _timing import line as _timing_line
+from _timing import measure, pandas_transactions, peak_rss_gb
 
 from crmcore.analytics._optimize import load_scipy
 from crmcore.analytics.bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
@@ -49,6 +50,8 @@ from crmcore.analytics.clv import customer_lifetime_value
 from crmcore.analytics.gamma_gamma import fit_gamma_gamma
 from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
+
+line = functools.partial(_timing_line, width=50)  # one result line
 
 try:
     import pandas as pd
@@ -147,16 +150,6 @@ def pandas_summary(df: Any, as_of: datetime, unit_days: float) -> Any:
     return out
 
 
-def pandas_frame(log: TransactionLog) -> Any:
-    return pd.DataFrame(
-        {
-            "customer": log.customer_codes,
-            "at": pd.DatetimeIndex(log.at).tz_localize("UTC"),
-            "amount": log["amount"].values,
-        }
-    )
-
-
 def nelder_mead_fit(s: RFMSummary) -> tuple[float, ...]:
     """The lifetimes way: Nelder-Mead on log-parameters, full likelihood, no gradient."""
     optimize, _ = load_scipy("benchmark")
@@ -184,11 +177,6 @@ def try_lifetimes() -> Any:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def line(label: str, seconds: float, note: str = "") -> None:
-    print(f"  {label:<50} {seconds:>9.3f} s  {note}")
-    sys.stdout.flush()
-
-
 def run(
     name: str,
     log: TransactionLog,
@@ -207,7 +195,7 @@ def run(
     print(f"  {len(s):,} customers, {int(np.count_nonzero(s.frequency)):,} repeat buyers")
     line("crmcore summary_from_transactions", t_sum)
     if pd is not None:
-        df = pandas_frame(log)
+        df = pandas_transactions(log)
         unit_days = 7.0 if unit == "W" else 1.0
         t_pd, ref = measure(lambda: pandas_summary(df, as_of, unit_days), repeat)
         ours = np.argsort(s.customer_ids.astype(STRING_DTYPE))

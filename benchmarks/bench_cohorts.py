@@ -25,13 +25,12 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from _timing import measure, peak_rss_gb
+from _timing import line, measure, pandas_transactions, peak_rss_gb
 
 from crmcore.analytics.cohorts import cohort_matrix
 from crmcore.clock import EPOCH
@@ -74,17 +73,6 @@ def make_log(customers: int, transactions: int, seed: int) -> TransactionLog:
     )
 
 
-def pandas_frame(log: TransactionLog) -> Any:
-    """The log as pandas would hold it: integer customer codes, UTC times, amounts."""
-    return pd.DataFrame(
-        {
-            "customer": log.customer_codes,
-            "at": pd.DatetimeIndex(log.at).tz_localize("UTC"),
-            "amount": log["amount"].values,
-        }
-    )
-
-
 def pandas_cohorts(df: Any, as_of: datetime) -> tuple[Any, Any]:
     """Distinct active customers and revenue per (cohort month, months since acquisition)."""
     d = df[df["at"] <= pd.Timestamp(as_of)]
@@ -97,12 +85,6 @@ def pandas_cohorts(df: Any, as_of: datetime) -> tuple[Any, Any]:
     pairs = frame.drop_duplicates(["customer", "k"])
     active = pairs.groupby(["cohort", "k"]).size().unstack(fill_value=0)
     return active, revenue
-
-
-def line(label: str, seconds: float, note: str = "") -> None:
-    """Print one result line."""
-    print(f"  {label:<44} {seconds:>9.3f} s  {note}")
-    sys.stdout.flush()
 
 
 def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
@@ -121,7 +103,7 @@ def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
     rows, columns = cm.shape
     line("crmcore cohort_matrix (monthly)", ours, f"{rows} cohorts x {columns} offsets")
     if pd is not None:
-        df = pandas_frame(log)
+        df = pandas_transactions(log)
         theirs, (active, revenue) = measure(lambda: pandas_cohorts(df, AS_OF), repeats)
         start = cm.starts[0].year * 12 + cm.starts[0].month  # pandas' cohort key of row 0
         cells = {"index": range(start, start + rows), "columns": range(columns)}

@@ -29,15 +29,16 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from _timing import measure, peak_rss_gb
+from _timing import line as _timing_line
+from _timing import measure, pandas_transactions, peak_rss_gb
 
 from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
@@ -50,6 +51,8 @@ from crmcore.lifecycle import (
     classify_log,
     transitions,
 )
+
+line = functools.partial(_timing_line, width=52)  # one result line
 
 try:
     import pandas as pd
@@ -109,17 +112,6 @@ def make_log(customers: int, transactions: int, seed: int) -> tuple[TransactionL
 
 
 # -- the pandas equivalent ------------------------------------------------------------------
-
-
-def pandas_frame(log: TransactionLog) -> Any:
-    """The log as pandas would hold it: integer customer codes, UTC times, amounts."""
-    return pd.DataFrame(
-        {
-            "customer": log.customer_codes,
-            "at": pd.DatetimeIndex(log.at).tz_localize("UTC"),
-            "amount": log["amount"].values,
-        }
-    )
 
 
 def pandas_classify(df: Any, as_of: datetime, p: LifecyclePolicy) -> tuple[Any, Any, Any]:
@@ -193,12 +185,6 @@ def pandas_classify(df: Any, as_of: datetime, p: LifecyclePolicy) -> tuple[Any, 
 # -- measuring ------------------------------------------------------------------------------
 
 
-def line(label: str, seconds: float, note: str = "") -> None:
-    """Print one result line."""
-    print(f"  {label:<52} {seconds:>9.3f} s  {note}")
-    sys.stdout.flush()
-
-
 def python_sample(log: TransactionLog, size: int, seed: int) -> list[tuple[str, list[Any]]]:
     """``size`` random customers of the log with their ``(at, amount)`` lists (untimed prep)."""
     rng = np.random.default_rng(seed)
@@ -241,7 +227,7 @@ def run(customers: int, transactions: int, repeats: int, sample: int, seed: int)
     line("crmcore classify_log (vectorised)", ours, f"{ours / k * 1e9:.0f} ns/customer")
 
     if pd is not None:
-        df = pandas_frame(log)
+        df = pandas_transactions(log)
         theirs, (states, risk, keys) = measure(lambda: pandas_classify(df, AS_OF, policy), repeats)
         agree = np.array_equal(batch.states[keys], states) and np.array_equal(
             batch.risk_scores[keys], risk

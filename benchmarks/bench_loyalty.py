@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import platform
 import pstats
@@ -42,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+from _timing import line as _timing_line
 from _timing import measure, peak_rss_gb
 
 from crmcore.customers import Purchase
@@ -50,6 +52,8 @@ from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import Campaign, EarnRule, LoyaltyProgram
 from crmcore.money import Money
+
+line = functools.partial(_timing_line, width=52)  # one result line
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -65,12 +69,6 @@ PROGRAM = LoyaltyProgram(
     expiry=ExpiryPolicy.end_of_month(12),
     pending_days=14,
 )
-
-
-def line(label: str, seconds: float, note: str = "") -> None:
-    """Print one result line."""
-    print(f"  {label:<52} {seconds:>9.3f} s  {note}")
-    sys.stdout.flush()
 
 
 def warm_account(i: int, history: int, rng: np.random.Generator) -> tuple[LoyaltyAccount, datetime]:

@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import gc
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from _timing import measure, peak_rss_gb
+from _timing import line, measure, pandas_transactions, peak_rss_gb
 
 from crmcore.analytics.rfm import RFM_SEGMENTS, rfm_scores
 from crmcore.clock import EPOCH
@@ -70,17 +69,6 @@ def make_log(customers: int, transactions: int, seed: int) -> TransactionLog:
     )
 
 
-def pandas_frame(log: TransactionLog) -> Any:
-    """The log as pandas would hold it: integer customer codes, UTC times, amounts."""
-    return pd.DataFrame(
-        {
-            "customer": log.customer_codes,
-            "at": pd.DatetimeIndex(log.at).tz_localize("UTC"),
-            "amount": log["amount"].values,
-        }
-    )
-
-
 def pandas_rfm(df: Any, as_of: datetime, lookup: Any) -> Any:
     """The notebook recipe: groupby + rank(first) + qcut, then the segment by lookup."""
     as_ts = pd.Timestamp(as_of)
@@ -103,12 +91,6 @@ def pandas_rfm(df: Any, as_of: datetime, lookup: Any) -> Any:
     return r.to_numpy(), f.to_numpy(), m.to_numpy(), segment
 
 
-def line(label: str, seconds: float, note: str = "") -> None:
-    """Print one result line."""
-    print(f"  {label:<44} {seconds:>9.3f} s  {note}")
-    sys.stdout.flush()
-
-
 def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
     """Generate the data, time both paths and print the results."""
     print(
@@ -124,7 +106,7 @@ def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
     ours, table = measure(lambda: rfm_scores(log, AS_OF), repeats)
     line("crmcore rfm_scores (vectorised)", ours, f"{ours / len(table) * 1e9:.0f} ns/customer")
     if pd is not None:
-        df = pandas_frame(log)
+        df = pandas_transactions(log)
         lookup = RFM_SEGMENTS.lookup()
         theirs, (r, f, m, segment) = measure(lambda: pandas_rfm(df, AS_OF, lookup), repeats)
         same = (
