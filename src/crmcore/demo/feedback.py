@@ -11,7 +11,7 @@ import numpy as np
 from crmcore.columnar.frame import CustomerFrame
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.errors import ValidationError
-from crmcore.events import DomainEvent, Outcome
+from crmcore.events import Outcome
 from crmcore.feedback import (
     BusinessCalendar,
     Case,
@@ -60,15 +60,6 @@ NEEDS = (
 )
 
 
-def _chain(case: Case, *steps: Callable[[Case], Outcome[Case]]) -> Outcome[Case]:
-    """Apply ``steps`` in order; the final case with every event raised on the way."""
-    events: list[DomainEvent] = []
-    for step in steps:
-        outcome = step(case)
-        case, events = outcome.value, [*events, *outcome.events]
-    return Outcome(case, tuple(events))
-
-
 def _work(case: Case, rng: np.random.Generator, as_of: datetime) -> Callable[[Case], Outcome[Case]]:
     """How the desk handles a case: hours to answer, days to fix, the customer's verdict."""
     hours = float(rng.gamma(2.0, 4.0))
@@ -90,7 +81,10 @@ def _work(case: Case, rng: np.random.Generator, as_of: datetime) -> Callable[[Ca
             plan.append(lambda x: x.follow_up(t3, verdict=verdict, satisfaction=score))
             if happy:
                 plan.append(lambda x: x.close(t3))
-        return _chain(c, *plan)
+        outcome: Outcome[Case] = Outcome(c)
+        for step in plan:
+            outcome = outcome.then(step)
+        return outcome
 
     return steps
 
@@ -205,10 +199,11 @@ def _score(log: FeedbackLog, scale: str) -> str:
         result = feedback_score(log, scale)
     except ValidationError:
         return f"no {scale.upper()} answers yet"
-    unit = "" if scale == "nps" else "%"
+    # NPS is a signed difference of shares; CSAT a share of satisfied answers, in %.
+    sign, unit = ("+", "") if scale == "nps" else ("", "%")
     return (
-        f"{scale.upper()} {result.value:+.1f}{unit} "
-        f"(95% CI {result.low:+.1f} to {result.high:+.1f}, n={result.n:,})"
+        f"{scale.upper()} {result.value:{sign}.1f}{unit} "
+        f"(95% CI {result.low:{sign}.1f} to {result.high:{sign}.1f}, n={result.n:,})"
     )
 
 
