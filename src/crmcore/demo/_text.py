@@ -8,7 +8,7 @@ from typing import TextIO, TypeVar
 
 import numpy as np
 
-__all__ = ["Timings", "section", "table", "timed"]
+__all__ = ["Timings", "pct", "section", "table", "timed"]
 
 T = TypeVar("T")
 
@@ -57,3 +57,8 @@ def timed(label: str, timings: Timings, work: Callable[[], T]) -> T:
     result = work()
     timings.append((label, time.perf_counter() - start))
     return result
+
+
+def pct(share: float | None) -> str:
+    """A share as ``"12.5%"``, or ``"-"`` when it is undefined."""
+    return "-" if share is None else f"{share:.1%}"

@@ -9,7 +9,7 @@ from typing import TextIO
 import numpy as np
 
 from crmcore.columnar.frame import CustomerFrame
-from crmcore.demo._text import Timings, section, table, timed
+from crmcore.demo._text import Timings, pct, section, table, timed
 from crmcore.errors import ValidationError
 from crmcore.events import Outcome
 from crmcore.feedback import (
@@ -141,11 +141,11 @@ def feedback(
         ["closed loop", "value"],
         [
             ("cases closed after a satisfied follow-up", f"{closed:,} of {len(cases):,}"),
-            ("loop closure rate", _pct(report.loop_closure.value)),
-            ("reopen rate (unhappy follow-ups)", _pct(report.reopen.value)),
+            ("loop closure rate", pct(report.loop_closure.value)),
+            ("reopen rate (unhappy follow-ups)", pct(report.reopen.value)),
             ("median first response (hours)", _hours(report.first_response.median, hours)),
             ("median resolution (hours)", _hours(report.resolution.median, hours)),
-            ("SLA attainment (business hours)", _pct(sla)),
+            ("SLA attainment (business hours)", pct(sla)),
         ],
     )
 
@@ -158,7 +158,7 @@ def feedback(
             (
                 row.theme,
                 row.volume,
-                _pct(row.share),
+                pct(row.share),
                 "-" if row.nps is None else f"{row.nps.value:+.1f}",
                 "-" if row.nps_impact is None else f"{row.nps_impact:+.1f}",
             )
@@ -188,7 +188,7 @@ def feedback(
     before, after = effect.before, effect.after
     out.write(
         f"  improvement action {action.id!r} on {started:%Y-%m-%d}: '{top}' was "
-        f"{_pct(before.share)} of feedback in the 90 days before, {_pct(after.share)} after "
+        f"{pct(before.share)} of feedback in the 90 days before, {pct(after.share)} after "
         f"({before.tagged} vs {after.tagged} mentions)\n"
     )
 
@@ -205,10 +205,6 @@ def _score(log: FeedbackLog, scale: str) -> str:
         f"{scale.upper()} {result.value:{sign}.1f}{unit} "
         f"(95% CI {result.low:{sign}.1f} to {result.high:{sign}.1f}, n={result.n:,})"
     )
-
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"
 
 
 def _hours(seconds: float | None, unit: float) -> str:

@@ -19,7 +19,7 @@ from crmcore.analytics import (
     value_tiers,
 )
 from crmcore.columnar.frame import CustomerFrame, TransactionLog
-from crmcore.demo._text import Timings, section, table, timed
+from crmcore.demo._text import Timings, pct, section, table, timed
 from crmcore.errors import MissingDependency, ModelFitError
 from crmcore.journey import TouchpointScore, TouchpointScores
 from crmcore.lifecycle import BatchClassification
@@ -50,8 +50,8 @@ def value(
             (
                 s.name,
                 s.customers,
-                _pct(s.share),
-                _pct(s.revenue_share),
+                pct(s.share),
+                pct(s.revenue_share),
                 "-" if s.mean_recency_days is None else f"{s.mean_recency_days:.0f}",
                 "-" if s.mean_frequency is None else f"{s.mean_frequency:.1f}",
             )
@@ -82,7 +82,7 @@ def value(
     table(
         out,
         ["tier", "customers", "value share"],
-        [(t.name, t.customers, _pct(t.value_share)) for t in tiers.summary()],
+        [(t.name, t.customers, pct(t.value_share)) for t in tiers.summary()],
     )
 
     currency = currency_of(frame)
@@ -114,7 +114,7 @@ def value(
                     str(report.customer_ids[i]),
                     str(money[i]),
                     f"{report.expected_purchases[i]:.2f}",
-                    _pct(float(report.probability_alive[i])),
+                    pct(float(report.probability_alive[i])),
                     int(summary.frequency[i]),
                 )
                 for i in report.top(5).tolist()
@@ -148,10 +148,6 @@ def value(
             for row in risk.at_risk(top=5, include_churned=False)
         ],
     )
-
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.1%}"
 
 
 def currency_of(frame: CustomerFrame) -> str:
