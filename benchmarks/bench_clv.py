@@ -48,8 +48,8 @@ from crmcore.analytics.bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
 from crmcore.analytics.btyd import RFMSummary, summary_from_transactions
 from crmcore.analytics.clv import customer_lifetime_value
 from crmcore.analytics.gamma_gamma import fit_gamma_gamma
-from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
+from crmcore.kernel.clock import EPOCH
 
 line = functools.partial(_timing_line, width=50)  # one result line
 

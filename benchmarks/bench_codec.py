@@ -1,6 +1,6 @@
 """Benchmark: the compiled type-directed codec against the original recursive one.
 
-``crmcore.codec`` compiles a decoder (and encoder) per type once; the original
+``crmcore.kernel.codec`` compiles a decoder (and encoder) per type once; the original
 implementation, the baseline (``tests/codec_reference.py``, which the codec's
 differential tests also use), re-inspected the annotations for every value. Measured
 in one process on the same values, as the median wall time over ``--repeat``
@@ -39,16 +39,16 @@ from _timing import measure
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
 from tests.codec_reference import reference_decode, reference_encode
 
-from crmcore.codec import decode, encode
 from crmcore.customers.contact import Contact
 from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Demographics, Gender, Geography, Psychographics
 from crmcore.customers.records import ConsentRecord, MarketingChannel, Purchase
 from crmcore.feedback.cases import Case
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
 
 T = TypeVar("T")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

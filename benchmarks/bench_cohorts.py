@@ -33,8 +33,8 @@ import numpy as np
 from _timing import line, measure, pandas_transactions, peak_rss_gb
 
 from crmcore.analytics.cohorts import cohort_matrix
-from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
+from crmcore.kernel.clock import EPOCH
 
 try:
     import pandas as pd

@@ -40,8 +40,8 @@ import numpy as np
 from _timing import line as _timing_line
 from _timing import measure, pandas_transactions, peak_rss_gb
 
-from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
+from crmcore.kernel.clock import EPOCH
 from crmcore.lifecycle import (
     DEFAULT_POLICY,
     LifecyclePolicy,

@@ -39,10 +39,10 @@ import numpy as np
 from _timing import measure, peak_rss_gb
 
 from crmcore.customers.records import Purchase
+from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
 from crmcore.ports import Store
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 from _timing import measure, peak_rss_gb
 
-from crmcore.clock import EPOCH
 from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame
 from crmcore.columnar.schema import CUSTOMER_SCHEMA
+from crmcore.kernel.clock import EPOCH
 from crmcore.segments.evaluate import matches
 from crmcore.segments.rules import And, Compare, Duration, Field, InList, Literal, Within
 from crmcore.segments.vectorized import mask

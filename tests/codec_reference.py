@@ -1,4 +1,4 @@
-"""The original recursive implementation of :mod:`crmcore.codec`, kept as a reference.
+"""The original recursive implementation of :mod:`crmcore.kernel.codec`, kept as a reference.
 
 It re-inspected the annotations for every value. ``tests/test_codec.py`` checks
 the compiled codec against it (same JSON, same values, same errors) and
@@ -19,11 +19,11 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from crmcore.clock import parse_datetime
-from crmcore.codec import JSON
-from crmcore.errors import CrmError, ValidationError
-from crmcore.frozen import FrozenDict
-from crmcore.money import Money
+from crmcore.kernel.clock import parse_datetime
+from crmcore.kernel.codec import JSON
+from crmcore.kernel.errors import CrmError, ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.money import Money
 
 __all__ = ["reference_decode", "reference_encode"]
 
@@ -52,7 +52,7 @@ def _ref_tag_of(value: object) -> str:
 
 
 def reference_encode(value: object, tp: Any = None) -> JSON:
-    """The original ``crmcore.codec.encode``: a value as JSON-compatible data.
+    """The original ``crmcore.kernel.codec.encode``: a value as JSON-compatible data.
 
     ``tp`` is the declared type, when known; fields of attrs classes are
     encoded by their annotations, so a union-typed value gets its type tag.
@@ -134,9 +134,9 @@ def _ref_hints(cls: type) -> dict[str, Any]:
 
 
 def reference_decode(tp: Any, data: JSON, path: str = "$") -> Any:
-    """The original ``crmcore.codec.decode``: a value of type ``tp`` from encoded data.
+    """The original ``crmcore.kernel.codec.decode``: a value of type ``tp`` from encoded data.
 
-    Raises :class:`~crmcore.errors.ValidationError` naming the JSON path of
+    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the JSON path of
     the first value that does not fit.
     """
     try:

@@ -86,7 +86,7 @@ def test_segment_runs_a_rule_inside_the_database(demo_db: Path) -> None:
     assert main(["segment", rule, "--db", str(demo_db), "--as-of", AS_OF, "--limit", "2"], out) == 0
     count = int(out.getvalue().split()[0].replace(",", ""))
     with SqliteStore(demo_db) as store:
-        from crmcore.clock import parse_datetime
+        from crmcore.kernel.clock import parse_datetime
         from crmcore.segments import parse_rule
 
         expected = store.segment_members(parse_rule(rule), parse_datetime(AS_OF))

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from crmcore.clock import (
+from crmcore.kernel.clock import (
     Clock,
     FixedClock,
     SystemClock,
@@ -11,7 +11,7 @@ from crmcore.clock import (
     parse_datetime,
     to_utc,
 )
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 
 def test_naive_datetimes_are_rejected_with_the_field_name() -> None:

@@ -22,20 +22,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.codec import JSON, decode, encode
 from crmcore.customers.customer import AttributeValue, Customer
 from crmcore.customers.records import Purchase
-from crmcore.errors import CrmError, ValidationError
 from crmcore.feedback.cases import Case, Verdict
 from crmcore.feedback.feedback import CHANNELS, KINDS, Feedback
-from crmcore.frozen import FrozenDict
 from crmcore.funnel.position import FunnelPosition
-from crmcore.funnel.stage import Stage
+from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.errors import CrmError, ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 from crmcore.lifecycle import Evidence, Lifecycle, LifecycleState, Reason
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
 from crmcore.testing.factories import make_customer
 from crmcore.testing.strategies import attribute_values, aware_datetimes, customers
 from tests.codec_reference import reference_decode, reference_encode

@@ -2,8 +2,8 @@ import pickle
 
 import pytest
 
-from crmcore import errors
-from crmcore.errors import (
+from crmcore.kernel import errors
+from crmcore.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     CrmError,

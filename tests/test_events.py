@@ -4,9 +4,9 @@ import attrs
 import pytest
 
 from crmcore.customers import CustomerRegistered, PurchaseRecorded
-from crmcore.errors import ValidationError
-from crmcore.events import DomainEvent, Outcome, event_from_json, event_kinds, event_type
-from crmcore.money import Money
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome, event_from_json, event_kinds, event_type
+from crmcore.kernel.money import Money
 
 T = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -1,7 +1,7 @@
 import pytest
 
-from crmcore.errors import ValidationError
-from crmcore.ids import customer_id, new_id, order_id, validate_id
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.ids import customer_id, new_id, order_id, validate_id
 
 
 @pytest.mark.parametrize("good", ["C1", "cus_123", "a.b:c@d/e+f-g", "x" * 128])

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.errors import CurrencyMismatch, ValidationError
-from crmcore.money import Money, minor_units
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.money import Money, minor_units
 
 
 def test_arithmetic_is_exact_and_keeps_currency() -> None:

@@ -14,7 +14,7 @@ import crmcore
 # (catches import cycles that only show for one particular first import).
 FIRST_IMPORTS = [
     "crmcore",
-    "crmcore.stage",
+    "crmcore.kernel.stage",
     "crmcore.columnar",
     "crmcore.customers",
     "crmcore.customers.records",

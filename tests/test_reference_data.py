@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from crmcore._data.countries import COUNTRIES, Country
-from crmcore._data.currencies import CURRENCIES, Currency
+from crmcore.kernel.countries import COUNTRIES, Country
+from crmcore.kernel.currencies import CURRENCIES, Currency
 
 # --------------------------------------------------------------------------- countries
 

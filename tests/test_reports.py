@@ -2,7 +2,7 @@ import math
 
 import numpy as np
 
-from crmcore.reports import fmt, html_table, json_number
+from crmcore.kernel.reports import fmt, html_table, json_number
 
 
 def test_json_number_makes_numpy_and_nan_json_safe() -> None:

@@ -2,9 +2,9 @@ from collections import Counter
 
 import pytest
 
-from crmcore.errors import ValidationError
-from crmcore.money import Money
-from crmcore.synthetic import generate
+from crmcore.datasets.synthetic import generate
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.money import Money
 
 
 def test_same_seed_same_data_and_different_seed_different_data() -> None:

@@ -1,9 +1,10 @@
 """crmcore: embeddable, typed CRM domain logic.
 
 The names most applications need are importable from here; each lives in a
-module named for its idea (``crmcore.customers``, ``crmcore.money``, ...).
+module named for its idea (``crmcore.customers``, ``crmcore.kernel.money``, ...).
 """
 
+from crmcore import _moved
 from crmcore.analytics import (
     BGNBDModel,
     ChurnRisk,
@@ -26,7 +27,6 @@ from crmcore.analytics import (
     summary_from_transactions,
     value_tiers,
 )
-from crmcore.clock import Clock, FixedClock, SystemClock, ensure_aware, to_utc
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, EVENT_SCHEMA, TRANSACTION_SCHEMA
 from crmcore.customers import (
@@ -53,26 +53,6 @@ from crmcore.customers import (
     normalize_email,
     normalize_phone,
 )
-from crmcore.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
-    CrmError,
-    CurrencyMismatch,
-    CustomerIsErased,
-    DuplicateOperation,
-    IllegalTransition,
-    InsufficientPoints,
-    MissingDependency,
-    ModelFitError,
-    NotFound,
-    RuleError,
-    RuleSyntaxError,
-    RuleTypeError,
-    SchemaVersionError,
-    StorageError,
-    ValidationError,
-)
-from crmcore.events import DomainEvent, Outcome
 from crmcore.feedback import (
     BusinessCalendar,
     Case,
@@ -98,7 +78,6 @@ from crmcore.feedback import (
 )
 from crmcore.feedback import Channel as FeedbackChannel
 from crmcore.feedback import Priority as CasePriority
-from crmcore.frozen import FrozenDict
 from crmcore.funnel import (
     DEFAULT_TOUCHPOINTS,
     Exclusion,
@@ -115,7 +94,6 @@ from crmcore.funnel import (
     funnel_breakdown,
     funnel_report,
 )
-from crmcore.ids import CustomerId, InteractionId, OrderId, ServiceRecordId, new_id
 from crmcore.journey import (
     JourneyMap,
     JourneyReport,
@@ -127,6 +105,30 @@ from crmcore.journey import (
     TouchpointScores,
     journey_report,
 )
+from crmcore.kernel.clock import Clock, FixedClock, SystemClock, ensure_aware, to_utc
+from crmcore.kernel.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    CrmError,
+    CurrencyMismatch,
+    CustomerIsErased,
+    DuplicateOperation,
+    IllegalTransition,
+    InsufficientPoints,
+    MissingDependency,
+    ModelFitError,
+    NotFound,
+    RuleError,
+    RuleSyntaxError,
+    RuleTypeError,
+    SchemaVersionError,
+    StorageError,
+    ValidationError,
+)
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import CustomerId, InteractionId, OrderId, ServiceRecordId, new_id
+from crmcore.kernel.money import Money
 from crmcore.lifecycle import (
     TRANSITIONS,
     ActivityFacts,
@@ -163,7 +165,6 @@ from crmcore.loyalty import (
     expire_all,
     liability_report,
 )
-from crmcore.money import Money
 from crmcore.ports import (
     CustomerRepository,
     Outbox,
@@ -191,6 +192,8 @@ from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore
 
 __version__ = "0.1.0"
+
+_moved.install()
 
 __all__ = [
     "Campaign",

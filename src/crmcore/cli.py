@@ -20,9 +20,9 @@ from typing import TextIO
 
 from crmcore import demo
 from crmcore.analytics import rfm_scores
-from crmcore.clock import SystemClock, parse_datetime
 from crmcore.demo._text import table
-from crmcore.errors import CrmError, NotFound
+from crmcore.kernel.clock import SystemClock, parse_datetime
+from crmcore.kernel.errors import CrmError, NotFound
 from crmcore.segments import DIALECTS, parse_rule, to_sql
 from crmcore.storage.sqlite import SqliteStore
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
 from crmcore.analytics.btyd import RFMSummary
-from crmcore.errors import MissingDependency, ModelFitError, ValidationError
+from crmcore.kernel.errors import MissingDependency, ModelFitError, ValidationError
 from tests.analytics.test_btyd import cdnow_summary, published_summary
 
 PUBLISHED = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")

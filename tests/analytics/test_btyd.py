@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.btyd import RFMSummary, summary_from_transactions
 from crmcore.columnar import Column, TransactionLog
-from crmcore.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
 
 CDNOW = Path(__file__).resolve().parent.parent / "data" / "cdnow"
 CALIBRATION_END = datetime(1997, 9, 30, tzinfo=UTC)

@@ -19,8 +19,8 @@ from crmcore.analytics.churn import (
     churn_risk,
 )
 from crmcore.columnar import TransactionLog
-from crmcore.errors import NotFound, ValidationError
 from crmcore.journey import TouchpointScores
+from crmcore.kernel.errors import NotFound, ValidationError
 from crmcore.lifecycle import BatchClassification, LifecycleState, classify_log
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)

@@ -12,8 +12,8 @@ from crmcore.analytics.bgnbd import BGNBDModel, fit_bgnbd
 from crmcore.analytics.btyd import RFMSummary
 from crmcore.analytics.clv import MONTH_LENGTH, CLVReport, customer_lifetime_value
 from crmcore.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
-from crmcore.errors import ModelFitError, ValidationError
-from crmcore.money import Money
+from crmcore.kernel.errors import ModelFitError, ValidationError
+from crmcore.kernel.money import Money
 from tests.analytics.test_btyd import cdnow_summary
 
 BGNBD = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")

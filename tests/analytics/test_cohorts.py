@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.cohorts import cohort_matrix, period_index
 from crmcore.columnar import TransactionLog
-from crmcore.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFound, ValidationError
 
 AS_OF = datetime(2026, 3, 10, 12, tzinfo=UTC)
 Record = tuple[str, datetime, float]

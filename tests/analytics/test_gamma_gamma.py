@@ -7,7 +7,7 @@ import pytest
 
 from crmcore.analytics.btyd import RFMSummary
 from crmcore.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
-from crmcore.errors import ModelFitError, ValidationError
+from crmcore.kernel.errors import ModelFitError, ValidationError
 from tests.analytics.test_btyd import cdnow_summary, published_summary
 
 PUBLISHED = GammaGammaModel(p=6.25, q=3.74, v=15.44)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.kpis import customer_kpis, historical_clv
 from crmcore.columnar import TransactionLog
-from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 DAY = timedelta(days=1)

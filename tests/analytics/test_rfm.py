@@ -24,7 +24,7 @@ from crmcore.analytics.rfm import (
     rfm_scores,
 )
 from crmcore.columnar import Column, TransactionLog
-from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
 
 pd = pytest.importorskip("pandas")
 

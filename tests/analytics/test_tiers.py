@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crmcore.analytics.kpis import historical_clv
 from crmcore.analytics.tiers import value_tiers
 from crmcore.columnar import TransactionLog
-from crmcore.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFound, ValidationError
 
 
 def reference_tiers(values: list[float], cuts: tuple[float, ...]) -> list[int]:

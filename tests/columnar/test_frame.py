@@ -33,8 +33,8 @@ from crmcore.customers import (
     Psychographics,
     Purchase,
 )
-from crmcore.errors import NotFound, ValidationError
-from crmcore.money import Money
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.money import Money
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 

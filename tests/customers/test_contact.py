@@ -1,7 +1,7 @@
 import pytest
 
 from crmcore.customers import Contact, country_code, normalize_email, normalize_phone
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from crmcore.customers import (
     Purchase,
     ServiceRecord,
 )
-from crmcore.errors import CurrencyMismatch, CustomerIsErased, ValidationError
 from crmcore.funnel import Stage
-from crmcore.money import Money
+from crmcore.kernel.errors import CurrencyMismatch, CustomerIsErased, ValidationError
+from crmcore.kernel.money import Money
 
 T = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 

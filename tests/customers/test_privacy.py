@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.codec import decode, encode
 from crmcore.customers import (
     Customer,
     Interaction,
@@ -15,8 +14,9 @@ from crmcore.customers import (
     export_customer,
     import_customer_export,
 )
-from crmcore.errors import ValidationError
-from crmcore.money import Money
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.money import Money
 from crmcore.testing.strategies import customers, interactions, purchases, service_records
 
 T = datetime(2024, 5, 1, tzinfo=UTC)

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from crmcore.customers import Demographics, Gender, Geography, Psychographics, normalize_tag
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore import codec
-from crmcore.errors import ValidationError
 from crmcore.feedback.calendar import BusinessCalendar, Shift
+from crmcore.kernel import codec
+from crmcore.kernel.errors import ValidationError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NY = ZoneInfo("America/New_York")

@@ -8,8 +8,6 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from crmcore import codec
-from crmcore.errors import IllegalTransition
 from crmcore.feedback.cases import (
     Assignment,
     Case,
@@ -19,6 +17,8 @@ from crmcore.feedback.cases import (
     FollowUp,
     Resolution,
 )
+from crmcore.kernel import codec
+from crmcore.kernel.errors import IllegalTransition
 
 S = CaseState
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -7,9 +7,6 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from crmcore import codec
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import event_from_json
 from crmcore.feedback.cases import (
     CASE_GUARDS,
     CASE_TRANSITIONS,
@@ -36,6 +33,9 @@ from crmcore.feedback.events import (
     CaseReopened,
     CaseResolved,
 )
+from crmcore.kernel import codec
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import event_from_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 M = timedelta(minutes=1)

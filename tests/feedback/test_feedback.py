@@ -11,9 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore import codec
-from crmcore.errors import ValidationError
-from crmcore.events import event_from_json
 from crmcore.feedback.events import FeedbackReceived
 from crmcore.feedback.feedback import (
     CHANNELS,
@@ -26,7 +23,10 @@ from crmcore.feedback.feedback import (
 )
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
-from crmcore.stage import Stage
+from crmcore.kernel import codec
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import event_from_json
+from crmcore.kernel.stage import Stage
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

@@ -11,9 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from crmcore import codec
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import event_from_json
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import (
     ACTION_TRANSITIONS,
@@ -27,6 +24,9 @@ from crmcore.feedback.improvement import (
     measure_effect,
 )
 from crmcore.feedback.metrics import csat, nps
+from crmcore.kernel import codec
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import event_from_json
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import IllegalTransition, ValidationError
 from crmcore.feedback.cases import Case
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.metrics import (
@@ -42,6 +41,7 @@ from crmcore.feedback.metrics import (
 )
 from crmcore.feedback.sla import SlaMetric, SlaPolicy, SlaTarget
 from crmcore.journey.scores import Scale
+from crmcore.kernel.errors import IllegalTransition, ValidationError
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 Z95 = statistics.NormalDist().inv_cdf(0.975)

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import NotFound, ValidationError
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.needs import (
     ImportanceWeights,
@@ -22,6 +21,7 @@ from crmcore.feedback.needs import (
     classify_needs_log,
     needs_backlog,
 )
+from crmcore.kernel.errors import NotFound, ValidationError
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = [

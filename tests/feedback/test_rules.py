@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.errors import ValidationError
 from crmcore.feedback.cases import CaseState, Priority
 from crmcore.feedback.events import CaseAssigned, CaseOpened
 from crmcore.feedback.feedback import Feedback
@@ -22,7 +21,8 @@ from crmcore.feedback.rules import (
     PriorityPolicy,
     open_case_for,
 )
-from crmcore.money import Money
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.money import Money
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -10,8 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import event_from_json
 from crmcore.feedback.calendar import BusinessCalendar
 from crmcore.feedback.cases import Case, CaseTrigger, FollowUp, Resolution
 from crmcore.feedback.events import SlaWarning
@@ -23,6 +21,8 @@ from crmcore.feedback.sla import (
     escalations,
     sla_status,
 )
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import event_from_json
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)

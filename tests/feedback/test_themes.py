@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import NotFound, ValidationError
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import nps
 from crmcore.feedback.themes import theme_report
+from crmcore.kernel.errors import NotFound, ValidationError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 THEMES = ["delivery", "price", "staff", "app"]

@@ -16,7 +16,6 @@ import pytest
 from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, EventLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Geography
-from crmcore.errors import ValidationError
 from crmcore.funnel import FunnelPosition, Stage
 from crmcore.funnel._engine import _chain, _pair_keys, _radix_argsort, _WindowAxis
 from crmcore.funnel.analytics import (
@@ -30,6 +29,7 @@ from crmcore.funnel.analytics import (
     funnel_report_from_positions,
     funnel_report_python,
 )
+from crmcore.kernel.errors import ValidationError
 
 T = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)  # a Monday, 1pm
 MIN = timedelta(minutes=1)

@@ -9,9 +9,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from crmcore.codec import decode, encode
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, event_from_json, event_kinds
 from crmcore.funnel import (
     DEFAULT_POLICY,
     FunnelPolicy,
@@ -23,6 +20,9 @@ from crmcore.funnel import (
     StageRegressed,
     normalize_reason,
 )
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, event_from_json, event_kinds
 from crmcore.storage.base import AggregateKind
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore

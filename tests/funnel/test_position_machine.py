@@ -17,9 +17,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from crmcore.codec import JSON, decode, encode
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, Outcome
 from crmcore.funnel import (
     DEFAULT_POLICY,
     FunnelPolicy,
@@ -29,6 +26,9 @@ from crmcore.funnel import (
     StageMove,
     StageRegressed,
 )
+from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
 
 Expected = Literal["ok", "noop", "illegal", "invalid"]
 

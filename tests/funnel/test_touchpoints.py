@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.codec import decode, encode
 from crmcore.customers.records import Interaction
-from crmcore.errors import IllegalTransition, ValidationError
+from crmcore.datasets.synthetic import generate
 from crmcore.funnel import (
     DEFAULT_TOUCHPOINTS,
     FunnelPolicy,
@@ -26,7 +25,8 @@ from crmcore.funnel import (
     apply_interaction,
     replay,
 )
-from crmcore.synthetic import generate
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import IllegalTransition, ValidationError
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

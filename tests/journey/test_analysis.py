@@ -12,7 +12,6 @@ import pytest
 
 from crmcore.columnar import Column, EventLog
 from crmcore.customers import Interaction
-from crmcore.errors import NotFound, ValidationError
 from crmcore.funnel import Stage
 from crmcore.journey import (
     JourneyMap,
@@ -24,6 +23,7 @@ from crmcore.journey import (
     journey_report,
     reference_journey_report,
 )
+from crmcore.kernel.errors import NotFound, ValidationError
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -8,8 +8,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from crmcore.errors import ValidationError
 from crmcore.journey import Scale, Touchpoint, TouchpointScore, TouchpointScores
+from crmcore.kernel.errors import ValidationError
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

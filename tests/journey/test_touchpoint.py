@@ -9,10 +9,10 @@ import pytest
 
 from crmcore.columnar import EventLog
 from crmcore.customers.records import Interaction
-from crmcore.errors import ValidationError
+from crmcore.datasets.synthetic import generate
 from crmcore.funnel import DEFAULT_TOUCHPOINTS, Stage, TouchpointMap
 from crmcore.journey import JourneyMap, Touchpoint, journey_report
-from crmcore.synthetic import generate
+from crmcore.kernel.errors import ValidationError
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from crmcore.columnar import CustomerFrame, TransactionLog
 from crmcore.customers.customer import Customer
-from crmcore.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
 from crmcore.lifecycle import (
     BatchClassification,
     LifecyclePolicy,

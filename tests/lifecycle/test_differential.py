@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.columnar import TransactionLog
 from crmcore.customers.records import Purchase
+from crmcore.kernel.money import Money
 from crmcore.lifecycle import (
     EVENT_FOR_KIND,
     Lifecycle,
@@ -24,7 +25,6 @@ from crmcore.lifecycle import (
     transition_for,
     transitions,
 )
-from crmcore.money import Money
 
 AS_OF = datetime(2026, 3, 31, 12, tzinfo=UTC)
 DAY_US = 86_400_000_000

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from crmcore.codec import decode, encode
 from crmcore.customers.records import Purchase
-from crmcore.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.money import Money
 from crmcore.lifecycle import (
     DEFAULT_POLICY,
     ActivityFacts,
@@ -20,7 +21,6 @@ from crmcore.lifecycle import (
     Reason,
     classify,
 )
-from crmcore.money import Money
 
 from .helpers import T0
 

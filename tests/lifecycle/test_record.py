@@ -9,9 +9,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from crmcore.codec import decode, encode
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import event_from_json
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import event_from_json
 from crmcore.lifecycle import (
     ChurnWarning,
     Classification,

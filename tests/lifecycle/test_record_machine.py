@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from crmcore.codec import decode, encode
-from crmcore.errors import IllegalTransition, ValidationError
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import IllegalTransition, ValidationError
 from crmcore.lifecycle import (
     EVENT_FOR_KIND,
     INITIAL_STATE,

@@ -6,7 +6,7 @@ import attrs
 import numpy as np
 import pytest
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 from crmcore.lifecycle import (
     ACTIVE_STATES,
     EVENT_FOR_KIND,

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.customers import Purchase
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.money import Money
 from crmcore.loyalty.batch import NEVER_US, expire_all, liability_report, lot_columns
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
 
 T0 = datetime(2026, 1, 15, 12, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmcore import codec
-from crmcore.errors import ValidationError
+from crmcore.kernel import codec
+from crmcore.kernel.errors import ValidationError
 from crmcore.loyalty.expiry import ExpiryPolicy, ExpiryRule, add_months, program_zone
 
 

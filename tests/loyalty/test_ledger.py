@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from crmcore import codec
 from crmcore.customers import Purchase
-from crmcore.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
-from crmcore.events import DomainEvent, Outcome, event_from_json
+from crmcore.kernel import codec
+from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome, event_from_json
+from crmcore.kernel.money import Money
 from crmcore.loyalty.events import PointsEarned, trusted_setters
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import EntryType, LedgerEntry, LoyaltyAccount, replay
 from crmcore.loyalty.program import EarnRule, LoyaltyProgram, RedemptionRule, ReturnPolicy
-from crmcore.money import Money
 
 T0 = datetime(2026, 1, 10, 12, tzinfo=UTC)
 DAY = timedelta(days=1)

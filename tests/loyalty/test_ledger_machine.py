@@ -33,11 +33,11 @@ from hypothesis.stateful import (
 )
 
 from crmcore.customers import Purchase
-from crmcore.errors import DuplicateOperation, InsufficientPoints, ValidationError
+from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, ValidationError
+from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import EntryType, LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram, RedemptionRule, ReturnPolicy
-from crmcore.money import Money
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

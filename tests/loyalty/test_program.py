@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore import codec
 from crmcore.customers import Purchase
-from crmcore.errors import ValidationError
-from crmcore.frozen import FrozenDict
+from crmcore.kernel import codec
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.program import (
     Campaign,
@@ -21,7 +22,6 @@ from crmcore.loyalty.program import (
     RedemptionRule,
     ReturnPolicy,
 )
-from crmcore.money import Money
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -10,14 +10,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
-from crmcore.codec import decode, encode
 from crmcore.customers.records import Purchase
-from crmcore.errors import (
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import (
     CurrencyMismatch,
     DuplicateOperation,
     ValidationError,
 )
-from crmcore.events import event_from_json
+from crmcore.kernel.events import event_from_json
+from crmcore.kernel.money import Money
 from crmcore.loyalty.referrals import (
     CODE_ALPHABET,
     ReferralClaim,
@@ -30,7 +31,6 @@ from crmcore.loyalty.referrals import (
     reward_key,
 )
 from crmcore.loyalty.tier_events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
-from crmcore.money import Money
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

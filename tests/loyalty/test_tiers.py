@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore.codec import decode, encode
 from crmcore.columnar import TransactionLog
-from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
-from crmcore.events import event_from_json
+from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.events import event_from_json
+from crmcore.kernel.money import Money
 from crmcore.loyalty.tier_events import TierDowngraded, TierRetained, TierUpgraded
 from crmcore.loyalty.tiers import (
     BatchTiers,
@@ -27,7 +28,6 @@ from crmcore.loyalty.tiers import (
     evaluate_batch,
     evaluate_log,
 )
-from crmcore.money import Money
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from crmcore.columnar.schema import customer_record
-from crmcore.errors import RuleTypeError, ValidationError
+from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import (
     Const,
     RAnd,

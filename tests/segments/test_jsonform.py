@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from crmcore.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError
 from crmcore.segments.jsonform import (
     JSON_VERSION,
     rule_from_json,

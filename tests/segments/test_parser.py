@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 
-from crmcore.errors import RuleSyntaxError, RuleTypeError
+from crmcore.kernel.errors import RuleSyntaxError, RuleTypeError
 from crmcore.segments.parser import (
     MAX_DEPTH,
     boolean_depth,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import RuleError, RuleSyntaxError
+from crmcore.kernel.errors import RuleError, RuleSyntaxError
 from crmcore.segments.jsonform import rule_from_json, rule_to_json
 from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, _Parser, parse_rule
 from crmcore.segments.printer import to_text

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError
 from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, parse_rule
 from crmcore.segments.printer import (
     format_literal,

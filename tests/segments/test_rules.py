@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from crmcore.columnar.schema import CUSTOMER_SCHEMA
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 from crmcore.segments.rules import (
     COMPUTED_FIELDS,
     Aggregate,

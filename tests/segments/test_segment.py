@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore import synthetic
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
-from crmcore.errors import NotFound, RuleTypeError, ValidationError
-from crmcore.events import event_from_json, event_kinds
-from crmcore.reports import Report
+from crmcore.datasets import synthetic
+from crmcore.kernel.errors import NotFound, RuleTypeError, ValidationError
+from crmcore.kernel.events import event_from_json, event_kinds
+from crmcore.kernel.reports import Report
 from crmcore.segments.events import SegmentEntered, SegmentExited
 from crmcore.segments.rules import (
     Aggregate,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from crmcore.errors import RuleTypeError, ValidationError
+from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.rules import (
     Aggregate,
     Compare,

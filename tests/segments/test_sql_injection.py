@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crmcore.errors import RuleError, RuleTypeError, ValidationError
+from crmcore.kernel.errors import RuleError, RuleTypeError, ValidationError
 from crmcore.segments.evaluate import matches
 from crmcore.segments.rules import (
     Compare,

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from crmcore import synthetic
-from crmcore.errors import RuleTypeError, StorageError
+from crmcore.datasets import synthetic
+from crmcore.kernel.errors import RuleTypeError, StorageError
 from crmcore.segments.evaluate import matches
 from crmcore.segments.rules import (
     Aggregate,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmcore.errors import RuleTypeError
+from crmcore.kernel.errors import RuleTypeError
 from crmcore.segments.parser import parse_rule
 from crmcore.segments.rules import Compare, Field, Literal, RuleSchema
 from crmcore.segments.typecheck import check_rule

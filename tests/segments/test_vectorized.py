@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from crmcore import synthetic
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
-from crmcore.errors import RuleTypeError, ValidationError
+from crmcore.datasets import synthetic
+from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import matches
 from crmcore.segments.rules import (
     Aggregate,

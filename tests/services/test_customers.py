@@ -142,8 +142,8 @@ def test_retry_on_conflict_retries_then_gives_up() -> None:
 def test_the_export_holds_the_customers_feedback_and_erasure_blanks_its_text(
     store: Store,
 ) -> None:
-    from crmcore.codec import decode
     from crmcore.feedback import Feedback
+    from crmcore.kernel.codec import decode
     from crmcore.services import submit_feedback
 
     _ann(store)

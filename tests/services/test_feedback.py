@@ -15,11 +15,11 @@ from crmcore import (
     Store,
     ValidationError,
 )
-from crmcore.events import Outcome
 from crmcore.feedback.cases import Case, CaseState, Priority
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ActionStatus, ImprovementAction
 from crmcore.feedback.rules import CaseRule, CaseRules
+from crmcore.kernel.events import Outcome
 from crmcore.services import (
     act_on_case,
     add_improvement_action,

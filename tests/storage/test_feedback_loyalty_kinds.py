@@ -7,17 +7,17 @@ from typing import Any
 import attrs
 import pytest
 
-from crmcore import codec
 from crmcore.customers.records import Purchase
-from crmcore.errors import ConcurrencyConflict, ValidationError
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import open_case_for
+from crmcore.kernel import codec
+from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.money import Money
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.loyalty.referrals import ReferralCode, ReferralProgram
 from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
-from crmcore.money import Money
 from crmcore.storage.base import (
     CASES,
     FEEDBACK,

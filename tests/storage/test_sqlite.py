@@ -17,7 +17,6 @@ from typing import Any
 import attrs
 import pytest
 
-from crmcore.clock import EPOCH
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, customer_record
 from crmcore.customers import (
     ActivitySummary,
@@ -36,7 +35,8 @@ from crmcore.customers import (
     PurchaseSummary,
     ServiceRecord,
 )
-from crmcore.errors import (
+from crmcore.kernel.clock import EPOCH
+from crmcore.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     CrmError,
@@ -46,8 +46,8 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
-from crmcore.funnel.stage import Stage
-from crmcore.money import Money
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 from crmcore.storage import sqlite as sqlite_module
 from crmcore.storage.base import (
     CUSTOMERS,

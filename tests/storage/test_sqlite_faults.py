@@ -24,8 +24,8 @@ from typing import IO, Any
 import pytest
 
 from crmcore.customers import Contact, Customer, Purchase
-from crmcore.errors import ConcurrencyConflict, StorageError
-from crmcore.money import Money
+from crmcore.kernel.errors import ConcurrencyConflict, StorageError
+from crmcore.kernel.money import Money
 from crmcore.storage import sqlite as sqlite_module
 from crmcore.storage.sqlite import PAUSE_ENV, SqliteStore
 
@@ -39,8 +39,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from crmcore.customers import Customer, Interaction, Purchase
-from crmcore.errors import ConcurrencyConflict
-from crmcore.money import Money
+from crmcore.kernel.errors import ConcurrencyConflict
+from crmcore.kernel.money import Money
 from crmcore.storage.sqlite import SqliteStore
 
 mode, path = sys.argv[1], sys.argv[2]

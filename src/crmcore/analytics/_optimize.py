@@ -6,14 +6,14 @@ supplies the negative log-likelihood and its analytic gradient with respect
 to the log-parameters; :func:`maximise` runs L-BFGS-B from
 :mod:`scipy.optimize` within wide box bounds (so an unidentified parameter
 stops at a bound instead of overflowing), then checks the result and refuses
-it with :class:`~crmcore.errors.ModelFitError` if it did not converge, is not
+it with :class:`~crmcore.kernel.errors.ModelFitError` if it did not converge, is not
 finite, sits on a bound, or stops where the likelihood is flat (Hessian not
 positive definite). Standard errors come from that central-difference
 Hessian of the analytic gradient (delta method back to the natural scale).
 
 :mod:`scipy` is an optional extra (``crmcore[models]``): it is imported
 lazily, and :func:`load_scipy` raises
-:class:`~crmcore.errors.MissingDependency` when it is absent.
+:class:`~crmcore.kernel.errors.MissingDependency` when it is absent.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.errors import MissingDependency, ModelFitError
+from crmcore.kernel.errors import MissingDependency, ModelFitError
 
 __all__ = ["FitInfo", "compress_rows", "load_scipy", "maximise", "require_variety"]
 

@@ -66,8 +66,8 @@ from crmcore.analytics._optimize import (
     require_variety,
 )
 from crmcore.analytics.btyd import RFMSummary
-from crmcore.errors import ModelFitError, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import ModelFitError, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["BGNBDModel", "bgnbd_log_likelihood", "fit_bgnbd"]
 
@@ -351,12 +351,12 @@ def fit_bgnbd(
 ) -> BGNBDModel:
     """Fit a BG/NBD model to ``summary`` by maximum likelihood.
 
-    Raises :class:`~crmcore.errors.ModelFitError` when there is nothing to
+    Raises :class:`~crmcore.kernel.errors.ModelFitError` when there is nothing to
     learn from (no customers, or no customer with a repeat purchase: the
     likelihood then grows without bound as ``r -> 0``), when the optimiser
     does not converge within ``max_iterations``, or when the optimum lies on
     the edge of the parameter space (e.g. a single customer);
-    :class:`~crmcore.errors.MissingDependency` without :mod:`scipy`.
+    :class:`~crmcore.kernel.errors.MissingDependency` without :mod:`scipy`.
     """
     _, special = load_scipy("fitting the BG/NBD model")
     x, t_x, big_t = _stats(summary)

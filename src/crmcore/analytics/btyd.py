@@ -52,10 +52,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.errors import CurrencyMismatch, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["RFMSummary", "SummaryPeriod", "summary_from_transactions"]
 
@@ -411,9 +411,9 @@ def summary_from_transactions(
     not exist at calibration time).
 
     Customers appear in order of first appearance in the log. Amounts in
-    several currencies raise :class:`~crmcore.errors.CurrencyMismatch`; a
+    several currencies raise :class:`~crmcore.kernel.errors.CurrencyMismatch`; a
     naive datetime, an unknown period or ``holdout_end <= as_of`` raise
-    :class:`~crmcore.errors.ValidationError`. An empty result is allowed
+    :class:`~crmcore.kernel.errors.ValidationError`. An empty result is allowed
     (the model fits refuse it).
     """
     if not isinstance(log, TransactionLog):

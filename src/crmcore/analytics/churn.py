@@ -62,10 +62,10 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, check_window_days, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.errors import NotFound, ValidationError
 from crmcore.journey import TouchpointScores
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle import BatchClassification, LifecycleState
-from crmcore.reports import html_table, json_number
 
 __all__ = [
     "DEFAULT_CHURN_WEIGHTS",
@@ -380,7 +380,7 @@ def churn_risk(
     ``lifecycle`` a :func:`~crmcore.lifecycle.classify_log` result;
     ``satisfaction`` survey scores. Customers are those with a purchase up to
     ``as_of``; input rows for other ids are ignored. Raises
-    :class:`~crmcore.errors.ValidationError` for bad options or inputs.
+    :class:`~crmcore.kernel.errors.ValidationError` for bad options or inputs.
     """
     if not isinstance(weights, ChurnWeights):
         raise ValidationError("weights", weights, "must be ChurnWeights")

@@ -18,7 +18,7 @@ All customers are computed at once: one ``(customers, months + 1)`` matrix of
 cumulative expected purchases, differenced along the months axis.
 
 Values are plain ``float`` (analytics run on floats); turn them into
-:class:`~crmcore.money.Money` for display or storage with
+:class:`~crmcore.kernel.money.Money` for display or storage with
 :meth:`CLVReport.as_money`, which rounds to the currency's minor unit.
 
 >>> from crmcore.analytics.bgnbd import BGNBDModel
@@ -47,9 +47,9 @@ import numpy.typing as npt
 from crmcore.analytics.bgnbd import BGNBDModel
 from crmcore.analytics.btyd import RFMSummary
 from crmcore.analytics.gamma_gamma import GammaGammaModel
-from crmcore.errors import ModelFitError, ValidationError
-from crmcore.money import Money, currency_code
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import ModelFitError, ValidationError
+from crmcore.kernel.money import Money, currency_code
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["MONTH_LENGTH", "CLVReport", "customer_lifetime_value"]
 
@@ -101,7 +101,7 @@ class CLVReport:
         return order[:n]
 
     def as_money(self, currency: str) -> tuple[Money, ...]:
-        """Each customer's CLV as :class:`~crmcore.money.Money`, rounded to the minor unit."""
+        """Each customer's CLV as :class:`~crmcore.Money`, rounded to the minor unit."""
         code = currency_code(currency)
         return tuple(Money(Decimal(repr(v)), code).rounded() for v in self.clv.tolist())
 
@@ -160,8 +160,8 @@ def customer_lifetime_value(
 
     ``discount_rate`` is per month (0.01 = 1 % a month, about 12.7 % a
     year). The summary's ``time_unit`` must be the one ``purchases`` was
-    fitted in. Raises :class:`~crmcore.errors.ValidationError` for bad
-    arguments and :class:`~crmcore.errors.ModelFitError` if a model cannot
+    fitted in. Raises :class:`~crmcore.kernel.errors.ValidationError` for bad
+    arguments and :class:`~crmcore.kernel.errors.ModelFitError` if a model cannot
     give a finite prediction (e.g. a spend model with ``q <= 1``).
     """
     if not isinstance(summary, RFMSummary):

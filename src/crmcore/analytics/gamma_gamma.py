@@ -47,8 +47,8 @@ import numpy.typing as npt
 
 from crmcore.analytics._optimize import compress_rows, load_scipy, maximise, require_variety
 from crmcore.analytics.btyd import RFMSummary
-from crmcore.errors import ModelFitError, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import ModelFitError, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["GammaGammaModel", "fit_gamma_gamma"]
 
@@ -73,7 +73,7 @@ class GammaGammaModel:
 
     Build one with :func:`fit_gamma_gamma` or from known parameters. The
     population mean spend ``p v / (q - 1)`` exists only for ``q > 1``;
-    predictions need it and raise :class:`~crmcore.errors.ModelFitError`
+    predictions need it and raise :class:`~crmcore.kernel.errors.ModelFitError`
     otherwise.
     """
 
@@ -186,8 +186,8 @@ def fit_gamma_gamma(
     """Fit the Gamma-Gamma model to the repeat customers of ``summary`` by maximum likelihood.
 
     Only customers with ``frequency > 0`` enter the fit. Raises
-    :class:`~crmcore.errors.ValidationError` when a repeat customer's
-    ``monetary`` is not positive, and :class:`~crmcore.errors.ModelFitError`
+    :class:`~crmcore.kernel.errors.ValidationError` when a repeat customer's
+    ``monetary`` is not positive, and :class:`~crmcore.kernel.errors.ModelFitError`
     when there are fewer than two repeat customers, when every repeat
     customer has the same mean spend (no variation to learn from), when the
     optimiser does not converge, or when the optimum lies on the edge of the

@@ -46,10 +46,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
 
@@ -108,10 +108,10 @@ class Purchases:
 def read_purchases(log: object, as_of: object) -> Purchases:
     """Validate ``log`` and ``as_of`` and return the purchases up to ``as_of``.
 
-    Raises :class:`~crmcore.errors.ValidationError` for something that is
+    Raises :class:`~crmcore.kernel.errors.ValidationError` for something that is
     not a :class:`~crmcore.columnar.TransactionLog`, a naive ``as_of``, or
     a negative or non-finite amount (naming the row), and
-    :class:`~crmcore.errors.CurrencyMismatch` when the log mixes currencies
+    :class:`~crmcore.kernel.errors.CurrencyMismatch` when the log mixes currencies
     (spend in two currencies cannot be ranked or summed together).
     """
     if not isinstance(log, TransactionLog):
@@ -161,7 +161,7 @@ def exact_sums(keys: Int64Array, amount: Float64Array, size: int) -> Float64Arra
     float64 (exact below 2**53 units), so equal totals compare equal however
     the rows were ordered: a ranking of customers by spend then has no
     rounding noise. A total beyond exact summation raises
-    :class:`~crmcore.errors.ValidationError`.
+    :class:`~crmcore.kernel.errors.ValidationError`.
     """
     scaled = np.rint(amount * SPEND_SCALE)
     sums = np.bincount(keys, weights=scaled, minlength=size)
@@ -356,7 +356,7 @@ class HistoricalClv:
         return len(self.values)
 
     def value_of(self, customer: str) -> float:
-        """The historical CLV of ``customer``; :class:`~crmcore.errors.NotFound` if absent."""
+        """The historical CLV of ``customer``; :class:`~crmcore.NotFound` if absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFound("customer", customer)

@@ -34,7 +34,7 @@ Ties (``ties=``):
 
 Edge cases: customers without a purchase up to ``as_of`` are **excluded**
 (they have no recency; they are lifecycle prospects, not an RFM segment). An
-empty log raises :class:`~crmcore.errors.ValidationError`. With one customer,
+empty log raises :class:`~crmcore.kernel.errors.ValidationError`. With one customer,
 or when every value of a dimension ties under ``"average"``/``"dense"``, that
 dimension scores the middle bin (3 of 5) for everyone (pandas raises there).
 With 2 to ``bins - 1`` customers the scores follow pandas and leave gaps (two
@@ -71,8 +71,8 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.errors import MissingDependency, NotFound, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import MissingDependency, NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,7 +159,7 @@ def quantile_scores(values: npt.ArrayLike, bins: int = 5, ties: Ties = "first") 
     Higher values score higher (reverse with ``bins + 1 - score``). One value,
     or all values tied under ``"average"``/``"dense"``, give the middle score
     ``(bins + 1) // 2`` for all. Raises
-    :class:`~crmcore.errors.ValidationError` for ``NaN`` or an empty input.
+    :class:`~crmcore.kernel.errors.ValidationError` for ``NaN`` or an empty input.
 
     >>> quantile_scores([10.0, 30.0, 20.0, 50.0, 40.0]).tolist()
     [1, 3, 2, 5, 4]
@@ -537,7 +537,7 @@ class RfmReport:
     segments: tuple[SegmentSummary, ...]
 
     def segment(self, name: str) -> SegmentSummary:
-        """The row of segment ``name``; :class:`~crmcore.errors.NotFound` if unknown."""
+        """The row of segment ``name``; :class:`~crmcore.kernel.errors.NotFound` if unknown."""
         for row in self.segments:
             if row.name == name:
                 return row
@@ -660,7 +660,7 @@ class RfmTable:
         return [names[c] for c in self.segment_codes.tolist()]
 
     def mask(self, segment: str) -> BoolArray:
-        """Rows in ``segment``; :class:`~crmcore.errors.NotFound` for a name not in the map."""
+        """Rows in ``segment``; :class:`~crmcore.NotFound` for a name not in the map."""
         if segment not in self.segment_names:
             raise NotFound("segment", segment)
         mask: BoolArray = self.segment_codes == self.segment_names.index(segment)
@@ -672,7 +672,7 @@ class RfmTable:
         return ids
 
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.errors.NotFound` when absent."""
+        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFound` when absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFound("customer", customer)
@@ -825,9 +825,9 @@ def rfm_scores(
     ``bins`` the number of quantile bins (``segments.bins`` must agree),
     ``monetary`` total spend (``"sum"``) or mean order value (``"mean"``),
     ``whole_days`` floors recency to whole days before ranking (so purchases
-    on the same day tie). Raises :class:`~crmcore.errors.ValidationError`
+    on the same day tie). Raises :class:`~crmcore.kernel.errors.ValidationError`
     for bad options, a naive ``as_of``, negative or non-finite amounts, or no
-    purchase up to ``as_of``; :class:`~crmcore.errors.CurrencyMismatch` when
+    purchase up to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatch` when
     the log mixes currencies.
     """
     how = _check_ties(ties)

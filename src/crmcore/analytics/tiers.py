@@ -37,8 +37,8 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
-from crmcore.errors import NotFound, ValidationError
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["DEFAULT_CUTS", "TierSummary", "ValueTiers", "value_tiers"]
 
@@ -159,7 +159,7 @@ class ValueTiers:
         return [self.names[t] for t in self.tiers.tolist()]
 
     def mask(self, tier: str) -> BoolArray:
-        """Rows in ``tier``; :class:`~crmcore.errors.NotFound` for an unknown name."""
+        """Rows in ``tier``; :class:`~crmcore.kernel.errors.NotFound` for an unknown name."""
         if tier not in self.names:
             raise NotFound("tier", tier)
         mask: BoolArray = self.tiers == self.names.index(tier)

@@ -31,9 +31,9 @@ from typing import Any, ClassVar, Final, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import EPOCH
+from crmcore.kernel.errors import ValidationError
 
 __all__ = [
     "BoolArray",

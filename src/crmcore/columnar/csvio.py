@@ -42,7 +42,7 @@ from crmcore.columnar._columns import (
     row_error,
 )
 from crmcore.columnar.schema import Schema
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["CsvSource", "read_csv", "write_csv"]
 

@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import ensure_date
 from crmcore.columnar._columns import (
     SCALAR_KINDS,
     STRING_DTYPE,
@@ -68,7 +67,8 @@ from crmcore.columnar.schema import (
 )
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.errors import NotFound, ValidationError
+from crmcore.kernel.clock import ensure_date
+from crmcore.kernel.errors import NotFound, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -209,7 +209,7 @@ class Frame:
         return Schema(self.SCHEMA.columns + extras) if extras else self.SCHEMA
 
     def column(self, name: str) -> Column:
-        """The column called ``name``; :class:`~crmcore.errors.NotFound` if there is none."""
+        """The column called ``name``; :class:`~crmcore.kernel.errors.NotFound` if there is none."""
         try:
             return self._columns[name]
         except KeyError:

@@ -32,7 +32,7 @@ import attrs
 
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import MarketingChannel
-from crmcore.errors import NotFound
+from crmcore.kernel.errors import NotFound
 
 __all__ = [
     "CUSTOMER_SCHEMA",

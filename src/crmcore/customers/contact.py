@@ -24,8 +24,8 @@ import re
 
 import attrs
 
-from crmcore._data.countries import COUNTRIES
-from crmcore.errors import ValidationError
+from crmcore.kernel.countries import COUNTRIES
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["Contact", "country_code", "normalize_email", "normalize_phone"]
 

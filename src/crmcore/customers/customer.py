@@ -1,7 +1,7 @@
 """The customer aggregate: one unified view of a customer (DOMAIN.md §1).
 
 A :class:`Customer` is immutable. Every change is a method that returns an
-:class:`~crmcore.events.Outcome`: the new customer and the events raised.
+:class:`~crmcore.kernel.events.Outcome`: the new customer and the events raised.
 Nothing is stored until a unit of work saves it.
 
 >>> from datetime import datetime, UTC
@@ -26,7 +26,6 @@ from typing import Any, Final, cast
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.contact import Contact
 from crmcore.customers.events import (
     AttributeChanged,
@@ -56,11 +55,12 @@ from crmcore.customers.records import (
     ServiceRecord,
     parse_channel,
 )
-from crmcore.errors import CurrencyMismatch, CustomerIsErased, ValidationError
-from crmcore.events import Outcome
-from crmcore.frozen import FrozenDict
-from crmcore.ids import CustomerId, customer_id
-from crmcore.money import Money
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import CurrencyMismatch, CustomerIsErased, ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import CustomerId, customer_id
+from crmcore.kernel.money import Money
 
 __all__ = [
     "ActivitySummary",
@@ -511,7 +511,7 @@ class Customer:
         aggregates: the id, country, tags, the purchase/interaction/service
         summaries and the consent history, to which a withdrawal on every
         channel is appended so nobody markets to the erased record. Afterwards
-        every change raises :class:`~crmcore.errors.CustomerIsErased`.
+        every change raises :class:`~crmcore.kernel.errors.CustomerIsErased`.
         """
         when = self._event_time(at)
         if not isinstance(reason, str) or not reason.strip():

@@ -12,9 +12,9 @@ from typing import Any
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
-from crmcore.money import Money
-from crmcore.stage import Stage
+from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "AttributeChanged",

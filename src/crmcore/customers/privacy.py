@@ -15,10 +15,10 @@ from typing import Any, Final
 
 import attrs
 
-from crmcore.codec import JSON, decode, encode
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.errors import ValidationError
+from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["CustomerExport", "erase_records", "export_customer", "import_customer_export"]
 

@@ -10,9 +10,9 @@ from typing import TypeVar
 
 import attrs
 
-from crmcore.clock import ensure_date
 from crmcore.customers.contact import country_code
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import ensure_date
+from crmcore.kernel.errors import ValidationError
 
 __all__ = [
     "Demographics",

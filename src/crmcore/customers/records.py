@@ -14,9 +14,9 @@ from datetime import datetime
 
 import attrs
 
-from crmcore.clock import to_utc
-from crmcore.errors import ValidationError
-from crmcore.ids import (
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.ids import (
     CustomerId,
     InteractionId,
     OrderId,
@@ -26,8 +26,8 @@ from crmcore.ids import (
     order_id,
     service_record_id,
 )
-from crmcore.money import Money
-from crmcore.stage import Stage
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "ConsentRecord",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.datasets.synthetic import generate
 from crmcore.demo import base, feedback, loyalty, segments, value
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.journey import TouchpointScores, journey_report
@@ -18,7 +19,6 @@ from crmcore.lifecycle import classify_log
 from crmcore.ports import OutboxMessage
 from crmcore.services.customers import import_customers
 from crmcore.storage.sqlite import SqliteStore
-from crmcore.synthetic import generate
 
 __all__ = ["run"]
 

@@ -11,10 +11,10 @@ from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.demo._text import section, table
 from crmcore.funnel.analytics import funnel_breakdown, funnel_report
 from crmcore.journey import JourneyReport
+from crmcore.kernel.stage import Stage
 from crmcore.lifecycle import BatchClassification, LifecycleState
 from crmcore.lifecycle import transitions as lifecycle_transitions
 from crmcore.services.customers import erase_customer, export_customer_data, retry_on_conflict
-from crmcore.stage import Stage
 from crmcore.storage.sqlite import SqliteStore
 
 __all__ = ["journey", "lifecycle", "privacy", "summarise"]

@@ -10,8 +10,6 @@ import numpy as np
 
 from crmcore.columnar.frame import CustomerFrame
 from crmcore.demo._text import Timings, pct, section, table, timed
-from crmcore.errors import ValidationError
-from crmcore.events import Outcome
 from crmcore.feedback import (
     BusinessCalendar,
     Case,
@@ -29,6 +27,8 @@ from crmcore.feedback import (
     needs_backlog,
     theme_report,
 )
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import Outcome
 from crmcore.services.feedback import act_on_case, add_improvement_action, submit_feedback
 from crmcore.storage.sqlite import SqliteStore
 

@@ -10,6 +10,7 @@ from typing import TextIO
 
 from crmcore.customers.records import Purchase
 from crmcore.demo._text import Timings, section, table, timed
+from crmcore.kernel.money import Money
 from crmcore.loyalty import (
     Campaign,
     EarnRule,
@@ -22,7 +23,6 @@ from crmcore.loyalty import (
     TierStatus,
     facts_from_ledger,
 )
-from crmcore.money import Money
 from crmcore.services.loyalty import expire_accounts, loyalty_liability
 from crmcore.storage.sqlite import SqliteStore
 

@@ -20,8 +20,8 @@ from crmcore.analytics import (
 )
 from crmcore.columnar.frame import CustomerFrame, TransactionLog
 from crmcore.demo._text import Timings, pct, section, table, timed
-from crmcore.errors import MissingDependency, ModelFitError
 from crmcore.journey import TouchpointScore, TouchpointScores
+from crmcore.kernel.errors import MissingDependency, ModelFitError
 from crmcore.lifecycle import BatchClassification
 
 __all__ = ["currency_of", "value"]

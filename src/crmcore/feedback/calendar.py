@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.rrule import rrule, rrulestr
 
-from crmcore.clock import ensure_date, to_utc
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import ensure_date, to_utc
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["WEEKDAYS", "BusinessCalendar", "Shift"]
 
@@ -232,7 +232,7 @@ class BusinessCalendar:
     dates (local to ``timezone``); ``recurring_holidays`` are RRULE texts
     (``"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"``; a rule without ``DTSTART``
     starts on 1900-01-01). A calendar with no business hours on any weekday is
-    refused with a :class:`~crmcore.errors.ValidationError`.
+    refused with a :class:`~crmcore.kernel.errors.ValidationError`.
 
     >>> cal = BusinessCalendar.from_hours({"mon-fri": "09:00-17:00"}, timezone="Europe/Berlin")
     >>> friday = datetime(2026, 3, 6, 16, 30, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -354,7 +354,7 @@ class BusinessCalendar:
 
         ``duration`` must be non-negative; zero returns ``start``. A calendar
         whose holidays leave no business time within about three years raises
-        a :class:`~crmcore.errors.ValidationError`.
+        a :class:`~crmcore.kernel.errors.ValidationError`.
         """
         instant = to_utc(start, "start")
         if not isinstance(duration, timedelta) or duration < timedelta(0):

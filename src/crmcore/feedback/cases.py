@@ -33,9 +33,9 @@ Rules the guards enforce:
   :attr:`CasePolicy.reopen_window` of the latest resolution.
 
 Every change is kept in :attr:`Case.history` with its time; times never go
-back. Misuse raises :class:`~crmcore.errors.IllegalTransition` naming the
+back. Misuse raises :class:`~crmcore.kernel.errors.IllegalTransition` naming the
 state, the trigger or target, and the rule that forbids it; nothing changes
-(operations return new values in an :class:`~crmcore.events.Outcome`).
+(operations return new values in an :class:`~crmcore.kernel.events.Outcome`).
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, Outcome
-from crmcore.frozen import FrozenDict
-from crmcore.ids import CustomerId, validate_id
-from crmcore.ids import customer_id as to_customer_id
 from crmcore.journey.scores import Scale
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import CustomerId, validate_id
+from crmcore.kernel.ids import customer_id as to_customer_id
 
 if TYPE_CHECKING:
     from crmcore.feedback.events import CaseEvent
@@ -570,7 +570,7 @@ class Case:
     change it with the trigger methods (:meth:`acknowledge`, :meth:`start`,
     :meth:`wait_on_customer`, :meth:`customer_replied`, :meth:`resolve`,
     :meth:`follow_up`, :meth:`close`, :meth:`reopen`, :meth:`assign`) or
-    :meth:`fire`; each returns an :class:`~crmcore.events.Outcome` with the new
+    :meth:`fire`; each returns an :class:`~crmcore.kernel.events.Outcome` with the new
     case and its events. The history is re-checked on construction (also when
     decoded from storage): it starts at ``new``, each change starts where the
     previous ended, is a row of :data:`CASE_TRANSITIONS` whose
@@ -586,7 +586,7 @@ class Case:
     >>> case.close(t + timedelta(hours=1))
     Traceback (most recent call last):
     ...
-    crmcore.errors.IllegalTransition: cannot go from acknowledged to close: no close ...
+    crmcore.kernel.errors.IllegalTransition: cannot go from acknowledged to close: no close ...
     """
 
     id: str = attrs.field(converter=_case_id)
@@ -813,9 +813,9 @@ class Case:
     ) -> Outcome[Case]:
         """Apply ``trigger`` at ``at`` with its facts; the generic form of the named operations.
 
-        Raises :class:`~crmcore.errors.IllegalTransition` when the table has
+        Raises :class:`~crmcore.kernel.errors.IllegalTransition` when the table has
         no row for the trigger in the current state, or no row whose guard
-        holds; :class:`~crmcore.errors.ValidationError` for bad facts or a
+        holds; :class:`~crmcore.kernel.errors.ValidationError` for bad facts or a
         time before the latest change.
         """
         chosen = _change_trigger(trigger)

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
 from crmcore.feedback.cases import CaseState, CaseTrigger, Priority, Verdict
 from crmcore.feedback.feedback import Channel, FeedbackKind
-from crmcore.frozen import FrozenDict
 from crmcore.journey.scores import Scale
+from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.frozen import FrozenDict
 
 __all__ = [
     "CaseAcknowledged",

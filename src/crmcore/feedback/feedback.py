@@ -6,7 +6,7 @@ closed set, with free text, optional survey scores on their own scales
 (NPS 0-10, CSAT 1-5, CES 1-7, several allowed, keyed by
 :class:`~crmcore.journey.scores.Scale`), the touchpoint and funnel stage it
 concerns, theme tags, and the time it was given. It is validated on
-construction; every bad value raises :class:`~crmcore.errors.ValidationError`
+construction; every bad value raises :class:`~crmcore.kernel.errors.ValidationError`
 naming the field.
 
 :class:`FeedbackLog` is the same data as columns (numpy arrays) for
@@ -28,17 +28,17 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar import STRING_DTYPE
 from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.events import Outcome
-from crmcore.frozen import FrozenDict
-from crmcore.ids import CustomerId, customer_id, validate_id
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
-from crmcore.stage import Stage
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import CustomerId, customer_id, validate_id
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "CHANNELS",
@@ -204,7 +204,7 @@ class Feedback:
     ``channel`` and ``kind`` accept their enums or names; ``scores`` maps
     scales (or ``"nps"``, ``"csat"``, ``"ces"``) to whole numbers on that
     scale; ``touchpoint`` is a :class:`~crmcore.journey.touchpoint.Touchpoint`
-    (or ``"channel/kind"``); ``stage`` a :class:`~crmcore.stage.Stage` (or its
+    (or ``"channel/kind"``); ``stage`` a :class:`~crmcore.kernel.stage.Stage` (or its
     label); ``themes`` are tags, stored as sorted distinct slugs; ``at`` is
     aware (stored in UTC). ``version`` is the stored version (0 until saved).
 
@@ -218,7 +218,7 @@ class Feedback:
     ...          scores={"csat": 6}, at=datetime(2026, 3, 2, tzinfo=UTC))
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: scores.csat: must lie in 1..5 on the csat scale (got 6)
+    crmcore.kernel.errors.ValidationError: scores.csat: must lie in 1..5 on the csat scale (got 6)
     """
 
     id: str = attrs.field(converter=_feedback_id)

@@ -13,7 +13,7 @@ an owner and a status that moves through one table of transitions::
     in_progress  --drop-->      dropped
 
 Every move is kept with its time (:class:`ActionChange`); a move not in the
-table raises :class:`~crmcore.errors.IllegalTransition`.
+table raises :class:`~crmcore.kernel.errors.IllegalTransition`.
 
 :func:`measure_effect` compares the addressed themes before and after the
 action date (by default the day it was done) over two **equal** windows,
@@ -34,7 +34,7 @@ counts and intervals help judge it.
 >>> action.start(datetime(2026, 3, 21, tzinfo=UTC))
 Traceback (most recent call last):
 ...
-crmcore.errors.IllegalTransition: cannot go from done to start: ...
+crmcore.kernel.errors.IllegalTransition: cannot go from done to start: ...
 """
 
 from __future__ import annotations
@@ -47,16 +47,16 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.clock import EPOCH, ensure_date, to_utc
 from crmcore.columnar._columns import BoolArray, Int64Array
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, Outcome, event_type
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import CsatScore, NpsScore, _from_histogram, _z, feedback_log
-from crmcore.ids import validate_id
 from crmcore.journey.scores import Scale
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.clock import EPOCH, ensure_date, to_utc
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome, event_type
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
     "ACTION_TRANSITIONS",
@@ -237,7 +237,7 @@ class ImprovementAction:
     construction, also when decoded from storage); ``version`` is the stored
     version (0 until saved). Change it with :meth:`plan`, :meth:`start`,
     :meth:`complete`, :meth:`drop`, :meth:`fire` and :meth:`reassign`: each
-    returns an :class:`~crmcore.events.Outcome`.
+    returns an :class:`~crmcore.kernel.events.Outcome`.
     """
 
     id: str = attrs.field(converter=_id)

@@ -71,16 +71,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar import Column
 from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
-from crmcore.errors import ValidationError
 from crmcore.feedback.cases import Case, CaseState, Priority
 from crmcore.feedback.feedback import CHANNELS, KINDS, Feedback, FeedbackLog
 from crmcore.feedback.sla import SlaMetric, SlaPolicy, SlaStatus, sla_status
 from crmcore.journey.scores import Scale
-from crmcore.reports import html_table, json_number
-from crmcore.stage import Stage
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "CaseColumns",
@@ -532,7 +532,7 @@ def _from_histogram(scale: Scale, hist: Sequence[int], z: float, confidence: flo
 def score(scores: npt.ArrayLike, scale: Scale | str, *, confidence: float = 0.95) -> ScoreResult:
     """The headline metric of ``scale`` (NPS, CSAT or CES) over ``scores``.
 
-    Raises :class:`~crmcore.errors.ValidationError` for an empty input (a
+    Raises :class:`~crmcore.kernel.errors.ValidationError` for an empty input (a
     score of nothing is undefined, not 0) and for any answer off the scale,
     naming its position (``"scores[3]"``).
     """
@@ -554,11 +554,11 @@ def nps(scores: npt.ArrayLike, *, confidence: float = 0.95) -> NpsScore:
     >>> nps([])
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: scores: nps needs at least one answer (got [])
+    crmcore.kernel.errors.ValidationError: scores: nps needs at least one answer (got [])
     >>> nps([9, 11])
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: scores[1]: must lie in 0..10 on the nps scale (got 11)
+    crmcore.kernel.errors.ValidationError: scores[1]: must lie in 0..10 on the nps scale (got 11)
     """
     result = score(scores, Scale.NPS, confidence=confidence)
     assert isinstance(result, NpsScore)
@@ -1044,7 +1044,7 @@ def feedback_score(
 ) -> ScoreResult:
     """The metric of ``scale`` over the feedback that carries a score on it.
 
-    Raises :class:`~crmcore.errors.ValidationError` when none does.
+    Raises :class:`~crmcore.kernel.errors.ValidationError` when none does.
     """
     log = feedback_log(feedback)
     chosen = Scale.parse(scale)

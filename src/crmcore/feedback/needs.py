@@ -60,10 +60,10 @@ import numpy as np
 from crmcore.columnar import STRING_DTYPE
 from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import NotFound, ValidationError
 from crmcore.feedback.feedback import KINDS, Feedback, FeedbackKind, FeedbackLog
 from crmcore.journey.scores import Scale
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
     "ImportanceWeights",
@@ -308,7 +308,7 @@ class NeedsBacklog:
         return self.rows[:k]
 
     def row(self, category: str) -> NeedRow:
-        """The row of ``category``; :class:`~crmcore.errors.NotFound` when no feedback has it."""
+        """The row of ``category``; :class:`~crmcore.NotFound` when no feedback has it."""
         for r in self.rows:
             if r.category == category:
                 return r
@@ -406,7 +406,7 @@ def needs_backlog(
 
     ``values`` maps customer ids to their value (e.g. CLV; no storage is
     read). A customer in the feedback without a value raises
-    :class:`~crmcore.errors.NotFound` unless ``missing_value`` is given.
+    :class:`~crmcore.kernel.errors.NotFound` unless ``missing_value`` is given.
     ``texts`` are taken from the feedback items; for a
     :class:`~crmcore.feedback.feedback.FeedbackLog` pass them when rules use
     keywords.

@@ -32,15 +32,15 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.events import Outcome
 from crmcore.feedback.cases import Case, Priority
 from crmcore.feedback.feedback import Channel, Feedback, FeedbackKind
-from crmcore.ids import validate_id
 from crmcore.journey.scores import Scale
-from crmcore.money import Money
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.money import Money
 
 __all__ = [
     "DEFAULT_CASE_RULES",
@@ -204,7 +204,7 @@ class PriorityPolicy:
     Each threshold in ``value_thresholds`` (ascending) that the customer's
     value reaches raises the severity one step, up to urgent. The value is
     whatever the caller ranks customers by: a CLV (a number or
-    :class:`~crmcore.money.Money`, whose amount is compared), or a tier
+    :class:`~crmcore.kernel.money.Money`, whose amount is compared), or a tier
     number with thresholds ``(1, 2)``. An unknown value (``None``) raises nothing.
 
     >>> p = PriorityPolicy(value_thresholds=(1000, 10000))

@@ -41,14 +41,14 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
-from crmcore.errors import ValidationError
-from crmcore.events import DomainEvent
 from crmcore.feedback.calendar import BusinessCalendar
 from crmcore.feedback.cases import Case, CaseState, CaseTrigger, Priority
 from crmcore.feedback.events import SlaBreached, SlaEvent, SlaWarning
-from crmcore.ids import validate_id
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import DomainEvent
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
     "COUNTING_STATES",

@@ -46,7 +46,6 @@ from typing import Final, Literal, TypeAlias
 import attrs
 import numpy as np
 
-from crmcore.errors import NotFound, ValidationError
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import (
     _PERIODS,
@@ -60,7 +59,8 @@ from crmcore.feedback.metrics import (
     feedback_log,
 )
 from crmcore.journey.scores import Scale
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["RankBy", "ThemeReport", "ThemeRow", "theme_report"]
 
@@ -126,7 +126,7 @@ class ThemeReport:
         return self.rows[:k]
 
     def row(self, theme: str) -> ThemeRow:
-        """The row of ``theme``; :class:`~crmcore.errors.NotFound` when no feedback carries it."""
+        """The row of ``theme``; :class:`~crmcore.NotFound` when no feedback carries it."""
         for r in self.rows:
             if r.theme == theme:
                 return r

@@ -28,7 +28,6 @@ from crmcore.funnel.position import (
     StageChange,
     normalize_reason,
 )
-from crmcore.funnel.stage import Stage
 from crmcore.funnel.touchpoints import (
     DEFAULT_TOUCHPOINTS,
     TouchpointMap,
@@ -36,6 +35,7 @@ from crmcore.funnel.touchpoints import (
     apply_interaction,
     replay,
 )
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "DEFAULT_WINDOW",

@@ -25,9 +25,9 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-from crmcore.errors import ValidationError
 from crmcore.funnel._steps import Plan
 from crmcore.funnel._types import AnyArray, BoolArray, Int8Array, Int64Array, UIntArray
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["Outcomes", "outcomes", "signature_dtype", "step_rank"]
 

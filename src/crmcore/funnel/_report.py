@@ -20,7 +20,7 @@ import numpy as np
 
 from crmcore.funnel._steps import Exclusion, FunnelMode, FunnelStep, Plan, describe, label
 from crmcore.funnel._types import Float64Array, Int64Array
-from crmcore.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
     "ConversionTime",

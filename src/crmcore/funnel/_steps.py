@@ -1,7 +1,7 @@
 """Funnel definitions shared by the vectorised and the per-customer paths.
 
 A funnel is a sequence of *steps*; a step matches events by funnel stage (a
-:class:`~crmcore.funnel.stage.Stage`, compared with an event's ``stage``) or
+:class:`~crmcore.kernel.stage.Stage`, compared with an event's ``stage``) or
 by event kind (a ``str``, compared with its ``kind``). Exclusions name
 events that disqualify a trial between two steps. Both paths parse and check
 their arguments here, so they reject the same input with the same errors.
@@ -15,8 +15,8 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 
 import attrs
 
-from crmcore.errors import ValidationError
-from crmcore.funnel.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "DEFAULT_WINDOW",

@@ -2,7 +2,7 @@
 
 They live here, not in :mod:`crmcore.columnar`, so that importing
 :mod:`crmcore.funnel` never imports the columnar package at module load:
-``crmcore.columnar`` itself imports ``crmcore.funnel.stage`` (through the
+``crmcore.columnar`` itself imports ``crmcore.kernel.stage`` (through the
 customer schema), and the funnel package re-exports the analytics.
 """
 

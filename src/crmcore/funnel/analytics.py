@@ -1,7 +1,7 @@
 """Funnel analytics: how many customers reach each step, how fast, per segment and cohort.
 
 A funnel is a sequence of at least two *steps*; a step matches events by
-funnel stage (a :class:`~crmcore.funnel.stage.Stage`, against the event's
+funnel stage (a :class:`~crmcore.kernel.stage.Stage`, against the event's
 ``stage``) or by event kind (a ``str``, against its ``kind``). Three paths
 compute the same report (:class:`FunnelReport`):
 
@@ -95,8 +95,6 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH
-from crmcore.errors import NotFound, ValidationError
 from crmcore.funnel._engine import Outcomes, check_customer_time_order, outcomes, signature_dtype
 from crmcore.funnel._reference import customer_outcome
 from crmcore.funnel._report import (
@@ -119,9 +117,11 @@ from crmcore.funnel._steps import (
     plan,
 )
 from crmcore.funnel._types import AnyArray, BoolArray, Int64Array, UIntArray
-from crmcore.funnel.stage import Stage
+from crmcore.kernel.clock import EPOCH
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.stage import Stage
 
-if TYPE_CHECKING:  # crmcore.columnar imports crmcore.funnel.stage: import it lazily at run time
+if TYPE_CHECKING:  # crmcore.columnar imports crmcore.kernel.stage: import it lazily at run time
     from crmcore.columnar.frame import CustomerFrame, EventLog
 
 __all__ = [
@@ -231,7 +231,7 @@ def funnel_report(
     ``window`` (default 14 days, PostHog's; ``None`` for no limit) bounds
     how long after entering step 1 a step still counts; ``mode`` is
     ``"ordered"``, ``"strict"`` or ``"any"``. A kind step that no event has
-    raises :class:`~crmcore.errors.ValidationError` naming the step (a typo
+    raises :class:`~crmcore.kernel.errors.ValidationError` naming the step (a typo
     would silently count zero) unless ``allow_unseen_kinds``; stage steps
     never do. Rows may be in any order (``assume_sorted`` skips the sort for
     a log grouped by customer and time-ordered, and checks it).
@@ -522,7 +522,7 @@ def funnel_report_python(
     """The same report as :func:`funnel_report`, computed customer by customer in plain Python.
 
     ``events`` are ``(customer_id, what, at)``: ``what`` is an event kind
-    (``str``), a :class:`~crmcore.funnel.stage.Stage` entered, or a
+    (``str``), a :class:`~crmcore.kernel.stage.Stage` entered, or a
     ``(kind, Stage)`` pair (what an :class:`EventLog` row with a stage is);
     ``at`` is an aware datetime. Errors name the event (``events[3]``). Use
     it on small inputs, to audit a number, or as an executable definition.

@@ -17,8 +17,8 @@ import enum
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
-from crmcore.funnel.stage import Stage
+from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.stage import Stage
 
 __all__ = ["StageEntered", "StageMove", "StageRegressed"]
 

@@ -11,10 +11,10 @@ The rules, in the order they are checked by :meth:`~FunnelPosition.advance`
 and :meth:`~FunnelPosition.regress`:
 
 1. *Bad input* (an unknown stage, a naive datetime, an empty regress reason,
-   a malformed source id) raises :class:`~crmcore.errors.ValidationError`.
+   a malformed source id) raises :class:`~crmcore.kernel.errors.ValidationError`.
 2. *Moving to the current stage again* is a no-op: the same object, no
    event, nothing recorded (not even when ``at`` is old).
-3. *Illegal moves* raise :class:`~crmcore.errors.IllegalTransition` naming
+3. *Illegal moves* raise :class:`~crmcore.kernel.errors.IllegalTransition` naming
    from/to and why: advancing backwards, regressing forwards, skipping when
    the :class:`FunnelPolicy` forbids it, regressing when it forbids it or
    below its ``lock_at`` stage.
@@ -53,13 +53,13 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, Outcome
 from crmcore.funnel.events import StageEntered, StageMove, StageRegressed
-from crmcore.funnel.stage import Stage
-from crmcore.ids import CustomerId, validate_id
-from crmcore.ids import customer_id as _customer_id
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.ids import CustomerId, validate_id
+from crmcore.kernel.ids import customer_id as _customer_id
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -300,7 +300,7 @@ class FunnelPosition:
     one with :meth:`start` (or from interactions with
     :func:`~crmcore.funnel.touchpoints.apply_interaction`) and change it only
     through :meth:`advance` and :meth:`regress`, which return an
-    :class:`~crmcore.events.Outcome` with the new position and its events.
+    :class:`~crmcore.kernel.events.Outcome` with the new position and its events.
     """
 
     id: CustomerId = attrs.field(converter=_customer_id)

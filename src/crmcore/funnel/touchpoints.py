@@ -34,10 +34,10 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import Interaction, normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.events import Outcome
 from crmcore.funnel.position import DEFAULT_POLICY, FunnelPolicy, FunnelPosition
-from crmcore.funnel.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "DEFAULT_TOUCHPOINTS",

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import ValidationError
 from crmcore.journey.touchpoint import Touchpoint
-from crmcore.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar._columns import Int64Array
@@ -31,7 +31,7 @@ def event_touchpoints(log: EventLog) -> tuple[tuple[Touchpoint, ...], Int64Array
 
     Events without a channel are not touchpoints (index ``-1``): e.g. stage
     markers written by a funnel. A channel or kind that is not a valid slug
-    raises a :class:`~crmcore.errors.ValidationError` naming its first row.
+    raises a :class:`~crmcore.kernel.errors.ValidationError` naming its first row.
     """
     channel, kind = log["channel"], log["kind"]
     ch_codes = channel.values.astype(np.int64)
@@ -58,7 +58,7 @@ def event_stages(log: EventLog) -> Int64Array:
     """Each event's own stage number (0 where the ``stage`` column is missing).
 
     A label that is not a funnel stage raises a
-    :class:`~crmcore.errors.ValidationError` naming the first row carrying it.
+    :class:`~crmcore.kernel.errors.ValidationError` naming the first row carrying it.
     """
     column = log["stage"]
     codes = column.values.astype(np.int64)

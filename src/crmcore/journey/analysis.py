@@ -32,7 +32,6 @@ import numpy as np
 
 from crmcore.columnar._columns import AnyArray, BoolArray, Int64Array
 from crmcore.columnar.frame import EventLog
-from crmcore.errors import ValidationError
 from crmcore.journey._events import N_STAGES, derive_stages, event_stages, event_touchpoints
 from crmcore.journey.report import (
     JourneyReport,
@@ -43,7 +42,8 @@ from crmcore.journey.report import (
 )
 from crmcore.journey.scores import TouchpointScore, TouchpointScores
 from crmcore.journey.touchpoint import JourneyMap, Touchpoint
-from crmcore.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.stage import Stage
 
 __all__ = ["as_scores", "check_map", "check_window", "journey_report"]
 

@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from crmcore.customers.records import Interaction
-from crmcore.errors import ValidationError
 from crmcore.journey.analysis import check_map, check_window
 from crmcore.journey.report import JourneyReport, JourneyStats, PainWeights, StageSource, assemble
 from crmcore.journey.scores import Scale, TouchpointScore
 from crmcore.journey.touchpoint import JourneyMap, Touchpoint
-from crmcore.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.stage import Stage
 
 __all__ = ["reference_journey_report"]
 

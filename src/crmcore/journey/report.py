@@ -34,12 +34,12 @@ from typing import Literal
 
 import attrs
 
-from crmcore.errors import NotFound, ValidationError
 from crmcore.journey._events import N_STAGES
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
-from crmcore.reports import html_table, json_number
-from crmcore.stage import Stage
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "JourneyReport",
@@ -240,7 +240,7 @@ class JourneyReport:
         return tuple(row for row in self.rows if row.volume == 0)
 
     def row(self, touchpoint: Touchpoint | tuple[str, str] | str) -> TouchpointRow:
-        """The row of ``touchpoint``; :class:`~crmcore.errors.NotFound` when it has none."""
+        """The row of ``touchpoint``; :class:`~crmcore.kernel.errors.NotFound` when it has none."""
         point = Touchpoint.parse(touchpoint)
         for row in self.rows:
             if row.touchpoint == point:

@@ -36,13 +36,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import to_utc
 from crmcore.columnar import STRING_DTYPE, Column
 from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.ids import CustomerId, customer_id
 from crmcore.journey.touchpoint import Touchpoint
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.ids import CustomerId, customer_id
 
 __all__ = ["Scale", "TouchpointScore", "TouchpointScores"]
 
@@ -267,7 +267,7 @@ class TouchpointScores:
         """Columns of ``scores``; all must be on one scale (``scale``, or the first one's).
 
         A row on another scale, or not a :class:`TouchpointScore`, raises a
-        :class:`~crmcore.errors.ValidationError` naming the row. An empty
+        :class:`~crmcore.kernel.errors.ValidationError` naming the row. An empty
         input needs ``scale``.
         """
         items = list(scores)

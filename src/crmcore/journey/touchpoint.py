@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from crmcore.customers.records import normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.frozen import FrozenDict
-from crmcore.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar.frame import EventLog
@@ -68,7 +68,7 @@ class Touchpoint:
     def parse(cls, value: object, field: str = "touchpoint") -> Touchpoint:
         """A touchpoint from itself, a ``(channel, kind)`` pair or ``"channel/kind"``.
 
-        Anything else raises a :class:`~crmcore.errors.ValidationError` naming ``field``.
+        Anything else raises a :class:`~crmcore.kernel.errors.ValidationError` naming ``field``.
         """
         if isinstance(value, Touchpoint):
             return value
@@ -114,7 +114,7 @@ class JourneyMap:
 
     ``stages`` is the explicit table; keys may be :class:`Touchpoint`,
     ``(channel, kind)`` or ``"channel/kind"``, values a
-    :class:`~crmcore.funnel.stage.Stage`, its label or number. With
+    :class:`~crmcore.kernel.stage.Stage`, its label or number. With
     ``derive=True`` (the default) a touchpoint missing from the table takes
     the stage its interactions carry most often (ties: the earlier stage);
     see :meth:`derived_from`. A touchpoint with neither is *unmapped*: the
@@ -163,7 +163,7 @@ class JourneyMap:
         the earlier stage); touchpoints whose events carry no stage are left
         out. Useful to pin a derived map, edit it (:meth:`with_stage`) and pass
         it back with ``derive=False``. Unknown stage labels raise a
-        :class:`~crmcore.errors.ValidationError` naming the row.
+        :class:`~crmcore.kernel.errors.ValidationError` naming the row.
         """
         from crmcore.journey._events import derive_stages, event_stages, event_touchpoints
 

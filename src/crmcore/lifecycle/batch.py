@@ -39,7 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, TransactionLog
-from crmcore.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
+from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason, reasons_from_bits
 from crmcore.lifecycle.policy import (
     DAY_US,
@@ -53,7 +54,6 @@ from crmcore.lifecycle.policy import (
 )
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.lifecycle.transitions import ROW_OF_PAIR, TRANSITIONS, TransitionKind, Trigger
-from crmcore.reports import html_table, json_number
 
 __all__ = ["BatchClassification", "BatchTransitions", "classify_log", "transitions"]
 
@@ -149,7 +149,7 @@ class BatchClassification:
 
     # -- rows ----------------------------------------------------------------------------------
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.errors.NotFound` when absent."""
+        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFound` when absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFound("customer", customer)
@@ -360,10 +360,10 @@ def classify_log(
     about a second per million). Purchases after ``as_of`` are ignored. The
     log may be in any row order.
 
-    Raises :class:`~crmcore.errors.ValidationError` for a naive ``as_of``,
+    Raises :class:`~crmcore.kernel.errors.ValidationError` for a naive ``as_of``,
     a negative or non-finite amount (naming the row), a duplicate customer
     id, or a customer's spend beyond exact summation, and
-    :class:`~crmcore.errors.CurrencyMismatch` when one customer's purchases
+    :class:`~crmcore.kernel.errors.CurrencyMismatch` when one customer's purchases
     are in two currencies.
     """
     if not isinstance(log, TransactionLog):
@@ -725,7 +725,7 @@ def transitions(
     Each side is a :class:`BatchClassification` or an array of state codes
     (or states). Two classifications must list the same customers in the same
     order. A change the table does not allow raises
-    :class:`~crmcore.errors.IllegalTransition` naming the first such row and
+    :class:`~crmcore.kernel.errors.IllegalTransition` naming the first such row and
     how many there are; unchanged rows are not transitions.
     """
     ids: AnyArray | None = None

@@ -18,8 +18,8 @@ from typing import Final
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
-from crmcore.frozen import FrozenDict
+from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.frozen import FrozenDict
 from crmcore.lifecycle.evidence import ActivityFacts, Reason
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.lifecycle.transitions import TransitionKind, Trigger

@@ -25,8 +25,8 @@ from typing import Any, Final
 
 import attrs
 
-from crmcore.clock import to_utc
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["ActivityFacts", "Evidence", "Reason", "reasons_from_bits"]
 

@@ -59,13 +59,13 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.customers.records import Purchase
-from crmcore.errors import CurrencyMismatch, ValidationError
-from crmcore.ids import CustomerId, customer_id
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.ids import CustomerId, customer_id
+from crmcore.kernel.money import Money
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason
 from crmcore.lifecycle.states import LifecycleState
-from crmcore.money import Money
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -76,7 +76,7 @@ __all__ = [
     "classify",
 ]
 
-#: An amount paid: a number or :class:`~crmcore.money.Money` (converted to float).
+#: An amount paid: a number or :class:`~crmcore.kernel.money.Money` (converted to float).
 Amount = float | int | Decimal | Money
 #: One purchase for :func:`classify`: a :class:`Purchase` or an ``(at, amount)`` pair.
 PurchaseInput = Purchase | tuple[datetime, Amount]
@@ -275,9 +275,9 @@ def classify(
 
     ``purchases`` are :class:`~crmcore.customers.records.Purchase` objects of
     this customer or ``(at, amount)`` pairs (``at`` aware, ``amount`` a
-    non-negative number or :class:`~crmcore.money.Money`); purchases after
+    non-negative number or :class:`~crmcore.kernel.money.Money`); purchases after
     ``as_of`` are ignored. Amounts in more than one currency raise
-    :class:`~crmcore.errors.CurrencyMismatch`.
+    :class:`~crmcore.kernel.errors.CurrencyMismatch`.
 
     >>> from datetime import UTC, datetime
     >>> t = datetime(2026, 6, 30, tzinfo=UTC)

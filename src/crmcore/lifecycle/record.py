@@ -30,10 +30,10 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
-from crmcore.errors import IllegalTransition, ValidationError
-from crmcore.events import DomainEvent, Outcome
-from crmcore.ids import CustomerId, customer_id
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.lifecycle.events import EVENT_FOR_KIND
 from crmcore.lifecycle.evidence import Evidence
 from crmcore.lifecycle.policy import (
@@ -205,9 +205,9 @@ class Lifecycle:
     def fire(self, trigger: Trigger | str, at: datetime, evidence: Evidence) -> Outcome[Lifecycle]:
         """Apply ``trigger`` at ``at``: the table's move from the current state, if its guard holds.
 
-        Raises :class:`~crmcore.errors.IllegalTransition` when the table has
+        Raises :class:`~crmcore.kernel.errors.IllegalTransition` when the table has
         no row for the trigger in this state or the evidence fails the row's
-        guard, and :class:`~crmcore.errors.ValidationError` for a time before
+        guard, and :class:`~crmcore.kernel.errors.ValidationError` for a time before
         the last change or evidence from after ``at``.
         """
         wanted = _trigger(trigger)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["ACTIVE_STATES", "LifecycleState"]
 
@@ -55,7 +55,7 @@ class LifecycleState(enum.StrEnum):
 
     @classmethod
     def from_code(cls, code: int) -> LifecycleState:
-        """The state with integer ``code``; :class:`~crmcore.errors.ValidationError` otherwise."""
+        """The state with integer ``code``; :class:`~crmcore.ValidationError` otherwise."""
         if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code < len(_STATES):
             raise ValidationError("state", code, f"must be a state code 0..{len(_STATES) - 1}")
         return _STATES[code]

@@ -14,7 +14,7 @@ decline needs a decline reason, a move into churned the churn-horizon reason,
 and so on; a transition without receipts is refused.
 
 Moves that are not in the table raise
-:class:`~crmcore.errors.IllegalTransition` (:mod:`crmcore.lifecycle.record`):
+:class:`~crmcore.kernel.errors.IllegalTransition` (:mod:`crmcore.lifecycle.record`):
 nothing ever goes back to prospect, and only a prospect becomes new.
 
 >>> row = transition_for(LifecycleState.DECLINE, LifecycleState.MATURE)
@@ -34,8 +34,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.errors import ValidationError
-from crmcore.frozen import FrozenDict
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.frozen import FrozenDict
 from crmcore.lifecycle.evidence import Evidence, Reason
 from crmcore.lifecycle.states import LifecycleState
 

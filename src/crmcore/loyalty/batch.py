@@ -27,15 +27,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.clock import EPOCH, to_utc
-from crmcore.errors import ValidationError
-from crmcore.events import DomainEvent
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import DomainEvent
+from crmcore.kernel.money import Money
+from crmcore.kernel.reports import html_table, json_number
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.expiry import ExpiryRule, program_zone
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
-from crmcore.reports import html_table, json_number
 
 __all__ = [
     "ExpiryRun",

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmcore.events import DomainEvent, Outcome, event_type
-from crmcore.money import Money
+from crmcore.kernel.events import DomainEvent, Outcome, event_type
+from crmcore.kernel.money import Money
 
 __all__ = [
     "LoyaltyEvent",

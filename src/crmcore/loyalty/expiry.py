@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["ExpiryPolicy", "ExpiryRule", "add_months", "program_zone"]
 

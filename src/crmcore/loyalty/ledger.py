@@ -2,7 +2,7 @@
 
 A :class:`LoyaltyAccount` is a frozen aggregate (``id``, ``version``, the
 customer and the program it belongs to) holding its :class:`LedgerEntry`
-values in order. Every operation returns an :class:`~crmcore.events.Outcome`
+values in order. Every operation returns an :class:`~crmcore.kernel.events.Outcome`
 with the new account and one event per posted entry; nothing is ever changed
 or removed, corrections are new entries.
 
@@ -39,9 +39,9 @@ Rules (all documented in ``docs/loyalty.md``):
 * **Idempotency.** Every operation takes a caller's ``key``. The same key
   with the same request returns the account unchanged and posts nothing; the
   same key with a different request raises
-  :class:`~crmcore.errors.DuplicateOperation`. An order earns once.
+  :class:`~crmcore.kernel.errors.DuplicateOperation`. An order earns once.
 * **Time.** Times must be aware; an operation dated before the last entry is
-  rejected (:class:`~crmcore.errors.ValidationError` naming ``at``): the
+  rejected (:class:`~crmcore.kernel.errors.ValidationError` naming ``at``): the
   ledger is a journal in posting order, so "as of" answers stay stable.
 
 Operations copy no history: entries go into an append-only journal shared by
@@ -55,7 +55,7 @@ account from outside still validates everything.
 
 >>> from datetime import UTC, datetime
 >>> from crmcore.customers import Purchase
->>> from crmcore.money import Money
+>>> from crmcore.kernel.money import Money
 >>> from crmcore.loyalty.program import LoyaltyProgram
 >>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
 >>> at = datetime(2026, 3, 1, tzinfo=UTC)
@@ -79,11 +79,13 @@ from typing import Any, Final
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.records import Purchase
-from crmcore.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
-from crmcore.events import DomainEvent, Outcome
-from crmcore.ids import validate_id
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.money import Money
+from crmcore.kernel.reports import html_table
 from crmcore.loyalty.events import (
     PointsAdjusted,
     PointsAwarded,
@@ -96,8 +98,6 @@ from crmcore.loyalty.events import (
 )
 from crmcore.loyalty.expiry import program_zone
 from crmcore.loyalty.program import LoyaltyProgram
-from crmcore.money import Money
-from crmcore.reports import html_table
 
 __all__ = [
     "EntryType",
@@ -625,7 +625,7 @@ def _check_entry(entry: object, i: int, state: _State) -> LedgerEntry:
 def replay(entries: Iterable[LedgerEntry]) -> tuple[tuple[Lot, ...], int]:
     """Rebuild the open lots and the debt from ``entries`` alone, validating them.
 
-    Raises :class:`~crmcore.errors.ValidationError` naming the first entry
+    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the first entry
     that does not fit (time going back, a key used twice, a lot
     over-consumed, points not matching moves).
     """
@@ -685,7 +685,7 @@ class LoyaltyAccount:
     storage), it replays and validates them; operations append without
     copying the history. Each operation takes the :class:`LoyaltyProgram`
     (its ``id`` must be the account's ``program_id``) and returns an
-    :class:`~crmcore.events.Outcome`.
+    :class:`~crmcore.kernel.events.Outcome`.
     """
 
     id: str = attrs.field(converter=_account_id)
@@ -791,7 +791,7 @@ class LoyaltyAccount:
         return self._state.n
 
     def entry(self, key: str) -> LedgerEntry:
-        """The entry posted under ``key`` (raises :class:`~crmcore.errors.NotFound`)."""
+        """The entry posted under ``key`` (raises :class:`~crmcore.kernel.errors.NotFound`)."""
         found = self._state.find(key) if isinstance(key, str) else None
         if found is None:
             raise NotFound("ledger entry", key)
@@ -802,7 +802,7 @@ class LoyaltyAccount:
         return isinstance(key, str) and self._state.find(key) is not None
 
     def earn_entry_for(self, order_id: str) -> LedgerEntry:
-        """The earn entry of ``order_id`` (raises :class:`~crmcore.errors.NotFound`)."""
+        """The earn entry of ``order_id`` (raises :class:`~crmcore.kernel.errors.NotFound`)."""
         found = self._state.find("order#" + order_id) if isinstance(order_id, str) else None
         if found is None:
             raise NotFound("earn entry for order", order_id)
@@ -1029,7 +1029,7 @@ class LoyaltyAccount:
     ) -> Outcome[LoyaltyAccount]:
         """Spend ``points`` (FIFO over spendable lots); ``redemption_id`` defaults to ``key``.
 
-        Raises :class:`~crmcore.errors.InsufficientPoints` with the balance
+        Raises :class:`~crmcore.kernel.errors.InsufficientPoints` with the balance
         as of ``at`` when it is short.
         """
         program = self._check_program(program)
@@ -1077,7 +1077,7 @@ class LoyaltyAccount:
         """A manual correction: ``delta > 0`` creates a lot, ``delta < 0`` consumes FIFO.
 
         A negative adjustment beyond the spendable balance raises
-        :class:`~crmcore.errors.InsufficientPoints` (only refunds create debt).
+        :class:`~crmcore.kernel.errors.InsufficientPoints` (only refunds create debt).
         """
         program = self._check_program(program)
         key = _key(key)

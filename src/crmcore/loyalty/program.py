@@ -1,7 +1,7 @@
 """Loyalty program configuration: earning, campaigns, actions, caps, redemption, expiry.
 
 A :class:`LoyaltyProgram` is frozen, serialisable data (it round-trips
-through :mod:`crmcore.codec`), so a program can be stored, versioned and
+through :mod:`crmcore.kernel.codec`), so a program can be stored, versioned and
 diffed like any other document. The ledger (:mod:`crmcore.loyalty.ledger`)
 reads it; nothing here touches an account.
 
@@ -24,7 +24,7 @@ qualifies, one at ``ends_at`` does not.
 >>> from datetime import UTC, datetime
 >>> from decimal import Decimal
 >>> from crmcore.customers import Purchase
->>> from crmcore.money import Money
+>>> from crmcore.kernel.money import Money
 >>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"),
 ...     earn=EarnRule(channel_multipliers={"app": Decimal(2)}))
 >>> sale = Purchase("o-1", "c-1", datetime(2026, 3, 1, tzinfo=UTC), Money("19.99", "EUR"),
@@ -45,13 +45,13 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.records import Purchase, normalize_slug
-from crmcore.errors import ValidationError
-from crmcore.frozen import FrozenDict
-from crmcore.ids import validate_id
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.money import Money, currency_code, to_decimal
 from crmcore.loyalty.expiry import ExpiryPolicy, ExpiryRule, program_zone
-from crmcore.money import Money, currency_code, to_decimal
 
 __all__ = [
     "ROUNDING_MODES",

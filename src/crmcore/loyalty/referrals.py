@@ -20,7 +20,7 @@ a claim touches one code and one claim, never the whole program:
   :func:`claim_id` of the program and the referee, so a second claim is an
   id collision. Before claiming, the caller looks that id up; if a claim is
   stored, :meth:`ReferralClaim.reclaim` returns it for the same code and
-  raises :class:`~crmcore.errors.DuplicateOperation` for another.
+  raises :class:`~crmcore.kernel.errors.DuplicateOperation` for another.
 * :meth:`ReferralClaim.qualify` is called on the referee's purchases: the
   first one at or above the minimum rewards both sides once and returns
   :class:`RewardInstruction` s, each with a deterministic idempotency key
@@ -29,7 +29,7 @@ a claim touches one code and one claim, never the whole program:
 
 >>> from datetime import UTC, datetime
 >>> from crmcore.customers.records import Purchase
->>> from crmcore.money import Money
+>>> from crmcore.kernel.money import Money
 >>> t = datetime(2026, 5, 1, tzinfo=UTC)
 >>> program = ReferralProgram(id="friends", referrer_points=500, referee_points=200,
 ...                           minimum_purchase=Money("20", "EUR"))
@@ -53,13 +53,13 @@ from typing import Final
 
 import attrs
 
-from crmcore.clock import to_utc
 from crmcore.customers.records import Purchase
-from crmcore.errors import DuplicateOperation, ValidationError
-from crmcore.events import Outcome
-from crmcore.ids import validate_id
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import DuplicateOperation, ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.money import Money
 from crmcore.loyalty.tier_events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
-from crmcore.money import Money
 
 __all__ = [
     "CODE_ALPHABET",
@@ -91,7 +91,7 @@ def referral_code(value: object, field: str = "code") -> str:
     >>> referral_code("a b")
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: code: must be 4-32 letters, digits or inner hyphens ...
+    crmcore.kernel.errors.ValidationError: code: must be 4-32 letters, digits or inner hyphens ...
     """
     text = value.strip().upper() if isinstance(value, str) else None
     if text is None or not _CODE.match(text) or "--" in text:
@@ -300,7 +300,7 @@ class ReferralCode:
         A generated code comes from ``seed`` (default: the program id) and the
         referrer, so the same arguments give the same code. Whether that code
         is already stored (the same referrer's: issue nothing; another's:
-        :class:`~crmcore.errors.AlreadyExists`) is the caller's look-up, as
+        :class:`~crmcore.kernel.errors.AlreadyExists`) is the caller's look-up, as
         :func:`crmcore.services.issue_referral_code` does.
         """
         program = _check_program(program)
@@ -348,7 +348,7 @@ class ReferralCode:
         claim in the program (the id :func:`claim_id`; see
         :meth:`ReferralClaim.reclaim`).
 
-        Raises :class:`~crmcore.errors.ValidationError` for a program other
+        Raises :class:`~crmcore.kernel.errors.ValidationError` for a program other
         than the code's (field ``program``), a self-referral (``referee``), an
         existing customer (``referee``), or a code not yet valid, expired or
         used up (``code``).
@@ -469,7 +469,7 @@ class ReferralClaim:
     def reclaim(self, code: str) -> ReferralClaim:
         """The referee claims ``code`` again: this claim for the same code (the first one stands).
 
-        Raises :class:`~crmcore.errors.DuplicateOperation` (key
+        Raises :class:`~crmcore.kernel.errors.DuplicateOperation` (key
         ``referral:{referee}``) when the referee was referred with another code.
         """
         key = referral_code(code)
@@ -494,9 +494,9 @@ class ReferralClaim:
         ``award(...)`` under its key. Any later call, with this or another
         purchase, returns no instructions, no event and this claim unchanged.
 
-        Raises :class:`~crmcore.errors.ValidationError` for another program, a
+        Raises :class:`~crmcore.kernel.errors.ValidationError` for another program, a
         purchase of another customer, before the claim, or after ``at``, and
-        :class:`~crmcore.errors.CurrencyMismatch` for a purchase in another
+        :class:`~crmcore.kernel.errors.CurrencyMismatch` for a purchase in another
         currency than the minimum.
         """
         program = _check_program(program)

@@ -16,8 +16,8 @@ from datetime import datetime
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
-from crmcore.money import Money
+from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.money import Money
 
 __all__ = [
     "ReferralClaimed",

@@ -8,7 +8,7 @@ months), a :class:`DowngradePolicy` (Talon.One's ``one_down`` or
 customer's tier with its history (an aggregate with ``id`` and ``version``);
 :meth:`TierStatus.evaluate` brings it up to ``as_of`` from a sequence of
 :class:`QualifyingFact` s (time, points, spend) and returns an
-:class:`~crmcore.events.Outcome` with the tier events.
+:class:`~crmcore.kernel.events.Outcome` with the tier events.
 :func:`evaluate_batch` runs the same rules for many customers with numpy,
 and a differential property test checks that both give the same answers.
 
@@ -48,7 +48,7 @@ rebuild from the first fact) for a history that is exact. Evaluating at
 several checkpoints gives the same status as evaluating once at the last.
 
 >>> from datetime import UTC, datetime
->>> from crmcore.money import Money
+>>> from crmcore.kernel.money import Money
 >>> policy = TierPolicy(
 ...     name="club", currency="EUR",
 ...     tiers=(Tier("Member"), Tier("Silver", min_points=1000, multiplier=Decimal("1.25")),
@@ -78,15 +78,15 @@ import numpy as np
 import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.errors import CurrencyMismatch, NotFound, ValidationError
-from crmcore.events import DomainEvent, Outcome
-from crmcore.frozen import FrozenDict
-from crmcore.ids import validate_id
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.money import Money, currency_code, to_decimal
+from crmcore.kernel.reports import html_table, json_number
 from crmcore.loyalty.tier_events import TierDowngraded, TierRetained, TierUpgraded
-from crmcore.money import Money, currency_code, to_decimal
-from crmcore.reports import html_table, json_number
 
 __all__ = [
     "BatchTiers",
@@ -233,7 +233,7 @@ def _grace(_instance: object, _attribute: object, value: object) -> None:
 
 @attrs.frozen(kw_only=True)
 class TierPolicy:
-    """The tier rules of a program: frozen data that round-trips through :mod:`crmcore.codec`.
+    """The tier rules of a program: frozen data that round-trips through the codec.
 
     ``tiers`` are ordered from the base tier up; thresholds rise strictly
     along the tiers that set them; spend thresholds are in ``currency``.
@@ -1246,10 +1246,10 @@ def evaluate_log(
     """:func:`evaluate_batch` over a :class:`~crmcore.columnar.TransactionLog`.
 
     Each purchase's amount counts as qualifying spend (rounded half-even to
-    the minor unit, as :meth:`Money.to_minor <crmcore.money.Money.to_minor>`
+    the minor unit, as :meth:`Money.to_minor <crmcore.kernel.money.Money.to_minor>`
     does); ``points`` optionally gives qualifying points per row. Rows are
     the log's customers, in its ``customer_ids`` order. A row in another
-    currency than the policy's raises :class:`~crmcore.errors.CurrencyMismatch`.
+    currency than the policy's raises :class:`~crmcore.kernel.errors.CurrencyMismatch`.
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")

@@ -3,7 +3,7 @@
 A rule (:mod:`crmcore.segments.rules`) is first *resolved* against a
 :class:`~crmcore.segments.rules.RuleSchema` and an ``as_of`` instant by
 :func:`resolve`: every field is checked to exist and to take the literal's
-type (else :class:`~crmcore.errors.RuleTypeError`, before any value or SQL
+type (else :class:`~crmcore.kernel.errors.RuleTypeError`, before any value or SQL
 is touched), every relative time becomes a fixed instant, literals are
 converted to the one value domain their field compares in, and sugar
 (``between``, ``within``, ``did``, time tests) is rewritten into plain
@@ -51,11 +51,11 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from crmcore.clock import EPOCH, to_utc
 from crmcore.columnar.schema import customer_record
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.errors import RuleTypeError, ValidationError
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.rules import (
     COMPUTED_FIELDS,
     Aggregate,
@@ -340,7 +340,7 @@ def _time_field(field: Field, schema: RuleSchema) -> FieldRef:
 def resolve(rule: Predicate, schema: RuleSchema, as_of: datetime) -> Resolved:
     """Type-check ``rule`` against ``schema`` and resolve it at ``as_of``.
 
-    Raises :class:`~crmcore.errors.RuleTypeError` for an unknown field,
+    Raises :class:`~crmcore.kernel.errors.RuleTypeError` for an unknown field,
     purchase column or event kind, or a literal of the wrong type.
 
     >>> from datetime import UTC, datetime
@@ -681,7 +681,7 @@ def matches(
     records (the event kind is the interaction kind); rows of other
     customers are ignored. ``schema`` defaults to the standard schema plus
     the record's ``attr.*`` fields. Raises
-    :class:`~crmcore.errors.RuleTypeError` when the rule does not fit the
+    :class:`~crmcore.kernel.errors.RuleTypeError` when the rule does not fit the
     schema.
 
     >>> from datetime import UTC, datetime

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import attrs
 
-from crmcore.events import DomainEvent, event_type
+from crmcore.kernel.events import DomainEvent, event_type
 
 __all__ = ["SegmentEntered", "SegmentEvent", "SegmentExited"]
 

@@ -16,7 +16,7 @@ Literal kinds: ``int`` (JSON integer), ``float`` (JSON number), ``decimal`` (str
 :func:`rule_to_json` always writes every key; :func:`rule_from_json` is strict — an
 unknown ``type``, a missing or unexpected key, a value of the wrong JSON type or a
 version other than :data:`JSON_VERSION` raises
-:class:`~crmcore.errors.RuleSyntaxError` whose message names the JSON path (e.g.
+:class:`~crmcore.kernel.errors.RuleSyntaxError` whose message names the JSON path (e.g.
 ``$.rule.items[1].value.kind``). Optional keys (``negated``, ``ignore_case``,
 ``window``, ``column``, ``event_kind``) may be left out when reading. Both
 directions are iterative over and/or/not, so deep documents cannot exhaust the stack;
@@ -32,7 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
-from crmcore.errors import RuleSyntaxError, ValidationError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.parser import MAX_DEPTH
 from crmcore.segments.rules import (
     AGGREGATE_FUNCTIONS,
@@ -492,7 +492,7 @@ def rule_from_json(document: object) -> Predicate:
     >>> rule_from_json({"crmcore_rule": 2, "rule": {}})
     Traceback (most recent call last):
     ...
-    crmcore.errors.RuleSyntaxError: invalid rule JSON at $.crmcore_rule: version 2 ...
+    crmcore.kernel.errors.RuleSyntaxError: invalid rule JSON at $.crmcore_rule: version 2 ...
 
     :raises RuleSyntaxError: the document is malformed or of another version; the
         message names the JSON path of the problem.

@@ -41,7 +41,7 @@ from typing import Literal as TypingLiteral
 
 import attrs
 
-from crmcore.errors import RuleSyntaxError, ValidationError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.rules import (
     Aggregate,
     AggregateFunction,
@@ -86,7 +86,7 @@ __all__ = [
 ]
 
 #: How deeply ``and``/``or``/``not`` may nest (and parentheses in text). Deeper rules are
-#: rejected with a :class:`~crmcore.errors.RuleSyntaxError` rather than a RecursionError
+#: rejected with a :class:`~crmcore.kernel.errors.RuleSyntaxError` rather than a RecursionError
 #: in some back end.
 MAX_DEPTH: Final = 200
 
@@ -796,7 +796,7 @@ def parse_rule(text: str, schema: RuleSchema | None = None) -> Predicate:
     >>> parse_rule("total_spent >= ")
     Traceback (most recent call last):
     ...
-    crmcore.errors.RuleSyntaxError: line 1, column 15: expected a value ...
+    crmcore.kernel.errors.RuleSyntaxError: line 1, column 15: expected a value ...
 
     :raises RuleSyntaxError: the text does not follow the grammar.
     :raises RuleTypeError: a schema is given and the rule does not type-check against it

@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Final, TypeVar
 
-from crmcore.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError
 from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, boolean_depth
 from crmcore.segments.rules import (
     And,

@@ -40,10 +40,10 @@ from typing import Literal as TypingLiteral
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from crmcore.clock import to_utc
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, ColumnKind, Schema
-from crmcore.errors import ValidationError
-from crmcore.frozen import FrozenDict
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.frozen import FrozenDict
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",

@@ -16,7 +16,7 @@ returns who entered and who exited each segment, with one
 for automation.
 
 >>> from datetime import timedelta
->>> from crmcore import synthetic
+>>> from crmcore.datasets import synthetic
 >>> from crmcore.columnar import CustomerFrame
 >>> from crmcore.segments.rules import Compare, Field, HasTag, Literal
 >>> data = synthetic.generate(300, seed=3)
@@ -44,15 +44,15 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.clock import ensure_aware, to_utc
 from crmcore.columnar._columns import STRING_DTYPE, AnyArray, BoolArray
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.errors import NotFound, ValidationError
-from crmcore.events import DomainEvent
-from crmcore.frozen import FrozenDict
-from crmcore.reports import html_table
+from crmcore.kernel.clock import ensure_aware, to_utc
+from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.events import DomainEvent
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.reports import html_table
 from crmcore.segments import rules
 from crmcore.segments.evaluate import matches, resolve
 from crmcore.segments.events import SegmentEntered, SegmentExited

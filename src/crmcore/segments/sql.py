@@ -43,8 +43,8 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore.clock import EPOCH, to_utc
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.errors import ValidationError
 from crmcore.segments.evaluate import (
     DAY_US,
     AggRef,
@@ -362,7 +362,7 @@ def to_sql(
     :meth:`SqlTables.default` of the dialect, ``schema`` to the standard
     rule schema (add ``attr.*`` fields with
     :meth:`~crmcore.segments.rules.RuleSchema.with_attributes`). Raises
-    :class:`~crmcore.errors.RuleTypeError` for a rule that does not fit the
+    :class:`~crmcore.kernel.errors.RuleTypeError` for a rule that does not fit the
     schema, before any SQL is built.
     """
     _check_dialect(dialect)

@@ -4,7 +4,7 @@ A rule can be well formed and still meaningless for the data: a misspelt field,
 ``total_spent >= "high"``, ``gender before 2024-01-01``, ``sum(order_id)`` or
 ``did "cart_abandonned"``. :func:`check_rule` finds the first such problem (in
 source order) before any back end runs, and raises
-:class:`~crmcore.errors.RuleTypeError` with the position of the offending node when
+:class:`~crmcore.kernel.errors.RuleTypeError` with the position of the offending node when
 the rule's text is known.
 
 The rules, by field type (see :class:`~crmcore.segments.rules.RuleSchema`):
@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from crmcore.errors import RuleError, RuleTypeError
+from crmcore.kernel.errors import RuleError, RuleTypeError
 from crmcore.segments.parser import SourceMap, parse_rule_with_positions
 from crmcore.segments.rules import (
     Aggregate,
@@ -302,7 +302,7 @@ def check_positions(rule: Predicate, schema: RuleSchema, where: SourceMap | None
 
 
 def check_rule(rule: Predicate, schema: RuleSchema, text: str | None = None) -> None:
-    """Raise :class:`~crmcore.errors.RuleTypeError` if ``rule`` does not fit ``schema``.
+    """Raise :class:`~crmcore.kernel.errors.RuleTypeError` if ``rule`` does not fit ``schema``.
 
     Pass the rule's source ``text`` to get the line and column of the problem (the
     text is parsed again to locate nodes; if it does not parse to ``rule`` the
@@ -314,7 +314,7 @@ def check_rule(rule: Predicate, schema: RuleSchema, text: str | None = None) -> 
     >>> check_rule(parse_rule(text), schema, text)
     Traceback (most recent call last):
     ...
-    crmcore.errors.RuleTypeError: line 1, column 20: unknown field 'total_spnt'; did you mean ...
+    crmcore.kernel.errors.RuleTypeError: line 1, column 20: unknown field 'total_spnt'; did you ...
     """
     where: SourceMap | None = None
     if text is not None:

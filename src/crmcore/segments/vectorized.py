@@ -21,7 +21,7 @@ column-wise without a per-customer Python loop.
 segments sharing predicates evaluates each distinct one once
 (:class:`crmcore.segments.segment.SegmentSet` relies on it).
 
->>> from crmcore import synthetic
+>>> from crmcore.datasets import synthetic
 >>> from crmcore.columnar import CustomerFrame
 >>> from crmcore.segments.rules import Compare, Field, Literal
 >>> data = synthetic.generate(200, seed=1)
@@ -39,10 +39,10 @@ from typing import Any, Final, cast
 
 import numpy as np
 
-from crmcore.clock import to_utc
 from crmcore.columnar._columns import STRING_DTYPE, AnyArray, BoolArray, Column, Float64Array
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
-from crmcore.errors import RuleTypeError, ValidationError
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import (
     COMPARATORS,
     DAY_US,
@@ -418,9 +418,9 @@ def mask(
     """One bool per customer of ``frame`` (row order): does the customer match ``rule``?
 
     ``transactions`` / ``events`` are needed only by aggregates over them
-    (a :class:`~crmcore.errors.ValidationError` names the missing log);
+    (a :class:`~crmcore.kernel.errors.ValidationError` names the missing log);
     ``schema`` defaults to the frame's columns plus the computed fields.
-    Raises :class:`~crmcore.errors.RuleTypeError` when the rule does not fit
+    Raises :class:`~crmcore.kernel.errors.RuleTypeError` when the rule does not fit
     the schema. The array is read-only.
     """
     evaluator = MaskEvaluator(frame, as_of, transactions=transactions, events=events, schema=schema)

@@ -4,7 +4,7 @@ Each function is one transaction: it either completes entirely (aggregate,
 records and outbox events) or leaves the store unchanged. Functions that
 change an existing customer take an ``expected_version`` where a caller
 holds a copy (a form that was open for a while): a stale version raises
-:class:`~crmcore.errors.ConcurrencyConflict` instead of overwriting a newer
+:class:`~crmcore.kernel.errors.ConcurrencyConflict` instead of overwriting a newer
 change.
 """
 
@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
-from crmcore.codec import JSON, encode
 from crmcore.customers.customer import Customer
 from crmcore.customers.privacy import export_customer
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
-from crmcore.errors import ConcurrencyConflict, ValidationError
-from crmcore.events import DomainEvent, Outcome
 from crmcore.feedback.feedback import Feedback
+from crmcore.kernel.codec import JSON, encode
+from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.ports import Store, UnitOfWork
 
 __all__ = [
@@ -76,7 +76,7 @@ def record_purchase(store: Store, purchase: Purchase) -> Customer:
     """Store a purchase and update its customer's summary together.
 
     A purchase whose order id is already stored raises
-    :class:`~crmcore.errors.AlreadyExists` and changes nothing, so a retried
+    :class:`~crmcore.kernel.errors.AlreadyExists` and changes nothing, so a retried
     request cannot count an order twice.
     """
     with store.unit_of_work() as uow:

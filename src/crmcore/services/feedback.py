@@ -30,13 +30,13 @@ from decimal import Decimal
 
 import attrs
 
-from crmcore.errors import ConcurrencyConflict, ValidationError
-from crmcore.events import Outcome
 from crmcore.feedback.cases import Case
 from crmcore.feedback.feedback import Feedback, receive_feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import DEFAULT_CASE_RULES, CaseRules, open_case_for
-from crmcore.money import Money
+from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.events import Outcome
+from crmcore.kernel.money import Money
 from crmcore.ports import Store
 
 __all__ = [
@@ -75,7 +75,7 @@ def submit_feedback(
     routes to a team) are written in one transaction.
 
     Submitting a feedback id that is already stored raises
-    :class:`~crmcore.errors.AlreadyExists` and changes nothing, so a retried
+    :class:`~crmcore.kernel.errors.AlreadyExists` and changes nothing, so a retried
     request opens no second case; so does a case id (or a case for this
     feedback) that is already taken.
     """
@@ -102,9 +102,9 @@ def act_on_case(
     action_taken="refunded")``, ``lambda c: c.follow_up(at, verdict="resolved",
     satisfaction=5)``, ``lambda c: c.close(at)`` or ``lambda c: c.fire(trigger,
     at)``. The case is saved and the events queued in one transaction; an
-    :class:`~crmcore.errors.IllegalTransition` (or any error) changes nothing.
+    :class:`~crmcore.kernel.errors.IllegalTransition` (or any error) changes nothing.
     ``expected_version``: the version the caller last saw; a newer stored
-    version raises :class:`~crmcore.errors.ConcurrencyConflict`.
+    version raises :class:`~crmcore.kernel.errors.ConcurrencyConflict`.
     """
     with store.unit_of_work() as uow:
         current = uow.cases.get(case_id)
@@ -124,7 +124,7 @@ def act_on_case(
 def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) -> ImprovementAction:
     """Store an action made with :meth:`ImprovementAction.plan` and its event; return it stored.
 
-    An id already taken raises :class:`~crmcore.errors.AlreadyExists`.
+    An id already taken raises :class:`~crmcore.kernel.errors.AlreadyExists`.
     """
     if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
         raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")

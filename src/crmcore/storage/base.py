@@ -29,18 +29,18 @@ import attrs
 from crmcore.customers.contact import normalize_email
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.errors import (
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback
+from crmcore.feedback.improvement import ImprovementAction
+from crmcore.funnel.position import FunnelPosition
+from crmcore.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     IllegalTransition,
     NotFound,
     ValidationError,
 )
-from crmcore.events import DomainEvent, Outcome
-from crmcore.feedback.cases import Case
-from crmcore.feedback.feedback import Feedback
-from crmcore.feedback.improvement import ImprovementAction
-from crmcore.funnel.position import FunnelPosition
+from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.lifecycle.record import Lifecycle
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.referrals import ReferralClaim, ReferralCode
@@ -287,8 +287,8 @@ class Backend(Protocol):
     def apply(self, changes: ChangeSet) -> None:
         """Apply ``changes`` atomically, or raise and change nothing.
 
-        Raises :class:`~crmcore.errors.ConcurrencyConflict` when a stored
-        version is not the expected one and :class:`~crmcore.errors.AlreadyExists`
+        Raises :class:`~crmcore.kernel.errors.ConcurrencyConflict` when a stored
+        version is not the expected one and :class:`~crmcore.kernel.errors.AlreadyExists`
         for a taken id or unique key.
         """
         ...

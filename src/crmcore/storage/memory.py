@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
-from crmcore.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from crmcore.kernel.errors import AlreadyExists, ConcurrencyConflict, NotFound
 from crmcore.ports import OutboxMessage
 from crmcore.storage.base import (
     CUSTOMERS,

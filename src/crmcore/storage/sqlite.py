@@ -29,14 +29,14 @@ database, so that store keeps a single connection shared by all threads and
 serialises every operation on it with a lock; it is not durable and is gone
 when closed. Do not share a store across ``fork()``.
 
-**Errors.** The public API raises only :class:`~crmcore.errors.CrmError`
-subclasses: conflicts as :class:`~crmcore.errors.ConcurrencyConflict`, taken
-ids and unique keys as :class:`~crmcore.errors.AlreadyExists` (also when the
+**Errors.** The public API raises only :class:`~crmcore.kernel.errors.CrmError`
+subclasses: conflicts as :class:`~crmcore.kernel.errors.ConcurrencyConflict`, taken
+ids and unique keys as :class:`~crmcore.kernel.errors.AlreadyExists` (also when the
 database's own UNIQUE constraint catches one), and every ``sqlite3`` failure
 (locked past the timeout, disk full, corrupt or non-SQLite file, closed
-store) as :class:`~crmcore.errors.StorageError` with the original chained.
+store) as :class:`~crmcore.kernel.errors.StorageError` with the original chained.
 A database written by a newer crmcore raises
-:class:`~crmcore.errors.SchemaVersionError`; see
+:class:`~crmcore.kernel.errors.SchemaVersionError`; see
 :mod:`crmcore.storage.sqlite_schema` for the tables and migrations.
 
 **Test hook (private).** When the environment variable
@@ -66,12 +66,12 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 
-from crmcore.clock import EPOCH, to_utc
-from crmcore.codec import JSON, decode, encode
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, ColumnKind, customer_record
 from crmcore.customers.customer import AttributeValue, Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.errors import (
+from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     CrmError,
@@ -79,9 +79,9 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
-from crmcore.money import Money
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 from crmcore.ports import OutboxMessage
-from crmcore.stage import Stage
 from crmcore.storage.base import (
     CUSTOMERS,
     INTERACTIONS,
@@ -248,7 +248,7 @@ def _dumps(data: JSON) -> str:
 
 
 def _body(value: object) -> str:
-    """The stored JSON document of an aggregate or record (:mod:`crmcore.codec`)."""
+    """The stored JSON document of an aggregate or record (:mod:`crmcore.kernel.codec`)."""
     return _dumps(encode(value))
 
 
@@ -1253,10 +1253,10 @@ class SqliteStore:
     :data:`SCHEMA_VERSION` on open) or ``":memory:"`` for a private,
     non-durable database shared by the store's threads. ``timeout`` is how
     many seconds a write waits for another connection's lock before
-    failing with :class:`~crmcore.errors.StorageError`.
+    failing with :class:`~crmcore.kernel.errors.StorageError`.
 
-    Raises :class:`~crmcore.errors.SchemaVersionError` for a database from a
-    newer crmcore and :class:`~crmcore.errors.StorageError` for a file that
+    Raises :class:`~crmcore.kernel.errors.SchemaVersionError` for a database from a
+    newer crmcore and :class:`~crmcore.kernel.errors.StorageError` for a file that
     is not a SQLite database or cannot be opened. Use it as a context
     manager, or call :meth:`close`.
     """
@@ -1329,7 +1329,7 @@ class SqliteStore:
         inside the database (no customer is loaded into Python); it means
         exactly what :func:`crmcore.segments.matches` means on the stored
         customers, purchases and interactions. ``schema`` defaults to
-        :meth:`rule_schema`. Raises :class:`~crmcore.errors.RuleTypeError` for
+        :meth:`rule_schema`. Raises :class:`~crmcore.kernel.errors.RuleTypeError` for
         a rule that does not fit the schema.
         """
         from crmcore.segments.sql import to_sql

@@ -4,7 +4,7 @@
 of migrations applied to it. :func:`migrate` applies the missing ones in
 order, all in one transaction, when a :class:`~crmcore.storage.sqlite.SqliteStore`
 opens, and refuses a database written by a newer crmcore
-(:class:`~crmcore.errors.SchemaVersionError`).
+(:class:`~crmcore.kernel.errors.SchemaVersionError`).
 
 A migration is frozen once released: it never changes, a later one alters
 what it made. Each is idempotent in effect (``IF NOT EXISTS``), so a
@@ -27,7 +27,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from crmcore.errors import SchemaVersionError
+from crmcore.kernel.errors import SchemaVersionError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "user_version"]
 
@@ -213,7 +213,7 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] = MI
 
     ``connection`` must be in autocommit mode (``isolation_level=None``) with
     no transaction open. A database already up to date is not locked for
-    writing. Raises :class:`~crmcore.errors.SchemaVersionError` for a
+    writing. Raises :class:`~crmcore.kernel.errors.SchemaVersionError` for a
     database newer than the code; ``sqlite3`` errors propagate to the caller.
     """
     supported = len(migrations)

@@ -42,7 +42,12 @@ from crmcore.columnar.frame import CustomerFrame, TransactionLog
 from crmcore.customers.contact import Contact
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.errors import (
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback, receive_feedback
+from crmcore.feedback.improvement import ImprovementAction
+from crmcore.feedback.rules import open_case_for
+from crmcore.funnel.position import FunnelPosition
+from crmcore.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     IllegalTransition,
@@ -50,21 +55,16 @@ from crmcore.errors import (
     NotFound,
     ValidationError,
 )
-from crmcore.events import DomainEvent
-from crmcore.feedback.cases import Case
-from crmcore.feedback.feedback import Feedback, receive_feedback
-from crmcore.feedback.improvement import ImprovementAction
-from crmcore.feedback.rules import open_case_for
-from crmcore.funnel.position import FunnelPosition
+from crmcore.kernel.events import DomainEvent
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 from crmcore.lifecycle import Lifecycle, LifecycleState, classify, reclassify
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.loyalty.referrals import ReferralCode, ReferralProgram, claim_id
 from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
-from crmcore.money import Money
 from crmcore.ports import OutboxMessage, Store
-from crmcore.stage import Stage
 
 __all__ = ["StoreContract"]
 

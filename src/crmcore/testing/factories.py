@@ -22,8 +22,8 @@ from crmcore.customers.contact import Contact
 from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Geography
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.money import Money
-from crmcore.stage import Stage
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 
 __all__ = ["T0", "make_customer", "make_interaction", "make_purchase", "make_service_record"]
 

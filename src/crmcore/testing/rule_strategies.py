@@ -31,8 +31,8 @@ import attrs
 from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
-from crmcore.clock import EPOCH
 from crmcore.columnar.schema import CUSTOMER_SCHEMA
+from crmcore.kernel.clock import EPOCH
 from crmcore.segments.rules import (
     COMPARISON_OPERATORS,
     Aggregate,

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from crmcore._data.countries import COUNTRIES
 from crmcore.customers.contact import Contact
 from crmcore.customers.customer import AttributeValue, Customer
 from crmcore.customers.profile import (
@@ -33,8 +32,9 @@ from crmcore.customers.records import (
     Purchase,
     ServiceRecord,
 )
-from crmcore.money import Money
-from crmcore.stage import Stage
+from crmcore.kernel.countries import COUNTRIES
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 
 __all__ = [
     "attribute_values",

@@ -12,7 +12,7 @@ Rounding policy (one place, documented):
   add up exactly to the rounded whole (largest-remainder method), so a refund
   split over order lines never gains or loses a cent.
 
-Combining two currencies raises :class:`~crmcore.errors.CurrencyMismatch`.
+Combining two currencies raises :class:`~crmcore.kernel.errors.CurrencyMismatch`.
 Floats are refused (``Money(0.1, "EUR")`` is not 0.1): pass a ``str``,
 ``int`` or ``Decimal``.
 """
@@ -26,8 +26,8 @@ from typing import Any
 
 import attrs
 
-from crmcore._data.currencies import CURRENCIES
-from crmcore.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.currencies import CURRENCIES
+from crmcore.kernel.errors import CurrencyMismatch, ValidationError
 
 __all__ = ["Money", "currency_code", "minor_units", "to_decimal"]
 

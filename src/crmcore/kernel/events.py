@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from crmcore.clock import ensure_aware
-from crmcore.codec import JSON, decode, encode
-from crmcore.errors import ValidationError
+from crmcore.kernel.clock import ensure_aware
+from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.errors import ValidationError
 
 __all__ = [
     "DomainEvent",

@@ -1,8 +1,8 @@
 """A type-directed JSON codec for crmcore's value objects.
 
 ``encode(value)`` turns frozen attrs objects (and the types they hold:
-``Decimal``, aware ``datetime``, ``date``, ``timedelta``, enums, :class:`~crmcore.money.Money`,
-tuples, frozensets, :class:`~crmcore.frozen.FrozenDict`) into plain JSON data;
+``Decimal``, aware ``datetime``, ``date``, ``timedelta``, enums, :class:`~crmcore.Money`,
+tuples, frozensets, :class:`~crmcore.kernel.frozen.FrozenDict`) into plain JSON data;
 ``decode(SomeType, data)`` rebuilds them from their annotations, validating as
 it goes (every attrs validator runs again). The format is exact: decimals
 travel as strings, datetimes as ISO 8601 with their offset, durations as whole
@@ -23,13 +23,13 @@ recursive and forward-referenced classes work. The runtime type of an encoded
 value is classified once per class. Behaviour, error paths and messages are
 those of a plain recursive walk over the annotations:
 
->>> from crmcore.money import Money
+>>> from crmcore.kernel.money import Money
 >>> encode(Money("1.50", "EUR"))
 {'amount': '1.50', 'currency': 'EUR'}
 >>> decode(tuple[int, ...], [1, 2, "3"])
 Traceback (most recent call last):
 ...
-crmcore.errors.ValidationError: $[2]: must be a JSON int ...
+crmcore.kernel.errors.ValidationError: $[2]: must be a JSON int ...
 """
 
 from __future__ import annotations
@@ -46,10 +46,10 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
 
-from crmcore.clock import parse_datetime
-from crmcore.errors import CrmError, ValidationError
-from crmcore.frozen import FrozenDict
-from crmcore.money import Money
+from crmcore.kernel.clock import parse_datetime
+from crmcore.kernel.errors import CrmError, ValidationError
+from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.money import Money
 
 __all__ = ["JSON", "decode", "encode"]
 
@@ -378,7 +378,7 @@ def _attrs_encoder(cls: type) -> _Encoder:
 def decode(tp: Any, data: JSON, path: str = "$") -> Any:
     """Rebuild a value of type ``tp`` from :func:`encode` output.
 
-    Raises :class:`~crmcore.errors.ValidationError` naming the JSON path of
+    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the JSON path of
     the first value that does not fit.
     """
     try:

@@ -1,7 +1,7 @@
 """The seven funnel stages, in order (DOMAIN.md §2, seed 001 "客户管理漏斗").
 
 A kernel vocabulary type: customer interactions carry a stage, so it sits
-below the customer and funnel modules (imported as ``crmcore.stage.Stage``,
+below the customer and funnel modules (imported as ``crmcore.kernel.stage.Stage``,
 and re-exported by :mod:`crmcore.funnel`).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["Stage"]
 

@@ -32,12 +32,12 @@ from crmcore.customers.profile import (
     Psychographics,
 )
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
-from crmcore.errors import ValidationError
-from crmcore.events import DomainEvent
 from crmcore.feedback.feedback import Feedback
 from crmcore.journey import TouchpointScore
-from crmcore.money import Money
-from crmcore.stage import Stage
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.events import DomainEvent
+from crmcore.kernel.money import Money
+from crmcore.kernel.stage import Stage
 
 __all__ = ["SyntheticData", "generate"]
 

@@ -13,7 +13,7 @@ import re
 import uuid
 from typing import NewType
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = [
     "CustomerId",

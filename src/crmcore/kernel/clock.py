@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from crmcore.errors import ValidationError
+from crmcore.kernel.errors import ValidationError
 
 __all__ = [
     "EPOCH",
@@ -33,12 +33,12 @@ def ensure_aware(value: object, field: str = "at") -> datetime:
     """Return ``value`` if it is a timezone-aware datetime, else raise.
 
     Naive datetimes are ambiguous (whose midnight?) and are rejected with a
-    :class:`~crmcore.errors.ValidationError` naming ``field``.
+    :class:`~crmcore.kernel.errors.ValidationError` naming ``field``.
 
     >>> ensure_aware(datetime(2024, 1, 1))
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: at: must be a timezone-aware datetime ...
+    crmcore.kernel.errors.ValidationError: at: must be a timezone-aware datetime ...
     """
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a timezone-aware datetime")
