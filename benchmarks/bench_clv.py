@@ -44,8 +44,8 @@ from _timing import line as _timing_line
 from _timing import measure, pandas_transactions, peak_rss_gb
 
 from crmcore.analytics._optimize import load_scipy
-from crmcore.analytics.bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
-from crmcore.analytics.btyd import RFMSummary, summary_from_transactions
+from crmcore.analytics.bgnbd import BgNbdModel, bgnbd_log_likelihood, fit_bgnbd
+from crmcore.analytics.btyd import BtydSummary, summary_from_transactions
 from crmcore.analytics.clv import customer_lifetime_value
 from crmcore.analytics.gamma_gamma import fit_gamma_gamma
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
@@ -150,7 +150,7 @@ def pandas_summary(df: Any, as_of: datetime, unit_days: float) -> Any:
     return out
 
 
-def nelder_mead_fit(s: RFMSummary) -> tuple[float, ...]:
+def nelder_mead_fit(s: BtydSummary) -> tuple[float, ...]:
     """The lifetimes way: Nelder-Mead on log-parameters, full likelihood, no gradient."""
     optimize, _ = load_scipy("benchmark")
     x, t_x, big_t = s.frequency, s.recency, s.T
@@ -184,7 +184,7 @@ def run(
     unit: str,
     repeat: int,
     nelder_mead: bool,
-    published: BGNBDModel | None,
+    published: BgNbdModel | None,
 ) -> None:
     """Time the four steps and the baselines on one log."""
     print(f"\n{name}: {len(log):,} transactions")
@@ -288,7 +288,7 @@ def main() -> None:
         f"crmcore CLV benchmark: Python {platform.python_version()}, numpy {np.__version__}, "
         f"{platform.machine()}; median of {args.repeat} runs"
     )
-    published = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+    published = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
     run("CDNOW sample (weeks)", cdnow_log(), CDNOW_END, "W", max(args.repeat, 5), True, published)
     t0 = time.perf_counter()
     log = synthetic_log(customers, args.seed)

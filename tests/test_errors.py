@@ -4,17 +4,17 @@ import pytest
 
 from crmcore.kernel import errors
 from crmcore.kernel.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
     CrmError,
-    CurrencyMismatch,
-    CustomerIsErased,
-    DuplicateOperation,
-    IllegalTransition,
-    InsufficientPoints,
-    MissingDependency,
+    CurrencyMismatchError,
+    CustomerErasedError,
+    DuplicateOperationError,
+    IllegalTransitionError,
+    InsufficientPointsError,
+    MissingDependencyError,
     ModelFitError,
-    NotFound,
+    NotFoundError,
     RuleSyntaxError,
     RuleTypeError,
     SchemaVersionError,
@@ -24,20 +24,20 @@ from crmcore.kernel.errors import (
 
 EXAMPLES: list[CrmError] = [
     ValidationError("contact.email", "nope", "must look like name@example.com"),
-    CurrencyMismatch("EUR", "USD", "add"),
-    NotFound("customer", "C1"),
-    AlreadyExists("customer", "a@example.com", "email"),
-    ConcurrencyConflict("customer", "C1", 3, 4),
-    DuplicateOperation("key-1"),
-    IllegalTransition("new", "closed", "a case must be resolved first"),
-    CustomerIsErased("C1"),
+    CurrencyMismatchError("EUR", "USD", "add"),
+    NotFoundError("customer", "C1"),
+    AlreadyExistsError("customer", "a@example.com", "email"),
+    ConcurrencyConflictError("customer", "C1", 3, 4),
+    DuplicateOperationError("key-1"),
+    IllegalTransitionError("new", "closed", "a case must be resolved first"),
+    CustomerErasedError("C1"),
     SchemaVersionError(9, 1),
     StorageError("disk full"),
-    InsufficientPoints("A1", 40, 100),
+    InsufficientPointsError("A1", 40, 100),
     RuleSyntaxError("expected a value", "total_spent >= ", 1, 16),
     RuleTypeError("unknown field 'x'", "x > 1", 1, 1),
     ModelFitError("BG/NBD", "the optimiser did not converge"),
-    MissingDependency("scipy", "models", "fitting BG/NBD"),
+    MissingDependencyError("scipy", "models", "fitting BG/NBD"),
 ]
 
 
@@ -53,10 +53,10 @@ def test_messages_quote_the_facts() -> None:
     assert (
         str(ValidationError("name", "", "must not be empty")) == "name: must not be empty (got '')"
     )
-    conflict = ConcurrencyConflict("customer", "C1", 3, None)
+    conflict = ConcurrencyConflictError("customer", "C1", 3, None)
     assert "expected version 3" in str(conflict)
     assert "no longer exists" in str(conflict)
-    transition = IllegalTransition("new", "closed", "why not")
+    transition = IllegalTransitionError("new", "closed", "why not")
     assert (transition.from_state, transition.to_state) == ("new", "closed")
     assert "from new to closed" in str(transition)
 
@@ -69,7 +69,7 @@ def test_long_values_are_shortened_in_messages() -> None:
 
 def test_validation_error_is_also_a_value_error() -> None:
     assert issubclass(ValidationError, ValueError)
-    assert issubclass(NotFound, LookupError)
+    assert issubclass(NotFoundError, LookupError)
 
 
 def test_module_exports_every_error() -> None:
@@ -86,7 +86,7 @@ def test_rule_errors_point_at_the_column_with_a_caret() -> None:
 
 
 def test_insufficient_points_names_balance_and_request() -> None:
-    error = InsufficientPoints("A1", 40, 100)
+    error = InsufficientPointsError("A1", 40, 100)
     assert (error.balance, error.requested) == (40, 100)
     assert "40 points available, 100 requested" in str(error)
-    assert issubclass(MissingDependency, ImportError)
+    assert issubclass(MissingDependencyError, ImportError)

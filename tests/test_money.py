@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.money import Money, minor_units
 
 
@@ -19,10 +19,10 @@ def test_arithmetic_is_exact_and_keeps_currency() -> None:
 
 
 def test_mixing_currencies_raises_currency_mismatch() -> None:
-    with pytest.raises(CurrencyMismatch) as info:
+    with pytest.raises(CurrencyMismatchError) as info:
         Money("1", "EUR") + Money("1", "USD")
     assert (info.value.left, info.value.right) == ("EUR", "USD")
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         _ = Money("1", "EUR") < Money("2", "USD")
 
 

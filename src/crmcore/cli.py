@@ -22,7 +22,7 @@ from crmcore import demo
 from crmcore.analytics import rfm_scores
 from crmcore.demo._text import table
 from crmcore.kernel.clock import SystemClock, parse_datetime
-from crmcore.kernel.errors import CrmError, NotFound
+from crmcore.kernel.errors import CrmError, NotFoundError
 from crmcore.segments import DIALECTS, parse_rule, to_sql
 from crmcore.storage.sqlite import SqliteStore
 
@@ -64,7 +64,7 @@ def _as_of(text: str | None) -> datetime:
 
 def _open(path: str) -> SqliteStore:
     if not Path(path).exists():
-        raise NotFound("database", path)
+        raise NotFoundError("database", path)
     return SqliteStore(path)
 
 

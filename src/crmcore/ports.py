@@ -11,7 +11,7 @@ Semantics every adapter honours:
   ``version`` must be 0) and returns it at version 1; ``save`` stores a
   changed aggregate whose ``version`` is the one it was loaded at, and
   returns it at the next version. A save based on a stale version raises
-  :class:`~crmcore.kernel.errors.ConcurrencyConflict`, at ``save`` when the store
+  :class:`~crmcore.kernel.errors.ConcurrencyConflictError`, at ``save`` when the store
   already shows it, and at commit at the latest.
 * **A unit of work is all or nothing.** Writes are buffered and applied in
   one transaction when the ``with`` block ends without an exception; an
@@ -82,7 +82,7 @@ class AggregateRepository(Protocol[A]):
     def add(self, aggregate: A) -> A:
         """Store a new aggregate (version 0); return it at version 1.
 
-        Raises :class:`~crmcore.kernel.errors.AlreadyExists` for a taken id or unique key.
+        Raises :class:`~crmcore.kernel.errors.AlreadyExistsError` for a taken id or unique key.
         """
         ...
 
@@ -91,7 +91,7 @@ class AggregateRepository(Protocol[A]):
         ...
 
     def get(self, id: str) -> A:
-        """The aggregate stored under ``id``; :class:`~crmcore.kernel.errors.NotFound` otherwise."""
+        """The aggregate stored under ``id``; `NotFoundError` otherwise."""
         ...
 
     def find(self, id: str) -> A | None:
@@ -115,7 +115,7 @@ class CustomerRepository(AggregateRepository[Customer], Protocol):
         ...
 
     def get_by_email(self, email: str) -> Customer:
-        """The customer with this e-mail address; :class:`~crmcore.NotFound` otherwise."""
+        """The customer with this e-mail address; :class:`~crmcore.NotFoundError` otherwise."""
         ...
 
     def to_frame(self) -> CustomerFrame:
@@ -127,11 +127,11 @@ class RecordRepository(Protocol[R]):
     """Append-only records (purchases, interactions, service records) keyed by id."""
 
     def add(self, record: R) -> None:
-        """Append a record; :class:`~crmcore.kernel.errors.AlreadyExists` if its id is taken."""
+        """Append a record; `AlreadyExistsError` if its id is taken."""
         ...
 
     def get(self, id: str) -> R:
-        """The record with ``id``; :class:`~crmcore.kernel.errors.NotFound` otherwise."""
+        """The record with ``id``; :class:`~crmcore.kernel.errors.NotFoundError` otherwise."""
         ...
 
     def find(self, id: str) -> R | None:
@@ -183,7 +183,7 @@ class LoyaltyAccountRepository(AggregateRepository[LoyaltyAccount], Protocol):
         ...
 
     def get_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount:
-        """The customer's account in ``program_id``; :class:`~crmcore.NotFound` otherwise."""
+        """The customer's account in ``program_id``; :class:`~crmcore.NotFoundError` otherwise."""
         ...
 
 

@@ -10,18 +10,18 @@ import scipy.special as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.analytics.bgnbd import BGNBDModel, bgnbd_log_likelihood, fit_bgnbd
-from crmcore.analytics.btyd import RFMSummary
-from crmcore.kernel.errors import MissingDependency, ModelFitError, ValidationError
+from crmcore.analytics.bgnbd import BgNbdModel, bgnbd_log_likelihood, fit_bgnbd
+from crmcore.analytics.btyd import BtydSummary
+from crmcore.kernel.errors import MissingDependencyError, ModelFitError, ValidationError
 from tests.analytics.test_btyd import cdnow_summary, published_summary
 
-PUBLISHED = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+PUBLISHED = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
 
 
 def simulate_bgnbd(
     n: int, r: float, alpha: float, a: float, b: float, big_t: np.ndarray, seed: int
-) -> RFMSummary:
-    """Customers drawn from the BG/NBD process itself, as an RFMSummary (continuous time).
+) -> BtydSummary:
+    """Customers drawn from the BG/NBD process itself, as an BtydSummary (continuous time).
 
     Rate lambda ~ Gamma(r, scale 1/alpha), dropout p ~ Beta(a, b); the customer makes
     J ~ Geometric(p) repeat purchases before dropping out (dropout only after a repeat
@@ -38,7 +38,7 @@ def simulate_bgnbd(
     has = x > 0
     t_x = np.zeros(n)
     t_x[has] = big_t[has] * rng.beta(x[has], possible[has] - x[has] + 1)
-    return RFMSummary(
+    return BtydSummary(
         customer_ids=[f"s{i}" for i in range(n)],
         frequency=x,
         recency=t_x,
@@ -48,7 +48,7 @@ def simulate_bgnbd(
     )
 
 
-def direct_expectation(m: BGNBDModel, x: float, t_x: float, big_t: float, t: float) -> float:
+def direct_expectation(m: BgNbdModel, x: float, t_x: float, big_t: float, t: float) -> float:
     """Eq. (10) exactly as printed, with scipy's hyp2f1 (no transformation)."""
     r, alpha, a, b = m.r, m.alpha, m.a, m.b
     head = (a + b + x - 1) / (a - 1)
@@ -89,7 +89,7 @@ def test_log_likelihood_at_the_published_parameters() -> None:
 
 
 def test_customer_one_expectation_and_p_alive() -> None:
-    s = RFMSummary(customer_ids=["1"], frequency=[2], recency=[30.43], T=[38.86], monetary=[22.35])
+    s = BtydSummary(customer_ids=["1"], frequency=[2], recency=[30.43], T=[38.86], monetary=[22.35])
     assert float(PUBLISHED.expected_purchases(s, 39)[0]) == pytest.approx(1.226, abs=5e-4)
     odds = 0.793 / (2.426 + 1) * ((4.414 + 38.86) / (4.414 + 30.43)) ** (0.243 + 2)
     assert float(PUBLISHED.probability_alive(s)[0]) == pytest.approx(1 / (1 + odds))
@@ -102,7 +102,7 @@ def test_customer_one_expectation_and_p_alive() -> None:
 def test_expectation_matches_the_printed_formula(
     x: int, t_x: float, big_t: float, t: float
 ) -> None:
-    s = RFMSummary(
+    s = BtydSummary(
         customer_ids=["c"], frequency=[x], recency=[t_x], T=[big_t], monetary=[float(x > 0)]
     )
     got = float(PUBLISHED.expected_purchases(s, t)[0])
@@ -144,7 +144,7 @@ def test_predictions_are_sane_on_cdnow() -> None:
 def test_frequent_buyers_do_not_overflow() -> None:
     """Huge frequencies (NaN/overflow in lifetimes, issues #25, #445) stay finite here."""
     x = np.array([300, 3000, 30000, 30000])
-    s = RFMSummary(
+    s = BtydSummary(
         customer_ids=["a", "b", "c", "d"],
         frequency=x,
         recency=[38.86, 38.86, 38.86, 10.0],
@@ -174,7 +174,7 @@ def test_recovers_parameters_from_simulated_customers() -> None:
         assert abs(estimate - value) < 3.5 * se, (name, estimate, value, se)
         assert estimate == pytest.approx(value, rel=0.15), name
     # a and b are strongly correlated; what matters, the purchase forecast, is recovered closely
-    true_model = BGNBDModel(r=0.8, alpha=6.0, a=0.9, b=3.0)
+    true_model = BgNbdModel(r=0.8, alpha=6.0, a=0.9, b=3.0)
     t = np.array([13.0, 52.0, 104.0])
     np.testing.assert_allclose(
         model.expected_purchases_new(t), true_model.expected_purchases_new(t), rtol=0.05
@@ -197,8 +197,8 @@ def test_fit_is_invariant_to_customer_order_and_duplication_weights() -> None:
 # -- bad input -----------------------------------------------------------------------------
 
 
-def _summary(freq: list[int], rec: list[float], age: list[float]) -> RFMSummary:
-    return RFMSummary(
+def _summary(freq: list[int], rec: list[float], age: list[float]) -> BtydSummary:
+    return BtydSummary(
         customer_ids=np.array([f"c{i}" for i in range(len(freq))], dtype=str),
         frequency=freq,
         recency=rec,
@@ -257,12 +257,12 @@ def test_bad_arguments() -> None:
         PUBLISHED.expected_purchases_new("soon")
     for params in ({"r": 0.0}, {"alpha": float("nan")}, {"a": -1.0}, {"b": "2"}):
         with pytest.raises(ValidationError):
-            BGNBDModel(**{"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0, **params})  # type: ignore[arg-type]
+            BgNbdModel(**{"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0, **params})  # type: ignore[arg-type]
 
 
 def test_a_equal_to_one_is_handled() -> None:
-    m = BGNBDModel(r=0.5, alpha=3.0, a=1.0, b=2.0)
-    near = BGNBDModel(r=0.5, alpha=3.0, a=1.0 + 1e-6, b=2.0)
+    m = BgNbdModel(r=0.5, alpha=3.0, a=1.0, b=2.0)
+    near = BgNbdModel(r=0.5, alpha=3.0, a=1.0 + 1e-6, b=2.0)
     t = np.array([10.0, 50.0])
     np.testing.assert_allclose(
         m.expected_purchases_new(t), near.expected_purchases_new(t), rtol=1e-4
@@ -271,7 +271,7 @@ def test_a_equal_to_one_is_handled() -> None:
 
 def test_missing_scipy_raises_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)
-    with pytest.raises(MissingDependency) as error:
+    with pytest.raises(MissingDependencyError) as error:
         fit_bgnbd(cdnow_summary())
     assert error.value.package == "scipy" and error.value.extra == "models"
 
@@ -302,7 +302,7 @@ def test_predictions_are_finite_and_coherent(
     params: tuple[float, float, float, float], x: int, share: float, big_t: float, t: float
 ) -> None:
     """Over a wide parameter range: finite, 0 < P(alive) <= 1, expectations grow with t."""
-    m = BGNBDModel(r=params[0], alpha=params[1], a=params[2], b=params[3])
+    m = BgNbdModel(r=params[0], alpha=params[1], a=params[2], b=params[3])
     t_x = share * big_t if x > 0 else 0.0
     s = _summary([x], [t_x], [big_t])
     alive = float(m.probability_alive(s)[0])
@@ -346,7 +346,7 @@ def test_p_alive_at_a_future_horizon_matches_a_forward_simulation() -> None:
     none_yet = rng.poisson(lam * big_t) == 0
     survive = rng.random(n) < np.exp(-lam * p * t)
     share = float(survive[none_yet].mean())
-    m = BGNBDModel(r=r, alpha=alpha, a=a, b=b)
+    m = BgNbdModel(r=r, alpha=alpha, a=a, b=b)
     predicted = float(m.probability_alive(_summary([0], [0.0], [big_t]), t)[0])
     assert predicted == pytest.approx(share, abs=3e-3)
 
@@ -354,7 +354,7 @@ def test_p_alive_at_a_future_horizon_matches_a_forward_simulation() -> None:
 def test_scipy_hyp2f1_infinity_is_guarded() -> None:
     """scipy returns inf for 2F1(1, 1; 101; 10/11) (= 1.00917); predictions stay right."""
     assert not np.isfinite(sp.hyp2f1(1.0, 1.0, 101.0, 10 / 11))  # the scipy behaviour guarded
-    m = BGNBDModel(r=1.0, alpha=0.5, a=2.0, b=1.0)
+    m = BgNbdModel(r=1.0, alpha=0.5, a=2.0, b=1.0)
     s = _summary([99], [0.5], [0.5])
     got = float(m.expected_purchases(s, 10.0)[0])
     # the series by hand: 2F1(1, 1; 101; z) = sum_n z^n n! / (101)_n

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.analytics.btyd import RFMSummary, summary_from_transactions
+from crmcore.analytics.btyd import BtydSummary, summary_from_transactions
 from crmcore.columnar import Column, TransactionLog
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 
 CDNOW = Path(__file__).resolve().parent.parent / "data" / "cdnow"
 CALIBRATION_END = datetime(1997, 9, 30, tzinfo=UTC)
@@ -41,7 +41,7 @@ def cdnow_log() -> TransactionLog:
 
 
 @cache
-def cdnow_summary() -> RFMSummary:
+def cdnow_summary() -> BtydSummary:
     """The 39-week calibration summary (days aggregated, times in weeks) with holdout."""
     return summary_from_transactions(
         cdnow_log(), CALIBRATION_END, "D", time_unit="W", holdout_end=HOLDOUT_END
@@ -49,12 +49,12 @@ def cdnow_summary() -> RFMSummary:
 
 
 @cache
-def published_summary() -> RFMSummary:
+def published_summary() -> BtydSummary:
     """The summary as published (x, t_x, T, zbar), in sample-id order."""
     data = np.loadtxt(
         CDNOW / "cdnow_customers_summary_with_transactions.csv", delimiter=",", skiprows=1
     )
-    return RFMSummary(
+    return BtydSummary(
         customer_ids=data[:, 0].astype(np.int64).astype(str),
         frequency=data[:, 1].astype(np.int64),
         recency=data[:, 2],
@@ -227,7 +227,7 @@ def test_report_and_selection() -> None:
 
 def test_construction_is_validated_and_copies() -> None:
     freq = np.array([1, 0])
-    s = RFMSummary(
+    s = BtydSummary(
         customer_ids=["a", "b"], frequency=freq, recency=[2.0, 0.0], T=[3.0, 3.0], monetary=[5, 0]
     )
     freq[0] = 9
@@ -251,7 +251,7 @@ def test_construction_is_validated_and_copies() -> None:
     }
     for case, change in bad.items():
         with pytest.raises(ValidationError):
-            RFMSummary(**{**base, **change})  # type: ignore[arg-type]
+            BtydSummary(**{**base, **change})  # type: ignore[arg-type]
         assert case
 
 
@@ -283,5 +283,5 @@ def test_bad_arguments() -> None:
             {"customer_id": "a", "at": at(1), "amount": 1.0, "currency": "USD"},
         ]
     )
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         summary_from_transactions(mixed, at(5), "D")

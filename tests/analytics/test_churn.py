@@ -20,7 +20,7 @@ from crmcore.analytics.churn import (
 )
 from crmcore.columnar import TransactionLog
 from crmcore.journey import TouchpointScores
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.lifecycle import BatchClassification, LifecycleState, classify_log
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
@@ -182,7 +182,7 @@ def test_reasons_and_at_risk_list() -> None:
     data = json.loads(json.dumps(result.to_dict()))
     assert data["at_risk"] == 1 and data["weights"]["p_alive"] == 0.35
     assert "lapsed" in result._repr_html_()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         result.reasons_of("nobody")
     with pytest.raises(ValidationError):
         result.reasons_of(99)

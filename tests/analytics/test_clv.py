@@ -8,22 +8,22 @@ import attrs
 import numpy as np
 import pytest
 
-from crmcore.analytics.bgnbd import BGNBDModel, fit_bgnbd
-from crmcore.analytics.btyd import RFMSummary
-from crmcore.analytics.clv import MONTH_LENGTH, CLVReport, customer_lifetime_value
+from crmcore.analytics.bgnbd import BgNbdModel, fit_bgnbd
+from crmcore.analytics.btyd import BtydSummary
+from crmcore.analytics.clv import MONTH_LENGTH, PredictedClv, customer_lifetime_value
 from crmcore.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.money import Money
 from tests.analytics.test_btyd import cdnow_summary
 
-BGNBD = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
+BGNBD = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="W")
 GG = GammaGammaModel(p=6.25, q=3.74, v=15.44)
 
 
 def lifetimes_rule(
-    purchases: BGNBDModel,
+    purchases: BgNbdModel,
     spend: GammaGammaModel,
-    s: RFMSummary,
+    s: BtydSummary,
     months: int,
     rate: float,
 ) -> np.ndarray:
@@ -74,7 +74,7 @@ def test_fitted_models_end_to_end_and_top_customers() -> None:
 
 
 def test_as_money_rounds_to_the_minor_unit() -> None:
-    s = RFMSummary(
+    s = BtydSummary(
         customer_ids=["a", "b"],
         frequency=[2, 0],
         recency=[30.43, 0.0],
@@ -100,13 +100,13 @@ def test_report_output() -> None:
     assert len(data["clv"]) == 2357  # type: ignore[arg-type]
     html = report._repr_html_()
     assert "Predicted customer lifetime value" in html and "3 months" in html
-    assert "CLVReport(2357 customers" in repr(report)
+    assert "PredictedClv(2357 customers" in repr(report)
     with pytest.raises(ValueError, match="read-only"):
         report.clv[0] = 0.0
 
 
 def test_empty_summary_gives_an_empty_report() -> None:
-    empty = RFMSummary(
+    empty = BtydSummary(
         customer_ids=np.array([], dtype=str),
         frequency=np.array([], dtype=np.int64),
         recency=[],
@@ -115,7 +115,7 @@ def test_empty_summary_gives_an_empty_report() -> None:
         time_unit="W",
     )
     report = customer_lifetime_value(BGNBD, GG, empty)
-    assert isinstance(report, CLVReport) and len(report) == 0
+    assert isinstance(report, PredictedClv) and len(report) == 0
     assert report.to_dict()["total_clv"] == 0.0
     assert "0 customers" in report._repr_html_()
 
@@ -140,5 +140,5 @@ def test_bad_arguments() -> None:
         customer_lifetime_value(BGNBD, GG, s).top(-1)
 
 
-def attr_days(model: BGNBDModel) -> BGNBDModel:
+def attr_days(model: BgNbdModel) -> BgNbdModel:
     return attrs.evolve(model, time_unit="D")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.cohorts import cohort_matrix, period_index
 from crmcore.columnar import TransactionLog
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 AS_OF = datetime(2026, 3, 10, 12, tzinfo=UTC)
 Record = tuple[str, datetime, float]
@@ -149,7 +149,7 @@ def test_definitions_on_a_small_example() -> None:
     assert data["customers"] == 3
     html = cm._repr_html_()
     assert "rgba(76,120,168" in html and "2026-02" in html and "nan" not in html
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         cm.row("2025-12")
     capped = cohort_matrix(log, datetime(2026, 3, 31, tzinfo=UTC), max_periods=2)
     assert capped.active.tolist() == [[2, 1], [1, 0], [0, 0]]

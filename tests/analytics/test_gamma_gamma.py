@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crmcore.analytics.btyd import RFMSummary
+from crmcore.analytics.btyd import BtydSummary
 from crmcore.analytics.gamma_gamma import GammaGammaModel, fit_gamma_gamma
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from tests.analytics.test_btyd import cdnow_summary, published_summary
@@ -13,9 +13,9 @@ from tests.analytics.test_btyd import cdnow_summary, published_summary
 PUBLISHED = GammaGammaModel(p=6.25, q=3.74, v=15.44)
 
 
-def spend_summary(x: list[int], z: list[float]) -> RFMSummary:
+def spend_summary(x: list[int], z: list[float]) -> BtydSummary:
     n = len(x)
-    return RFMSummary(
+    return BtydSummary(
         customer_ids=np.array([f"c{i}" for i in range(n)], dtype=str),
         frequency=x,
         recency=[float(f) for f in x],

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crmcore.analytics.kpis import customer_kpis, historical_clv
 from crmcore.columnar import TransactionLog
-from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 
 AS_OF = datetime(2026, 6, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -112,7 +112,7 @@ def test_historical_clv() -> None:
     assert clv.values.tolist() == [10.0, 5.0]
     assert clv.purchases.tolist() == [2, 1]
     assert clv.value_of("a") == 10.0
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         clv.value_of("later")
     data = json.loads(json.dumps(clv.to_dict()))
     assert data["total"] == 15.0 and data["top_10pct_share"] == pytest.approx(10 / 15)
@@ -139,5 +139,5 @@ def test_bad_input() -> None:
             {"customer_id": "b", "at": AS_OF, "amount": 1.0, "currency": "USD"},
         ]
     )
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         customer_kpis(mixed, AS_OF)

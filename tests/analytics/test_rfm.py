@@ -24,7 +24,7 @@ from crmcore.analytics.rfm import (
     rfm_scores,
 )
 from crmcore.columnar import Column, TransactionLog
-from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 
 pd = pytest.importorskip("pandas")
 
@@ -177,9 +177,9 @@ def test_rfm_table_columns_and_segments() -> None:
     assert table.row(str(table.customer_ids[0])) == first
     assert table.customers_in(names[0])[0] == first["customer_id"] or names[0] != first["segment"]
     assert table.mask("Champions").sum() == names.count("Champions")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         table.mask("Nobody")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         table.index_of("missing")
     with pytest.raises(ValidationError):
         table.row(10_000)
@@ -352,7 +352,7 @@ def test_report_sizes_shares_and_means() -> None:
     assert all(s["mean_r"] is None for s in empty)
     html = table._repr_html_()
     assert "Can&#x27;t Lose Them" in html and "RFM table" in html
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         report.segment("nope")
     assert "RfmTable(400 customers" in repr(table)
     assert isinstance(table, RfmTable)
@@ -387,7 +387,7 @@ def test_bad_input_raises_clear_errors() -> None:
             {"customer_id": "b", "at": AS_OF - DAY, "amount": 1.0, "currency": "USD"},
         ]
     )
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         rfm_scores(mixed, AS_OF)
     single = rfm_scores(random_log(8, customers=3, rows=10, currency=True), AS_OF)
     assert len(single) == 3

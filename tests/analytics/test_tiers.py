@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crmcore.analytics.kpis import historical_clv
 from crmcore.analytics.tiers import value_tiers
 from crmcore.columnar import TransactionLog
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 
 def reference_tiers(values: list[float], cuts: tuple[float, ...]) -> list[int]:
@@ -73,9 +73,9 @@ def test_example_with_ids_and_report() -> None:
     assert data["tiers"][3]["cut"] is None and data["label"] == "spend"
     assert "Top 20%" in tiers._repr_html_()
     assert tiers.mask("Rest").sum() == 80
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         tiers.mask("Gold")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         tiers.tier_of("nobody")
 
 

@@ -33,7 +33,7 @@ from crmcore.customers import (
     Psychographics,
     Purchase,
 )
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -354,7 +354,7 @@ def test_take_rejects_bad_indices(customers: CustomerFrame) -> None:
 def test_column_lookup(customers: CustomerFrame) -> None:
     assert "email" in customers
     assert customers.column("email") is customers["email"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         customers["nope"]
 
 

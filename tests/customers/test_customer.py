@@ -17,7 +17,7 @@ from crmcore.customers import (
     ServiceRecord,
 )
 from crmcore.funnel import Stage
-from crmcore.kernel.errors import CurrencyMismatch, CustomerIsErased, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, CustomerErasedError, ValidationError
 from crmcore.kernel.money import Money
 
 T = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -137,7 +137,7 @@ def test_purchases_update_the_summary_in_any_time_order() -> None:
     assert summary.average_order_value == Money("20.00", "EUR")
     assert earlier.channel == "store"
     assert outcome.events[0].order_id == "o2"  # type: ignore[attr-defined]
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         c.record_purchase(Purchase("o3", "c-1", T, Money("1", "USD")))
     with pytest.raises(ValidationError):
         c.record_purchase(Purchase("o4", "someone-else", T, Money("1", "EUR")))
@@ -185,9 +185,9 @@ def test_erase_removes_personal_data_and_keeps_aggregates() -> None:
     assert erased.tags == c.tags
     assert not erased.can_market("email", T + timedelta(days=2))
     assert [e.kind for e in outcome.events] == ["customer.erased"]
-    with pytest.raises(CustomerIsErased):
+    with pytest.raises(CustomerErasedError):
         erased.tag(["x"], T)
-    with pytest.raises(CustomerIsErased):
+    with pytest.raises(CustomerErasedError):
         erased.record_purchase(Purchase("o2", "c-1", T, Money("1", "EUR")))
-    with pytest.raises(CustomerIsErased):
+    with pytest.raises(CustomerErasedError):
         erased.erase(T)

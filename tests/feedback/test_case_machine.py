@@ -18,7 +18,7 @@ from crmcore.feedback.cases import (
     Resolution,
 )
 from crmcore.kernel import codec
-from crmcore.kernel.errors import IllegalTransition
+from crmcore.kernel.errors import IllegalTransitionError
 
 S = CaseState
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -116,7 +116,7 @@ class CaseMachine(RuleBasedStateMachine):
             outcome = self.case.fire(
                 trigger, at, policy=POLICY, follow_up=fu, resolution=res, assignment=assignment
             )
-        except IllegalTransition:
+        except IllegalTransitionError:
             outcome = None
         if outcome is None:
             assert expected is None, f"{trigger} refused in {self.state}"

@@ -34,7 +34,7 @@ from crmcore.feedback.events import (
     CaseResolved,
 )
 from crmcore.kernel import codec
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import event_from_json
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -103,7 +103,7 @@ def test_the_whole_loop() -> None:
 
 def test_close_needs_a_verified_follow_up() -> None:
     case = resolved()
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         case.close(T0 + D)
     assert info.value.from_state == "resolved" and info.value.to_state == "closed"
     assert "follow-up" in info.value.why
@@ -122,10 +122,10 @@ def test_unhappy_follow_up_reopens() -> None:
         assert case.resolved_at is None
         assert case.last_follow_up is not None and case.last_follow_up.unhappy
         # The loop must go round again: resolve, follow up happily, then close.
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(IllegalTransitionError):
             case.close(T0 + 2 * D)
         case = case.resolve(T0 + 2 * D, root_cause="billing_error", action_taken="again").value
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(IllegalTransitionError):
             case.close(T0 + 2 * D)
         case = case.follow_up(T0 + 3 * D, verdict="resolved", satisfaction=3).value
         assert case.close(T0 + 3 * D).value.state is CaseState.CLOSED
@@ -136,7 +136,7 @@ def test_follow_up_before_a_new_resolution_does_not_count() -> None:
     case = case.reopen(T0 + 2 * D).value
     case = case.resolve(T0 + 3 * D, root_cause="x", action_taken="y").value
     assert case.last_follow_up is None
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         case.close(T0 + 3 * D)
 
 
@@ -148,7 +148,7 @@ def test_reopen_within_window_only() -> None:
     (event,) = outcome.events
     assert isinstance(event, CaseReopened) and event.reopen_count == 1
     assert event.reason == "reopened"
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         case.reopen(T0 + 2 * H + 3 * D + M, policy=policy)
     assert "reopen window" in info.value.why
     assert resolved().reopen(T0 + 3 * H, policy=policy).value.state is CaseState.IN_PROGRESS
@@ -156,7 +156,7 @@ def test_reopen_within_window_only() -> None:
 
 def test_resolve_requires_root_cause_by_default() -> None:
     case = opened().acknowledge(T0 + M).value.start(T0 + 2 * M).value
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         case.resolve(T0 + H)
     assert "root cause" in info.value.why
     lax = CasePolicy(require_resolution=False)
@@ -192,13 +192,13 @@ def test_resolve_from_waiting_on_customer() -> None:
 )
 def test_moves_out_of_order_are_illegal(make: object, trigger: str) -> None:
     case = make()  # type: ignore[operator]
-    with pytest.raises((IllegalTransition, ValidationError)) as info:
+    with pytest.raises((IllegalTransitionError, ValidationError)) as info:
         case.fire(
             trigger,
             case.last_changed_at + M,
             follow_up=FollowUp("resolved", 5) if trigger == "follow_up" else None,
         )
-    if isinstance(info.value, IllegalTransition):
+    if isinstance(info.value, IllegalTransitionError):
         assert info.value.from_state == case.state.value
         assert info.value.to_state == trigger
 

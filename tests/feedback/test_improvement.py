@@ -25,7 +25,7 @@ from crmcore.feedback.improvement import (
 )
 from crmcore.feedback.metrics import csat, nps
 from crmcore.kernel import codec
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import event_from_json
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -94,7 +94,7 @@ def test_moves_not_in_the_table_are_illegal(path: list[str], trigger: str) -> No
     action = planned()
     for i, step in enumerate(path):
         action = action.fire(step, T0 + timedelta(days=i + 1)).value
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         action.fire(trigger, T0 + timedelta(days=10))
     assert info.value.from_state == action.status.value and info.value.to_state == trigger
 
@@ -170,7 +170,7 @@ def test_reassign_and_overdue() -> None:
     assert action.is_overdue(datetime(2026, 3, 11, tzinfo=UTC))
     finished = action.start(T0).value.complete(T0 + timedelta(days=30)).value
     assert not finished.is_overdue(datetime(2026, 5, 1, tzinfo=UTC))
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         finished.reassign("someone", T0 + timedelta(days=31))
 
 
@@ -207,7 +207,7 @@ class ActionMachine(RuleBasedStateMachine):
             self.action = self.action.fire(trigger, self.now).value
             assert len(self.action.history) == before + 1
         else:
-            with pytest.raises(IllegalTransition):
+            with pytest.raises(IllegalTransitionError):
                 self.action.fire(trigger, self.now)
 
     @precondition(lambda self: not self.action.status.is_final)

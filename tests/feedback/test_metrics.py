@@ -41,7 +41,7 @@ from crmcore.feedback.metrics import (
 )
 from crmcore.feedback.sla import SlaMetric, SlaPolicy, SlaTarget
 from crmcore.journey.scores import Scale
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 Z95 = statistics.NormalDist().inv_cdf(0.975)
@@ -489,7 +489,7 @@ def build_case(i: int, priority: str, steps: list[tuple[str, int]]) -> Case:
         }
         try:
             case = ops[step](case, t).value
-        except (IllegalTransition, ValidationError):
+        except (IllegalTransitionError, ValidationError):
             continue
     return case
 

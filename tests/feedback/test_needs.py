@@ -21,7 +21,7 @@ from crmcore.feedback.needs import (
     classify_needs_log,
     needs_backlog,
 )
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 RULES = [
@@ -174,7 +174,7 @@ def test_urgency_components_and_examples() -> None:
     assert row.examples == ("f3", "f1", "f2")  # most urgent, then latest
     gentle = needs_backlog(items, RULES, urgency=UrgencyWeights(negative_score=0.0))
     assert gentle.row("faster_refunds").urgency == pytest.approx((0 + 0 + 0.25 + 1) / 4)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         backlog.row("teleportation")
 
 
@@ -200,7 +200,7 @@ def test_value_weighs_importance() -> None:
 
 def test_missing_and_bad_values() -> None:
     items = [fb(0, "complaint", "refund", customer=1), fb(1, "complaint", "refund", customer=2)]
-    with pytest.raises(NotFound) as info:
+    with pytest.raises(NotFoundError) as info:
         needs_backlog(items, RULES, values={"c1": 10})
     assert info.value.key == "c2"
     filled = needs_backlog(items, RULES, values={"c1": 10}, missing_value=30)

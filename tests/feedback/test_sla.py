@@ -21,7 +21,7 @@ from crmcore.feedback.sla import (
     escalations,
     sla_status,
 )
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import event_from_json
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -243,7 +243,7 @@ def histories(draw: st.DrawFn, start: datetime = START, span: int = 6 * 24 * 60)
             continue
         try:
             case = case.fire(trigger, at, **facts).value  # type: ignore[arg-type]
-        except IllegalTransition:
+        except IllegalTransitionError:
             continue
     return case
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import nps
 from crmcore.feedback.themes import theme_report
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 THEMES = ["delivery", "price", "staff", "app"]
@@ -100,7 +100,7 @@ def test_rankings_and_min_answers() -> None:
     assert strict.row("price").nps is None and strict.row("price").nps_answers == 1
     assert [r.theme for r in strict.rows][:2] == ["delivery", "staff"]
     assert [r.theme for r in by_volume.top(2)] == ["delivery", "staff"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         by_volume.row("parking")
 
 

@@ -21,7 +21,7 @@ from crmcore.funnel import (
     normalize_reason,
 )
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, event_from_json, event_kinds
 from crmcore.storage.base import AggregateKind
 from crmcore.storage.memory import MemoryStore
@@ -92,7 +92,7 @@ def test_start_beyond_awareness_records_earlier_stages_as_passed_through() -> No
 
 def test_strict_policy_starts_only_at_awareness() -> None:
     assert FunnelPosition.start("C-1", "awareness", T, policy=STRICT).value.stage is Stage.AWARENESS
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         FunnelPosition.start("C-1", "interest", T, policy=STRICT)
     assert (info.value.from_state, info.value.to_state) == (None, "interest")
     assert "skips" in info.value.why
@@ -149,7 +149,7 @@ def test_skips_are_recorded_as_passed_through_at_the_same_instant() -> None:
 
 def test_strict_policy_refuses_skips_and_names_them() -> None:
     p = begin()
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         p.advance("intent", T + HOUR, policy=STRICT)
     assert (info.value.from_state, info.value.to_state) == ("awareness", "intent")
     assert "interest, consideration" in info.value.why
@@ -158,7 +158,7 @@ def test_strict_policy_refuses_skips_and_names_them() -> None:
 
 def test_advance_backwards_is_illegal() -> None:
     p = begin(Stage.INTENT)
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         p.advance("interest", T + HOUR)
     assert (info.value.from_state, info.value.to_state) == ("intent", "interest")
     assert "regress" in info.value.why
@@ -201,7 +201,7 @@ def test_time_never_goes_backwards() -> None:
 
 def test_illegal_transition_is_reported_before_a_bad_time() -> None:
     p = begin(Stage.INTENT, T + HOUR)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         p.advance("awareness", T)
 
 
@@ -258,14 +258,14 @@ def test_regress_starts_a_new_run_for_entry_times() -> None:
 
 
 def test_regress_forwards_is_illegal() -> None:
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         begin(Stage.INTEREST).regress("intent", T + HOUR, "why not")
     assert (info.value.from_state, info.value.to_state) == ("interest", "intent")
 
 
 def test_policy_can_forbid_regress() -> None:
     p = begin(Stage.INTENT)
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         p.regress("interest", T + HOUR, "cold", policy=FunnelPolicy(allow_regress=False))
     assert "does not allow moving back" in info.value.why
 
@@ -274,11 +274,11 @@ def test_lock_at_keeps_positions_at_or_above_it() -> None:
     policy = FunnelPolicy(lock_at="conversion")
     converted = begin(Stage.ADVOCACY)
     assert converted.regress("conversion", T, "quiet", policy=policy).value.stage == 5
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(IllegalTransitionError) as info:
         converted.regress("intent", T, "refund", policy=policy)
     assert (info.value.from_state, info.value.to_state) == ("advocacy", "intent")
     assert "conversion" in info.value.why
-    with pytest.raises(IllegalTransition):  # exactly at the lock counts as having reached it
+    with pytest.raises(IllegalTransitionError):  # exactly at the lock counts as having reached it
         begin(Stage.CONVERSION).regress("intent", T, "refund", policy=policy)
     prospect = begin(Stage.INTENT)  # below the lock: free to move back
     assert prospect.regress("awareness", T, "lost", policy=policy).value.stage == 1
@@ -298,7 +298,7 @@ def test_policy_guards_can_be_asked_directly() -> None:
         lambda: FunnelPolicy(lock_at=5).check_regress(Stage.CONVERSION, Stage.INTENT),
     ]
     for guard in guards:
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(IllegalTransitionError):
             guard()
 
 

@@ -2,7 +2,7 @@
 
 The model is a dictionary of entry times per stage, written independently of
 the implementation from the documented rules: bad input → ValidationError, the
-current stage → no-op, a move the rules or the policy forbid → IllegalTransition,
+current stage → no-op, a move the rules or the policy forbid → IllegalTransitionError,
 a move before the latest change → ValidationError, otherwise the move.
 """
 
@@ -27,7 +27,7 @@ from crmcore.funnel import (
     StageRegressed,
 )
 from crmcore.kernel.codec import JSON, decode, encode
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 
 Expected = Literal["ok", "noop", "illegal", "invalid"]
@@ -75,7 +75,7 @@ class FunnelMachine(RuleBasedStateMachine):
     def start(self, stage: Stage, policy: FunnelPolicy, minutes: int, zone: timezone) -> None:
         at = (BASE + timedelta(minutes=minutes)).astimezone(zone)
         if stage > Stage.AWARENESS and not policy.allow_skips:
-            with pytest.raises(IllegalTransition):
+            with pytest.raises(IllegalTransitionError):
                 FunnelPosition.start("C-1", stage, at, policy=policy)
             stage = Stage.AWARENESS
         outcome = FunnelPosition.start("C-1", stage, at, source="I-0", policy=policy)
@@ -160,7 +160,7 @@ class FunnelMachine(RuleBasedStateMachine):
         before = self.p
         snapshot = encode(before)
         if expected in ("illegal", "invalid"):
-            error = IllegalTransition if expected == "illegal" else ValidationError
+            error = IllegalTransitionError if expected == "illegal" else ValidationError
             with pytest.raises(error):
                 move()
             assert self.p is before and encode(self.p) == snapshot  # nothing changed

@@ -26,7 +26,7 @@ from crmcore.funnel import (
     replay,
 )
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -165,7 +165,7 @@ def test_apply_interaction_errors() -> None:
         apply_interaction(p, visit("I-1", "checkout", T))  # forward, but dated too early
     assert info.value.field == "at"
     assert apply_interaction(p, visit("I-1", "website_visit", T)).value is p  # earlier: ignored
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         apply_interaction(
             p, visit("I-1", "checkout", T + DAY), policy=FunnelPolicy(allow_skips=False)
         )

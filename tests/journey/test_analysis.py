@@ -23,7 +23,7 @@ from crmcore.journey import (
     journey_report,
     reference_journey_report,
 )
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -235,7 +235,7 @@ def test_to_dict_is_json_and_html_escapes_and_draws_bars() -> None:
 
 def test_row_lookup_raises_not_found() -> None:
     report = journey_report(_log(("A", 0, "web", "visit", "awareness")))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         report.row("web/other")
 
 

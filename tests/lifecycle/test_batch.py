@@ -9,7 +9,12 @@ import pytest
 
 from crmcore.columnar import CustomerFrame, TransactionLog
 from crmcore.customers.customer import Customer
-from crmcore.kernel.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
+from crmcore.kernel.errors import (
+    CurrencyMismatchError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationError,
+)
 from crmcore.lifecycle import (
     BatchClassification,
     LifecyclePolicy,
@@ -109,7 +114,7 @@ def test_masks_counts_and_arrays_are_read_only() -> None:
     assert batch.reason_counts()[Reason.FREQUENCY_DOWN] == 1
     with pytest.raises(ValueError, match="read-only"):
         batch.states[0] = 3
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         batch.classification("stranger")
     with pytest.raises(ValidationError, match="position"):
         batch.classification(99)
@@ -186,7 +191,7 @@ def test_currencies_per_customer() -> None:
             {"customer_id": "a", "at": T0, "amount": 1.0, "currency": "USD"},
         ]
     )
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         classify_log(mixed, T0)
 
 
@@ -231,7 +236,7 @@ def test_transitions_from_codes_and_states() -> None:
 
 
 def test_illegal_batch_moves_name_the_first_and_count_the_rest() -> None:
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(IllegalTransitionError) as caught:
         transitions(np.array([2, 3, 2, 2]), np.array([1, 3, 0, 1]))
     error = caught.value
     assert (error.from_state, error.to_state) == (S.GROWTH, S.NEW)

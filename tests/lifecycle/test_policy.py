@@ -10,7 +10,7 @@ import pytest
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.lifecycle import (
     DEFAULT_POLICY,
@@ -164,7 +164,7 @@ def test_one_customer_one_currency() -> None:
         Purchase("o-1", "c-1", ago(10), Money("1", "EUR")),
         Purchase("o-2", "c-1", ago(20), Money("1", "USD")),
     ]
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         classify("c-1", p, T0)
 
 

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import event_from_json
 from crmcore.lifecycle import (
     ChurnWarning,
@@ -78,7 +78,7 @@ def test_fire_accepts_trigger_names() -> None:
 
 
 def test_a_trigger_without_a_row_is_an_illegal_transition() -> None:
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(IllegalTransitionError) as caught:
         Lifecycle("c-1").fire(Trigger.GROW, T0, evidence_for(S.GROWTH)).value.fire(
             Trigger.FIRST_PURCHASE, T0, evidence_for(S.NEW)
         )
@@ -89,17 +89,17 @@ def test_a_trigger_without_a_row_is_an_illegal_transition() -> None:
 
 def test_a_move_without_a_row_names_from_and_to() -> None:
     record = walk(S.NEW, S.GROWTH)
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(IllegalTransitionError) as caught:
         record.move_to(S.NEW, T0 + 5 * DAY, evidence_for(S.NEW, T0 + 5 * DAY))
     assert (caught.value.from_state, caught.value.to_state) == (S.GROWTH, S.NEW)
     assert "no move from growth to new" in str(caught.value)
-    with pytest.raises(IllegalTransition, match="never becomes a prospect again"):
+    with pytest.raises(IllegalTransitionError, match="never becomes a prospect again"):
         record.move_to(S.PROSPECT, T0 + 5 * DAY, evidence_for(S.PROSPECT, T0 + 5 * DAY))
 
 
 def test_the_guard_demands_evidence_for_the_target() -> None:
     wrong = Evidence(T0 + 3 * DAY, [Reason.FREQUENCY_UP], 0.1)
-    with pytest.raises(IllegalTransition) as caught:
+    with pytest.raises(IllegalTransitionError) as caught:
         walk(S.NEW, S.MATURE).move_to(S.DECLINE, T0 + 3 * DAY, wrong)
     assert "guard 'decline_signal'" in caught.value.why
     assert "frequency_up" in caught.value.why

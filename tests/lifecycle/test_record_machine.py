@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.lifecycle import (
     EVENT_FOR_KIND,
     INITIAL_STATE,
@@ -64,7 +64,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         move = MOVES.get((self.state, trigger))
         evidence = self._evidence(at, reasons, move[0] if move else None, justify)
         if move is None or not (evidence.reasons and set(evidence.reasons) & JUSTIFIES[move[0]]):
-            with pytest.raises(IllegalTransition):
+            with pytest.raises(IllegalTransitionError):
                 self.record.fire(trigger, at, evidence)
             return
         outcome = self.record.fire(trigger, at, evidence)
@@ -83,7 +83,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         legal = (self.state, target) in BY_TARGET and set(evidence.reasons) & JUSTIFIES[target]
         if not legal:
-            with pytest.raises(IllegalTransition) as caught:
+            with pytest.raises(IllegalTransitionError) as caught:
                 self.record.move_to(target, at, evidence)
             assert caught.value.from_state is self.state
             assert caught.value.to_state is target

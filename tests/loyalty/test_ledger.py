@@ -12,7 +12,12 @@ import pytest
 
 from crmcore.customers import Purchase
 from crmcore.kernel import codec
-from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
+from crmcore.kernel.errors import (
+    DuplicateOperationError,
+    InsufficientPointsError,
+    NotFoundError,
+    ValidationError,
+)
 from crmcore.kernel.events import DomainEvent, Outcome, event_from_json
 from crmcore.kernel.money import Money
 from crmcore.loyalty.events import PointsEarned, trusted_setters
@@ -99,7 +104,7 @@ def test_pending_points_are_not_spendable_until_the_return_window_ends() -> None
     acc = account().earn(p, sale("o-1", "100"), key="k1").value
     assert acc.balance(T0) == 0
     assert acc.pending(T0) == 100
-    with pytest.raises(InsufficientPoints) as info:
+    with pytest.raises(InsufficientPointsError) as info:
         acc.redeem(p, 10, at=T0 + 13 * DAY, key="r1")
     assert (info.value.balance, info.value.requested) == (0, 10)
     assert acc.balance(T0 + 14 * DAY) == 100
@@ -125,7 +130,7 @@ def test_per_day_cap_counts_the_program_day() -> None:
 def test_an_order_earns_once() -> None:
     p = program()
     acc = account().earn(p, sale("o-1", "10"), key="k1").value
-    with pytest.raises(DuplicateOperation) as info:
+    with pytest.raises(DuplicateOperationError) as info:
         acc.earn(p, sale("o-1", "10"), key="k2")
     assert info.value.key == "k2"
 
@@ -165,7 +170,7 @@ def test_replaying_a_key_posts_nothing_and_returns_the_same_account() -> None:
 def test_same_key_different_payload_is_a_duplicate(second: object) -> None:
     p = program()
     acc = account().earn(p, sale("o-1", "10"), key="k1").value
-    with pytest.raises(DuplicateOperation) as info:
+    with pytest.raises(DuplicateOperationError) as info:
         second(acc, p)  # type: ignore[operator]
     assert info.value.key == "k1"
 
@@ -201,7 +206,7 @@ def test_lots_without_expiry_are_spent_last() -> None:
 def test_insufficient_points_names_balance_and_request() -> None:
     p = program()
     acc = account().earn(p, sale("o-1", "40"), key="k1").value
-    with pytest.raises(InsufficientPoints) as info:
+    with pytest.raises(InsufficientPointsError) as info:
         acc.redeem(p, 100, at=T0, key="r1")
     assert (info.value.account, info.value.balance, info.value.requested) == ("A-1", 40, 100)
 
@@ -224,7 +229,7 @@ def test_expired_points_are_never_redeemed_and_expire_is_idempotent() -> None:
     feb = datetime(2026, 2, 1, tzinfo=UTC)
     assert acc.balance(feb - timedelta(microseconds=1)) == 50
     assert acc.balance(feb) == 0
-    with pytest.raises(InsufficientPoints):
+    with pytest.raises(InsufficientPointsError):
         acc.redeem(p, 10, at=feb, key="r1")
     run = acc.expire(p, feb)
     assert [e.kind for e in run.events] == ["loyalty.points_expired"]
@@ -401,7 +406,7 @@ def test_cancel_then_refund_is_also_right() -> None:
 def test_reversal_validation() -> None:
     p = program()
     acc = account().earn(p, sale("o-1", "100"), key="k1").value
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         acc.reverse(p, "nope", at=T0, key="x1")
     with pytest.raises(ValidationError) as info:
         acc.reverse(p, "k1", at=T0, key="x1", points=101)
@@ -437,7 +442,7 @@ def test_adjust_both_ways() -> None:
     acc = account().adjust(p, 25, reason="service recovery", at=T0, key="j1").value
     acc = acc.adjust(p, -5, reason="typo", at=T0, key="j2").value
     assert acc.balance(T0) == 20
-    with pytest.raises(InsufficientPoints):
+    with pytest.raises(InsufficientPointsError):
         acc.adjust(p, -50, reason="x", at=T0, key="j3")
     acc = acc.reverse(p, "j2", at=T0, key="x1").value
     assert acc.balance(T0) == 25

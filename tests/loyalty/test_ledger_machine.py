@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 )
 
 from crmcore.customers import Purchase
-from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, ValidationError
+from crmcore.kernel.errors import DuplicateOperationError, InsufficientPointsError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import EntryType, LoyaltyAccount
@@ -124,10 +124,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _run(self, method: str, *args: Any, **kwargs: Any) -> bool:
         before = self.acc
-        short: InsufficientPoints | None = None
+        short: InsufficientPointsError | None = None
         try:
             outcome = getattr(self.acc, method)(self.program, *args, **kwargs)
-        except InsufficientPoints as error:
+        except InsufficientPointsError as error:
             short = error
         if short is not None:
             assert short.requested > short.balance
@@ -229,7 +229,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def reuse_key(self) -> None:
         assert self.last is not None
         key = self.last[2]["key"]
-        with pytest.raises(DuplicateOperation):
+        with pytest.raises(DuplicateOperationError):
             self.acc.adjust(self.program, 7, reason="other payload", at=self.now, key=key)
 
     @precondition(lambda self: len(self.history) > 1)

@@ -13,8 +13,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from crmcore.customers.records import Purchase
 from crmcore.kernel.codec import decode, encode
 from crmcore.kernel.errors import (
-    CurrencyMismatch,
-    DuplicateOperation,
+    CurrencyMismatchError,
+    DuplicateOperationError,
     ValidationError,
 )
 from crmcore.kernel.events import event_from_json
@@ -167,7 +167,7 @@ def test_claim_uses_the_code_once_and_creates_the_claim() -> None:
 def test_the_same_claim_again_is_idempotent_and_another_code_is_refused() -> None:
     claim = claimed()
     assert claim.reclaim("ann1") is claim  # the same code, any case: the first result stands
-    with pytest.raises(DuplicateOperation) as info:
+    with pytest.raises(DuplicateOperationError) as info:
         claim.reclaim("CAT1")
     assert info.value.key == "referral:bob" and "ANN1" in info.value.reason
 
@@ -254,7 +254,7 @@ def test_qualify_guards() -> None:
     with pytest.raises(ValidationError) as info:
         claim.qualify(program(id="other"), buy("bob", T0 + DAY, "50"), T0 + DAY)
     assert info.value.field == "program"
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         usd = Purchase("o-9", "bob", T0 + DAY, Money("50", "USD"))
         claim.qualify(p, usd, T0 + DAY)
 
@@ -338,7 +338,7 @@ class ReferralMachine(RuleBasedStateMachine):
             if self.referred[referee] == code:
                 assert existing.reclaim(code) is existing
             else:
-                with pytest.raises(DuplicateOperation):
+                with pytest.raises(DuplicateOperationError):
                     existing.reclaim(code)
             return
         known = self.codes.get(code)

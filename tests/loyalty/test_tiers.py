@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.columnar import TransactionLog
 from crmcore.kernel.codec import decode, encode
-from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.events import event_from_json
 from crmcore.kernel.money import Money
 from crmcore.loyalty.tier_events import TierDowngraded, TierRetained, TierUpgraded
@@ -90,7 +90,7 @@ def test_bad_policies_name_the_field(tiers: tuple[Tier, ...], field: str) -> Non
 
 
 def test_policy_rejects_other_currency_thresholds_and_unknown_options() -> None:
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         policy(tiers=(Tier("Member"), Tier("Gold", min_spend=Money("10", "USD"))))
     with pytest.raises(ValidationError, match=r"policy.window"):
         policy(window="weekly")
@@ -100,7 +100,7 @@ def test_policy_rejects_other_currency_thresholds_and_unknown_options() -> None:
         Tier("Gold", min_points=5, multiplier=Decimal(0))
     with pytest.raises(ValidationError, match="min_spend"):
         Tier("Gold", min_spend=Money("10.001", "EUR"))
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         policy().multiplier("Diamond")
 
 
@@ -285,7 +285,7 @@ def test_bad_inputs_raise_crm_errors() -> None:
     status = TierStatus.new("c-1", p).evaluate([], at(2026, 6, 1), p).value
     with pytest.raises(ValidationError, match="as_of"):
         status.evaluate([], at(2026, 5, 1), p)
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         status.evaluate(
             [QualifyingFact(at(2026, 6, 2), spend=Money("5", "USD"))], at(2026, 7, 1), p
         )
@@ -414,12 +414,12 @@ def test_evaluate_log_counts_purchase_spend() -> None:
     data = batch.to_dict()
     assert data["upgrades"] == 1 and data["customers"] == 2
     assert "Plus" in batch._repr_html_()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         batch.tier_of("zed")
     eur = TransactionLog.from_records(
         [{"customer_id": "a", "at": at(2026, 1, 5), "amount": 1.0, "currency": "EUR"}]
     )
-    with pytest.raises(CurrencyMismatch):
+    with pytest.raises(CurrencyMismatchError):
         evaluate_log(eur, p, at(2026, 12, 1))
 
 

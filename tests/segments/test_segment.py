@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.datasets import synthetic
-from crmcore.kernel.errors import NotFound, RuleTypeError, ValidationError
+from crmcore.kernel.errors import NotFoundError, RuleTypeError, ValidationError
 from crmcore.kernel.events import event_from_json, event_kinds
 from crmcore.kernel.reports import Report
 from crmcore.segments.events import SegmentEntered, SegmentExited
@@ -79,7 +79,7 @@ def test_segments_of_one_customer_match_the_object_path() -> None:
     for cid in FRAME.ids[:40].tolist():
         names = SEGMENTS.matching(by_customer[cid], AS_OF, purchases=bought.get(cid, []))  # type: ignore[arg-type]
         assert membership.segments_of(cid) == names
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         membership.segments_of("nobody")
 
 
@@ -99,7 +99,7 @@ def test_segment_validation() -> None:
     with pytest.raises(ValidationError):
         SegmentSet([Segment("a", CN), Segment("a", RICH)])
     assert SEGMENTS["recent"].rule == RECENT
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         SEGMENTS["missing"]
     assert SEGMENTS.names[0] == "cn_rich" and len(SEGMENTS) == 5
 

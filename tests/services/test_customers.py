@@ -5,15 +5,15 @@ from pathlib import Path
 import pytest
 
 from crmcore import (
-    AlreadyExists,
-    ConcurrencyConflict,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
     Contact,
     Customer,
-    CustomerIsErased,
+    CustomerErasedError,
     Interaction,
     MemoryStore,
     Money,
-    NotFound,
+    NotFoundError,
     Purchase,
     ServiceRecord,
     SqliteStore,
@@ -71,7 +71,7 @@ def test_a_repeated_order_is_refused_and_counted_once(store: Store) -> None:
     _ann(store)
     purchase = Purchase("O1", "C1", T, Money("25.00", "EUR"))
     record_purchase(store, purchase)
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         record_purchase(store, purchase)
     with store.unit_of_work() as uow:
         assert uow.customers.get("C1").purchases.count == 1
@@ -79,7 +79,7 @@ def test_a_repeated_order_is_refused_and_counted_once(store: Store) -> None:
 
 
 def test_purchase_for_an_unknown_customer_stores_nothing(store: Store) -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         record_purchase(store, Purchase("O1", "ghost", T, Money("1", "EUR")))
     with store.unit_of_work() as uow:
         assert uow.purchases.count() == 0
@@ -89,7 +89,7 @@ def test_purchase_for_an_unknown_customer_stores_nothing(store: Store) -> None:
 def test_expected_version_guards_against_lost_updates(store: Store) -> None:
     seen = _ann(store)
     change_customer(store, "C1", lambda c: c.tag(["a"], T))
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         change_customer(store, "C1", lambda c: c.tag(["b"], T), expected_version=seen.version)
     assert change_customer(store, "C1", lambda c: c.tag(["b"], T)).tags == {"a", "b"}
 
@@ -109,14 +109,14 @@ def test_consent_export_and_erase(store: Store) -> None:
     assert after.interactions[0].note is None
     with store.unit_of_work() as uow:
         assert uow.customers.find_by_email("ann@example.com") is None
-    with pytest.raises(CustomerIsErased):
+    with pytest.raises(CustomerErasedError):
         set_consent(store, "C1", "sms", True, T)
 
 
 def test_import_is_all_or_nothing(store: Store) -> None:
     good = Customer.register("C1", "Ann", T).value
     duplicate = Customer.register("C1", "Ann again", T).value
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         import_customers(store, [good, duplicate])
     with store.unit_of_work() as uow:
         assert uow.customers.count() == 0
@@ -128,12 +128,12 @@ def test_retry_on_conflict_retries_then_gives_up() -> None:
     def flaky() -> str:
         calls.append(1)
         if len(calls) < 3:
-            raise ConcurrencyConflict("customer", "C1", 1, 2)
+            raise ConcurrencyConflictError("customer", "C1", 1, 2)
         return "done"
 
     assert retry_on_conflict(flaky, attempts=3) == "done"
     calls.clear()
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         retry_on_conflict(flaky, attempts=2)
     with pytest.raises(ValidationError):
         retry_on_conflict(flaky, attempts=0)

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from crmcore import (
-    AlreadyExists,
-    ConcurrencyConflict,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
     Customer,
-    IllegalTransition,
+    IllegalTransitionError,
     MemoryStore,
-    NotFound,
+    NotFoundError,
     SqliteStore,
     Store,
     ValidationError,
@@ -85,7 +85,7 @@ def test_feedback_matching_no_rule_opens_no_case(store: Store) -> None:
 
 def test_resubmitting_feedback_raises_and_opens_no_second_case(store: Store) -> None:
     submit_feedback(store, _feedback())
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         submit_feedback(store, _feedback(), case_id="case-other")
     with store.unit_of_work() as uow:
         assert uow.cases.count() == 1
@@ -95,7 +95,7 @@ def test_resubmitting_feedback_raises_and_opens_no_second_case(store: Store) -> 
 def test_a_failure_after_the_feedback_is_added_writes_nothing(store: Store) -> None:
     submit_feedback(store, _feedback(1))
     # The second feedback would open a case under a taken id: the whole unit of work fails.
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         submit_feedback(store, _feedback(2), case_id="case-fb-1")
     with store.unit_of_work() as uow:
         assert uow.feedback.find("fb-2") is None
@@ -145,12 +145,12 @@ def test_a_case_is_worked_through_the_closed_loop(store: Store) -> None:
 def test_an_illegal_step_or_a_stale_version_changes_nothing(store: Store) -> None:
     submit_feedback(store, _feedback())
     before = _kinds(store)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         act_on_case(store, "case-fb-1", lambda c: c.close(T + timedelta(hours=1)))
     acknowledged = act_on_case(store, "case-fb-1", lambda c: c.acknowledge(T))
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         act_on_case(store, "case-fb-1", lambda c: c.start(T), expected_version=1)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         act_on_case(store, "case-nope", lambda c: c.start(T))
     with pytest.raises(ValidationError):  # an operation may not swap in another case
         act_on_case(store, "case-fb-1", lambda c: Case.open("case-x", "c-1", T))
@@ -184,12 +184,12 @@ def test_improvement_actions_are_stored_and_moved(store: Store) -> None:
     assert stored.version == 1
     same = change_improvement_action(store, "act-1", lambda a: a.reassign("ops", T))
     assert same == stored  # nothing changed: not saved again, no event
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         add_improvement_action(store, planned)
     started = change_improvement_action(store, "act-1", lambda a: a.start(T + timedelta(days=1)))
     done = change_improvement_action(store, "act-1", lambda a: a.complete(T + timedelta(days=9)))
     assert (started.version, done.version, done.status) == (2, 3, ActionStatus.DONE)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         change_improvement_action(store, "act-1", lambda a: a.start(T + timedelta(days=10)))
     with pytest.raises(ValidationError):
         add_improvement_action(store, "plan")  # type: ignore[arg-type]

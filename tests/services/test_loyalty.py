@@ -7,13 +7,13 @@ import attrs
 import pytest
 
 from crmcore import (
-    AlreadyExists,
-    ConcurrencyConflict,
-    DuplicateOperation,
-    InsufficientPoints,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    DuplicateOperationError,
+    InsufficientPointsError,
     MemoryStore,
     Money,
-    NotFound,
+    NotFoundError,
     Purchase,
     SqliteStore,
     Store,
@@ -80,9 +80,9 @@ def _stored(store: Store, account_id: str) -> LoyaltyAccount:
 def test_open_account_stores_the_account_and_its_base_tier(store: Store) -> None:
     account = open_account(store, "A-1", "c-1", PROGRAM, tier_policy=TIERS)
     assert (account.version, account.customer_id, account.program_id) == (1, "c-1", "P")
-    with pytest.raises(AlreadyExists):  # one account per customer and program
+    with pytest.raises(AlreadyExistsError):  # one account per customer and program
         open_account(store, "A-2", "c-1", PROGRAM)
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         open_account(store, "A-1", "c-9", PROGRAM)
     with store.unit_of_work() as uow:
         assert uow.loyalty_accounts.get_for_customer("P", "c-1") == account
@@ -150,9 +150,9 @@ def test_replaying_a_key_through_the_services_posts_nothing_twice(store: Store) 
     assert redeem_points(store, "A-1", PROGRAM, 30, at=T, key="r-1") == redeemed
     assert refund_purchase(store, "A-1", PROGRAM, "o-1", at=T, key="f-1").version == 4
     assert refund_purchase(store, "A-1", PROGRAM, "o-1", at=T, key="f-1").version == 4
-    with pytest.raises(DuplicateOperation):  # same key, another request
+    with pytest.raises(DuplicateOperationError):  # same key, another request
         redeem_points(store, "A-1", PROGRAM, 31, at=T, key="r-1")
-    with pytest.raises(DuplicateOperation):  # the same order cannot earn twice
+    with pytest.raises(DuplicateOperationError):  # the same order cannot earn twice
         earn_for_purchase(store, "A-1", PROGRAM, _sale("o-1", "80.00"), key="e-other")
     with store.unit_of_work() as uow:
         account = uow.loyalty_accounts.get("A-1")
@@ -166,10 +166,10 @@ def test_insufficient_points_change_nothing(store: Store) -> None:
     open_account(store, "A-1", "c-1", PROGRAM)
     earn_for_purchase(store, "A-1", PROGRAM, _sale("o-1", "10.00"), key="e-1")
     before = (_stored(store, "A-1"), _kinds(store))
-    with pytest.raises(InsufficientPoints) as info:
+    with pytest.raises(InsufficientPointsError) as info:
         redeem_points(store, "A-1", PROGRAM, 11, at=T, key="r-1")
     assert (info.value.balance, info.value.requested) == (10, 11)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         redeem_points(store, "A-9", PROGRAM, 1, at=T, key="r-2")
     with pytest.raises(ValidationError):
         redeem_points(store, "A-1", "P", 1, at=T, key="r-3")  # type: ignore[arg-type]
@@ -242,7 +242,7 @@ def test_a_concurrent_change_is_detected_and_the_retry_applies_once() -> None:
     open_account(store, "A-1", "c-1", PROGRAM)
     earn_for_purchase(store, "A-1", PROGRAM, _sale("o-1", "100.00"), key="e-1")
     store.races = 1
-    with pytest.raises(ConcurrencyConflict):
+    with pytest.raises(ConcurrencyConflictError):
         redeem_points(store, "A-1", PROGRAM, 40, at=T, key="r-1")
     assert _stored(store, "A-1").balance(T) == 125  # the racer's award only
     store.races = 1
@@ -299,9 +299,9 @@ def test_referral_codes_are_issued_once(store: Store) -> None:
     assert (
         issue_referral_code(store, FRIENDS, "ann", T + timedelta(days=1), code="ANN-2026") == code
     )
-    with pytest.raises(AlreadyExists):
+    with pytest.raises(AlreadyExistsError):
         issue_referral_code(store, FRIENDS, "bob", T, code="ANN-2026")
-    with pytest.raises(AlreadyExists):  # codes are unique across programs
+    with pytest.raises(AlreadyExistsError):  # codes are unique across programs
         issue_referral_code(store, attrs.evolve(FRIENDS, id="other"), "ann", T, code="ANN-2026")
     generated = issue_referral_code(store, FRIENDS, "bob", T, seed=7)
     assert issue_referral_code(store, FRIENDS, "bob", T, seed=7) == generated
@@ -317,15 +317,15 @@ def test_claims_save_the_code_and_the_claim_together(store: Store) -> None:
     events = _kinds(store)
     assert claim_referral(store, limited, "ANN-2026", "bob", T + timedelta(days=2)) == claim
     assert _kinds(store) == events  # the same claim again writes nothing
-    with pytest.raises(DuplicateOperation):
+    with pytest.raises(DuplicateOperationError):
         claim_referral(store, limited, "CAT-2026", "bob", T + timedelta(days=2))
     with pytest.raises(ValidationError, match="usage limit"):
         claim_referral(store, limited, "ANN-2026", "cy", T + timedelta(days=2))
     with pytest.raises(ValidationError, match="self-referral"):
         claim_referral(store, limited, "CAT-2026", "cat", T)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         claim_referral(store, limited, "NOPE-1", "cy", T)
-    with pytest.raises(NotFound):  # a code of another program
+    with pytest.raises(NotFoundError):  # a code of another program
         claim_referral(store, attrs.evolve(limited, id="other"), "CAT-2026", "cy", T)
     with store.unit_of_work() as uow:
         used = uow.referral_codes.get("ANN-2026")
@@ -363,7 +363,7 @@ def test_referral_rewards_reach_both_ledgers_once(store: Store) -> None:
     assert _kinds(store) == events
     assert events.count("loyalty.points_awarded") == 2
     assert events.count("loyalty.referral_rewarded") == 1
-    with pytest.raises(NotFound):  # cy was never referred
+    with pytest.raises(NotFoundError):  # cy was never referred
         qualify_referral(store, FRIENDS, PROGRAM, _sale("o-4", "90.00", 3, "cy"), later)
 
 
@@ -372,7 +372,7 @@ def test_a_referral_reward_without_an_account_writes_nothing(store: Store) -> No
     issue_referral_code(store, FRIENDS, "ann", T, code="ANN-2026")
     claim_referral(store, FRIENDS, "ANN-2026", "bob", T)
     before = _kinds(store)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         qualify_referral(
             store, FRIENDS, PROGRAM, _sale("o-1", "30.00", 1, "bob"), T + timedelta(days=1)
         )
@@ -392,7 +392,7 @@ def test_a_stale_code_conflicts_and_a_retry_sees_the_limit(store: Store) -> None
     stale = issue_referral_code(store, limited, "ann", T, code="ANN-2026")
     claim_referral(store, limited, "ANN-2026", "bob", T)  # another request took the last use
     used, late = stale.claim(limited, "cy", T).value
-    with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+    with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as uow:
         uow.referral_claims.add(late)
         uow.referral_codes.save(used)
     with pytest.raises(ValidationError, match="usage limit"):

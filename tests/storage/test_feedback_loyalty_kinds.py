@@ -12,7 +12,7 @@ from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import open_case_for
 from crmcore.kernel import codec
-from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
@@ -159,7 +159,7 @@ def test_a_change_committed_after_the_read_is_still_caught_at_commit() -> None:
     with store.unit_of_work() as uow:
         uow.loyalty_accounts.add(LoyaltyAccount(id="A-1", customer_id="c-1", program_id="P"))
     sale = Purchase("o-1", "c-1", T, Money("10", "EUR"))
-    with pytest.raises(ConcurrencyConflict), store.unit_of_work() as slow:
+    with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as slow:
         read = slow.loyalty_accounts.get("A-1")
         with store.unit_of_work() as fast:
             fast.loyalty_accounts.save(

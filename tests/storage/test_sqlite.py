@@ -37,11 +37,11 @@ from crmcore.customers import (
 )
 from crmcore.kernel.clock import EPOCH
 from crmcore.kernel.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
     CrmError,
-    IllegalTransition,
-    NotFound,
+    IllegalTransitionError,
+    NotFoundError,
     SchemaVersionError,
     StorageError,
     ValidationError,
@@ -501,7 +501,7 @@ def test_plug_in_aggregates_use_the_generic_tables(store: SqliteStore, db: Path)
         assert vouchers.count() == 3
         assert [v.id for v in vouchers.list(limit=2).items] == ["V-1", "V-2"]
         assert [v.id for v in vouchers.list(after="V-1").items] == ["V-2", "V-3"]
-        with pytest.raises(AlreadyExists) as caught:
+        with pytest.raises(AlreadyExistsError) as caught:
             vouchers.add(Voucher("V-4", "SPRING", Decimal("1")))
         assert caught.value.field == "code"
         # Move the code from V-1 to V-2 in one unit of work.
@@ -568,7 +568,7 @@ def test_the_outbox_persists_across_reopening(db: Path) -> None:
 
 
 def test_relay_marks_what_it_handed_on_even_when_the_handler_fails(db: Path) -> None:
-    class Refused(Exception):
+    class RefusedError(Exception):
         pass
 
     with SqliteStore(db) as store:
@@ -581,10 +581,10 @@ def test_relay_marks_what_it_handed_on_even_when_the_handler_fails(db: Path) -> 
 
         def handler(message: Any) -> None:
             if message.aggregate_id == "C-2":
-                raise Refused
+                raise RefusedError
             handed.append(message.aggregate_id)
 
-        with pytest.raises(Refused):
+        with pytest.raises(RefusedError):
             store.outbox.relay(handler)
         assert handed == ["C-0", "C-1"]
     with SqliteStore(db) as store:
@@ -606,7 +606,7 @@ def test_outbox_arguments_are_validated(store: SqliteStore) -> None:
 
 def test_duplicate_id_is_already_exists(store: SqliteStore) -> None:
     add_all(store, plain_customer(1))
-    with pytest.raises(AlreadyExists) as caught, store.unit_of_work() as uow:
+    with pytest.raises(AlreadyExistsError) as caught, store.unit_of_work() as uow:
         uow.customers.add(plain_customer(1))
     assert (caught.value.entity, caught.value.key, caught.value.field) == (
         "customer",
@@ -621,7 +621,7 @@ def test_duplicate_email_is_already_exists_even_when_found_at_commit(store: Sqli
         first.customers.add(plain_customer(1, "ann@example.com"))
         second.customers.add(plain_customer(2, "ANN@example.com"))
         first.commit()
-        with pytest.raises(AlreadyExists) as caught:
+        with pytest.raises(AlreadyExistsError) as caught:
             second.commit()
     assert (caught.value.entity, caught.value.key, caught.value.field) == (
         "customer",
@@ -636,7 +636,7 @@ def test_stale_version_is_a_conflict_at_save_and_at_commit(store: SqliteStore) -
     (customer,) = add_all(store, plain_customer(1))
     with store.unit_of_work() as uow:
         uow.customers.save(customer.tag(["a"], T0).value)
-    with pytest.raises(ConcurrencyConflict) as caught, store.unit_of_work() as uow:
+    with pytest.raises(ConcurrencyConflictError) as caught, store.unit_of_work() as uow:
         uow.customers.save(customer.tag(["b"], T0).value)
     assert (caught.value.expected, caught.value.actual) == (1, 2)
     late = store.unit_of_work()
@@ -644,7 +644,7 @@ def test_stale_version_is_a_conflict_at_save_and_at_commit(store: SqliteStore) -
         late.customers.save(attrs.evolve(customer, version=2, name="Late"))
         with store.unit_of_work() as uow:
             uow.customers.save(uow.customers.get(customer.id).tag(["c"], T0).value)
-        with pytest.raises(ConcurrencyConflict) as caught:
+        with pytest.raises(ConcurrencyConflictError) as caught:
             late.commit()
     assert (caught.value.expected, caught.value.actual) == (2, 3)
 
@@ -653,7 +653,7 @@ def test_a_closed_unit_of_work_and_a_closed_store_refuse_use(db: Path) -> None:
     store = SqliteStore(db)
     with store.unit_of_work() as uow:
         pass
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         uow.customers.count()
     open_uow = store.unit_of_work()
     store.close()
@@ -714,7 +714,7 @@ def test_database_unique_constraints_surface_as_already_exists(
         ),
     ]
     for changes, expected in cases:
-        with pytest.raises(AlreadyExists) as caught:
+        with pytest.raises(AlreadyExistsError) as caught:
             store._backend.apply(changes)
         assert (caught.value.entity, caught.value.key, caught.value.field) == expected
         assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
@@ -751,7 +751,7 @@ def test_the_public_api_raises_only_crm_errors(store: SqliteStore) -> None:
     for attempt in attempts:
         with pytest.raises(CrmError), store.unit_of_work() as uow:
             attempt(uow)
-    with pytest.raises(NotFound), store.unit_of_work() as uow:
+    with pytest.raises(NotFoundError), store.unit_of_work() as uow:
         uow.customers.get_by_email("nobody@example.com")
 
 

@@ -24,7 +24,7 @@ from typing import IO, Any
 import pytest
 
 from crmcore.customers import Contact, Customer, Purchase
-from crmcore.kernel.errors import ConcurrencyConflict, StorageError
+from crmcore.kernel.errors import ConcurrencyConflictError, StorageError
 from crmcore.kernel.money import Money
 from crmcore.storage import sqlite as sqlite_module
 from crmcore.storage.sqlite import PAUSE_ENV, SqliteStore
@@ -39,7 +39,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from crmcore.customers import Customer, Interaction, Purchase
-from crmcore.kernel.errors import ConcurrencyConflict
+from crmcore.kernel.errors import ConcurrencyConflictError
 from crmcore.kernel.money import Money
 from crmcore.storage.sqlite import SqliteStore
 
@@ -71,7 +71,7 @@ elif mode == "race":
             print("saved", flush=True)
             sys.stdin.readline()
         print("ok", flush=True)
-    except ConcurrencyConflict as conflict:
+    except ConcurrencyConflictError as conflict:
         print("conflict", conflict.expected, conflict.actual, flush=True)
 store.close()
 """
@@ -188,7 +188,7 @@ def db(tmp_path: Path) -> Path:
 # --------------------------------------------------------------------------- 1. exceptions
 
 
-class Boom(Exception):
+class BoomError(Exception):
     pass
 
 
@@ -212,8 +212,8 @@ def big_unit_of_work(store: SqliteStore) -> Iterator[None]:
 def test_an_exception_in_the_unit_of_work_changes_nothing(db: Path) -> None:
     seed(db)
     before = dump(db)
-    with SqliteStore(db) as store, pytest.raises(Boom), big_unit_of_work(store):
-        raise Boom
+    with SqliteStore(db) as store, pytest.raises(BoomError), big_unit_of_work(store):
+        raise BoomError
     assert dump(db) == before
 
 
@@ -366,7 +366,7 @@ def test_two_threads_saving_one_customer_one_wins_one_conflicts(db: Path) -> Non
                 uow.customers.save(uow.take(customer.update_profile(T0, name=name)))
                 saved.wait()
             outcomes[name] = "ok"
-        except ConcurrencyConflict as conflict:
+        except ConcurrencyConflictError as conflict:
             outcomes[name] = f"conflict {conflict.expected} {conflict.actual}"
         except BaseException as exc:  # pragma: no cover - reported by the assertion
             outcomes[name] = repr(exc)

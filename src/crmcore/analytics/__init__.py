@@ -11,12 +11,12 @@ numpy; model fitting needs the ``models`` extra (scipy), imported only when fitt
 from __future__ import annotations
 
 from crmcore.analytics.bgnbd import (
-    BGNBDModel,
+    BgNbdModel,
     bgnbd_log_likelihood,
     fit_bgnbd,
 )
 from crmcore.analytics.btyd import (
-    RFMSummary,
+    BtydSummary,
     SummaryPeriod,
     summary_from_transactions,
 )
@@ -30,7 +30,7 @@ from crmcore.analytics.churn import (
 )
 from crmcore.analytics.clv import (
     MONTH_LENGTH,
-    CLVReport,
+    PredictedClv,
     customer_lifetime_value,
 )
 from crmcore.analytics.cohorts import (
@@ -69,6 +69,7 @@ from crmcore.analytics.tiers import (
     ValueTiers,
     value_tiers,
 )
+from crmcore.kernel.deprecation import renamed
 
 __all__ = [
     "PYMC_MARKETING_SEGMENTS",
@@ -95,16 +96,16 @@ __all__ = [
     "HistoricalClv",
     "customer_kpis",
     "historical_clv",
-    "RFMSummary",
+    "BtydSummary",
     "SummaryPeriod",
     "summary_from_transactions",
-    "BGNBDModel",
+    "BgNbdModel",
     "bgnbd_log_likelihood",
     "fit_bgnbd",
     "GammaGammaModel",
     "fit_gamma_gamma",
     "MONTH_LENGTH",
-    "CLVReport",
+    "PredictedClv",
     "customer_lifetime_value",
     "DEFAULT_CHURN_WEIGHTS",
     "ChurnReason",
@@ -113,3 +114,14 @@ __all__ = [
     "CustomerValues",
     "churn_risk",
 ]
+
+
+#: Names before 0.2, kept for one release.
+__getattr__ = renamed(
+    globals(),
+    {
+        "BGNBDModel": "BgNbdModel",
+        "CLVReport": "PredictedClv",
+        "RFMSummary": "BtydSummary",
+    },
+)

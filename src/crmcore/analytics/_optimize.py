@@ -13,7 +13,7 @@ Hessian of the analytic gradient (delta method back to the natural scale).
 
 :mod:`scipy` is an optional extra (``crmcore[models]``): it is imported
 lazily, and :func:`load_scipy` raises
-:class:`~crmcore.kernel.errors.MissingDependency` when it is absent.
+:class:`~crmcore.kernel.errors.MissingDependencyError` when it is absent.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.kernel.errors import MissingDependency, ModelFitError
+from crmcore.kernel.errors import MissingDependencyError, ModelFitError
 
 __all__ = ["FitInfo", "compress_rows", "load_scipy", "maximise", "require_variety"]
 
@@ -39,12 +39,12 @@ _AT_BOUND: Final = 1e-3  # a log-parameter within this of a bound is "on the bou
 
 
 def load_scipy(feature: str) -> tuple[Any, Any]:
-    """``(scipy.optimize, scipy.special)``, or :class:`MissingDependency` naming ``feature``."""
+    """``(scipy.optimize, scipy.special)``, or :class:`MissingDependencyError` for ``feature``."""
     try:
         import scipy.optimize as optimize
         import scipy.special as special
     except ImportError:
-        raise MissingDependency("scipy", "models", feature) from None
+        raise MissingDependencyError("scipy", "models", feature) from None
     return optimize, special
 
 

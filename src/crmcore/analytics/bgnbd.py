@@ -5,7 +5,7 @@ Alternative to the Pareto/NBD Model", *Marketing Science* 24(2), 275-284.
 While alive, a customer buys as a Poisson process with rate
 ``lambda ~ Gamma(r, alpha)``; after each repeat purchase they drop out with
 probability ``p ~ Beta(a, b)``. Everything depends on a customer's history
-only through the :class:`~crmcore.analytics.btyd.RFMSummary` statistics
+only through the :class:`~crmcore.analytics.btyd.BtydSummary` statistics
 ``x`` (frequency), ``t_x`` (recency) and ``T``.
 
 Formulas, all computed in log space and vectorised over customers:
@@ -34,7 +34,7 @@ Formulas, all computed in log space and vectorised over customers:
 * expected purchases of a new customer in ``(0, t]``, eq. (7): the same
   expression at ``x = t_x = T = 0``;
 * P(alive) ``t`` time units ahead (derived here, see
-  :meth:`BGNBDModel.probability_alive`):
+  :meth:`BgNbdModel.probability_alive`):
   ``P(alive) * 2F1(r+x, a; a+b+x; -t/(alpha+T))``.
 
 The model is fitted by maximum likelihood with :func:`fit_bgnbd` (L-BFGS-B
@@ -43,7 +43,7 @@ optional extra ``crmcore[models]``). On the CDNOW sample it reproduces the
 published estimates r = 0.243, alpha = 4.414, a = 0.793, b = 2.426,
 LL = -9582.4.
 
->>> model = BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
+>>> model = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
 >>> round(float(model.expected_purchases_new(39.0)), 3)
 1.197
 """
@@ -65,11 +65,12 @@ from crmcore.analytics._optimize import (
     maximise,
     require_variety,
 )
-from crmcore.analytics.btyd import RFMSummary
+from crmcore.analytics.btyd import BtydSummary
+from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
-__all__ = ["BGNBDModel", "bgnbd_log_likelihood", "fit_bgnbd"]
+__all__ = ["BgNbdModel", "bgnbd_log_likelihood", "fit_bgnbd"]
 
 Float64Array: TypeAlias = npt.NDArray[np.float64]
 
@@ -116,7 +117,7 @@ def _finite(values: Float64Array, what: str) -> Float64Array:
 
 
 @attrs.frozen(kw_only=True)
-class BGNBDModel:
+class BgNbdModel:
     """A BG/NBD model: the four parameters, plus how they were fitted.
 
     Build one with :func:`fit_bgnbd`, or from known parameters (e.g. the
@@ -144,7 +145,7 @@ class BGNBDModel:
         return {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b}
 
     # -- predictions -----------------------------------------------------------------
-    def probability_alive(self, summary: RFMSummary, t: float = 0.0) -> Float64Array:
+    def probability_alive(self, summary: BtydSummary, t: float = 0.0) -> Float64Array:
         """P(alive) of every customer in ``summary`` now, or ``t`` time units from now.
 
         At ``t = 0`` this is P(alive | x, t_x, T) (Fader, Hardie & Lee 2008).
@@ -170,7 +171,7 @@ class BGNBDModel:
             alive = alive * survive
         return _finite(alive, "P(alive)")
 
-    def expected_purchases(self, summary: RFMSummary, t: float) -> Float64Array:
+    def expected_purchases(self, summary: BtydSummary, t: float) -> Float64Array:
         """Expected repeat purchases of each customer in the next ``t`` time units (eq. 10)."""
         _, special = load_scipy("BG/NBD predictions")
         horizon = _scalar(t)
@@ -178,7 +179,7 @@ class BGNBDModel:
         alive = special.expit(-_log_odds_dead(self, x, t_x, big_t))
         return _finite(_unconditional(self, special, x, big_t, horizon) * alive, "E[purchases]")
 
-    def expected_purchases_path(self, summary: RFMSummary, times: Sequence[float]) -> Float64Array:
+    def expected_purchases_path(self, summary: BtydSummary, times: Sequence[float]) -> Float64Array:
         """Expected cumulative repeat purchases at each of ``times``: shape (customers, times)."""
         _, special = load_scipy("BG/NBD predictions")
         if not _numeric(times):
@@ -229,14 +230,14 @@ class BGNBDModel:
 # -- formulas ------------------------------------------------------------------------------
 
 
-def _stats(summary: RFMSummary) -> tuple[Float64Array, Float64Array, Float64Array]:
-    if not isinstance(summary, RFMSummary):
-        raise ValidationError("summary", type(summary).__name__, "must be an RFMSummary")
+def _stats(summary: BtydSummary) -> tuple[Float64Array, Float64Array, Float64Array]:
+    if not isinstance(summary, BtydSummary):
+        raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
     return summary.frequency.astype(np.float64), summary.recency, summary.T
 
 
 def _log_odds_dead(
-    m: BGNBDModel, x: Float64Array, t_x: Float64Array, big_t: Float64Array
+    m: BgNbdModel, x: Float64Array, t_x: Float64Array, big_t: Float64Array
 ) -> Float64Array:
     """log of ``a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x)`` (-inf when x = 0)."""
     repeat = x > 0
@@ -268,7 +269,7 @@ def _hyp2f1(special: Any, a: Any, b: float, c: Any, z: Any) -> Float64Array:
 
 
 def _unconditional(
-    m: BGNBDModel, special: Any, x: Float64Array, big_t: Float64Array, t: Float64Array | float
+    m: BgNbdModel, special: Any, x: Float64Array, big_t: Float64Array, t: Float64Array | float
 ) -> Float64Array:
     """Eq. (10) without its P(alive) factor, via Euler's transformation of 2F1."""
     a, b, r, alpha = m.a, m.b, m.r, m.alpha
@@ -343,12 +344,12 @@ def _log_likelihood(
 
 
 def fit_bgnbd(
-    summary: RFMSummary,
+    summary: BtydSummary,
     *,
     initial: tuple[float, float, float, float] = (1.0, 1.0, 1.0, 1.0),
     max_iterations: int = 1000,
     tolerance: float = 1e-12,
-) -> BGNBDModel:
+) -> BgNbdModel:
     """Fit a BG/NBD model to ``summary`` by maximum likelihood.
 
     Raises :class:`~crmcore.kernel.errors.ModelFitError` when there is nothing to
@@ -356,7 +357,7 @@ def fit_bgnbd(
     likelihood then grows without bound as ``r -> 0``), when the optimiser
     does not converge within ``max_iterations``, or when the optimum lies on
     the edge of the parameter space (e.g. a single customer);
-    :class:`~crmcore.kernel.errors.MissingDependency` without :mod:`scipy`.
+    :class:`~crmcore.kernel.errors.MissingDependencyError` without :mod:`scipy`.
     """
     _, special = load_scipy("fitting the BG/NBD model")
     x, t_x, big_t = _stats(summary)
@@ -392,7 +393,7 @@ def fit_bgnbd(
         )
     scale = math.sqrt(total)  # the objective is the mean log-likelihood per customer
     se = tuple(v / scale for v in info.standard_errors)
-    return BGNBDModel(
+    return BgNbdModel(
         r=info.params[0],
         alpha=info.params[1],
         a=info.params[2],
@@ -404,3 +405,12 @@ def fit_bgnbd(
         converged=True,
         standard_errors=(se[0], se[1], se[2], se[3]),
     )
+
+
+#: Names before 0.2, kept for one release.
+__getattr__ = renamed(
+    globals(),
+    {
+        "BGNBDModel": "BgNbdModel",
+    },
+)

@@ -54,10 +54,11 @@ import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.clock import EPOCH, to_utc
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.deprecation import renamed
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
-__all__ = ["RFMSummary", "SummaryPeriod", "summary_from_transactions"]
+__all__ = ["BtydSummary", "SummaryPeriod", "summary_from_transactions"]
 
 AnyArray: TypeAlias = npt.NDArray[Any]
 Float64Array: TypeAlias = npt.NDArray[np.float64]
@@ -162,7 +163,7 @@ def _holdout_monetary(value: npt.ArrayLike | None) -> Float64Array | None:
     return _opt_floats(value, "holdout_monetary")
 
 
-def _check_same_length(summary: RFMSummary) -> None:
+def _check_same_length(summary: BtydSummary) -> None:
     n = len(summary.customer_ids)
     for name in ("frequency", "recency", "T", "monetary"):
         if len(getattr(summary, name)) != n:
@@ -174,7 +175,7 @@ def _check_same_length(summary: RFMSummary) -> None:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class RFMSummary:
+class BtydSummary:
     """Per-customer BTYD statistics as aligned, read-only numpy arrays.
 
     Build it with :func:`summary_from_transactions`, or directly from arrays
@@ -236,7 +237,7 @@ class RFMSummary:
     def __repr__(self) -> str:
         holdout = "" if self.holdout_duration is None else ", with holdout"
         return (
-            f"RFMSummary({len(self)} customers, times in {self.time_unit}, "
+            f"BtydSummary({len(self)} customers, times in {self.time_unit}, "
             f"{int(np.count_nonzero(self.frequency))} repeat buyers{holdout})"
         )
 
@@ -245,7 +246,7 @@ class RFMSummary:
         """Mask of the customers with at least one repeat purchase (``frequency > 0``)."""
         return self.frequency > 0
 
-    def take(self, indices: npt.ArrayLike) -> RFMSummary:
+    def take(self, indices: npt.ArrayLike) -> BtydSummary:
         """The customers at ``indices`` (int positions), in that order."""
         idx = np.asarray(indices)
         if idx.size == 0:
@@ -258,7 +259,7 @@ class RFMSummary:
         def pick(a: AnyArray | None) -> AnyArray | None:
             return None if a is None else a[idx]
 
-        return RFMSummary(
+        return BtydSummary(
             customer_ids=self.customer_ids[idx],
             frequency=self.frequency[idx],
             recency=self.recency[idx],
@@ -272,7 +273,7 @@ class RFMSummary:
             holdout_duration=self.holdout_duration,
         )
 
-    def filter(self, mask: npt.ArrayLike) -> RFMSummary:
+    def filter(self, mask: npt.ArrayLike) -> BtydSummary:
         """The customers where the boolean ``mask`` is true (e.g. :attr:`repeat_buyers`)."""
         keep = np.asarray(mask)
         if keep.dtype != np.bool_ or keep.shape != (len(self),):
@@ -367,7 +368,7 @@ def _check_currency(log: TransactionLog, rows: Int64Array) -> None:
     present = np.unique(codes[codes >= 0])
     if present.size > 1:
         names = column.categories
-        raise CurrencyMismatch(names[int(present[0])], names[int(present[1])], "average")
+        raise CurrencyMismatchError(names[int(present[0])], names[int(present[1])], "average")
 
 
 def _period_totals(
@@ -394,7 +395,7 @@ def summary_from_transactions(
     *,
     time_unit: SummaryPeriod | None = None,
     holdout_end: datetime | None = None,
-) -> RFMSummary:
+) -> BtydSummary:
     """The BTYD summary of every customer who bought at or before ``as_of``.
 
     Transactions after ``as_of`` are ignored (except in the holdout).
@@ -411,7 +412,7 @@ def summary_from_transactions(
     not exist at calibration time).
 
     Customers appear in order of first appearance in the log. Amounts in
-    several currencies raise :class:`~crmcore.kernel.errors.CurrencyMismatch`; a
+    several currencies raise :class:`~crmcore.kernel.errors.CurrencyMismatchError`; a
     naive datetime, an unknown period or ``holdout_end <= as_of`` raise
     :class:`~crmcore.kernel.errors.ValidationError`. An empty result is allowed
     (the model fits refuse it).
@@ -477,7 +478,7 @@ def summary_from_transactions(
                 "holdout_end", holdout_end, f"must fall in a later {period} period than as_of"
             )
 
-    return RFMSummary(
+    return BtydSummary(
         customer_ids=log.customer_ids[customers],
         frequency=frequency,
         recency=recency,
@@ -488,3 +489,12 @@ def summary_from_transactions(
         as_of=as_of,
         **holdout,
     )
+
+
+#: Names before 0.2, kept for one release.
+__getattr__ = renamed(
+    globals(),
+    {
+        "RFMSummary": "BtydSummary",
+    },
+)

@@ -63,7 +63,7 @@ import numpy.typing as npt
 from crmcore.analytics.kpis import DAY_US, check_window_days, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.journey import TouchpointScores
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle import BatchClassification, LifecycleState
 
@@ -252,7 +252,7 @@ class ChurnRisk:
         if isinstance(row, str):
             hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
             if not len(hits):
-                raise NotFound("customer", row)
+                raise NotFoundError("customer", row)
             return int(hits[0])
         if isinstance(row, bool) or not isinstance(row, int) or not 0 <= row < len(self):
             raise ValidationError("row", row, f"must be a position in 0..{len(self) - 1}")

@@ -6,7 +6,7 @@ For each customer, over ``months`` future months with a monthly
     CLV = sum_{m=1..months} (E[Y(m)] - E[Y(m-1)]) * E[spend] / (1 + d)^m
 
 where ``E[Y(t)]`` is the BG/NBD conditional expected number of repeat
-purchases in ``(T, T+t]`` (:meth:`BGNBDModel.expected_purchases`, Fader,
+purchases in ``(T, T+t]`` (:meth:`BgNbdModel.expected_purchases`, Fader,
 Hardie & Lee 2005, eq. 10) and ``E[spend]`` the Gamma-Gamma conditional
 expected spend per purchase (:meth:`GammaGammaModel.expected_spend`). This
 is the discounted-cash-flow CLV of the ``lifetimes`` package (0.11.3,
@@ -19,15 +19,15 @@ cumulative expected purchases, differenced along the months axis.
 
 Values are plain ``float`` (analytics run on floats); turn them into
 :class:`~crmcore.kernel.money.Money` for display or storage with
-:meth:`CLVReport.as_money`, which rounds to the currency's minor unit.
+:meth:`PredictedClv.as_money`, which rounds to the currency's minor unit.
 
->>> from crmcore.analytics.bgnbd import BGNBDModel
->>> from crmcore.analytics.btyd import RFMSummary
+>>> from crmcore.analytics.bgnbd import BgNbdModel
+>>> from crmcore.analytics.btyd import BtydSummary
 >>> from crmcore.analytics.gamma_gamma import GammaGammaModel
->>> s = RFMSummary(customer_ids=["a", "b"], frequency=[2, 0], recency=[30.43, 0.0],
+>>> s = BtydSummary(customer_ids=["a", "b"], frequency=[2, 0], recency=[30.43, 0.0],
 ...                T=[38.86, 38.86], monetary=[22.35, 0.0], time_unit="W")
 >>> report = customer_lifetime_value(
-...     BGNBDModel(r=0.243, alpha=4.414, a=0.793, b=2.426),
+...     BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426),
 ...     GammaGammaModel(p=6.25, q=3.74, v=15.44),
 ...     s, months=12, discount_rate=0.01)
 >>> [str(m) for m in report.as_money("USD")]
@@ -44,14 +44,15 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.analytics.bgnbd import BGNBDModel
-from crmcore.analytics.btyd import RFMSummary
+from crmcore.analytics.bgnbd import BgNbdModel
+from crmcore.analytics.btyd import BtydSummary
 from crmcore.analytics.gamma_gamma import GammaGammaModel
+from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.money import Money, currency_code
 from crmcore.kernel.reports import html_table, json_number
 
-__all__ = ["MONTH_LENGTH", "CLVReport", "customer_lifetime_value"]
+__all__ = ["MONTH_LENGTH", "PredictedClv", "customer_lifetime_value"]
 
 AnyArray: TypeAlias = npt.NDArray[Any]
 Float64Array: TypeAlias = npt.NDArray[np.float64]
@@ -67,7 +68,7 @@ def _frozen(array: AnyArray) -> AnyArray:
 
 
 @attrs.frozen(kw_only=True, eq=False)
-class CLVReport:
+class PredictedClv:
     """Predicted CLV per customer, with the pieces it is made of (aligned arrays).
 
     ``clv`` is the discounted value over ``months``; ``expected_purchases``
@@ -89,7 +90,7 @@ class CLVReport:
 
     def __repr__(self) -> str:
         return (
-            f"CLVReport({len(self)} customers, {self.months} months at "
+            f"PredictedClv({len(self)} customers, {self.months} months at "
             f"{self.discount_rate:.2%}/month, total {float(self.clv.sum()):,.2f})"
         )
 
@@ -149,13 +150,13 @@ class CLVReport:
 
 
 def customer_lifetime_value(
-    purchases: BGNBDModel,
+    purchases: BgNbdModel,
     spend: GammaGammaModel,
-    summary: RFMSummary,
+    summary: BtydSummary,
     *,
     months: int = 12,
     discount_rate: float = 0.01,
-) -> CLVReport:
+) -> PredictedClv:
     """Discounted CLV of every customer in ``summary`` over the next ``months`` months.
 
     ``discount_rate`` is per month (0.01 = 1 % a month, about 12.7 % a
@@ -164,10 +165,10 @@ def customer_lifetime_value(
     arguments and :class:`~crmcore.kernel.errors.ModelFitError` if a model cannot
     give a finite prediction (e.g. a spend model with ``q <= 1``).
     """
-    if not isinstance(summary, RFMSummary):
-        raise ValidationError("summary", type(summary).__name__, "must be an RFMSummary")
-    if not isinstance(purchases, BGNBDModel):
-        raise ValidationError("purchases", type(purchases).__name__, "must be a BGNBDModel")
+    if not isinstance(summary, BtydSummary):
+        raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
+    if not isinstance(purchases, BgNbdModel):
+        raise ValidationError("purchases", type(purchases).__name__, "must be a BgNbdModel")
     if not isinstance(spend, GammaGammaModel):
         raise ValidationError("spend", type(spend).__name__, "must be a GammaGammaModel")
     if not isinstance(months, int) or isinstance(months, bool) or months < 1:
@@ -193,7 +194,7 @@ def customer_lifetime_value(
     clv = (per_month @ discount) * amount
     if not np.all(np.isfinite(clv)):
         raise ModelFitError("CLV", "the prediction is not finite for these models")
-    return CLVReport(
+    return PredictedClv(
         customer_ids=_frozen(summary.customer_ids.copy()),
         clv=_frozen(clv),
         expected_purchases=_frozen(np.ascontiguousarray(cumulative[:, -1])),
@@ -202,3 +203,12 @@ def customer_lifetime_value(
         months=months,
         discount_rate=float(discount_rate),
     )
+
+
+#: Names before 0.2, kept for one release.
+__getattr__ = renamed(
+    globals(),
+    {
+        "CLVReport": "PredictedClv",
+    },
+)

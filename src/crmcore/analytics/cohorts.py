@@ -62,7 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, exact_sums, read_purchases
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import fmt, json_number
 
 __all__ = ["CohortMatrix", "CohortPeriod", "cohort_matrix", "period_index"]
@@ -146,9 +146,9 @@ class CohortMatrix:
         return int(rows), int(columns)
 
     def row(self, label: str) -> int:
-        """The row of the cohort labelled ``label``; :class:`~crmcore.NotFound` if none."""
+        """The row of the cohort labelled ``label``; :class:`~crmcore.NotFoundError` if none."""
         if label not in self.labels:
-            raise NotFound("cohort", label)
+            raise NotFoundError("cohort", label)
         return self.labels.index(label)
 
     def retention(self) -> Float64Array:
@@ -275,7 +275,7 @@ def cohort_matrix(
     Monday to Sunday, UTC); ``max_periods`` caps the offsets kept (columns
     ``0..max_periods-1``). Raises :class:`~crmcore.kernel.errors.ValidationError` for
     a bad option, a naive ``as_of``, bad amounts, or a log with no purchase up
-    to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatch` for mixed currencies.
+    to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatchError` for mixed currencies.
     """
     if period not in ("month", "week"):
         raise ValidationError("period", period, "must be 'month' or 'week'")

@@ -28,8 +28,8 @@ be positive: net values with refunds are refused.
 On CDNOW's 946 repeat customers :func:`fit_gamma_gamma` reproduces the
 published p = 6.25, q = 3.74, v = 15.44.
 
->>> from crmcore.analytics.btyd import RFMSummary
->>> s = RFMSummary(customer_ids=["a", "b"], frequency=[0, 4], recency=[0, 20],
+>>> from crmcore.analytics.btyd import BtydSummary
+>>> s = BtydSummary(customer_ids=["a", "b"], frequency=[0, 4], recency=[0, 20],
 ...                T=[30, 30], monetary=[0.0, 50.0])
 >>> m = GammaGammaModel(p=6.25, q=3.74, v=15.44)
 >>> [round(float(v), 2) for v in m.expected_spend(s)]
@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.analytics._optimize import compress_rows, load_scipy, maximise, require_variety
-from crmcore.analytics.btyd import RFMSummary
+from crmcore.analytics.btyd import BtydSummary
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
@@ -101,13 +101,13 @@ class GammaGammaModel:
             )
         return self.p * self.v / (self.q - 1)
 
-    def expected_spend(self, summary: RFMSummary) -> Float64Array:
+    def expected_spend(self, summary: BtydSummary) -> Float64Array:
         """Conditional expected spend per transaction of each customer (note 025, eq. 5).
 
         Customers without repeat purchases get the population mean.
         """
-        if not isinstance(summary, RFMSummary):
-            raise ValidationError("summary", type(summary).__name__, "must be an RFMSummary")
+        if not isinstance(summary, BtydSummary):
+            raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
         mean = self.mean_spend
         x = summary.frequency.astype(np.float64)
         weight = self.p * x / (self.p * x + self.q - 1)
@@ -177,7 +177,7 @@ def _correlation(x: Float64Array, z: Float64Array) -> float | None:
 
 
 def fit_gamma_gamma(
-    summary: RFMSummary,
+    summary: BtydSummary,
     *,
     initial: tuple[float, float, float] = (1.0, 1.0, 1.0),
     max_iterations: int = 1000,
@@ -194,8 +194,8 @@ def fit_gamma_gamma(
     parameter space.
     """
     _, special = load_scipy("fitting the Gamma-Gamma model")
-    if not isinstance(summary, RFMSummary):
-        raise ValidationError("summary", type(summary).__name__, "must be an RFMSummary")
+    if not isinstance(summary, BtydSummary):
+        raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
     repeat = summary.frequency > 0
     x = summary.frequency[repeat].astype(np.float64)
     z = summary.monetary[repeat]

@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.clock import EPOCH, to_utc
-from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
@@ -111,7 +111,7 @@ def read_purchases(log: object, as_of: object) -> Purchases:
     Raises :class:`~crmcore.kernel.errors.ValidationError` for something that is
     not a :class:`~crmcore.columnar.TransactionLog`, a naive ``as_of``, or
     a negative or non-finite amount (naming the row), and
-    :class:`~crmcore.kernel.errors.CurrencyMismatch` when the log mixes currencies
+    :class:`~crmcore.kernel.errors.CurrencyMismatchError` when the log mixes currencies
     (spend in two currencies cannot be ranked or summed together).
     """
     if not isinstance(log, TransactionLog):
@@ -131,7 +131,7 @@ def read_purchases(log: object, as_of: object) -> Purchases:
         used = np.flatnonzero(np.bincount(currency.codes.astype(np.int64) + 1)[1:])
         if len(used) > 1:
             names = currency.categories
-            raise CurrencyMismatch(names[used[0]], names[used[1]], "aggregate spend in")
+            raise CurrencyMismatchError(names[used[0]], names[used[1]], "aggregate spend in")
     if len(t) and int(t.max()) > as_us:
         keep = t <= as_us
         codes, t, amount = codes[keep], t[keep], amount[keep]
@@ -356,10 +356,10 @@ class HistoricalClv:
         return len(self.values)
 
     def value_of(self, customer: str) -> float:
-        """The historical CLV of ``customer``; :class:`~crmcore.NotFound` if absent."""
+        """The historical CLV of ``customer``; :class:`~crmcore.NotFoundError` if absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
-            raise NotFound("customer", customer)
+            raise NotFoundError("customer", customer)
         return float(self.values[hits[0]])
 
     def _stats(self) -> dict[str, float | None]:

@@ -71,7 +71,7 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.kernel.errors import MissingDependency, NotFound, ValidationError
+from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 if TYPE_CHECKING:
@@ -324,7 +324,7 @@ class SegmentMap:
             if rule.matches(r, f, m):
                 return rule.name
         if self.default is None:  # unreachable for a constructed map; kept for safety
-            raise NotFound("segment for code", f"{r}{f}{m}")
+            raise NotFoundError("segment for code", f"{r}{f}{m}")
         return self.default
 
     def lookup(self) -> Int8Array:
@@ -537,11 +537,11 @@ class RfmReport:
     segments: tuple[SegmentSummary, ...]
 
     def segment(self, name: str) -> SegmentSummary:
-        """The row of segment ``name``; :class:`~crmcore.kernel.errors.NotFound` if unknown."""
+        """The row of segment ``name``; :class:`~crmcore.kernel.errors.NotFoundError` if unknown."""
         for row in self.segments:
             if row.name == name:
                 return row
-        raise NotFound("segment", name)
+        raise NotFoundError("segment", name)
 
     def to_dict(self) -> dict[str, object]:
         """The report as JSON data."""
@@ -660,9 +660,9 @@ class RfmTable:
         return [names[c] for c in self.segment_codes.tolist()]
 
     def mask(self, segment: str) -> BoolArray:
-        """Rows in ``segment``; :class:`~crmcore.NotFound` for a name not in the map."""
+        """Rows in ``segment``; :class:`~crmcore.NotFoundError` for a name not in the map."""
         if segment not in self.segment_names:
-            raise NotFound("segment", segment)
+            raise NotFoundError("segment", segment)
         mask: BoolArray = self.segment_codes == self.segment_names.index(segment)
         return mask
 
@@ -672,10 +672,10 @@ class RfmTable:
         return ids
 
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFound` when absent."""
+        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFoundError` when absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
-            raise NotFound("customer", customer)
+            raise NotFoundError("customer", customer)
         return int(hits[0])
 
     def row(self, customer: str | int) -> dict[str, object]:
@@ -725,7 +725,7 @@ class RfmTable:
         try:
             import pandas as pd
         except ImportError:
-            raise MissingDependency("pandas", "pandas", "RfmTable.to_pandas") from None
+            raise MissingDependencyError("pandas", "pandas", "RfmTable.to_pandas") from None
         names = np.array(self.segment_names, dtype=object)
         return pd.DataFrame(
             {
@@ -827,7 +827,7 @@ def rfm_scores(
     ``whole_days`` floors recency to whole days before ranking (so purchases
     on the same day tie). Raises :class:`~crmcore.kernel.errors.ValidationError`
     for bad options, a naive ``as_of``, negative or non-finite amounts, or no
-    purchase up to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatch` when
+    purchase up to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatchError` when
     the log mixes currencies.
     """
     how = _check_ties(ties)

@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["DEFAULT_CUTS", "TierSummary", "ValueTiers", "value_tiers"]
@@ -159,9 +159,9 @@ class ValueTiers:
         return [self.names[t] for t in self.tiers.tolist()]
 
     def mask(self, tier: str) -> BoolArray:
-        """Rows in ``tier``; :class:`~crmcore.kernel.errors.NotFound` for an unknown name."""
+        """Rows in ``tier``; :class:`~crmcore.kernel.errors.NotFoundError` for an unknown name."""
         if tier not in self.names:
-            raise NotFound("tier", tier)
+            raise NotFoundError("tier", tier)
         mask: BoolArray = self.tiers == self.names.index(tier)
         return mask
 
@@ -178,7 +178,7 @@ class ValueTiers:
             raise ValidationError("customer_ids", None, "were not given to value_tiers")
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
-            raise NotFound("customer", customer)
+            raise NotFoundError("customer", customer)
         return self.names[int(self.tiers[hits[0]])]
 
     def summary(self) -> tuple[TierSummary, ...]:

@@ -68,7 +68,7 @@ from crmcore.columnar.schema import (
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
 from crmcore.kernel.clock import ensure_date
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -209,11 +209,11 @@ class Frame:
         return Schema(self.SCHEMA.columns + extras) if extras else self.SCHEMA
 
     def column(self, name: str) -> Column:
-        """The column called ``name``; :class:`~crmcore.kernel.errors.NotFound` if there is none."""
+        """The column called ``name``; `NotFoundError` if there is none."""
         try:
             return self._columns[name]
         except KeyError:
-            raise NotFound("column", name) from None
+            raise NotFoundError("column", name) from None
 
     def __getitem__(self, name: str) -> Column:
         return self.column(name)

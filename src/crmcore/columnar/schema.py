@@ -32,7 +32,7 @@ import attrs
 
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import MarketingChannel
-from crmcore.kernel.errors import NotFound
+from crmcore.kernel.errors import NotFoundError
 
 __all__ = [
     "CUSTOMER_SCHEMA",
@@ -82,7 +82,7 @@ class Schema:
         for column in self.columns:
             if column.name == name:
                 return column
-        raise NotFound("column", name)
+        raise NotFoundError("column", name)
 
     def __contains__(self, name: object) -> bool:
         return any(c.name == name for c in self.columns)

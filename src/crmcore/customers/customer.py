@@ -56,7 +56,7 @@ from crmcore.customers.records import (
     parse_channel,
 )
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import CurrencyMismatch, CustomerIsErased, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, CustomerErasedError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.ids import CustomerId, customer_id
@@ -180,9 +180,9 @@ class PurchaseSummary:
     last_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
 
     def add(self, purchase: Purchase) -> PurchaseSummary:
-        """The summary after ``purchase``; a second currency raises ``CurrencyMismatch``."""
+        """The summary after ``purchase``; a second currency raises ``CurrencyMismatchError``."""
         if self.total is not None and purchase.amount.currency != self.total.currency:
-            raise CurrencyMismatch(self.total.currency, purchase.amount.currency, "add")
+            raise CurrencyMismatchError(self.total.currency, purchase.amount.currency, "add")
         total = purchase.amount if self.total is None else self.total + purchase.amount
         return PurchaseSummary(
             self.count + 1,
@@ -322,7 +322,7 @@ class Customer:
     # -- changes ----------------------------------------------------------------
     def _alive(self) -> None:
         if self.erased_at is not None:
-            raise CustomerIsErased(self.id)
+            raise CustomerErasedError(self.id)
 
     def _event_time(self, at: object) -> datetime:
         self._alive()
@@ -511,7 +511,7 @@ class Customer:
         aggregates: the id, country, tags, the purchase/interaction/service
         summaries and the consent history, to which a withdrawal on every
         channel is appended so nobody markets to the erased record. Afterwards
-        every change raises :class:`~crmcore.kernel.errors.CustomerIsErased`.
+        every change raises :class:`~crmcore.kernel.errors.CustomerErasedError`.
         """
         when = self._event_time(at)
         if not isinstance(reason, str) or not reason.strip():

@@ -21,7 +21,7 @@ from crmcore.analytics import (
 from crmcore.columnar.frame import CustomerFrame, TransactionLog
 from crmcore.demo._text import Timings, pct, section, table, timed
 from crmcore.journey import TouchpointScore, TouchpointScores
-from crmcore.kernel.errors import MissingDependency, ModelFitError
+from crmcore.kernel.errors import MissingDependencyError, ModelFitError
 from crmcore.lifecycle import BatchClassification
 
 __all__ = ["currency_of", "value"]
@@ -91,7 +91,7 @@ def value(
         summary = summary_from_transactions(log, as_of, "D", time_unit="W")
         purchases = timed("fit BG/NBD", timings, lambda: fit_bgnbd(summary))
         spend = timed("fit Gamma-Gamma", timings, lambda: fit_gamma_gamma(summary))
-    except MissingDependency as missing:
+    except MissingDependencyError as missing:
         section(out, "Predicted CLV")
         out.write(f"  skipped: {missing}\n")
     except ModelFitError as failed:

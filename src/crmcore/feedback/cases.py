@@ -33,7 +33,7 @@ Rules the guards enforce:
   :attr:`CasePolicy.reopen_window` of the latest resolution.
 
 Every change is kept in :attr:`Case.history` with its time; times never go
-back. Misuse raises :class:`~crmcore.kernel.errors.IllegalTransition` naming the
+back. Misuse raises :class:`~crmcore.kernel.errors.IllegalTransitionError` naming the
 state, the trigger or target, and the rule that forbids it; nothing changes
 (operations return new values in an :class:`~crmcore.kernel.events.Outcome`).
 """
@@ -50,7 +50,7 @@ import attrs
 from crmcore.customers.records import normalize_slug
 from crmcore.journey.scores import Scale
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.ids import CustomerId, validate_id
@@ -586,7 +586,7 @@ class Case:
     >>> case.close(t + timedelta(hours=1))
     Traceback (most recent call last):
     ...
-    crmcore.kernel.errors.IllegalTransition: cannot go from acknowledged to close: no close ...
+    crmcore.kernel.errors.IllegalTransitionError: cannot go from acknowledged to close: no close ...
     """
 
     id: str = attrs.field(converter=_case_id)
@@ -758,7 +758,7 @@ class Case:
         """Whether ``trigger`` (with no extra facts) would be accepted at ``at``."""
         try:
             self.fire(trigger, at, policy=policy)
-        except (IllegalTransition, ValidationError):
+        except (IllegalTransitionError, ValidationError):
             return False
         return True
 
@@ -813,7 +813,7 @@ class Case:
     ) -> Outcome[Case]:
         """Apply ``trigger`` at ``at`` with its facts; the generic form of the named operations.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransition` when the table has
+        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the table has
         no row for the trigger in the current state, or no row whose guard
         holds; :class:`~crmcore.kernel.errors.ValidationError` for bad facts or a
         time before the latest change.
@@ -828,7 +828,7 @@ class Case:
             )
         rows = transitions_on(self.state, chosen)
         if not rows:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 self.state.value,
                 chosen.value,
                 f"no {chosen.value} from {self.state.value}; allowed: "
@@ -847,7 +847,7 @@ class Case:
         row = _pick(GuardContext(self.state, self.history, change, policy))
         if row is None:
             why = " / ".join(CASE_GUARDS[r.guard].description for r in rows)
-            raise IllegalTransition(self.state.value, rows[0].target.value, why)
+            raise IllegalTransitionError(self.state.value, rows[0].target.value, why)
         change = attrs.evolve(change, to_state=row.target)
         case = attrs.evolve(self, state=row.target, history=(*self.history, change))
         return Outcome(case, _events_for(case, change))

@@ -13,7 +13,7 @@ an owner and a status that moves through one table of transitions::
     in_progress  --drop-->      dropped
 
 Every move is kept with its time (:class:`ActionChange`); a move not in the
-table raises :class:`~crmcore.kernel.errors.IllegalTransition`.
+table raises :class:`~crmcore.kernel.errors.IllegalTransitionError`.
 
 :func:`measure_effect` compares the addressed themes before and after the
 action date (by default the day it was done) over two **equal** windows,
@@ -34,7 +34,7 @@ counts and intervals help judge it.
 >>> action.start(datetime(2026, 3, 21, tzinfo=UTC))
 Traceback (most recent call last):
 ...
-crmcore.kernel.errors.IllegalTransition: cannot go from done to start: ...
+crmcore.kernel.errors.IllegalTransitionError: cannot go from done to start: ...
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import CsatScore, NpsScore, _from_histogram, _z, feedback_log
 from crmcore.journey.scores import Scale
 from crmcore.kernel.clock import EPOCH, ensure_date, to_utc
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome, event_type
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.reports import html_table, json_number
@@ -319,7 +319,7 @@ class ImprovementAction:
     def fire(
         self, trigger: ActionTrigger | str, at: datetime, note: str = ""
     ) -> Outcome[ImprovementAction]:
-        """Apply ``trigger`` at ``at`` by the table; IllegalTransition when it has no such row.
+        """Apply ``trigger`` at ``at`` by the table; IllegalTransitionError when it has no such row.
 
         ``at`` must not be before the last change (or the planning time).
         """
@@ -329,7 +329,7 @@ class ImprovementAction:
             allowed = ", ".join(
                 r.trigger.value for r in ACTION_TRANSITIONS if r.source is self.status
             )
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 self.status.value,
                 wanted.value,
                 f"no '{wanted.value}' move from {self.status.value} (allowed: {allowed or 'none'})",
@@ -364,7 +364,7 @@ class ImprovementAction:
     def reassign(self, owner: str, at: datetime) -> Outcome[ImprovementAction]:
         """A new owner; not allowed once the action is done or dropped."""
         if self.status.is_final:
-            raise IllegalTransition(self.status.value, "reassign", "the action is finished")
+            raise IllegalTransitionError(self.status.value, "reassign", "the action is finished")
         when = to_utc(at, "at")
         updated = attrs.evolve(self, owner=owner)
         if updated.owner == self.owner:

@@ -62,7 +62,7 @@ from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array
 from crmcore.customers.records import normalize_slug
 from crmcore.feedback.feedback import KINDS, Feedback, FeedbackKind, FeedbackLog
 from crmcore.journey.scores import Scale
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
@@ -308,11 +308,11 @@ class NeedsBacklog:
         return self.rows[:k]
 
     def row(self, category: str) -> NeedRow:
-        """The row of ``category``; :class:`~crmcore.NotFound` when no feedback has it."""
+        """The row of ``category``; :class:`~crmcore.NotFoundError` when no feedback has it."""
         for r in self.rows:
             if r.category == category:
                 return r
-        raise NotFound("need", category)
+        raise NotFoundError("need", category)
 
     def to_dict(self) -> dict[str, object]:
         """The backlog as JSON-compatible data."""
@@ -387,7 +387,7 @@ def _customer_values(
     if not found.all():
         if missing_value is None:
             i = int(np.argmin(found))
-            raise NotFound("customer value", str(ids[i]))
+            raise NotFoundError("customer value", str(ids[i]))
         out[~found] = _value_number("missing_value", missing_value)
     return out
 
@@ -406,7 +406,7 @@ def needs_backlog(
 
     ``values`` maps customer ids to their value (e.g. CLV; no storage is
     read). A customer in the feedback without a value raises
-    :class:`~crmcore.kernel.errors.NotFound` unless ``missing_value`` is given.
+    :class:`~crmcore.kernel.errors.NotFoundError` unless ``missing_value`` is given.
     ``texts`` are taken from the feedback items; for a
     :class:`~crmcore.feedback.feedback.FeedbackLog` pass them when rules use
     keywords.

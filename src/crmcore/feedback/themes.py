@@ -59,7 +59,7 @@ from crmcore.feedback.metrics import (
     feedback_log,
 )
 from crmcore.journey.scores import Scale
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["RankBy", "ThemeReport", "ThemeRow", "theme_report"]
@@ -126,11 +126,11 @@ class ThemeReport:
         return self.rows[:k]
 
     def row(self, theme: str) -> ThemeRow:
-        """The row of ``theme``; :class:`~crmcore.NotFound` when no feedback carries it."""
+        """The row of ``theme``; :class:`~crmcore.NotFoundError` when no feedback carries it."""
         for r in self.rows:
             if r.theme == theme:
                 return r
-        raise NotFound("theme", theme)
+        raise NotFoundError("theme", theme)
 
     def to_dict(self) -> dict[str, object]:
         """The report as JSON-compatible data."""

@@ -118,7 +118,7 @@ from crmcore.funnel._steps import (
 )
 from crmcore.funnel._types import AnyArray, BoolArray, Int64Array, UIntArray
 from crmcore.kernel.clock import EPOCH
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.stage import Stage
 
 if TYPE_CHECKING:  # crmcore.columnar imports crmcore.kernel.stage: import it lazily at run time
@@ -337,7 +337,7 @@ def _column_groups(frame: CustomerFrame, by: str) -> tuple[Int64Array, list[str 
     """Group id of each frame row and the group keys (``None``: missing value)."""
     try:
         column = frame.column(by)
-    except NotFound:
+    except NotFoundError:
         raise ValidationError("by", by, "is not a column of the frame") from None
     missing = column.missing
     if column.kind == "category":

@@ -14,7 +14,7 @@ and :meth:`~FunnelPosition.regress`:
    a malformed source id) raises :class:`~crmcore.kernel.errors.ValidationError`.
 2. *Moving to the current stage again* is a no-op: the same object, no
    event, nothing recorded (not even when ``at`` is old).
-3. *Illegal moves* raise :class:`~crmcore.kernel.errors.IllegalTransition` naming
+3. *Illegal moves* raise :class:`~crmcore.kernel.errors.IllegalTransitionError` naming
    from/to and why: advancing backwards, regressing forwards, skipping when
    the :class:`FunnelPolicy` forbids it, regressing when it forbids it or
    below its ``lock_at`` stage.
@@ -55,7 +55,7 @@ import attrs
 
 from crmcore.funnel.events import StageEntered, StageMove, StageRegressed
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import CustomerId, validate_id
 from crmcore.kernel.ids import customer_id as _customer_id
@@ -157,42 +157,42 @@ class FunnelPolicy:
     # The guards of every move live here, in one place; FunnelPosition calls them
     # after its input checks and no-op test, before its time check.
     def check_start(self, target: Stage) -> None:
-        """Raise ``IllegalTransition`` unless a new position may start at ``target``."""
+        """Raise ``IllegalTransitionError`` unless a new position may start at ``target``."""
         if target > Stage.AWARENESS and not self.allow_skips:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 None,
                 target.label,
                 "the funnel policy does not allow skips, so a new position starts at awareness",
             )
 
     def check_advance(self, current: Stage, target: Stage) -> None:
-        """Raise ``IllegalTransition`` unless ``current`` may advance to ``target``."""
+        """Raise ``IllegalTransitionError`` unless ``current`` may advance to ``target``."""
         if target < current:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 current.label,
                 target.label,
                 "advance only moves forward; move back with regress(...) and a reason",
             )
         passed = [s.label for s in Stage if current < s < target]
         if passed and not self.allow_skips:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 current.label,
                 target.label,
                 f"the funnel policy does not allow skipping {', '.join(passed)}",
             )
 
     def check_regress(self, current: Stage, target: Stage) -> None:
-        """Raise ``IllegalTransition`` unless ``current`` may move back to ``target``."""
+        """Raise ``IllegalTransitionError`` unless ``current`` may move back to ``target``."""
         if target > current:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 current.label, target.label, "regress only moves back; use advance(...)"
             )
         if not self.allow_regress:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 current.label, target.label, "the funnel policy does not allow moving back"
             )
         if self.lock_at is not None and target < self.lock_at <= current:
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 current.label,
                 target.label,
                 f"the funnel policy locks positions that reached {self.lock_at.label}: "
@@ -322,7 +322,7 @@ class FunnelPosition:
 
         Starting beyond awareness records the earlier stages as passed
         through (``SKIP``) at the same instant when the policy allows skips,
-        and raises ``IllegalTransition`` otherwise. Raises one
+        and raises ``IllegalTransitionError`` otherwise. Raises one
         ``funnel.stage_entered`` event per history entry.
         """
         target = Stage.parse(stage, "stage")
@@ -405,7 +405,7 @@ class FunnelPosition:
 
         Stages passed over are recorded as ``SKIP`` entries at ``at`` (if
         the policy allows skips). Advancing to the current stage is a no-op;
-        to an earlier one raises ``IllegalTransition`` (use :meth:`regress`).
+        to an earlier one raises ``IllegalTransitionError`` (use :meth:`regress`).
         """
         target = Stage.parse(to, "to")
         when = to_utc(at, "at")
@@ -433,7 +433,7 @@ class FunnelPosition:
         """Move back to ``to`` at ``at``, for ``reason`` (required, non-empty).
 
         Regressing to the current stage is a no-op; to a later one raises
-        ``IllegalTransition``, as does a regress the policy forbids. Raises
+        ``IllegalTransitionError``, as does a regress the policy forbids. Raises
         ``funnel.stage_regressed`` (with the reason), then
         ``funnel.stage_entered``.
         """

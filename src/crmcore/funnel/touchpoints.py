@@ -251,7 +251,7 @@ def apply_interaction(
     :meth:`~FunnelPosition.regress` with a reason). The interaction id is
     recorded as the source. A forward move dated before the position's
     latest change raises ``ValidationError`` (use :func:`replay` for
-    out-of-order data); a move the policy forbids raises ``IllegalTransition``.
+    out-of-order data); a move the policy forbids raises ``IllegalTransitionError``.
     """
     event = _check_interaction(interaction, "interaction")
     if not isinstance(touchpoints, TouchpointMap):

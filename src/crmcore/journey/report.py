@@ -37,7 +37,7 @@ import attrs
 from crmcore.journey._events import N_STAGES
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.kernel.stage import Stage
 
@@ -240,12 +240,12 @@ class JourneyReport:
         return tuple(row for row in self.rows if row.volume == 0)
 
     def row(self, touchpoint: Touchpoint | tuple[str, str] | str) -> TouchpointRow:
-        """The row of ``touchpoint``; :class:`~crmcore.kernel.errors.NotFound` when it has none."""
+        """The row of ``touchpoint``; `NotFoundError` when it has none."""
         point = Touchpoint.parse(touchpoint)
         for row in self.rows:
             if row.touchpoint == point:
                 return row
-        raise NotFound("touchpoint", point.label)
+        raise NotFoundError("touchpoint", point.label)
 
     def pain_points(self, top: int | None = None) -> tuple[TouchpointRow, ...]:
         """Touchpoints with pain > 0, worst first; at most ``top`` of them.

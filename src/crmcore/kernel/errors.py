@@ -9,20 +9,22 @@ and a message that quotes them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
+
+from crmcore.kernel.deprecation import renamed
 
 __all__ = [
-    "AlreadyExists",
-    "ConcurrencyConflict",
+    "AlreadyExistsError",
+    "ConcurrencyConflictError",
     "CrmError",
-    "CurrencyMismatch",
-    "CustomerIsErased",
-    "DuplicateOperation",
-    "IllegalTransition",
-    "InsufficientPoints",
-    "MissingDependency",
+    "CurrencyMismatchError",
+    "CustomerErasedError",
+    "DuplicateOperationError",
+    "IllegalTransitionError",
+    "InsufficientPointsError",
+    "MissingDependencyError",
     "ModelFitError",
-    "NotFound",
+    "NotFoundError",
     "RuleError",
     "RuleSyntaxError",
     "RuleTypeError",
@@ -62,7 +64,7 @@ class ValidationError(CrmError, ValueError):
         return (type(self), (self.field, self.value, self.reason))
 
 
-class CurrencyMismatch(ValidationError):
+class CurrencyMismatchError(ValidationError):
     """Two amounts in different currencies were combined."""
 
     def __init__(self, left: str, right: str, operation: str = "combine") -> None:
@@ -75,7 +77,7 @@ class CurrencyMismatch(ValidationError):
         return (type(self), (self.left, self.right, self.operation))
 
 
-class NotFound(CrmError, LookupError):
+class NotFoundError(CrmError, LookupError):
     """Nothing is stored under ``key`` for ``entity`` (e.g. ``"customer"``)."""
 
     def __init__(self, entity: str, key: object) -> None:
@@ -87,7 +89,7 @@ class NotFound(CrmError, LookupError):
         return (type(self), (self.entity, self.key))
 
 
-class AlreadyExists(CrmError):
+class AlreadyExistsError(CrmError):
     """An entity with the same identity (or unique field) is already stored."""
 
     def __init__(self, entity: str, key: object, field: str = "id") -> None:
@@ -100,7 +102,7 @@ class AlreadyExists(CrmError):
         return (type(self), (self.entity, self.key, self.field))
 
 
-class ConcurrencyConflict(CrmError):
+class ConcurrencyConflictError(CrmError):
     """A write was based on a stale version of an aggregate.
 
     ``expected`` is the version the writer had loaded, ``actual`` the version
@@ -123,7 +125,7 @@ class ConcurrencyConflict(CrmError):
         return (type(self), (self.entity, self.key, self.expected, self.actual))
 
 
-class DuplicateOperation(CrmError):
+class DuplicateOperationError(CrmError):
     """An idempotency key was reused with a different payload."""
 
     def __init__(self, key: str, reason: str = "already used with a different payload") -> None:
@@ -135,25 +137,34 @@ class DuplicateOperation(CrmError):
         return (type(self), (self.key, self.reason))
 
 
-class IllegalTransition(CrmError):
+class IllegalTransitionError(CrmError):
     """A state change that the rules do not allow.
 
-    ``from_state`` and ``to_state`` name the attempted move (``to_state`` may
-    be the name of a trigger when no target state exists), ``why`` says which
-    rule forbids it.
+    ``from_state`` is where the move started, ``to_state`` where it would
+    have led (``None`` when no row of the table leads anywhere), ``trigger``
+    what was fired (``None`` for a move asked for by its target), and ``why``
+    which rule forbids it.
     """
 
-    def __init__(self, from_state: object, to_state: object, why: str) -> None:
+    def __init__(
+        self, from_state: object, to_state: object, why: str, trigger: object = None
+    ) -> None:
         self.from_state = from_state
         self.to_state = to_state
+        self.trigger = trigger
         self.why = why
-        super().__init__(f"cannot go from {from_state} to {to_state}: {why}")
+        move = f"from {from_state}"
+        if to_state is not None:
+            move += f" to {to_state}"
+        if trigger is not None:
+            move += f" on '{trigger}'"
+        super().__init__(f"cannot go {move}: {why}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.from_state, self.to_state, self.why))
+        return (type(self), (self.from_state, self.to_state, self.why, self.trigger))
 
 
-class CustomerIsErased(CrmError):
+class CustomerErasedError(CrmError):
     """The customer was erased (anonymised); it accepts no further changes."""
 
     def __init__(self, customer_id: str) -> None:
@@ -183,7 +194,7 @@ class SchemaVersionError(StorageError):
         return (type(self), (self.found, self.supported))
 
 
-class InsufficientPoints(CrmError):
+class InsufficientPointsError(CrmError):
     """A redemption (or a clawback the policy forbids to go negative) exceeds the balance.
 
     ``balance`` is the points available at the time, ``requested`` what was asked for.
@@ -259,7 +270,7 @@ class ModelFitError(CrmError):
         return (type(self), (self.model, self.reason))
 
 
-class MissingDependency(CrmError, ImportError):
+class MissingDependencyError(CrmError, ImportError):
     """An optional dependency is needed for this feature but not installed.
 
     ``package`` is the missing import, ``extra`` the crmcore extra that installs it.
@@ -275,3 +286,18 @@ class MissingDependency(CrmError, ImportError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.package, self.extra, self.feature))
+
+
+#: Names before 0.2 (every error class now ends in ``Error``); removed in 0.3.
+RENAMED: Final = {
+    "AlreadyExists": "AlreadyExistsError",
+    "ConcurrencyConflict": "ConcurrencyConflictError",
+    "CurrencyMismatch": "CurrencyMismatchError",
+    "CustomerIsErased": "CustomerErasedError",
+    "DuplicateOperation": "DuplicateOperationError",
+    "IllegalTransition": "IllegalTransitionError",
+    "InsufficientPoints": "InsufficientPointsError",
+    "MissingDependency": "MissingDependencyError",
+    "NotFound": "NotFoundError",
+}
+__getattr__ = renamed(globals(), RENAMED)

@@ -12,7 +12,7 @@ Rounding policy (one place, documented):
   add up exactly to the rounded whole (largest-remainder method), so a refund
   split over order lines never gains or loses a cent.
 
-Combining two currencies raises :class:`~crmcore.kernel.errors.CurrencyMismatch`.
+Combining two currencies raises :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
 Floats are refused (``Money(0.1, "EUR")`` is not 0.1): pass a ``str``,
 ``int`` or ``Decimal``.
 """
@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from crmcore.kernel.currencies import CURRENCIES
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 
 __all__ = ["Money", "currency_code", "minor_units", "to_decimal"]
 
@@ -100,7 +100,7 @@ class Money:
     # -- arithmetic -------------------------------------------------------------
     def _same(self, other: Money, operation: str) -> None:
         if other.currency != self.currency:
-            raise CurrencyMismatch(self.currency, other.currency, operation)
+            raise CurrencyMismatchError(self.currency, other.currency, operation)
 
     def __add__(self, other: object) -> Money:
         if not isinstance(other, Money):

@@ -39,7 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, TransactionLog
-from crmcore.kernel.errors import CurrencyMismatch, IllegalTransition, NotFound, ValidationError
+from crmcore.kernel.errors import (
+    CurrencyMismatchError,
+    IllegalTransitionError,
+    NotFoundError,
+    ValidationError,
+)
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason, reasons_from_bits
 from crmcore.lifecycle.policy import (
@@ -149,10 +154,10 @@ class BatchClassification:
 
     # -- rows ----------------------------------------------------------------------------------
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFound` when absent."""
+        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFoundError` when absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
-            raise NotFound("customer", customer)
+            raise NotFoundError("customer", customer)
         return int(hits[0])
 
     def state_of(self, row: int | str) -> LifecycleState:
@@ -341,7 +346,7 @@ def _check_currencies(log: TransactionLog, codes: Int64Array, k: int) -> None:
     if mixed.any():
         i = int(np.argmax(mixed))
         names = column.categories
-        raise CurrencyMismatch(names[low[i]], names[high[i]], "compare spend of")
+        raise CurrencyMismatchError(names[low[i]], names[high[i]], "compare spend of")
 
 
 def classify_log(
@@ -363,7 +368,7 @@ def classify_log(
     Raises :class:`~crmcore.kernel.errors.ValidationError` for a naive ``as_of``,
     a negative or non-finite amount (naming the row), a duplicate customer
     id, or a customer's spend beyond exact summation, and
-    :class:`~crmcore.kernel.errors.CurrencyMismatch` when one customer's purchases
+    :class:`~crmcore.kernel.errors.CurrencyMismatchError` when one customer's purchases
     are in two currencies.
     """
     if not isinstance(log, TransactionLog):
@@ -725,7 +730,7 @@ def transitions(
     Each side is a :class:`BatchClassification` or an array of state codes
     (or states). Two classifications must list the same customers in the same
     order. A change the table does not allow raises
-    :class:`~crmcore.kernel.errors.IllegalTransition` naming the first such row and
+    :class:`~crmcore.kernel.errors.IllegalTransitionError` naming the first such row and
     how many there are; unchanged rows are not transitions.
     """
     ids: AnyArray | None = None
@@ -755,7 +760,7 @@ def transitions(
             f" (customer {str(ids[positions[j]])!r})" if ids is not None else ""
         )
         more = int(np.count_nonzero(illegal)) - 1
-        raise IllegalTransition(
+        raise IllegalTransitionError(
             source,
             target,
             f"{who}{f' and {more} more' if more else ''}: the lifecycle table has no such move",

@@ -61,7 +61,7 @@ import attrs
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import EPOCH, to_utc
-from crmcore.kernel.errors import CurrencyMismatch, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.kernel.money import Money
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason
@@ -277,7 +277,7 @@ def classify(
     this customer or ``(at, amount)`` pairs (``at`` aware, ``amount`` a
     non-negative number or :class:`~crmcore.kernel.money.Money`); purchases after
     ``as_of`` are ignored. Amounts in more than one currency raise
-    :class:`~crmcore.kernel.errors.CurrencyMismatch`.
+    :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
 
     >>> from datetime import UTC, datetime
     >>> t = datetime(2026, 6, 30, tzinfo=UTC)
@@ -310,7 +310,7 @@ def classify(
             raise ValidationError(where, purchase, "must be a Purchase or an (at, amount) pair")
         if isinstance(raw, Money):
             if currency is not None and raw.currency != currency:
-                raise CurrencyMismatch(currency, raw.currency, "compare spend of")
+                raise CurrencyMismatchError(currency, raw.currency, "compare spend of")
             currency = raw.currency
         amount = _amount(raw, f"{where}.amount")
         t = micros(at, f"{where}.at")

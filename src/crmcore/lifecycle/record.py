@@ -31,7 +31,7 @@ from typing import Final
 import attrs
 
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import IllegalTransition, ValidationError
+from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.lifecycle.events import EVENT_FOR_KIND
@@ -205,7 +205,7 @@ class Lifecycle:
     def fire(self, trigger: Trigger | str, at: datetime, evidence: Evidence) -> Outcome[Lifecycle]:
         """Apply ``trigger`` at ``at``: the table's move from the current state, if its guard holds.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransition` when the table has
+        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the table has
         no row for the trigger in this state or the evidence fails the row's
         guard, and :class:`~crmcore.kernel.errors.ValidationError` for a time before
         the last change or evidence from after ``at``.
@@ -214,7 +214,7 @@ class Lifecycle:
         row = transition_on(self.state, wanted)
         if row is None:
             allowed = ", ".join(t.value for t in allowed_triggers(self.state)) or "none"
-            raise IllegalTransition(
+            raise IllegalTransitionError(
                 self.state, wanted, f"no '{wanted}' move from {self.state} (allowed: {allowed})"
             )
         return self._apply(row, at, evidence)
@@ -232,7 +232,7 @@ class Lifecycle:
             return Outcome(self)
         row = transition_for(self.state, state)
         if row is None:
-            raise IllegalTransition(self.state, state, _no_row_reason(self.state, state))
+            raise IllegalTransitionError(self.state, state, _no_row_reason(self.state, state))
         return self._apply(row, when, evidence)
 
     def _check_time(self, at: object, evidence: object) -> datetime:
@@ -296,7 +296,7 @@ def _check_evidence(
             f"the evidence has {', '.join(r.value for r in evidence.reasons) or 'none'}"
         )
         if raise_illegal:
-            raise IllegalTransition(row.source, row.target, why)
+            raise IllegalTransitionError(row.source, row.target, why)
         raise ValidationError("evidence", evidence.reasons, why)
     if evidence.as_of > at:
         raise ValidationError("evidence.as_of", evidence.as_of, "must not be after the change")

@@ -14,7 +14,7 @@ decline needs a decline reason, a move into churned the churn-horizon reason,
 and so on; a transition without receipts is refused.
 
 Moves that are not in the table raise
-:class:`~crmcore.kernel.errors.IllegalTransition` (:mod:`crmcore.lifecycle.record`):
+:class:`~crmcore.kernel.errors.IllegalTransitionError` (:mod:`crmcore.lifecycle.record`):
 nothing ever goes back to prospect, and only a prospect becomes new.
 
 >>> row = transition_for(LifecycleState.DECLINE, LifecycleState.MATURE)

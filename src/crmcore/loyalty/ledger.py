@@ -39,7 +39,7 @@ Rules (all documented in ``docs/loyalty.md``):
 * **Idempotency.** Every operation takes a caller's ``key``. The same key
   with the same request returns the account unchanged and posts nothing; the
   same key with a different request raises
-  :class:`~crmcore.kernel.errors.DuplicateOperation`. An order earns once.
+  :class:`~crmcore.kernel.errors.DuplicateOperationError`. An order earns once.
 * **Time.** Times must be aware; an operation dated before the last entry is
   rejected (:class:`~crmcore.kernel.errors.ValidationError` naming ``at``): the
   ledger is a journal in posting order, so "as of" answers stay stable.
@@ -81,7 +81,12 @@ import attrs
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import DuplicateOperation, InsufficientPoints, NotFound, ValidationError
+from crmcore.kernel.errors import (
+    DuplicateOperationError,
+    InsufficientPointsError,
+    NotFoundError,
+    ValidationError,
+)
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
@@ -791,10 +796,10 @@ class LoyaltyAccount:
         return self._state.n
 
     def entry(self, key: str) -> LedgerEntry:
-        """The entry posted under ``key`` (raises :class:`~crmcore.kernel.errors.NotFound`)."""
+        """The entry posted under ``key`` (raises :class:`~crmcore.kernel.errors.NotFoundError`)."""
         found = self._state.find(key) if isinstance(key, str) else None
         if found is None:
-            raise NotFound("ledger entry", key)
+            raise NotFoundError("ledger entry", key)
         return found
 
     def has_entry(self, key: str) -> bool:
@@ -802,10 +807,10 @@ class LoyaltyAccount:
         return isinstance(key, str) and self._state.find(key) is not None
 
     def earn_entry_for(self, order_id: str) -> LedgerEntry:
-        """The earn entry of ``order_id`` (raises :class:`~crmcore.kernel.errors.NotFound`)."""
+        """The earn entry of ``order_id`` (raises :class:`~crmcore.kernel.errors.NotFoundError`)."""
         found = self._state.find("order#" + order_id) if isinstance(order_id, str) else None
         if found is None:
-            raise NotFound("earn entry for order", order_id)
+            raise NotFoundError("earn entry for order", order_id)
         return found
 
     def balance(self, as_of: datetime, program: LoyaltyProgram | None = None) -> int:
@@ -890,7 +895,7 @@ class LoyaltyAccount:
         if found is None:
             return False
         if found.request != request:
-            raise DuplicateOperation(key, f"was used for {found.request!r}")
+            raise DuplicateOperationError(key, f"was used for {found.request!r}")
         return True
 
     def _start(self, at: datetime) -> None:
@@ -933,7 +938,7 @@ class LoyaltyAccount:
         self._start(posted)
         previous = self._state.find("order#" + purchase.order_id)
         if previous is not None:
-            raise DuplicateOperation(
+            raise DuplicateOperationError(
                 key, f"order {purchase.order_id!r} earned under {previous.key!r}"
             )
         derived = program._derived
@@ -1029,7 +1034,7 @@ class LoyaltyAccount:
     ) -> Outcome[LoyaltyAccount]:
         """Spend ``points`` (FIFO over spendable lots); ``redemption_id`` defaults to ``key``.
 
-        Raises :class:`~crmcore.kernel.errors.InsufficientPoints` with the balance
+        Raises :class:`~crmcore.kernel.errors.InsufficientPointsError` with the balance
         as of ``at`` when it is short.
         """
         program = self._check_program(program)
@@ -1044,7 +1049,7 @@ class LoyaltyAccount:
         state, events = self._expire_due(program, instant, key, "#expire")
         available = _balance_now(state, instant, program)
         if amount > available:
-            raise InsufficientPoints(self.id, available, amount)
+            raise InsufficientPointsError(self.id, available, amount)
         moves = _consume(state.lots, instant, amount)
         value = program.value_of(amount)
         entry = _entry(
@@ -1077,7 +1082,7 @@ class LoyaltyAccount:
         """A manual correction: ``delta > 0`` creates a lot, ``delta < 0`` consumes FIFO.
 
         A negative adjustment beyond the spendable balance raises
-        :class:`~crmcore.kernel.errors.InsufficientPoints` (only refunds create debt).
+        :class:`~crmcore.kernel.errors.InsufficientPointsError` (only refunds create debt).
         """
         program = self._check_program(program)
         key = _key(key)
@@ -1099,7 +1104,7 @@ class LoyaltyAccount:
             wanted = -delta
             available = _balance_now(state, instant, program)
             if wanted > available:
-                raise InsufficientPoints(self.id, available, wanted)
+                raise InsufficientPointsError(self.id, available, wanted)
             entry = LedgerEntry(
                 type=EntryType.ADJUST,
                 key=key,

@@ -20,7 +20,7 @@ a claim touches one code and one claim, never the whole program:
   :func:`claim_id` of the program and the referee, so a second claim is an
   id collision. Before claiming, the caller looks that id up; if a claim is
   stored, :meth:`ReferralClaim.reclaim` returns it for the same code and
-  raises :class:`~crmcore.kernel.errors.DuplicateOperation` for another.
+  raises :class:`~crmcore.kernel.errors.DuplicateOperationError` for another.
 * :meth:`ReferralClaim.qualify` is called on the referee's purchases: the
   first one at or above the minimum rewards both sides once and returns
   :class:`RewardInstruction` s, each with a deterministic idempotency key
@@ -55,7 +55,7 @@ import attrs
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import DuplicateOperation, ValidationError
+from crmcore.kernel.errors import DuplicateOperationError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
@@ -300,7 +300,7 @@ class ReferralCode:
         A generated code comes from ``seed`` (default: the program id) and the
         referrer, so the same arguments give the same code. Whether that code
         is already stored (the same referrer's: issue nothing; another's:
-        :class:`~crmcore.kernel.errors.AlreadyExists`) is the caller's look-up, as
+        :class:`~crmcore.kernel.errors.AlreadyExistsError`) is the caller's look-up, as
         :func:`crmcore.services.issue_referral_code` does.
         """
         program = _check_program(program)
@@ -469,12 +469,12 @@ class ReferralClaim:
     def reclaim(self, code: str) -> ReferralClaim:
         """The referee claims ``code`` again: this claim for the same code (the first one stands).
 
-        Raises :class:`~crmcore.kernel.errors.DuplicateOperation` (key
+        Raises :class:`~crmcore.kernel.errors.DuplicateOperationError` (key
         ``referral:{referee}``) when the referee was referred with another code.
         """
         key = referral_code(code)
         if key != self.code:
-            raise DuplicateOperation(
+            raise DuplicateOperationError(
                 f"referral:{self.referee}",
                 f"cannot be claimed: referee {self.referee!r} was already referred with code "
                 f"{self.code!r}",
@@ -496,7 +496,7 @@ class ReferralClaim:
 
         Raises :class:`~crmcore.kernel.errors.ValidationError` for another program, a
         purchase of another customer, before the claim, or after ``at``, and
-        :class:`~crmcore.kernel.errors.CurrencyMismatch` for a purchase in another
+        :class:`~crmcore.kernel.errors.CurrencyMismatchError` for a purchase in another
         currency than the minimum.
         """
         program = _check_program(program)

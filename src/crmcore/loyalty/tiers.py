@@ -80,7 +80,7 @@ from dateutil.relativedelta import relativedelta
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.clock import EPOCH, to_utc
-from crmcore.kernel.errors import CurrencyMismatch, NotFound, ValidationError
+from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.ids import validate_id
@@ -275,7 +275,7 @@ class TierPolicy:
                 last_points = tier.min_points
             if tier.min_spend is not None:
                 if tier.min_spend.currency != self.currency:
-                    raise CurrencyMismatch(self.currency, tier.min_spend.currency, "compare")
+                    raise CurrencyMismatchError(self.currency, tier.min_spend.currency, "compare")
                 if last_spend is not None and tier.min_spend <= last_spend:
                     raise ValidationError(
                         f"{where}.min_spend", tier.min_spend, "must rise along the tiers"
@@ -294,11 +294,11 @@ class TierPolicy:
         return tuple(t.name for t in self.tiers)
 
     def index(self, tier: str) -> int:
-        """The position of ``tier`` (0 is the base); raises NotFound for an unknown tier."""
+        """The position of ``tier`` (0 is the base); raises NotFoundError for an unknown tier."""
         for i, t in enumerate(self.tiers):
             if t.name == tier:
                 return i
-        raise NotFound("tier", tier)
+        raise NotFoundError("tier", tier)
 
     def multiplier(self, tier: str) -> Decimal:
         """The earn multiplier of ``tier`` (pass it, or the tier name, to earning)."""
@@ -312,7 +312,7 @@ class TierPolicy:
     def supported(self, points: int, spend: Money) -> str:
         """The highest tier whose points or spend threshold the totals reach."""
         if spend.currency != self.currency:
-            raise CurrencyMismatch(self.currency, spend.currency, "compare")
+            raise CurrencyMismatchError(self.currency, spend.currency, "compare")
         return self.tiers[self._supported(points, spend.to_minor())].name
 
     def _supported(self, points: int, spend_minor: int) -> int:
@@ -461,7 +461,9 @@ class _Series:
             spend = 0
             if fact.spend is not None:
                 if fact.spend.currency != policy.currency:
-                    raise CurrencyMismatch(policy.currency, fact.spend.currency, "count spend of")
+                    raise CurrencyMismatchError(
+                        policy.currency, fact.spend.currency, "count spend of"
+                    )
                 spend = fact.spend.to_minor()
             t = _micros(fact.at, f"facts[{i}].at")
             if t > as_of:
@@ -1101,7 +1103,7 @@ class BatchTiers:
                 raise ValidationError("row", row, "ids need customer_ids; pass a position")
             hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
             if not len(hits):
-                raise NotFound("customer", row)
+                raise NotFoundError("customer", row)
             return int(hits[0])
         if (
             isinstance(row, bool)
@@ -1249,7 +1251,7 @@ def evaluate_log(
     the minor unit, as :meth:`Money.to_minor <crmcore.kernel.money.Money.to_minor>`
     does); ``points`` optionally gives qualifying points per row. Rows are
     the log's customers, in its ``customer_ids`` order. A row in another
-    currency than the policy's raises :class:`~crmcore.kernel.errors.CurrencyMismatch`.
+    currency than the policy's raises :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")
@@ -1258,7 +1260,7 @@ def evaluate_log(
     for code in used.tolist():
         name = currency.categories[code]
         if name != policy.currency:
-            raise CurrencyMismatch(policy.currency, name, "count spend of")
+            raise CurrencyMismatchError(policy.currency, name, "count spend of")
     amount = np.asarray(log["amount"].values, dtype=np.float64)
     spend = np.rint(amount * 10.0 ** Money.zero(policy.currency).minor_units).astype(np.int64)
     return evaluate_batch(

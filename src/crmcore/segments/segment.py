@@ -49,7 +49,7 @@ from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
 from crmcore.kernel.clock import ensure_aware, to_utc
-from crmcore.kernel.errors import NotFound, ValidationError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.reports import html_table
@@ -137,7 +137,7 @@ class SegmentSet:
         for segment in self.segments:
             if segment.name == name:
                 return segment
-        raise NotFound("segment", name)
+        raise NotFoundError("segment", name)
 
     def check(self, schema: RuleSchema, as_of: datetime) -> None:
         """Type-check every rule against ``schema`` (raises the first RuleTypeError)."""
@@ -234,7 +234,7 @@ class SegmentMembership:
         try:
             return self.names.index(name)
         except ValueError:
-            raise NotFound("segment", name) from None
+            raise NotFoundError("segment", name) from None
 
     def mask(self, name: str) -> BoolArray:
         """The membership mask of segment ``name`` (frame row order)."""
@@ -256,10 +256,10 @@ class SegmentMembership:
         return {name: int(n) for name, n in zip(self.names, counts, strict=True)}
 
     def segments_of(self, customer_id: str) -> tuple[str, ...]:
-        """The segments ``customer_id`` belongs to (:class:`NotFound` for an unknown id)."""
+        """The segments ``customer_id`` belongs to (:class:`NotFoundError` for an unknown id)."""
         where = np.flatnonzero(self.ids == customer_id)
         if not where.size:
-            raise NotFound("customer", customer_id)
+            raise NotFoundError("customer", customer_id)
         column = self.matrix[:, int(where[0])]
         return tuple(name for name, hit in zip(self.names, column, strict=True) if hit)
 

@@ -72,7 +72,7 @@ __all__ = ["check_positions", "check_rule"]
 _Path = tuple[int, ...]
 
 
-class _Fail(Exception):
+class _FailError(Exception):
     """A type error found at a node path (turned into RuleTypeError with a position)."""
 
     def __init__(self, path: _Path, message: str) -> None:
@@ -147,7 +147,7 @@ class _Checker:
     def field_type(self, field: Field, path: _Path) -> FieldType:
         tp = self.schema.fields.get(field.name)
         if tp is None:
-            raise _Fail(
+            raise _FailError(
                 path, f"unknown field {field.name!r}{_suggest(field.name, self.schema.fields)}"
             )
         return tp
@@ -155,7 +155,7 @@ class _Checker:
     def event_kind(self, kind: str, path: _Path) -> None:
         known = self.schema.event_kinds
         if known is not None and kind not in known:
-            raise _Fail(path, f"unknown event kind {kind!r}{_suggest(kind, known)}")
+            raise _FailError(path, f"unknown event kind {kind!r}{_suggest(kind, known)}")
 
     def operand_type(self, operand: Operand, path: _Path) -> FieldType:
         if isinstance(operand, Field):
@@ -170,26 +170,26 @@ class _Checker:
             columns = self.schema.purchase_columns
             tp = columns.get(node.column)
             if tp is None:
-                raise _Fail(
+                raise _FailError(
                     path,
                     f"unknown purchase column {node.column!r} in {node.function}()"
                     f"{_suggest(node.column, columns)}",
                 )
             if tp != "number":
-                raise _Fail(
+                raise _FailError(
                     path, f"{node.function}() needs a numeric column; {node.column!r} is {tp}"
                 )
 
     def value(self, name: str, tp: FieldType, literal: Literal, path: _Path, test: str) -> None:
         value = literal.value
         if value is None:
-            raise _Fail(
+            raise _FailError(
                 path,
                 f"{test} null never matches (a missing value compares false); "
                 f"write '{name} is null' or '{name} is not null'",
             )
         if not _fits(tp, value):
-            raise _Fail(
+            raise _FailError(
                 path,
                 f"{name} is {_ARTICLE[tp]}; compare it with {_WANTED.get(tp, 'has')}, "
                 f"not {_literal_type(value)} ({value!r})",
@@ -202,7 +202,7 @@ class _Checker:
                 name = _name(o)
                 self.no_tags(tp, name, path)
                 if tp == "bool" and op not in ("=", "!="):
-                    raise _Fail(path, f"{name} is a bool; only = and != apply, not {op}")
+                    raise _FailError(path, f"{name} is a bool; only = and != apply, not {op}")
                 self.value(name, tp, v, (*path, 1), f"'{op}'")
             case InList(operand=o, values=vs):
                 tp = self.operand_type(o, (*path, 0))
@@ -215,23 +215,25 @@ class _Checker:
                 name = _name(o)
                 self.no_tags(tp, name, path)
                 if tp == "bool":
-                    raise _Fail(path, f"{name} is a bool; 'between' needs an ordered type")
+                    raise _FailError(path, f"{name} is a bool; 'between' needs an ordered type")
                 self.value(name, tp, lo, (*path, 1), "'between'")
                 self.value(name, tp, hi, (*path, 2), "'between'")
             case IsNull(operand=o):
                 tp = self.operand_type(o, (*path, 0))
                 if tp == "tags":
-                    raise _Fail(path, f"{_name(o)} is a tags field; tags are never null (use has)")
+                    raise _FailError(
+                        path, f"{_name(o)} is a tags field; tags are never null (use has)"
+                    )
             case TextMatch(operand=o, operator=op):
                 tp = self.field_type(o, (*path, 0))
                 if tp != "string":
-                    raise _Fail(
+                    raise _FailError(
                         path, f"'{op.replace('_', ' ')}' needs a string field; {o.name} is {tp}"
                     )
             case HasTag(field=f):
                 tp = self.field_type(f, (*path, 0))
                 if tp != "tags":
-                    raise _Fail(path, f"'has' needs a tags field; {f.name} is {tp}")
+                    raise _FailError(path, f"'has' needs a tags field; {f.name} is {tp}")
             case Within(operand=o):
                 self.temporal(o, path, "within")
             case TimeCompare(operand=o, operator=op, point=p):
@@ -243,20 +245,22 @@ class _Checker:
 
     def no_tags(self, tp: FieldType, name: str, path: _Path) -> None:
         if tp == "tags":
-            raise _Fail(path, f'{name} is a tags field; test it with has, as in: {name} has "x"')
+            raise _FailError(
+                path, f'{name} is a tags field; test it with has, as in: {name} has "x"'
+            )
 
     def temporal(self, field: Field, path: _Path, word: str) -> FieldType:
         tp = self.field_type(field, (*path, 0))
         if tp not in ("datetime", "date"):
-            raise _Fail(path, f"'{word}' needs a datetime or date field; {field.name} is {tp}")
+            raise _FailError(path, f"'{word}' needs a datetime or date field; {field.name} is {tp}")
         return tp
 
     def time_point(self, name: str, tp: FieldType, point: Literal, path: _Path, word: str) -> None:
         value = point.value
         if tp == "date" and isinstance(value, datetime):
-            raise _Fail(path, f"{name} is a date; '{word}' needs a date, not a datetime")
+            raise _FailError(path, f"{name} is a date; '{word}' needs a date, not a datetime")
         if not isinstance(value, date):
-            raise _Fail(
+            raise _FailError(
                 path,
                 f"'{word}' needs a date, a datetime or 'N days ago', not {_literal_type(value)}",
             )
@@ -270,7 +274,7 @@ def _name(operand: Operand) -> str:
 
 def _check_duration(duration: Duration, path: _Path) -> None:
     if duration.amount > _LONGEST[duration.unit]:
-        raise _Fail(
+        raise _FailError(
             path,
             f"{duration.amount} {duration.unit} is longer than the calendar "
             f"(at most {_LONGEST[duration.unit]} {duration.unit})",
@@ -294,7 +298,7 @@ def check_positions(rule: Predicate, schema: RuleSchema, where: SourceMap | None
     """Type-check ``rule``, locating an error with ``where`` (from the parser) if given."""
     try:
         _check(rule, schema)
-    except _Fail as failure:
+    except _FailError as failure:
         if where is None:
             raise RuleTypeError(failure.message) from None
         line, column = where.position(failure.path)

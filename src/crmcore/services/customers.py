@@ -4,7 +4,7 @@ Each function is one transaction: it either completes entirely (aggregate,
 records and outbox events) or leaves the store unchanged. Functions that
 change an existing customer take an ``expected_version`` where a caller
 holds a copy (a form that was open for a while): a stale version raises
-:class:`~crmcore.kernel.errors.ConcurrencyConflict` instead of overwriting a newer
+:class:`~crmcore.kernel.errors.ConcurrencyConflictError` instead of overwriting a newer
 change.
 """
 
@@ -19,7 +19,7 @@ from crmcore.customers.privacy import export_customer
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.feedback.feedback import Feedback
 from crmcore.kernel.codec import JSON, encode
-from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.ports import Store, UnitOfWork
 
@@ -60,7 +60,9 @@ def change_customer(
     with store.unit_of_work() as uow:
         current = uow.customers.get(customer_id)
         if expected_version is not None and current.version != expected_version:
-            raise ConcurrencyConflict("customer", customer_id, expected_version, current.version)
+            raise ConcurrencyConflictError(
+                "customer", customer_id, expected_version, current.version
+            )
         customer = uow.customers.save(uow.take(change(current)))
     return customer
 
@@ -76,7 +78,7 @@ def record_purchase(store: Store, purchase: Purchase) -> Customer:
     """Store a purchase and update its customer's summary together.
 
     A purchase whose order id is already stored raises
-    :class:`~crmcore.kernel.errors.AlreadyExists` and changes nothing, so a retried
+    :class:`~crmcore.kernel.errors.AlreadyExistsError` and changes nothing, so a retried
     request cannot count an order twice.
     """
     with store.unit_of_work() as uow:
@@ -194,7 +196,7 @@ def import_customers(
 
 
 def retry_on_conflict(operation: Callable[[], T], attempts: int = 3) -> T:
-    """Run ``operation``, re-running it after a :class:`ConcurrencyConflict` (up to ``attempts``).
+    """Run ``operation``, again after each :class:`ConcurrencyConflictError` (``attempts`` in all).
 
     Only safe for operations that reload what they change (all the functions
     in this module without ``expected_version`` do).
@@ -204,7 +206,7 @@ def retry_on_conflict(operation: Callable[[], T], attempts: int = 3) -> T:
     for attempt in range(1, attempts + 1):
         try:
             return operation()
-        except ConcurrencyConflict:
+        except ConcurrencyConflictError:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover

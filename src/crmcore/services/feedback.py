@@ -34,7 +34,7 @@ from crmcore.feedback.cases import Case
 from crmcore.feedback.feedback import Feedback, receive_feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import DEFAULT_CASE_RULES, CaseRules, open_case_for
-from crmcore.kernel.errors import ConcurrencyConflict, ValidationError
+from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
 from crmcore.ports import Store
@@ -75,7 +75,7 @@ def submit_feedback(
     routes to a team) are written in one transaction.
 
     Submitting a feedback id that is already stored raises
-    :class:`~crmcore.kernel.errors.AlreadyExists` and changes nothing, so a retried
+    :class:`~crmcore.kernel.errors.AlreadyExistsError` and changes nothing, so a retried
     request opens no second case; so does a case id (or a case for this
     feedback) that is already taken.
     """
@@ -102,14 +102,14 @@ def act_on_case(
     action_taken="refunded")``, ``lambda c: c.follow_up(at, verdict="resolved",
     satisfaction=5)``, ``lambda c: c.close(at)`` or ``lambda c: c.fire(trigger,
     at)``. The case is saved and the events queued in one transaction; an
-    :class:`~crmcore.kernel.errors.IllegalTransition` (or any error) changes nothing.
+    :class:`~crmcore.kernel.errors.IllegalTransitionError` (or any error) changes nothing.
     ``expected_version``: the version the caller last saw; a newer stored
-    version raises :class:`~crmcore.kernel.errors.ConcurrencyConflict`.
+    version raises :class:`~crmcore.kernel.errors.ConcurrencyConflictError`.
     """
     with store.unit_of_work() as uow:
         current = uow.cases.get(case_id)
         if expected_version is not None and current.version != expected_version:
-            raise ConcurrencyConflict("case", case_id, expected_version, current.version)
+            raise ConcurrencyConflictError("case", case_id, expected_version, current.version)
         outcome = operation(current)
         if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Case):
             raise ValidationError("operation", outcome, "must return an Outcome of a Case")
@@ -124,7 +124,7 @@ def act_on_case(
 def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) -> ImprovementAction:
     """Store an action made with :meth:`ImprovementAction.plan` and its event; return it stored.
 
-    An id already taken raises :class:`~crmcore.kernel.errors.AlreadyExists`.
+    An id already taken raises :class:`~crmcore.kernel.errors.AlreadyExistsError`.
     """
     if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
         raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")

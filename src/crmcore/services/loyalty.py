@@ -8,12 +8,12 @@ events in the same transaction, so it completes entirely or changes nothing.
 * **Idempotency.** Every posting takes the caller's ``key``. Replaying a
   key with the same request returns the stored account and writes nothing
   (no new version, no event); the same key with another request raises
-  :class:`~crmcore.kernel.errors.DuplicateOperation`. A request that timed out can
+  :class:`~crmcore.kernel.errors.DuplicateOperationError`. A request that timed out can
   therefore simply be sent again.
 * **Concurrency.** Functions reload what they change, so they can be
   wrapped in :func:`~crmcore.services.customers.retry_on_conflict`; a
   concurrent change of the same account raises
-  :class:`~crmcore.kernel.errors.ConcurrencyConflict` at commit otherwise.
+  :class:`~crmcore.kernel.errors.ConcurrencyConflictError` at commit otherwise.
 * **Tiers.** With a ``tier_policy``, :func:`earn_for_purchase` earns at the
   stored :class:`~crmcore.loyalty.tiers.TierStatus` tier (stored under the
   account id) and then re-evaluates it from the ledger's qualifying earns,
@@ -58,7 +58,12 @@ import attrs
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import to_utc
-from crmcore.kernel.errors import AlreadyExists, ConcurrencyConflict, NotFound, ValidationError
+from crmcore.kernel.errors import (
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
 from crmcore.loyalty.batch import LiabilityReport, expire_all, liability_report
@@ -140,7 +145,7 @@ def open_account(
     With ``tier_policy``, a :class:`~crmcore.loyalty.tiers.TierStatus` in the
     policy's base tier is stored under the account id in the same unit of
     work. A taken account id, or a second account of the customer in the
-    program, raises :class:`~crmcore.kernel.errors.AlreadyExists`.
+    program, raises :class:`~crmcore.kernel.errors.AlreadyExistsError`.
     """
     program = _program(program)
     account = LoyaltyAccount(id=account_id, customer_id=customer_id, program_id=program.id)
@@ -249,7 +254,7 @@ def redeem_points(
 ) -> LoyaltyAccount:
     """Redeem ``points`` (FIFO over spendable lots).
 
-    Too few points raise :class:`~crmcore.kernel.errors.InsufficientPoints` (with the
+    Too few points raise :class:`~crmcore.kernel.errors.InsufficientPointsError` (with the
     balance as of ``at``) and change nothing.
     """
     program = _program(program)
@@ -365,7 +370,7 @@ def expire_accounts(
     accounts with something due change (:func:`~crmcore.loyalty.batch.expire_all`).
     Idempotent: a rerun, or a run resumed after a failure, posts nothing
     twice. A batch that meets a concurrent change is re-read and redone, up
-    to ``attempts`` times, then :class:`~crmcore.kernel.errors.ConcurrencyConflict`
+    to ``attempts`` times, then :class:`~crmcore.kernel.errors.ConcurrencyConflictError`
     propagates (earlier batches stay committed).
     """
     program = _program(program)
@@ -383,7 +388,7 @@ def expire_accounts(
                     store, program, instant, batch_size, after
                 )
                 break
-            except ConcurrencyConflict:
+            except ConcurrencyConflictError:
                 if attempt == attempts:
                     raise
         scanned += n
@@ -437,7 +442,7 @@ def issue_referral_code(
     ``id`` is the code). Issuing the same code to the same referrer in the
     same program again returns the stored one and writes nothing; a code
     held by someone else (or in another program) raises
-    :class:`~crmcore.kernel.errors.AlreadyExists`.
+    :class:`~crmcore.kernel.errors.AlreadyExistsError`.
     """
     program = _referral_program(program)
     outcome = ReferralCode.issue(program, referrer, at, code=code, seed=seed)
@@ -446,7 +451,7 @@ def issue_referral_code(
         existing = uow.referral_codes.find(issued.id)
         if existing is not None:
             if existing.referrer != issued.referrer or existing.program_id != program.id:
-                raise AlreadyExists("referral code", issued.id, "code")
+                raise AlreadyExistsError("referral code", issued.id, "code")
             return existing
         stored = uow.referral_codes.add(uow.take(outcome))
     return stored
@@ -466,12 +471,12 @@ def claim_referral(
     One unit of work: the referee's claim in the program (its id is
     :func:`~crmcore.loyalty.referrals.claim_id`) is looked up first; if it
     exists, the same code returns it and writes nothing, another code raises
-    :class:`~crmcore.kernel.errors.DuplicateOperation`. Otherwise the code is loaded
-    (:class:`~crmcore.kernel.errors.NotFound` if unknown in this program), claimed
+    :class:`~crmcore.kernel.errors.DuplicateOperationError`. Otherwise the code is loaded
+    (:class:`~crmcore.kernel.errors.NotFoundError` if unknown in this program), claimed
     (guards: see :meth:`~crmcore.loyalty.referrals.ReferralCode.claim`), and
     the code with its new use count and the new claim are saved together. Two
     referees claiming one code at once conflict on the code's version
-    (:class:`~crmcore.kernel.errors.ConcurrencyConflict`; retry with
+    (:class:`~crmcore.kernel.errors.ConcurrencyConflictError`; retry with
     :func:`~crmcore.services.customers.retry_on_conflict`).
     """
     program = _referral_program(program)
@@ -482,7 +487,7 @@ def claim_referral(
             return existing.reclaim(key)
         record = uow.referral_codes.find(key)
         if record is None or record.program_id != program.id:
-            raise NotFound("referral code", key)
+            raise NotFoundError("referral code", key)
         outcome = record.claim(program, referee, at, first_purchase_at=first_purchase_at)
         used, claim = uow.take(outcome)
         uow.referral_codes.save(used)
@@ -500,12 +505,12 @@ def qualify_referral(
     """Reward a referral on the referee's qualifying purchase, on both ledgers at once.
 
     The referee is the purchase's customer; their claim in
-    ``referral_program`` is loaded (:class:`~crmcore.kernel.errors.NotFound` if
+    ``referral_program`` is loaded (:class:`~crmcore.kernel.errors.NotFoundError` if
     they were not referred). When ``purchase`` is their first qualifying one,
     the rewarded claim and an ``award`` of the ``referral`` action on the
     referrer's and the referee's accounts in ``program`` (under the
     instructions' deterministic keys) are saved in one unit of work; a
-    missing account raises :class:`~crmcore.kernel.errors.NotFound` and nothing is
+    missing account raises :class:`~crmcore.kernel.errors.NotFoundError` and nothing is
     written. Later calls (and replays) award nothing. The returned result's
     ``claim`` is the stored claim.
     """

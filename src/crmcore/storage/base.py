@@ -34,10 +34,10 @@ from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.kernel.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
-    IllegalTransition,
-    NotFound,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    IllegalTransitionError,
+    NotFoundError,
     ValidationError,
 )
 from crmcore.kernel.events import DomainEvent, Outcome
@@ -287,8 +287,8 @@ class Backend(Protocol):
     def apply(self, changes: ChangeSet) -> None:
         """Apply ``changes`` atomically, or raise and change nothing.
 
-        Raises :class:`~crmcore.kernel.errors.ConcurrencyConflict` when a stored
-        version is not the expected one and :class:`~crmcore.kernel.errors.AlreadyExists`
+        Raises :class:`~crmcore.kernel.errors.ConcurrencyConflictError` when a stored
+        version is not the expected one and :class:`~crmcore.kernel.errors.AlreadyExistsError`
         for a taken id or unique key.
         """
         ...
@@ -353,7 +353,7 @@ class _AggregateRepository(Generic[A]):
                 continue
             holder = self._find_by_key(key, value)
             if holder is not None and self._kind.id_of(holder) != id:
-                raise AlreadyExists(self._kind.name, value, key)
+                raise AlreadyExistsError(self._kind.name, value, key)
 
     def _find_by_key(self, key: str, value: str) -> A | None:
         pending_id = self._uow._pending_keys.get((self._kind.name, key, value))
@@ -387,7 +387,7 @@ class _AggregateRepository(Generic[A]):
         if version != 0:
             raise ValidationError("version", version, "a new aggregate has version 0; use save")
         if self._pending(id) is not None or self._uow._backend.fetch(self._kind, id) is not None:
-            raise AlreadyExists(self._kind.name, id)
+            raise AlreadyExistsError(self._kind.name, id)
         self._check_keys(aggregate)
         stored = self._kind.with_version(aggregate, 1)
         self._stage(stored, 0)
@@ -414,7 +414,7 @@ class _AggregateRepository(Generic[A]):
             expected = version
         current = None if previous is None else self._kind.version_of(previous)
         if current != version:
-            raise ConcurrencyConflict(self._kind.name, id, version, current)
+            raise ConcurrencyConflictError(self._kind.name, id, version, current)
         self._check_keys(aggregate, previous)
         saved = self._kind.with_version(aggregate, version + 1)
         self._stage(saved, expected)
@@ -434,7 +434,7 @@ class _AggregateRepository(Generic[A]):
     def get(self, id: str) -> A:
         found = self.find(id)
         if found is None:
-            raise NotFound(self._kind.name, id)
+            raise NotFoundError(self._kind.name, id)
         return found
 
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[A]:
@@ -456,7 +456,7 @@ class _CustomerRepository(_AggregateRepository[Customer]):
     def get_by_email(self, email: str) -> Customer:
         found = self.find_by_email(email)
         if found is None:
-            raise NotFound("customer", email)
+            raise NotFoundError("customer", email)
         return found
 
     def to_frame(self) -> CustomerFrame:
@@ -478,7 +478,7 @@ class _LoyaltyAccountRepository(_AggregateRepository[LoyaltyAccount]):
     def get_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount:
         found = self.find_for_customer(program_id, customer_id)
         if found is None:
-            raise NotFound("loyalty_account", account_key(program_id, customer_id))
+            raise NotFoundError("loyalty_account", account_key(program_id, customer_id))
         return found
 
 
@@ -494,7 +494,7 @@ class _RecordRepository(Generic[R]):
         id = self._kind.id_of(record)
         key = (self._kind.name, id)
         if key in self._uow._records or self._uow._backend.fetch_record(self._kind, id) is not None:
-            raise AlreadyExists(self._kind.name, id)
+            raise AlreadyExistsError(self._kind.name, id)
         self._uow._records[key] = RecordWrite(self._kind, record)
 
     def find(self, id: str) -> R | None:
@@ -508,7 +508,7 @@ class _RecordRepository(Generic[R]):
     def get(self, id: str) -> R:
         found = self.find(id)
         if found is None:
-            raise NotFound(self._kind.name, id)
+            raise NotFoundError(self._kind.name, id)
         return found
 
     def for_customer(self, customer_id: str) -> tuple[R, ...]:
@@ -657,7 +657,9 @@ class BufferedUnitOfWork:
 
     def _require_open(self) -> None:
         if self._state != "open":
-            raise IllegalTransition("closed", "use", "this unit of work has ended; open a new one")
+            raise IllegalTransitionError(
+                "closed", "use", "this unit of work has ended; open a new one"
+            )
 
     def collect(self, *events: DomainEvent) -> None:
         """Queue events for the outbox; they are written in the commit's transaction."""

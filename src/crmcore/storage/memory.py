@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
-from crmcore.kernel.errors import AlreadyExists, ConcurrencyConflict, NotFound
+from crmcore.kernel.errors import AlreadyExistsError, ConcurrencyConflictError, NotFoundError
 from crmcore.ports import OutboxMessage
 from crmcore.storage.base import (
     CUSTOMERS,
@@ -121,11 +121,11 @@ class _MemoryBackend:
             current = data.aggregates[kind.name].get(id)
             if write.expected == 0:
                 if current is not None:
-                    raise AlreadyExists(kind.name, id)
+                    raise AlreadyExistsError(kind.name, id)
             else:
                 actual = None if current is None else kind.version_of(current)
                 if actual != write.expected:
-                    raise ConcurrencyConflict(kind.name, id, write.expected, actual)
+                    raise ConcurrencyConflictError(kind.name, id, write.expected, actual)
             if current is not None:
                 for key, value in kind.keys_of(current).items():
                     if value is not None:
@@ -138,18 +138,18 @@ class _MemoryBackend:
                 index = (kind.name, key)
                 holder = data.keys[index].get(value)
                 if holder is not None and holder != id and value not in released[index]:
-                    raise AlreadyExists(kind.name, value, key)
+                    raise AlreadyExistsError(kind.name, value, key)
                 other = claimed[index].setdefault(value, id)
                 if other != id:
-                    raise AlreadyExists(kind.name, value, key)
+                    raise AlreadyExistsError(kind.name, value, key)
         seen: set[tuple[str, str]] = set()
         for record_write in changes.records:
             name, id = record_write.kind.name, record_write.id
             exists = id in data.records[name]
             if record_write.replace and not exists:
-                raise NotFound(name, id)
+                raise NotFoundError(name, id)
             if not record_write.replace and (exists or (name, id) in seen):
-                raise AlreadyExists(name, id)
+                raise AlreadyExistsError(name, id)
             seen.add((name, id))
         for event in changes.events:
             event.payload()  # encoding must succeed before anything is written

@@ -30,8 +30,8 @@ serialises every operation on it with a lock; it is not durable and is gone
 when closed. Do not share a store across ``fork()``.
 
 **Errors.** The public API raises only :class:`~crmcore.kernel.errors.CrmError`
-subclasses: conflicts as :class:`~crmcore.kernel.errors.ConcurrencyConflict`, taken
-ids and unique keys as :class:`~crmcore.kernel.errors.AlreadyExists` (also when the
+subclasses: conflicts as :class:`~crmcore.kernel.errors.ConcurrencyConflictError`, taken
+ids and unique keys as :class:`~crmcore.kernel.errors.AlreadyExistsError` (also when the
 database's own UNIQUE constraint catches one), and every ``sqlite3`` failure
 (locked past the timeout, disk full, corrupt or non-SQLite file, closed
 store) as :class:`~crmcore.kernel.errors.StorageError` with the original chained.
@@ -72,10 +72,10 @@ from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.kernel.clock import EPOCH, to_utc
 from crmcore.kernel.codec import JSON, decode, encode
 from crmcore.kernel.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
     CrmError,
-    NotFound,
+    NotFoundError,
     StorageError,
     ValidationError,
 )
@@ -332,16 +332,16 @@ def _integrity_error(
     failed = [part.strip().rpartition(".")[2] for part in message[len(prefix) :].split(",")]
     entity = str(values["kind"]) if "kind" in values else _TABLE_ENTITIES.get(table, table)
     if table == "aggregate_keys":
-        return AlreadyExists(entity, values["value"], str(values["key"]))
+        return AlreadyExistsError(entity, values["value"], str(values["key"]))
     if table == "customer_attributes":
-        return AlreadyExists(entity, values["customer_id"], f"attributes.{values['name']!s}")
+        return AlreadyExistsError(entity, values["customer_id"], f"attributes.{values['name']!s}")
     fields = [f for f in failed if f != "kind" and f in values]
     if len(fields) == 1:
         field = fields[0]
         if field in ("id", "order_id", "position"):
-            return AlreadyExists(entity, values[field])
-        return AlreadyExists(entity, values[field], field)
-    return AlreadyExists(entity, tuple(values[f] for f in fields), ", ".join(fields))
+            return AlreadyExistsError(entity, values[field])
+        return AlreadyExistsError(entity, values[field], field)
+    return AlreadyExistsError(entity, tuple(values[f] for f in fields), ", ".join(fields))
 
 
 # --------------------------------------------------------------------------- connections
@@ -1040,11 +1040,11 @@ class _SqliteBackend:
             stored = current.get((kind.name, id))
             if write.expected == 0:
                 if stored is not None:
-                    raise AlreadyExists(kind.name, id)
+                    raise AlreadyExistsError(kind.name, id)
             else:
                 actual = None if stored is None else stored.version
                 if actual != write.expected:
-                    raise ConcurrencyConflict(kind.name, id, write.expected, actual)
+                    raise ConcurrencyConflictError(kind.name, id, write.expected, actual)
             if stored is not None:
                 for key, value in stored.keys.items():
                     released[(kind.name, key)].add(value)
@@ -1067,19 +1067,19 @@ class _SqliteBackend:
                 index = (kind.name, key)
                 holder = holders.get((kind.name, key, claim))
                 if holder is not None and holder != id and claim not in released[index]:
-                    raise AlreadyExists(kind.name, claim, key)
+                    raise AlreadyExistsError(kind.name, claim, key)
                 other = claimed[index].setdefault(claim, id)
                 if other != id:
-                    raise AlreadyExists(kind.name, claim, key)
+                    raise AlreadyExistsError(kind.name, claim, key)
         existing = self._existing_records(connection, changes.records)
         seen: set[tuple[str, str]] = set()
         for record_write in changes.records:
             name, id = record_write.kind.name, record_write.id
             exists = (name, id) in existing
             if record_write.replace and not exists:
-                raise NotFound(name, id)
+                raise NotFoundError(name, id)
             if not record_write.replace and (exists or (name, id) in seen):
-                raise AlreadyExists(name, id)
+                raise AlreadyExistsError(name, id)
             seen.add((name, id))
         return current
 

@@ -48,11 +48,11 @@ from crmcore.feedback.improvement import ImprovementAction
 from crmcore.feedback.rules import open_case_for
 from crmcore.funnel.position import FunnelPosition
 from crmcore.kernel.errors import (
-    AlreadyExists,
-    ConcurrencyConflict,
-    IllegalTransition,
-    InsufficientPoints,
-    NotFound,
+    AlreadyExistsError,
+    ConcurrencyConflictError,
+    IllegalTransitionError,
+    InsufficientPointsError,
+    NotFoundError,
     ValidationError,
 )
 from crmcore.kernel.events import DomainEvent
@@ -71,7 +71,7 @@ __all__ = ["StoreContract"]
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 
-class _Boom(Exception):
+class _BoomError(Exception):
     """Raised inside units of work to test rollback."""
 
 
@@ -162,7 +162,7 @@ class StoreContract:
 
     def test_get_unknown_raises_not_found_and_find_returns_none(self, store: Store) -> None:
         with store.unit_of_work() as uow:
-            with pytest.raises(NotFound) as info:
+            with pytest.raises(NotFoundError) as info:
                 uow.customers.get("nope")
             assert info.value.key == "nope"
             assert uow.customers.find("nope") is None
@@ -171,7 +171,7 @@ class StoreContract:
         with store.unit_of_work() as uow:
             first = uow.customers.add(new_customer(1))
         other = attrs.evolve(new_customer(1, email="other@example.com"), name="Impostor")
-        with pytest.raises(AlreadyExists), store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExistsError), store.unit_of_work() as uow:
             uow.customers.add(other)
         with store.unit_of_work() as uow:
             assert uow.customers.get("C0001") == first
@@ -179,7 +179,7 @@ class StoreContract:
     def test_duplicate_email_raises_naming_the_field(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.customers.add(new_customer(1, email="same@example.com"))
-        with pytest.raises(AlreadyExists) as info, store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExistsError) as info, store.unit_of_work() as uow:
             uow.customers.add(new_customer(2, email="SAME@example.com"))
         assert info.value.field == "email"
         with store.unit_of_work() as uow:
@@ -219,7 +219,7 @@ class StoreContract:
             loaded = uow.customers.add(new_customer(1))
         with store.unit_of_work() as uow:
             winner = uow.customers.save(loaded.tag(["winner"], T0).value)
-        with pytest.raises(ConcurrencyConflict) as info, store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError) as info, store.unit_of_work() as uow:
             uow.customers.save(loaded.tag(["loser"], T0).value)
         assert (info.value.expected, info.value.actual) == (1, 2)
         with store.unit_of_work() as uow:
@@ -228,7 +228,7 @@ class StoreContract:
     def test_conflict_detected_at_commit_leaves_nothing_written(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.customers.add(new_customer(1))
-        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as slow:
+        with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as slow:
             current = slow.customers.get("C0001")
             slow.customers.save(current.tag(["slow"], T0).value)
             slow.customers.add(new_customer(2))
@@ -252,7 +252,7 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.customers.find_by_email("ann@example.com") is None
             uow.customers.add(new_customer(2, email="ann@example.com"))  # freed
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 uow.customers.get_by_email("nobody@example.com")
 
     def test_two_customers_can_swap_emails_in_one_unit_of_work(self, store: Store) -> None:
@@ -317,7 +317,7 @@ class StoreContract:
     def test_duplicate_record_id_raises_and_changes_nothing(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.purchases.add(_purchase("O1", "C0001"))
-        with pytest.raises(AlreadyExists), store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExistsError), store.unit_of_work() as uow:
             uow.purchases.add(_purchase("O2", "C0001"))
             uow.purchases.add(_purchase("O1", "C0001", amount="99.00"))
         with store.unit_of_work() as uow:
@@ -342,12 +342,12 @@ class StoreContract:
     def test_an_exception_discards_every_write(self, store: Store) -> None:
         with store.unit_of_work() as uow:
             uow.customers.add(new_customer(1))
-        with pytest.raises(_Boom), store.unit_of_work() as uow:
+        with pytest.raises(_BoomError), store.unit_of_work() as uow:
             uow.customers.add(new_customer(2))
             uow.customers.save(uow.customers.get("C0001").tag(["x"], T0).value)
             uow.purchases.add(_purchase("O1", "C0001"))
             uow.collect(*_registered(3)[1])
-            raise _Boom
+            raise _BoomError
         with store.unit_of_work() as uow:
             assert uow.customers.count() == 1
             assert uow.customers.get("C0001").version == 1
@@ -369,9 +369,9 @@ class StoreContract:
         uow = store.unit_of_work()
         with uow:
             pass
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(IllegalTransitionError):
             uow.customers.find("C0001")
-        with pytest.raises(IllegalTransition):
+        with pytest.raises(IllegalTransitionError):
             uow.customers.add(new_customer(1))
 
     def test_wrong_types_are_validation_errors(self, store: Store) -> None:
@@ -419,10 +419,10 @@ class StoreContract:
         def flaky(message: OutboxMessage) -> None:
             if message.aggregate_id == "C0002" and "C0002" not in received:
                 received.append("C0002")
-                raise _Boom
+                raise _BoomError
             received.append(message.aggregate_id)
 
-        with pytest.raises(_Boom):
+        with pytest.raises(_BoomError):
             store.outbox.relay(flaky)
         assert store.outbox.relay(flaky) == 2
         assert store.outbox.relay(flaky) == 0
@@ -444,14 +444,14 @@ class StoreContract:
             moved = uow.funnel_positions.save(uow.take(outcome))
         assert (moved.version, moved.stage) == (2, Stage.INTENT)
         assert moved.entered_at(Stage.INTEREST) == later  # skipped stages are passed through
-        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as uow:
             uow.funnel_positions.save(stored.advance(Stage.INTEREST, later).value)
         with store.unit_of_work() as uow:
             assert uow.funnel_positions.get("C0001") == moved
             assert uow.funnel_positions.count() == 1
             assert [p.id for p in uow.funnel_positions.list().items] == ["C0001"]
             assert uow.customers.get("C0001").version == 1  # same id, separate aggregate
-            with pytest.raises(AlreadyExists):
+            with pytest.raises(AlreadyExistsError):
                 uow.funnel_positions.add(FunnelPosition.start("C0001", Stage.INTENT, T0).value)
         kinds = [m.kind for m in store.outbox.pending()]
         assert kinds.count("funnel.stage_entered") == 4  # start + 2 skipped + intent
@@ -501,7 +501,7 @@ class StoreContract:
             assert uow.feedback.for_customer("C0001") == (rich, quiet)
             assert uow.feedback.count() == 3
             assert uow.feedback.find("F9") is None
-            with pytest.raises(AlreadyExists):
+            with pytest.raises(AlreadyExistsError):
                 uow.feedback.add(_feedback(1, text="again"))
             with pytest.raises(ValidationError):
                 uow.feedback.add(_purchase("O1", "C0001"))  # type: ignore[arg-type]
@@ -529,7 +529,7 @@ class StoreContract:
             assert current == stored
             acknowledged = uow.cases.save(uow.take(current.acknowledge(later)))
         assert (acknowledged.version, acknowledged.state.value) == (2, "acknowledged")
-        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as uow:
             uow.improvement_actions.add(
                 ImprovementAction.plan("ACT-1", "Faster refunds", ["refunds"], "ops", at=T0).value
             )
@@ -541,7 +541,7 @@ class StoreContract:
             assert uow.cases.find_by_feedback("F2") is None
             assert uow.feedback.find("F2") is None
             assert uow.improvement_actions.count() == 0
-            with pytest.raises(AlreadyExists) as info:
+            with pytest.raises(AlreadyExistsError) as info:
                 uow.cases.add(Case.open("CASE-2", "C0001", T0, feedback_id="F1").value)
             assert info.value.field == "feedback_id"
             uow.cases.add(Case.open("CASE-3", "C0001", T0).value)  # no feedback: not indexed
@@ -566,7 +566,7 @@ class StoreContract:
             assert again == done != stored
             assert again.done_at == T0 + timedelta(days=9)
             assert again.version == 2
-            with pytest.raises(ConcurrencyConflict):
+            with pytest.raises(ConcurrencyConflictError):
                 uow.improvement_actions.save(stored.drop(T0).value)
 
     # -- loyalty ------------------------------------------------------------------------
@@ -591,9 +591,9 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.loyalty_accounts.get_for_customer("P", "C0001") == again
             assert uow.loyalty_accounts.find_for_customer("Q", "C0001") is None
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 uow.loyalty_accounts.get_for_customer("Q", "C0001")
-            with pytest.raises(AlreadyExists) as info:  # one account per program and customer
+            with pytest.raises(AlreadyExistsError) as info:  # one account per program and customer
                 uow.loyalty_accounts.add(attrs.evolve(_account(1), id="P-other"))
             assert info.value.field == "customer"
             uow.loyalty_accounts.add(_account(1, program_id="Q"))  # another program is fine
@@ -611,7 +611,7 @@ class StoreContract:
             winner = uow.loyalty_accounts.save(
                 current.redeem(PROGRAM, 30, at=T0 + timedelta(days=1), key="r-fast").value
             )
-        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as uow:
             status = uow.tier_statuses.get("P-A1")
             facts = facts_from_ledger(loaded)
             uow.tier_statuses.save(status.evaluate(facts, T0 + timedelta(days=1), TIERS).value)
@@ -653,7 +653,7 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.referral_claims.get(stored_claim.id) == saved
             assert (saved.version, saved.rewarded, len(saved.rewards)) == (2, True, 2)
-            with pytest.raises(ConcurrencyConflict):
+            with pytest.raises(ConcurrencyConflictError):
                 uow.referral_claims.save(stored_claim)
         kinds = [m.kind for m in store.outbox.pending()]
         assert kinds[0] == "loyalty.tier_upgraded"
@@ -675,7 +675,7 @@ class StoreContract:
             used, claim = uow.take(first)
             uow.referral_codes.save(used)
             uow.referral_claims.add(claim)
-        with pytest.raises(ConcurrencyConflict), store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), store.unit_of_work() as uow:
             used, late = uow.take(second)
             uow.referral_claims.add(late)
             uow.referral_codes.save(used)
@@ -686,7 +686,7 @@ class StoreContract:
             assert uow.referral_claims.count() == 1
         with pytest.raises(ValidationError, match="usage limit"):
             stored.claim(program, "C0003", T0)  # the reloaded code refuses the late referee
-        with pytest.raises(AlreadyExists), store.unit_of_work() as uow:
+        with pytest.raises(AlreadyExistsError), store.unit_of_work() as uow:
             uow.referral_claims.add(claim)  # a second claim of a referee collides on its id
         kinds = [m.kind for m in store.outbox.pending()]
         assert kinds.count("loyalty.referral_claimed") == 1
@@ -806,7 +806,7 @@ class _StoreMachine(RuleBasedStateMachine):
             with self.store.unit_of_work() as uow:
                 stored = uow.customers.add(customer)
                 uow.collect(*events)
-        except AlreadyExists:
+        except AlreadyExistsError:
             assert expect_error
             return
         assert not expect_error
@@ -825,7 +825,7 @@ class _StoreMachine(RuleBasedStateMachine):
                 changed = current.change_contact(Contact(email=email), T0).value
                 outcome = changed.tag([tag], T0)
                 saved = uow.customers.save(uow.take(outcome))
-        except AlreadyExists:
+        except AlreadyExistsError:
             assert expect_error
             return
         assert not expect_error
@@ -840,7 +840,7 @@ class _StoreMachine(RuleBasedStateMachine):
         if current.version < 2:
             return
         stale = attrs.evolve(current, version=current.version - 1, name="Stale")
-        with pytest.raises(ConcurrencyConflict), self.store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), self.store.unit_of_work() as uow:
             uow.customers.save(stale)
 
     @rule(order=st.integers(0, 5), n=_IDS)
@@ -849,7 +849,7 @@ class _StoreMachine(RuleBasedStateMachine):
         try:
             with self.store.unit_of_work() as uow:
                 uow.purchases.add(_purchase(oid, cid, order))
-        except AlreadyExists:
+        except AlreadyExistsError:
             assert oid in self.orders
             return
         assert oid not in self.orders
@@ -857,14 +857,14 @@ class _StoreMachine(RuleBasedStateMachine):
 
     @rule(n=_IDS)
     def failing_unit_of_work(self, n: int) -> None:
-        with pytest.raises(_Boom), self.store.unit_of_work() as uow:
+        with pytest.raises(_BoomError), self.store.unit_of_work() as uow:
             customer, events = _registered(100 + n)
             uow.customers.add(customer)
             uow.collect(*events)
             uow.purchases.add(_purchase(f"X{n}", customer.id))
             uow.loyalty_accounts.add(_earned(_account(100 + n), f"X{n}", "10.00"))
             uow.feedback.add(_feedback(100 + n, customer.id))
-            raise _Boom
+            raise _BoomError
 
     # -- loyalty ledgers and feedback cases (stored like any other aggregate kind) ---
     def _tick(self) -> datetime:
@@ -877,7 +877,7 @@ class _StoreMachine(RuleBasedStateMachine):
         try:
             with self.store.unit_of_work() as uow:
                 stored = uow.loyalty_accounts.add(account)
-        except AlreadyExists:
+        except AlreadyExistsError:
             assert account.id in self.accounts
             return
         assert account.id not in self.accounts
@@ -907,7 +907,7 @@ class _StoreMachine(RuleBasedStateMachine):
                 current = uow.loyalty_accounts.get(aid)
                 outcome = current.redeem(PROGRAM, points, at=at, key=f"r-{at.isoformat()}")
                 saved = uow.loyalty_accounts.save(uow.take(outcome))
-        except InsufficientPoints:
+        except InsufficientPointsError:
             assert points > balance
             return
         assert points <= balance
@@ -922,7 +922,7 @@ class _StoreMachine(RuleBasedStateMachine):
             st.sampled_from(sorted(a for a, v in self.accounts.items() if v.version > 1))
         )
         stale = attrs.evolve(self.accounts[aid], version=self.accounts[aid].version - 1)
-        with pytest.raises(ConcurrencyConflict), self.store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyConflictError), self.store.unit_of_work() as uow:
             uow.loyalty_accounts.add(_account(50))
             uow.loyalty_accounts.save(stale)
 
@@ -935,7 +935,7 @@ class _StoreMachine(RuleBasedStateMachine):
             with self.store.unit_of_work() as uow:
                 uow.feedback.add(uow.take(receive_feedback(feedback)))
                 case = uow.cases.add(uow.take(opened))
-        except AlreadyExists:
+        except AlreadyExistsError:
             assert opened.value.id in self.cases
             return
         assert opened.value.id not in self.cases
@@ -951,7 +951,7 @@ class _StoreMachine(RuleBasedStateMachine):
             with self.store.unit_of_work() as uow:
                 outcome = uow.cases.get(cid).fire(trigger, at)
                 saved = uow.cases.save(uow.take(outcome))
-        except IllegalTransition:
+        except IllegalTransitionError:
             assert not self.cases[cid].can(trigger, at)
             return
         self.cases[cid] = saved
