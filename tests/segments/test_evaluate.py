@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from crmcore.columnar.schema import customer_record
+from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import (
     Const,
@@ -15,7 +16,6 @@ from crmcore.segments.evaluate import (
     RCompare,
     RNull,
     matches,
-    micros,
     record_schema,
     resolve,
 )
@@ -263,7 +263,7 @@ def test_resolution_rewrites_sugar() -> None:
     schema = RuleSchema.default()
     within = resolve(Within(Field("created_at"), Duration(1, "days")), schema, AS_OF)
     assert isinstance(within, RAnd)
-    assert within.items[1] == RCompare(within.items[1].ref, "<=", micros(AS_OF))  # type: ignore[union-attr]
+    assert within.items[1] == RCompare(within.items[1].ref, "<=", to_micros(AS_OF))  # type: ignore[union-attr]
     assert resolve(IsNull(Aggregate("count", "purchases")), schema, AS_OF) == Const(False)
     assert isinstance(
         resolve(IsNull(Aggregate("min", "purchases", column="amount")), schema, AS_OF), RNull

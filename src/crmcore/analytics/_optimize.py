@@ -26,11 +26,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.errors import MissingDependencyError, ModelFitError
 
 __all__ = ["FitInfo", "compress_rows", "load_scipy", "maximise", "require_variety"]
 
-Float64Array: TypeAlias = npt.NDArray[np.float64]
 Objective: TypeAlias = Callable[[Float64Array], tuple[float, Float64Array]]
 
 #: Box bounds on each log-parameter: e^-18 .. e^18 (about 1.5e-8 .. 6.6e7).

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -66,13 +66,13 @@ from crmcore.analytics._optimize import (
     require_variety,
 )
 from crmcore.analytics.btyd import BtydSummary
+from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["BgNbdModel", "bgnbd_log_likelihood", "fit_bgnbd"]
 
-Float64Array: TypeAlias = npt.NDArray[np.float64]
 
 _MODEL: Final = "BG/NBD"
 _NAMES: Final = ("r", "alpha", "a", "b")

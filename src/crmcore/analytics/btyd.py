@@ -45,24 +45,22 @@ calibration period.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any, Final, Literal, TypeAlias
+from datetime import datetime
+from typing import Any, Final, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.arrays import AnyArray, Float64Array, Int64Array, read_only
+from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["BtydSummary", "SummaryPeriod", "summary_from_transactions"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
 
 #: Aggregation periods and time units: hour, day, week (Monday to Sunday), calendar month.
 SummaryPeriod = Literal["h", "D", "W", "M"]
@@ -76,11 +74,6 @@ _HTML_ROWS: Final = 10
 # -- construction helpers ------------------------------------------------------------------
 
 
-def _frozen(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    array.setflags(write=False)
-    return array
-
-
 def _floats(value: npt.ArrayLike, field: str) -> Float64Array:
     raw = np.asarray(value)
     if raw.ndim != 1 or raw.dtype.kind not in "fiu":
@@ -89,7 +82,7 @@ def _floats(value: npt.ArrayLike, field: str) -> Float64Array:
     if not np.all(np.isfinite(arr)):
         i = int(np.argmin(np.isfinite(arr)))
         raise ValidationError(f"{field}[{i}]", float(arr[i]), "must be finite")
-    return _frozen(arr)
+    return read_only(arr)
 
 
 def _opt_floats(value: npt.ArrayLike | None, field: str) -> Float64Array | None:
@@ -105,7 +98,7 @@ def _counts(value: npt.ArrayLike, field: str) -> Int64Array:
     if bad.any():
         i = int(np.argmax(bad))
         raise ValidationError(f"{field}[{i}]", raw[i].item(), "must be a whole number >= 0")
-    return _frozen(raw.astype(np.int64))
+    return read_only(raw.astype(np.int64))
 
 
 def _opt_counts(value: npt.ArrayLike | None, field: str) -> Int64Array | None:
@@ -118,7 +111,7 @@ def _ids(value: npt.ArrayLike) -> AnyArray:
         raise ValidationError("customer_ids", raw.dtype, "must be a one-dimensional array of str")
     if raw.dtype.kind == "O" and not all(isinstance(v, str) for v in raw.tolist()):
         raise ValidationError("customer_ids", raw.dtype, "must hold str values only")
-    return _frozen(np.array(raw, dtype=STRING_DTYPE))
+    return read_only(np.array(raw, dtype=STRING_DTYPE))
 
 
 def _period(value: object, field: str) -> str:
@@ -330,10 +323,6 @@ class BtydSummary:
 # -- from transactions ---------------------------------------------------------------------
 
 
-def _micros(value: datetime) -> int:
-    return (to_utc(value) - EPOCH) // timedelta(microseconds=1)
-
-
 def _period_index(us: Int64Array, period: str) -> Int64Array:
     """Integer index of the period each time (µs since the epoch) falls in."""
     if period == "M":
@@ -424,11 +413,11 @@ def summary_from_transactions(
     if unit == "M" and period != "M":
         raise ValidationError("time_unit", unit, 'months are a time unit only with period="M"')
     as_of = to_utc(as_of, "as_of")
-    as_us = _micros(as_of)
+    as_us = to_micros(as_of)
     end_us = as_us
     if holdout_end is not None:
         holdout_end = to_utc(holdout_end, "holdout_end")
-        end_us = _micros(holdout_end)
+        end_us = to_micros(holdout_end)
         if end_us <= as_us:
             raise ValidationError("holdout_end", holdout_end, "must be after as_of")
 

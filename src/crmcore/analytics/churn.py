@@ -54,7 +54,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import repeat
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -63,6 +63,7 @@ import numpy.typing as npt
 from crmcore.analytics.kpis import DAY_US, check_window_days, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.journey import TouchpointScores
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle import BatchClassification, LifecycleState
@@ -76,10 +77,6 @@ __all__ = [
     "churn_risk",
 ]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 _HTML_ROWS: Final = 20
 
@@ -200,11 +197,6 @@ def _positions(population: AnyArray, wanted: AnyArray, field: str) -> Int64Array
         raise ValidationError(field, len(names) - len(index), "lists customer ids twice")
     words = wanted.tolist()
     return np.fromiter(map(index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
-
-
-def _freeze(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -403,7 +395,7 @@ def churn_risk(
     p = read_purchases(log, as_of)
     agg = per_customer(p)
     rows = np.flatnonzero(agg.present)
-    ids = _freeze(p.vocabulary[rows])
+    ids = read_only(p.vocabulary[rows])
     n = len(rows)
     count, first, last = agg.count[rows], agg.first[rows], agg.last[rows]
     components = np.full((n, 4), np.nan)
@@ -455,11 +447,11 @@ def churn_risk(
         weights=weights,
         threshold=level,
         customer_ids=ids,
-        risk=_freeze(risk),
-        coverage=_freeze(coverage),
-        components=_freeze(components),
-        reason_bits=_freeze(bits),
-        recency_days=_freeze(recency / DAY_US),
-        expected_gap_days=_freeze(gap / DAY_US),
-        revenue=_freeze(agg.revenue[rows]),
+        risk=read_only(risk),
+        coverage=read_only(coverage),
+        components=read_only(components),
+        reason_bits=read_only(bits),
+        recency_days=read_only(recency / DAY_US),
+        expected_gap_days=read_only(gap / DAY_US),
+        revenue=read_only(agg.revenue[rows]),
     )

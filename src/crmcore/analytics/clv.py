@@ -38,15 +38,15 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any, Final, TypeAlias
+from typing import Final
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
 from crmcore.analytics.bgnbd import BgNbdModel
 from crmcore.analytics.btyd import BtydSummary
 from crmcore.analytics.gamma_gamma import GammaGammaModel
+from crmcore.kernel.arrays import AnyArray, Float64Array, read_only
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.money import Money, currency_code
@@ -54,17 +54,10 @@ from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["MONTH_LENGTH", "PredictedClv", "customer_lifetime_value"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
 
 #: One month in each time unit, as in ``lifetimes`` (``_customer_lifetime_value``).
 MONTH_LENGTH: Final[dict[str, float]] = {"h": 30 * 24.0, "D": 30.0, "W": 4.345, "M": 1.0}
 _HTML_ROWS: Final = 10
-
-
-def _frozen(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -195,11 +188,11 @@ def customer_lifetime_value(
     if not np.all(np.isfinite(clv)):
         raise ModelFitError("CLV", "the prediction is not finite for these models")
     return PredictedClv(
-        customer_ids=_frozen(summary.customer_ids.copy()),
-        clv=_frozen(clv),
-        expected_purchases=_frozen(np.ascontiguousarray(cumulative[:, -1])),
-        probability_alive=_frozen(purchases.probability_alive(summary)),
-        expected_spend=_frozen(amount),
+        customer_ids=read_only(summary.customer_ids.copy()),
+        clv=read_only(clv),
+        expected_purchases=read_only(np.ascontiguousarray(cumulative[:, -1])),
+        probability_alive=read_only(purchases.probability_alive(summary)),
+        expected_spend=read_only(amount),
         months=months,
         discount_rate=float(discount_rate),
     )

@@ -55,22 +55,18 @@ from __future__ import annotations
 
 import html
 from datetime import date, datetime, timedelta
-from typing import Any, Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, exact_sums, read_purchases
+from crmcore.kernel.arrays import BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import fmt, json_number
 
 __all__ = ["CohortMatrix", "CohortPeriod", "cohort_matrix", "period_index"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: Calendar period of a cohort: UTC month, or ISO week (Monday to Sunday, UTC).
 CohortPeriod: TypeAlias = Literal["month", "week"]
@@ -80,11 +76,6 @@ _MARK_LIMIT: Final = (
 _HTML_COHORTS: Final = 36
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _I64_MAX: Final = np.iinfo(np.int64).max
-
-
-def _freeze(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 def period_index(micros: Int64Array, period: CohortPeriod) -> Int64Array:
@@ -322,8 +313,8 @@ def cohort_matrix(
         period=period,
         labels=tuple(_label(i, period) for i in indices),
         starts=tuple(_start(i, period) for i in indices),
-        sizes=_freeze(sizes),
-        active=_freeze(active.astype(np.int64)),
-        revenue=_freeze(revenue.reshape(cohorts, offsets).astype(np.float64)),
-        observed=_freeze(observed),
+        sizes=read_only(sizes),
+        active=read_only(active.astype(np.int64)),
+        revenue=read_only(revenue.reshape(cohorts, offsets).astype(np.float64)),
+        observed=read_only(observed),
     )

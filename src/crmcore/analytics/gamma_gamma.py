@@ -39,20 +39,19 @@ published p = 6.25, q = 3.74, v = 15.44.
 from __future__ import annotations
 
 import math
-from typing import Any, Final, TypeAlias
+from typing import Any, Final
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
 from crmcore.analytics._optimize import compress_rows, load_scipy, maximise, require_variety
 from crmcore.analytics.btyd import BtydSummary
+from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["GammaGammaModel", "fit_gamma_gamma"]
 
-Float64Array: TypeAlias = npt.NDArray[np.float64]
 
 _MODEL: Final = "Gamma-Gamma"
 _NAMES: Final = ("p", "q", "v")

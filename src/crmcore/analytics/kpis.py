@@ -40,23 +40,19 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any, Final, TypeAlias
+from typing import Final
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
+from crmcore.kernel.clock import EPOCH, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: Microseconds per day (the unit of ``datetime64[us]`` columns).
 DAY_US: Final = 86_400_000_000
@@ -67,11 +63,6 @@ _MAX_WINDOW_DAYS: Final = 36_500
 #: Amounts are summed in units of 1/SPEND_SCALE (exact integers in float64).
 SPEND_SCALE: Final = 10_000.0
 MAX_EXACT: Final = float(2**53)
-
-
-def micros(value: object, field: str) -> int:
-    """Microseconds since the epoch of an aware datetime (exact); naive ones are rejected."""
-    return (to_utc(value, field) - EPOCH) // _US
 
 
 def from_micros(value: int) -> datetime:
@@ -116,7 +107,7 @@ def read_purchases(log: object, as_of: object) -> Purchases:
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")
-    as_us = micros(as_of, "as_of")
+    as_us = to_micros(as_of, "as_of")
     codes: Int64Array = log.customer_codes
     t: Int64Array = log.at.view(np.int64)
     amount: Float64Array = log["amount"].values
@@ -211,11 +202,6 @@ def check_window_days(value: object, field: str = "window_days") -> int:
 
 def _ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
-
-
-def _freeze(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 @attrs.frozen(kw_only=True)
@@ -413,7 +399,7 @@ def historical_clv(log: TransactionLog, as_of: datetime, *, margin: float = 1.0)
     return HistoricalClv(
         p.as_of,
         rate,
-        _freeze(p.vocabulary[rows]),
-        _freeze(agg.revenue[rows] * rate),
-        _freeze(agg.count[rows]),
+        read_only(p.vocabulary[rows]),
+        read_only(agg.revenue[rows] * rate),
+        read_only(agg.count[rows]),
     )

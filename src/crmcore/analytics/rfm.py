@@ -71,6 +71,14 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.kernel.arrays import (
+    AnyArray,
+    BoolArray,
+    Float64Array,
+    Int8Array,
+    Int64Array,
+    read_only,
+)
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
@@ -92,11 +100,6 @@ __all__ = [
     "rfm_scores",
 ]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int8Array: TypeAlias = npt.NDArray[np.int8]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: How tied values are ranked before binning (pandas ``rank(method=...)``).
 Ties: TypeAlias = Literal["first", "average", "dense"]
@@ -492,11 +495,6 @@ PYMC_MARKETING_SEGMENTS: Final = SegmentMap.from_codes(
 # ---------------------------------------------------------------------------------------------
 
 
-def _freeze(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
-
-
 @attrs.frozen(kw_only=True)
 class SegmentSummary:
     """One segment of an :class:`RfmReport`: size, revenue and mean R/F/M.
@@ -869,13 +867,13 @@ def rfm_scores(
         ties=how,
         bins=q,
         segment_map=segments,
-        customer_ids=_freeze(ids.copy() if rows is None else ids),
-        recency_days=_freeze(recency),
-        frequency=_freeze(count),
-        monetary=_freeze(value if monetary == "mean" else revenue.copy()),
-        revenue=_freeze(revenue),
-        r=_freeze(r),
-        f=_freeze(f),
-        m=_freeze(m),
-        segment_codes=_freeze(segment_codes),
+        customer_ids=read_only(ids.copy() if rows is None else ids),
+        recency_days=read_only(recency),
+        frequency=read_only(count),
+        monetary=read_only(value if monetary == "mean" else revenue.copy()),
+        revenue=read_only(revenue),
+        r=read_only(r),
+        f=read_only(f),
+        m=read_only(m),
+        segment_codes=read_only(segment_codes),
     )

@@ -30,31 +30,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any, Final, Literal, TypeAlias
+from typing import Final, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int8Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["DEFAULT_CUTS", "TierSummary", "ValueTiers", "value_tiers"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int8Array: TypeAlias = npt.NDArray[np.int8]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 #: The default cumulative cuts: top 1 %, top 5 %, top 20 % (then the rest).
 DEFAULT_CUTS: Final = (0.01, 0.05, 0.20)
 _MAX_TIERS: Final = 100
-
-
-def _freeze(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 def _check_cuts(cuts: object) -> tuple[float, ...]:
@@ -267,7 +259,7 @@ def value_tiers(
             raise ValidationError("customer_ids", customer_ids, "must be str ids") from None
         if ids.shape != (n,):
             raise ValidationError("customer_ids", ids.shape, f"must be {n} ids, one per value")
-        ids = _freeze(ids)
+        ids = read_only(ids)
     order = np.argsort(-array, kind="stable")  # highest first; ties in input order
     bounds = [math.ceil(round(c * n, 9)) for c in shares]
     by_position = np.repeat(
@@ -286,7 +278,7 @@ def value_tiers(
         cuts=shares,
         ties=ties,
         label=label,
-        values=_freeze(array),
-        tiers=_freeze(tiers),
+        values=read_only(array),
+        tiers=read_only(tiers),
         customer_ids=ids,
     )

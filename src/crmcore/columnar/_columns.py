@@ -26,12 +26,13 @@ from decimal import Decimal
 from itertools import chain, compress, count, islice, pairwise, repeat
 from operator import attrgetter, floordiv, is_, itemgetter, not_, sub
 from types import NoneType
-from typing import Any, ClassVar, Final, TypeAlias, cast
+from typing import Any, ClassVar, Final, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int32Array, Int64Array
 from crmcore.kernel.clock import EPOCH
 from crmcore.kernel.errors import ValidationError
 
@@ -46,11 +47,6 @@ __all__ = [
 #: numpy's variable-width UTF-8 string dtype (numpy >= 2), used for string columns.
 STRING_DTYPE: Final = np.dtypes.StringDType()
 
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Int32Array: TypeAlias = npt.NDArray[np.int32]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-AnyArray: TypeAlias = npt.NDArray[Any]
 
 _NAT: Final = np.iinfo(np.int64).min
 _US: Final = timedelta(microseconds=1)

@@ -33,7 +33,6 @@ import numpy as np
 
 from crmcore.columnar._columns import (
     STRING_DTYPE,
-    AnyArray,
     Builder,
     Column,
     empty_column,
@@ -42,6 +41,7 @@ from crmcore.columnar._columns import (
     row_error,
 )
 from crmcore.columnar.schema import Schema
+from crmcore.kernel.arrays import AnyArray
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["CsvSource", "read_csv", "write_csv"]

@@ -44,12 +44,8 @@ import numpy.typing as npt
 from crmcore.columnar._columns import (
     SCALAR_KINDS,
     STRING_DTYPE,
-    AnyArray,
-    BoolArray,
     Builder,
     Column,
-    Float64Array,
-    Int64Array,
     empty_column,
     infer_kind,
     make_builder,
@@ -67,6 +63,7 @@ from crmcore.columnar.schema import (
 )
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import ensure_date
 from crmcore.kernel.errors import NotFoundError, ValidationError
 

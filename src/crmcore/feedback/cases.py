@@ -49,6 +49,7 @@ import attrs
 
 from crmcore.customers.records import normalize_slug
 from crmcore.journey.scores import Scale
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
@@ -557,11 +558,6 @@ def _changes(value: object) -> tuple[CaseChange, ...]:
     return changes
 
 
-def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a non-negative integer")
-
-
 @attrs.frozen(kw_only=True)
 class Case:
     """A closed-loop case: its current ``state`` and the ``history`` that led there.
@@ -597,7 +593,7 @@ class Case:
     history: tuple[CaseChange, ...] = attrs.field(default=(), converter=_changes)
     feedback_id: str | None = attrs.field(default=None, converter=_feedback_id)
     rules: tuple[str, ...] = attrs.field(default=(), converter=_rule_names)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         state, previous = CaseState.NEW, self.opened_at

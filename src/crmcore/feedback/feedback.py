@@ -29,10 +29,11 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE
-from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.customers.records import normalize_slug
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
+from crmcore.kernel import validators
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import EPOCH, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import Outcome
@@ -192,11 +193,6 @@ def _at(value: object) -> datetime:
     return to_utc(value, "at")
 
 
-def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a non-negative integer")
-
-
 @attrs.frozen(kw_only=True)
 class Feedback:
     """One piece of customer feedback.
@@ -231,7 +227,7 @@ class Feedback:
     touchpoint: Touchpoint | None = attrs.field(default=None, converter=_touchpoint)
     stage: Stage | None = attrs.field(default=None, converter=_stage)
     themes: tuple[str, ...] = attrs.field(default=(), converter=_themes)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def score(self, scale: Scale | str) -> int | None:
         """The score on ``scale``, or ``None`` when this feedback has none."""

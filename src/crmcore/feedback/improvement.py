@@ -47,12 +47,13 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.columnar._columns import BoolArray, Int64Array
 from crmcore.customers.records import normalize_slug
 from crmcore.feedback.feedback import Feedback, FeedbackLog
 from crmcore.feedback.metrics import CsatScore, NpsScore, _from_histogram, _z, feedback_log
 from crmcore.journey.scores import Scale
-from crmcore.kernel.clock import EPOCH, ensure_date, to_utc
+from crmcore.kernel import validators
+from crmcore.kernel.arrays import BoolArray, Int64Array
+from crmcore.kernel.clock import ensure_date, to_micros, to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome, event_type
 from crmcore.kernel.ids import validate_id
@@ -222,11 +223,6 @@ def _history(value: object) -> tuple[ActionChange, ...]:
     return changes
 
 
-def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a non-negative integer")
-
-
 @attrs.frozen(kw_only=True)
 class ImprovementAction:
     """A change made to fix what feedback themes point at, and the record of its progress.
@@ -248,7 +244,7 @@ class ImprovementAction:
     due_on: date | None = attrs.field(default=None, converter=_due)
     status: ActionStatus = attrs.field(default=ActionStatus.PLANNED, converter=_status)
     history: tuple[ActionChange, ...] = attrs.field(default=(), converter=_history)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         current = ActionStatus.PLANNED
@@ -492,7 +488,7 @@ class ActionEffect:
 def _window(
     log: FeedbackLog, tagged: BoolArray, us: Int64Array, start: datetime, end: datetime, z: float
 ) -> WindowMeasure:
-    lo, hi = _micros(start), _micros(end)
+    lo, hi = to_micros(start), to_micros(end)
     inside = (us >= lo) & (us < hi)
     hits = inside & tagged
     total, count = int(inside.sum()), int(hits.sum())
@@ -519,10 +515,6 @@ def _window(
         nps=nps_score,
         csat=csat_score,
     )
-
-
-def _micros(when: datetime) -> int:
-    return (when - EPOCH) // timedelta(microseconds=1)
 
 
 def measure_effect(

@@ -72,11 +72,11 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import Column
-from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.feedback.cases import Case, CaseState, Priority
 from crmcore.feedback.feedback import CHANNELS, KINDS, Feedback, FeedbackLog
 from crmcore.feedback.sla import SlaMetric, SlaPolicy, SlaStatus, sla_status
 from crmcore.journey.scores import Scale
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import EPOCH, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, json_number

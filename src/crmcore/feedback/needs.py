@@ -58,10 +58,10 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE
-from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array
 from crmcore.customers.records import normalize_slug
 from crmcore.feedback.feedback import KINDS, Feedback, FeedbackKind, FeedbackLog
 from crmcore.journey.scores import Scale
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 

@@ -26,7 +26,7 @@ import attrs
 import numpy as np
 
 from crmcore.funnel._steps import Plan
-from crmcore.funnel._types import AnyArray, BoolArray, Int8Array, Int64Array, UIntArray
+from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int64Array, UIntArray
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["Outcomes", "outcomes", "signature_dtype", "step_rank"]

@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 
 from crmcore.funnel._steps import Exclusion, FunnelMode, FunnelStep, Plan, describe, label
-from crmcore.funnel._types import Float64Array, Int64Array
+from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [

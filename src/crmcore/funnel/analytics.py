@@ -116,8 +116,8 @@ from crmcore.funnel._steps import (
     Plan,
     plan,
 )
-from crmcore.funnel._types import AnyArray, BoolArray, Int64Array, UIntArray
-from crmcore.kernel.clock import EPOCH
+from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, UIntArray
+from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.stage import Stage
 
@@ -483,12 +483,6 @@ def _empty(funnel: Plan) -> FunnelReport:
 # ---------------------------------------------------------------------------------------
 
 
-def _to_us(value: object, field: str) -> int:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(field, value, "must be a timezone-aware datetime")
-    return (value - EPOCH) // _US
-
-
 def _signature(what: object, funnel: Plan, field: str) -> tuple[int, str | None]:
     """The step/exclusion bits an event matches, and its kind (if it has one)."""
     if isinstance(what, tuple) and len(what) == 2 and isinstance(what[1], Stage):
@@ -541,7 +535,7 @@ def funnel_report_python(
         bits, kind = _signature(what, funnel, f"events[{i}]")
         if kind is not None:
             kinds.add(kind)
-        per_customer.setdefault(customer, []).append((_to_us(at, f"events[{i}]"), bits))
+        per_customer.setdefault(customer, []).append((to_micros(at, f"events[{i}]"), bits))
     funnel.check_kinds(kinds, allow_unseen_kinds)
     results = []
     for rows in per_customer.values():
@@ -604,7 +598,7 @@ def funnel_report_from_positions(
             at = position.entered_at(stage)
             if at is None:
                 break
-            us = _to_us(at, f"positions[{i}].entered_at({stage.label})")
+            us = to_micros(at, f"positions[{i}].entered_at({stage.label})")
             if k and (
                 us < times[-1]
                 or (funnel.window_us is not None and us - times[0] > funnel.window_us)

@@ -30,7 +30,6 @@ from datetime import timedelta
 
 import numpy as np
 
-from crmcore.columnar._columns import AnyArray, BoolArray, Int64Array
 from crmcore.columnar.frame import EventLog
 from crmcore.journey._events import N_STAGES, derive_stages, event_stages, event_touchpoints
 from crmcore.journey.report import (
@@ -42,6 +41,7 @@ from crmcore.journey.report import (
 )
 from crmcore.journey.scores import TouchpointScore, TouchpointScores
 from crmcore.journey.touchpoint import JourneyMap, Touchpoint
+from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage
 

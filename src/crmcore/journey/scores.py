@@ -37,9 +37,9 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, Column
-from crmcore.columnar._columns import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.customers.records import normalize_slug
 from crmcore.journey.touchpoint import Touchpoint
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id

@@ -33,12 +33,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from itertools import repeat
-from typing import Any, Final, TypeAlias
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, TransactionLog
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
+from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import (
     CurrencyMismatchError,
     IllegalTransitionError,
@@ -54,18 +56,12 @@ from crmcore.lifecycle.policy import (
     SPEND_SCALE,
     Classification,
     LifecyclePolicy,
-    from_micros,
-    micros,
 )
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.lifecycle.transitions import ROW_OF_PAIR, TRANSITIONS, TransitionKind, Trigger
 
 __all__ = ["BatchClassification", "BatchTransitions", "classify_log", "transitions"]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
-Float64Array: TypeAlias = npt.NDArray[np.float64]
-BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 _STATES: Final = tuple(LifecycleState)
 _KINDS: Final = tuple(TransitionKind)
@@ -74,11 +70,6 @@ _I64_MAX: Final = np.iinfo(np.int64).max
 _I64_MIN: Final = np.iinfo(np.int64).min
 _NAT: Final = np.datetime64("NaT", "us")
 _BINS: Final = 4  # current window, previous window, older, after as_of
-
-
-def _frozen(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
 
 
 class BatchClassification:
@@ -144,7 +135,7 @@ class BatchClassification:
         if len(lengths) > 1:
             raise ValidationError("arrays", sorted(lengths), "must all have the same length")
         for name, array in arrays.items():
-            setattr(self, name, _frozen(array))
+            setattr(self, name, read_only(array))
 
     def __len__(self) -> int:
         return len(self.states)
@@ -375,7 +366,7 @@ def classify_log(
         raise ValidationError("log", log, "must be a TransactionLog")
     if not isinstance(policy, LifecyclePolicy):
         raise ValidationError("policy", policy, "must be a LifecyclePolicy")
-    as_us = micros(as_of, "as_of")
+    as_us = to_micros(as_of, "as_of")
     vocabulary = log.customer_ids
     k = len(vocabulary)
     codes: Int64Array = log.customer_codes
@@ -629,12 +620,12 @@ class BatchTransitions:
     ) -> None:
         """Assemble a diff (``transitions`` does this)."""
         self.size = size
-        self.positions = _frozen(positions)
-        self.from_codes = _frozen(from_codes)
-        self.to_codes = _frozen(to_codes)
-        self.rows = _frozen(rows)
-        self.kinds = _frozen(_ROW_KIND[rows])
-        self.triggers = _frozen(_ROW_TRIGGER[rows])
+        self.positions = read_only(positions)
+        self.from_codes = read_only(from_codes)
+        self.to_codes = read_only(to_codes)
+        self.rows = read_only(rows)
+        self.kinds = read_only(_ROW_KIND[rows])
+        self.triggers = read_only(_ROW_TRIGGER[rows])
         self.customer_ids = customer_ids
 
     def __len__(self) -> int:

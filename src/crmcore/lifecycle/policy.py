@@ -60,7 +60,7 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import Purchase
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.kernel.money import Money
@@ -240,16 +240,6 @@ class Classification:
         return self.evidence.facts
 
 
-def micros(value: object, field: str) -> int:
-    """Microseconds since the epoch of an aware datetime (exact)."""
-    return (to_utc(value, field) - EPOCH) // _US
-
-
-def from_micros(value: int) -> datetime:
-    """The aware UTC datetime ``value`` microseconds after the epoch."""
-    return EPOCH + timedelta(microseconds=value)
-
-
 def _amount(value: object, field: str) -> float:
     if isinstance(value, Money):
         value = value.amount
@@ -288,7 +278,7 @@ def classify(
     cid = customer_id(customer)
     if not isinstance(policy, LifecyclePolicy):
         raise ValidationError("policy", policy, "must be a LifecyclePolicy")
-    as_us = micros(as_of, "as_of")
+    as_us = to_micros(as_of, "as_of")
     window = policy.window_days * DAY_US
     current_from, previous_from = as_us - window, as_us - 2 * window
     n = f_cur = f_prev = 0
@@ -313,7 +303,7 @@ def classify(
                 raise CurrencyMismatchError(currency, raw.currency, "compare spend of")
             currency = raw.currency
         amount = _amount(raw, f"{where}.amount")
-        t = micros(at, f"{where}.at")
+        t = to_micros(at, f"{where}.at")
         if t > as_us:
             continue
         scaled_amount = amount * SPEND_SCALE

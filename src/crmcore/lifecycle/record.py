@@ -30,6 +30,7 @@ from typing import Final
 
 import attrs
 
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
@@ -124,11 +125,6 @@ def _changes(values: Iterable[LifecycleChange]) -> tuple[LifecycleChange, ...]:
     return changes
 
 
-def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a non-negative integer")
-
-
 @attrs.frozen
 class Lifecycle:
     """A customer's lifecycle: the current ``state`` and the ``history`` that led to it.
@@ -145,7 +141,7 @@ class Lifecycle:
     id: CustomerId = attrs.field(converter=customer_id)
     state: LifecycleState = attrs.field(default=INITIAL_STATE, converter=_state)
     history: tuple[LifecycleChange, ...] = attrs.field(default=(), converter=_changes)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         current = INITIAL_STATE

@@ -27,7 +27,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
@@ -55,7 +55,7 @@ I64 = npt.NDArray[np.int64]
 def _us(value: datetime | None) -> int:
     if value is None:
         return int(NEVER_US)
-    return (value - EPOCH) // timedelta(microseconds=1)
+    return to_micros(value)
 
 
 @attrs.frozen(eq=False)

@@ -80,6 +80,7 @@ from typing import Any, Final
 import attrs
 
 from crmcore.customers.records import Purchase
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import (
     DuplicateOperationError,
@@ -666,11 +667,6 @@ def _entries(value: object) -> tuple[LedgerEntry, ...]:
     return tuple(value)
 
 
-def _version(_instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, value, "must be a non-negative integer")
-
-
 def _key(value: object) -> str:
     return validate_id(value, "key")
 
@@ -697,7 +693,7 @@ class LoyaltyAccount:
     customer_id: str = attrs.field(converter=_customer)
     program_id: str = attrs.field(converter=_program_ref)
     entries: tuple[LedgerEntry, ...] = attrs.field(default=(), converter=_entries, repr=False)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_st", _build(self.entries))
@@ -754,7 +750,7 @@ class LoyaltyAccount:
 
         Repositories use it to stamp a saved account with its new version.
         """
-        _version(self, attrs.fields(LoyaltyAccount).version, version)
+        validators.version(self, attrs.fields(LoyaltyAccount).version, version)
         new = self._spawn(self._state)
         new.__dict__["version"] = version
         if "entries" in self.__dict__:

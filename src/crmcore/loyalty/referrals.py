@@ -54,6 +54,7 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import Purchase
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import DuplicateOperationError, ValidationError
 from crmcore.kernel.events import Outcome
@@ -222,11 +223,6 @@ def _count(_instance: object, attribute: attrs.Attribute[int], value: int) -> No
         raise ValidationError(attribute.name, value, "must be a non-negative whole number")
 
 
-def _version(_instance: object, _attribute: object, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("version", value, "must be a non-negative integer")
-
-
 def _check_program(program: object) -> ReferralProgram:
     if not isinstance(program, ReferralProgram):
         raise ValidationError("program", program, "must be a ReferralProgram")
@@ -272,7 +268,7 @@ class ReferralCode:
     expires_at: datetime | None = attrs.field(default=None, converter=_optional_time)
     usage_limit: int = attrs.field(default=0, validator=_usage_limit)
     uses: int = attrs.field(default=0, validator=_count)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         if self.expires_at is not None and self.expires_at <= self.starts_at:
@@ -444,7 +440,7 @@ class ReferralClaim:
     rewarded_at: datetime | None = attrs.field(default=None, converter=_optional_time)
     order_id: str | None = None
     rewards: tuple[RewardInstruction, ...] = attrs.field(default=(), converter=_rewards)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         if self.id != claim_id(self.program_id, self.referee):

@@ -71,7 +71,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final, Protocol, TypeAlias
+from typing import Final, Protocol
 
 import attrs
 import numpy as np
@@ -79,7 +79,9 @@ import numpy.typing as npt
 from dateutil.relativedelta import relativedelta
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel import validators
+from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
+from crmcore.kernel.clock import from_micros, to_micros, to_utc
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.frozen import FrozenDict
@@ -104,8 +106,6 @@ __all__ = [
     "facts_from_ledger",
 ]
 
-AnyArray: TypeAlias = npt.NDArray[Any]
-Int64Array: TypeAlias = npt.NDArray[np.int64]
 
 _US: Final = timedelta(microseconds=1)
 _NONE: Final = int(np.iinfo(np.int64).max)  # "no period end" in the batch arrays
@@ -340,19 +340,15 @@ def _micros(value: object, field: str) -> int:
     moment = to_utc(value, field)
     if moment.year > _LAST_YEAR:
         raise ValidationError(field, value, f"must be before the year {_LAST_YEAR + 1}")
-    return (moment - EPOCH) // _US
-
-
-def _dt(value: int) -> datetime:
-    return EPOCH + timedelta(microseconds=value)
+    return to_micros(moment)
 
 
 def _year_start(us: int) -> int:
-    return _micros(datetime(_dt(us).year, 1, 1, tzinfo=UTC), "at")
+    return _micros(datetime(from_micros(us).year, 1, 1, tzinfo=UTC), "at")
 
 
 def _shift_years(us: int, years: int) -> int:
-    return _micros(_dt(us) + relativedelta(years=years), "at")
+    return _micros(from_micros(us) + relativedelta(years=years), "at")
 
 
 def _lower(window: QualificationWindow, us: int) -> int:
@@ -365,7 +361,7 @@ def _lower(window: QualificationWindow, us: int) -> int:
 def _period_end(window: QualificationWindow, us: int) -> int:
     """The end of the period that starts (or runs) at ``us``."""
     if window is QualificationWindow.CALENDAR_YEAR:
-        return _micros(datetime(_dt(us).year + 1, 1, 1, tzinfo=UTC), "at")
+        return _micros(datetime(from_micros(us).year + 1, 1, 1, tzinfo=UTC), "at")
     return _shift_years(us, 1)
 
 
@@ -544,11 +540,6 @@ def _optional_time(value: object) -> datetime | None:
     return None if value is None else to_utc(value, "at")
 
 
-def _version(_instance: object, _attribute: object, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError("version", value, "must be a non-negative integer")
-
-
 @attrs.frozen(kw_only=True)
 class TierStatus:
     """A customer's tier, the period it runs to, and every change that led to it.
@@ -566,7 +557,7 @@ class TierStatus:
     period_end: datetime | None = attrs.field(default=None, converter=_optional_time)
     evaluated_at: datetime | None = attrs.field(default=None, converter=_optional_time)
     history: tuple[TierChange, ...] = attrs.field(default=(), converter=_changes)
-    version: int = attrs.field(default=0, validator=_version)
+    version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
         previous: TierChange | None = None
@@ -665,9 +656,9 @@ class TierStatus:
         updated = attrs.evolve(
             self,
             tier=policy.tiers[engine.tier].name,
-            since=None if engine.since is None else _dt(engine.since),
-            period_end=None if engine.period_end is None else _dt(engine.period_end),
-            evaluated_at=_dt(end),
+            since=None if engine.since is None else from_micros(engine.since),
+            period_end=None if engine.period_end is None else from_micros(engine.period_end),
+            evaluated_at=from_micros(end),
             history=(*self.history, *engine.changes),
         )
         return Outcome(updated, tuple(engine.events))
@@ -700,7 +691,7 @@ class TierStatus:
             _shortfall(nxt, live_points, live_spend, policy) if nxt is not None else (None, None)
         )
         return TierProgress(
-            as_of=_dt(end),
+            as_of=from_micros(end),
             tier=status.tier,
             multiplier=policy.tiers[index].multiplier,
             qualifying_points=live_points,
@@ -824,8 +815,8 @@ class _Engine:
             self.events.append(
                 TierRetained(
                     **self._event(review, new, points, spend),  # type: ignore[arg-type]
-                    period_end=_dt(period_end),
-                    next_period_end=_dt(nxt),
+                    period_end=from_micros(period_end),
+                    next_period_end=from_micros(nxt),
                 )
             )
             self.period_end = nxt
@@ -834,7 +825,7 @@ class _Engine:
         self.events.append(
             TierDowngraded(
                 **self._event(review, new, points, spend),  # type: ignore[arg-type]
-                period_end=_dt(period_end),
+                period_end=from_micros(period_end),
             )
         )
         self.tier, self.since = new, review
@@ -845,7 +836,7 @@ class _Engine:
     ) -> None:
         self.changes.append(
             TierChange(
-                _dt(t),
+                from_micros(t),
                 self._name(self.tier),
                 self._name(target),
                 reason,
@@ -857,7 +848,7 @@ class _Engine:
     def _event(self, t: int, target: int, points: int, spend: int) -> dict[str, object]:
         return {
             "aggregate_id": self.customer,
-            "occurred_at": _dt(t),
+            "occurred_at": from_micros(t),
             "from_tier": self._name(self.tier),
             "to_tier": self._name(target),
             "points": points,
@@ -1008,11 +999,6 @@ class _BatchEngine:
             self.downgrades[dropped] += 1
 
 
-def _frozen(array: AnyArray) -> AnyArray:
-    array.setflags(write=False)
-    return array
-
-
 def _as_micros(value: npt.ArrayLike, field: str) -> Int64Array:
     array = np.asarray(value)
     if array.dtype.kind != "M":
@@ -1069,18 +1055,18 @@ class BatchTiers:
         """Assemble a result (:func:`evaluate_batch` does this)."""
         self.policy = policy
         self.as_of = as_of
-        self.customer_ids = None if customer_ids is None else _frozen(customer_ids)
+        self.customer_ids = None if customer_ids is None else read_only(customer_ids)
         nat = np.datetime64("NaT", "us")
-        self.tiers: Int64Array = _frozen(engine.tier)
-        self.since: AnyArray = _frozen(
+        self.tiers: Int64Array = read_only(engine.tier)
+        self.since: AnyArray = read_only(
             np.where(engine.since == _NONE, nat, engine.since.astype("datetime64[us]"))
         )
-        self.period_end: AnyArray = _frozen(
+        self.period_end: AnyArray = read_only(
             np.where(engine.period_end == _NONE, nat, engine.period_end.astype("datetime64[us]"))
         )
-        self.upgrades: Int64Array = _frozen(engine.upgrades)
-        self.downgrades: Int64Array = _frozen(engine.downgrades)
-        self.retentions: Int64Array = _frozen(engine.retentions)
+        self.upgrades: Int64Array = read_only(engine.upgrades)
+        self.downgrades: Int64Array = read_only(engine.downgrades)
+        self.retentions: Int64Array = read_only(engine.retentions)
 
     def __len__(self) -> int:
         return len(self.tiers)
@@ -1235,7 +1221,7 @@ def evaluate_batch(
         engine.reviews(who, when, strict=False)
     everyone = np.arange(n, dtype=np.int64)
     engine.reviews(everyone, np.full(n, end, dtype=np.int64), strict=False)
-    return BatchTiers(policy, _dt(end), ids, engine)
+    return BatchTiers(policy, from_micros(end), ids, engine)
 
 
 def evaluate_log(

@@ -54,7 +54,7 @@ import attrs
 from crmcore.columnar.schema import customer_record
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.rules import (
     COMPUTED_FIELDS,
@@ -95,7 +95,6 @@ __all__ = [
     "Ref",
     "Resolved",
     "matches",
-    "micros",
     "record_schema",
     "resolve",
 ]
@@ -105,11 +104,6 @@ DAY_US: Final = 86_400_000_000
 
 #: A resolved comparison value: float, str, bool, int (microseconds) or date.
 Value: TypeAlias = float | str | bool | int | date
-
-
-def micros(value: datetime) -> int:
-    """Microseconds since the Unix epoch of an aware datetime."""
-    return (to_utc(value) - EPOCH) // _US
 
 
 # --- the resolved tree -------------------------------------------------------------------
@@ -249,7 +243,7 @@ def _agg_ref(agg: Aggregate, schema: RuleSchema, end: int, as_of: datetime) -> A
         and agg.event_kind not in schema.event_kinds
     ):
         raise _error(f"unknown event kind {agg.event_kind!r}")
-    start = None if agg.window is None else micros(agg.window.before(as_of))
+    start = None if agg.window is None else to_micros(agg.window.before(as_of))
     return AggRef(agg.function, agg.source, agg.column, agg.event_kind, start, end)
 
 
@@ -273,7 +267,7 @@ def _literal(tp: FieldType, literal: Literal, name: str) -> Value | None:
     if tp == "bool" and isinstance(v, bool):
         return v
     if tp in ("datetime", "date") and isinstance(v, datetime):
-        return micros(v)
+        return to_micros(v)
     if tp == "datetime" and isinstance(v, date):
         return _midnight_us(v)
     if tp == "date" and isinstance(v, date):
@@ -351,7 +345,7 @@ def resolve(rule: Predicate, schema: RuleSchema, as_of: datetime) -> Resolved:
     [('>', 0), ('<=', 86400000000)]
     """
     at = to_utc(as_of, "as_of")
-    end = micros(at)
+    end = to_micros(at)
     return _resolve(rule, schema, at, end)
 
 
@@ -404,12 +398,12 @@ def _resolve(rule: Predicate, schema: RuleSchema, at: datetime, end: int) -> Res
             return RTag(field.name, tag)
         case Within(operand=field, duration=duration):
             ref = _time_field(field, schema)
-            cutoff = micros(duration.before(at))
+            cutoff = to_micros(duration.before(at))
             return RAnd((_compare(ref, ref.type, ">", cutoff), _compare(ref, ref.type, "<=", end)))
         case TimeCompare(operand=field, operator=op, point=point):
             ref = _time_field(field, schema)
             if isinstance(point, Duration):
-                bound: Value | None = micros(point.before(at))
+                bound: Value | None = to_micros(point.before(at))
             else:
                 if not isinstance(point.value, date):
                     raise _error(f"time test on {field.name!r} needs a date or datetime")
@@ -485,7 +479,7 @@ def _age(birth: object, on: date) -> float | None:
 def _days_since(value: object, end: int) -> float | None:
     if not isinstance(value, datetime):
         return None
-    return (end - micros(value)) / DAY_US
+    return (end - to_micros(value)) / DAY_US
 
 
 class _Customer:
@@ -500,7 +494,7 @@ class _Customer:
     ) -> None:
         self.record = record
         self.as_of = as_of
-        self.end = micros(as_of)
+        self.end = to_micros(as_of)
         self.purchases = purchases
         self.events = events
 
@@ -517,7 +511,7 @@ class _Customer:
             case "number":
                 return _present_number(raw)
             case "datetime":
-                return micros(raw) if isinstance(raw, datetime) else None
+                return to_micros(raw) if isinstance(raw, datetime) else None
             case "date":
                 if isinstance(raw, datetime):
                     raise ValidationError(name, raw, "must be a date, not a datetime")
@@ -632,7 +626,9 @@ def _purchase_rows(
         if isinstance(row, Purchase):
             if row.customer_id != customer_id:
                 continue
-            out.append((micros(row.at), {"amount": float(row.amount.amount), "items": row.items}))
+            out.append(
+                (to_micros(row.at), {"amount": float(row.amount.amount), "items": row.items})
+            )
             continue
         if row.get("customer_id", customer_id) != customer_id:
             continue
@@ -640,7 +636,7 @@ def _purchase_rows(
         if not isinstance(at, datetime):
             raise ValidationError("purchases.at", at, "must be an aware datetime")
         values = {key: _present_number(value) for key, value in row.items() if key not in ("at",)}
-        out.append((micros(at), values))
+        out.append((to_micros(at), values))
     return out
 
 
@@ -651,14 +647,14 @@ def _event_rows(
     for row in rows:
         if isinstance(row, Interaction):
             if row.customer_id == customer_id:
-                out.append((micros(row.at), row.kind))
+                out.append((to_micros(row.at), row.kind))
             continue
         if row.get("customer_id", customer_id) != customer_id:
             continue
         at, kind = row.get("at"), row.get("kind")
         if not isinstance(at, datetime) or not isinstance(kind, str):
             raise ValidationError("events", row, "needs an aware datetime 'at' and a str 'kind'")
-        out.append((micros(at), kind))
+        out.append((to_micros(at), kind))
     return out
 
 

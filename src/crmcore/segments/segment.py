@@ -44,10 +44,11 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.columnar._columns import STRING_DTYPE, AnyArray, BoolArray
+from crmcore.columnar._columns import STRING_DTYPE
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
+from crmcore.kernel.arrays import AnyArray, BoolArray
 from crmcore.kernel.clock import ensure_aware, to_utc
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent

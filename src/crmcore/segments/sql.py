@@ -43,7 +43,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.segments.evaluate import (
     DAY_US,
@@ -61,7 +61,6 @@ from crmcore.segments.evaluate import (
     RTag,
     RText,
     Value,
-    micros,
     resolve,
 )
 from crmcore.segments.rules import COMPUTED_FIELDS, Predicate, RuleSchema
@@ -240,7 +239,7 @@ class _Compiler:
     def computed(self, name: str) -> str:
         if name in ("tenure_days", "days_since_last_purchase"):
             column = "created_at" if name == "tenure_days" else "last_purchase_at"
-            end = self.param(micros(self.as_of))
+            end = self.param(to_micros(self.as_of))
             stored = self.micros_of(self.column(column))
             return f"(({end} - {stored}) / {self.real(str(DAY_US))})"
         if name == "average_order_value":

@@ -39,9 +39,10 @@ from typing import Any, Final, cast
 
 import numpy as np
 
-from crmcore.columnar._columns import STRING_DTYPE, AnyArray, BoolArray, Column, Float64Array
+from crmcore.columnar._columns import STRING_DTYPE, Column
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
-from crmcore.kernel.clock import to_utc
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
+from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import (
     COMPARATORS,
@@ -59,7 +60,6 @@ from crmcore.segments.evaluate import (
     ROr,
     RTag,
     RText,
-    micros,
     resolve,
 )
 from crmcore.segments.rules import COMPUTED_FIELDS, FieldType, Predicate, RuleSchema
@@ -118,7 +118,7 @@ class MaskEvaluator:
             raise ValidationError("events", events, "must be an EventLog")
         self.frame = frame
         self.as_of = to_utc(as_of, "as_of")
-        self.end = micros(self.as_of)
+        self.end = to_micros(self.as_of)
         self.transactions = transactions
         self.events = events
         self.schema = frame_schema(frame) if schema is None else schema

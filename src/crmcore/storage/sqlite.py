@@ -69,7 +69,7 @@ import attrs
 from crmcore.columnar.schema import CUSTOMER_SCHEMA, ColumnKind, customer_record
 from crmcore.customers.customer import AttributeValue, Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.kernel.clock import EPOCH, to_utc
+from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.codec import JSON, decode, encode
 from crmcore.kernel.errors import (
     AlreadyExistsError,
@@ -161,11 +161,6 @@ _CUSTOMER_UPSERT: Final = (
 _CUSTOMER_SELECT: Final = f"SELECT id, {', '.join(_q(c.name) for c in _SCALARS)} FROM customers"
 
 
-def _micros(value: datetime) -> int:
-    """Microseconds since the Unix epoch (UTC) of an aware datetime."""
-    return (value - EPOCH) // _MICROSECOND
-
-
 def _from_micros(value: int) -> datetime:
     """The aware UTC datetime ``value`` microseconds after the Unix epoch."""
     return EPOCH + timedelta(microseconds=value)
@@ -175,7 +170,7 @@ def _column_to_sql(kind: ColumnKind, value: object) -> SqlValue:
     if value is None:
         return None
     if kind == "datetime" and isinstance(value, datetime):
-        return _micros(value)
+        return to_micros(value)
     if kind == "date" and isinstance(value, date):
         return value.isoformat()
     if kind == "bool" and isinstance(value, bool):
@@ -211,7 +206,7 @@ def _attribute_to_sql(value: AttributeValue) -> tuple[str, SqlValue]:
     if isinstance(value, bool):
         return "bool", int(value)
     if isinstance(value, datetime):
-        return "datetime", _micros(value)
+        return "datetime", to_micros(value)
     if isinstance(value, date):
         return "date", value.isoformat()
     if isinstance(value, Decimal):
@@ -254,7 +249,7 @@ def _body(value: object) -> str:
 
 def _record_at(record: object) -> int:
     at: object = getattr(record, "at")  # noqa: B009 - generic over record classes
-    return _micros(to_utc(at, "at"))
+    return to_micros(to_utc(at, "at"))
 
 
 # --------------------------------------------------------------------------- errors
@@ -500,7 +495,7 @@ def _purchase_row(p: Purchase) -> Row:
     return (
         p.order_id,
         p.customer_id,
-        _micros(p.at),
+        to_micros(p.at),
         str(p.amount.amount),
         p.amount.currency,
         p.items,
@@ -523,7 +518,7 @@ def _purchase(row: Sequence[Any]) -> Purchase:
 
 def _interaction_row(i: Interaction) -> Row:
     stage = None if i.stage is None else i.stage.label
-    return (i.id, i.customer_id, _micros(i.at), i.channel, i.kind, stage, i.note)
+    return (i.id, i.customer_id, to_micros(i.at), i.channel, i.kind, stage, i.note)
 
 
 def _interaction(row: Sequence[Any]) -> Interaction:
@@ -539,8 +534,8 @@ def _interaction(row: Sequence[Any]) -> Interaction:
 
 
 def _service_row(s: ServiceRecord) -> Row:
-    resolved = None if s.resolved_at is None else _micros(s.resolved_at)
-    return (s.id, s.customer_id, _micros(s.at), s.kind, s.channel, s.summary, resolved)
+    resolved = None if s.resolved_at is None else to_micros(s.resolved_at)
+    return (s.id, s.customer_id, to_micros(s.at), s.kind, s.channel, s.summary, resolved)
 
 
 def _service_record(row: Sequence[Any]) -> ServiceRecord:

@@ -32,7 +32,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
 from crmcore.columnar.schema import CUSTOMER_SCHEMA
-from crmcore.kernel.clock import EPOCH
+from crmcore.kernel.clock import to_micros
 from crmcore.segments.rules import (
     COMPARISON_OPERATORS,
     Aggregate,
@@ -357,8 +357,7 @@ _TAG_FIELDS: Final = tuple(c.name for c in CUSTOMER_SCHEMA.columns if c.kind == 
 def _micros(value: object) -> int | None:
     if value is None:
         return None
-    assert isinstance(value, datetime)
-    return (value - EPOCH) // timedelta(microseconds=1)
+    return to_micros(value)
 
 
 def _sqlite_value(kind: str, value: object) -> object:
