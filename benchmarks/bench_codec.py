@@ -1,7 +1,7 @@
 """Benchmark: the compiled type-directed codec against the original recursive one.
 
 ``crmcore.kernel.codec`` compiles a decoder (and encoder) per type once; the original
-implementation, the baseline (``tests/codec_reference.py``, which the codec's
+implementation, the baseline (``crmcore/kernel/codec/_reference.py``, which the codec's
 differential tests also use), re-inspected the annotations for every value. Measured
 in one process on the same values, as the median wall time over ``--repeat``
 runs of ``--n`` calls each, for encode and decode of:
@@ -37,14 +37,13 @@ from typing import TypeVar
 from _timing import measure
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
-from tests.codec_reference import reference_decode, reference_encode
-
 from crmcore.customers.contact import Contact
 from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Demographics, Gender, Geography, Psychographics
 from crmcore.customers.records import ConsentRecord, MarketingChannel, Purchase
 from crmcore.feedback.cases import Case
 from crmcore.kernel.codec import decode, encode
+from crmcore.kernel.codec._reference import reference_decode, reference_encode
 from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount

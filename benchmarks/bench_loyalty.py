@@ -48,9 +48,9 @@ from _timing import measure, peak_rss_gb
 
 from crmcore.customers import Purchase
 from crmcore.kernel.money import Money
-from crmcore.loyalty.batch import expire_all, liability_report, lot_columns
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.ledger_batch import expire_all, liability_report, lot_columns
 from crmcore.loyalty.program import Campaign, EarnRule, LoyaltyProgram
 
 line = functools.partial(_timing_line, width=52)  # one result line

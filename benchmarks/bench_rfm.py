@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from _timing import line, measure, pandas_transactions, peak_rss_gb
 
-from crmcore.analytics.rfm import RFM_SEGMENTS, rfm_scores
+from crmcore.analytics.rfm import rfm_scores
+from crmcore.analytics.rfm_segments import RFM_SEGMENTS
 from crmcore.columnar import STRING_DTYPE, Column, TransactionLog
 from crmcore.kernel.clock import EPOCH
 

@@ -41,8 +41,8 @@ from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame
 from crmcore.columnar.schema import CUSTOMER_SCHEMA
 from crmcore.kernel.clock import EPOCH
 from crmcore.segments.evaluate import matches
+from crmcore.segments.evaluate_batch import mask
 from crmcore.segments.rules import And, Compare, Duration, Field, InList, Literal, Within
-from crmcore.segments.vectorized import mask
 
 try:
     import pandas as pd

@@ -24,10 +24,12 @@ from hypothesis import strategies as st
 
 from crmcore.customers.customer import AttributeValue, Customer
 from crmcore.customers.records import Purchase
-from crmcore.feedback.cases import Case, Verdict
-from crmcore.feedback.feedback import CHANNELS, KINDS, Feedback
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback
+from crmcore.feedback.vocabulary import CHANNELS, KINDS, Verdict
 from crmcore.funnel.position import FunnelPosition
 from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.codec._reference import reference_decode, reference_encode
 from crmcore.kernel.errors import CrmError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.money import Money
@@ -38,7 +40,6 @@ from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.testing.factories import make_customer
 from crmcore.testing.strategies import attribute_values, aware_datetimes, customers
-from tests.codec_reference import reference_decode, reference_encode
 
 T = TypeVar("T")
 

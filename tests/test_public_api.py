@@ -32,7 +32,7 @@ FIRST_IMPORTS = [
     "crmcore.segments",
     "crmcore.segments.parser",
     "crmcore.feedback",
-    "crmcore.feedback.metrics",
+    "crmcore.feedback.case_metrics",
     "crmcore.cli",
     "crmcore.demo",
 ]

@@ -27,8 +27,14 @@ from crmcore.analytics import (
     summary_from_transactions,
     value_tiers,
 )
-from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
-from crmcore.columnar.schema import CUSTOMER_SCHEMA, EVENT_SCHEMA, TRANSACTION_SCHEMA
+from crmcore.columnar import (
+    CUSTOMER_SCHEMA,
+    EVENT_SCHEMA,
+    TRANSACTION_SCHEMA,
+    CustomerFrame,
+    EventLog,
+    TransactionLog,
+)
 from crmcore.customers import (
     ActivitySummary,
     AttributeValue,

@@ -46,7 +46,7 @@ from crmcore.loyalty.referrals import ReferralClaim, ReferralCode
 from crmcore.loyalty.tiers import TierStatus
 
 if TYPE_CHECKING:
-    from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+    from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 
 __all__ = [
     "AggregateRepository",

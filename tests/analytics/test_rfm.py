@@ -12,16 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.analytics.rfm import (
+from crmcore.analytics.quantiles import quantile_scores
+from crmcore.analytics.rfm import RfmTable, rfm_scores
+from crmcore.analytics.rfm_segments import (
     PYMC_MARKETING_SEGMENTS,
     R_RFM_SEGMENTS,
     RFM_SEGMENTS,
     SEG_MAP_RF,
-    RfmTable,
     SegmentMap,
     SegmentRule,
-    quantile_scores,
-    rfm_scores,
 )
 from crmcore.columnar import Column, TransactionLog
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError

@@ -8,15 +8,10 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from crmcore.feedback.cases import (
-    Assignment,
-    Case,
-    CasePolicy,
-    CaseState,
-    CaseTrigger,
-    FollowUp,
-    Resolution,
-)
+from crmcore.feedback.case_changes import Assignment, FollowUp, Resolution
+from crmcore.feedback.case_machine import CasePolicy
+from crmcore.feedback.cases import Case
+from crmcore.feedback.vocabulary import CaseState, CaseTrigger
 from crmcore.kernel import codec
 from crmcore.kernel.errors import IllegalTransitionError
 

@@ -12,15 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.feedback.events import FeedbackReceived
-from crmcore.feedback.feedback import (
-    CHANNELS,
-    KINDS,
-    Channel,
-    Feedback,
-    FeedbackKind,
-    FeedbackLog,
-    receive_feedback,
-)
+from crmcore.feedback.feedback import Feedback, FeedbackLog, receive_feedback
+from crmcore.feedback.vocabulary import CHANNELS, KINDS, Channel, FeedbackKind
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel import codec

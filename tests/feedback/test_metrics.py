@@ -13,33 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcore.feedback.breakdowns import breakdown, trend
+from crmcore.feedback.case_metrics import CaseColumns, case_report, sla_verdicts
 from crmcore.feedback.cases import Case
+from crmcore.feedback.durations import duration_breakdown, durations
 from crmcore.feedback.feedback import Feedback
-from crmcore.feedback.metrics import (
-    CaseColumns,
-    CesScore,
-    CsatScore,
-    NpsScore,
-    Rate,
-    breakdown,
-    case_report,
-    ces,
-    csat,
-    duration_breakdown,
-    durations,
-    feedback_breakdown,
-    feedback_score,
-    feedback_trend,
-    loop_closure_rate,
-    nps,
-    period_codes,
-    reopen_rate,
-    score,
-    sla_attainment,
-    sla_verdicts,
-    trend,
-)
+from crmcore.feedback.feedback_metrics import feedback_breakdown, feedback_score, feedback_trend
+from crmcore.feedback.grouping import period_codes
+from crmcore.feedback.rates import Rate, loop_closure_rate, reopen_rate, sla_attainment
 from crmcore.feedback.sla import SlaMetric, SlaPolicy, SlaTarget
+from crmcore.feedback.survey_scores import CesScore, CsatScore, NpsScore, ces, csat, nps, score
 from crmcore.journey.scores import Scale
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.feedback.cases import CaseState, Priority
 from crmcore.feedback.events import CaseAssigned, CaseOpened
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.rules import (
@@ -21,6 +20,7 @@ from crmcore.feedback.rules import (
     PriorityPolicy,
     open_case_for,
 )
+from crmcore.feedback.vocabulary import CaseState, Priority
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.money import Money
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.feedback.calendar import BusinessCalendar
-from crmcore.feedback.cases import Case, CaseTrigger, FollowUp, Resolution
+from crmcore.feedback.case_changes import FollowUp, Resolution
+from crmcore.feedback.cases import Case
 from crmcore.feedback.events import SlaWarning
 from crmcore.feedback.sla import (
     SlaMetric,
@@ -21,6 +22,7 @@ from crmcore.feedback.sla import (
     escalations,
     sla_status,
 )
+from crmcore.feedback.vocabulary import CaseTrigger
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import event_from_json
 

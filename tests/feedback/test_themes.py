@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.feedback.feedback import Feedback, FeedbackLog
-from crmcore.feedback.metrics import nps
+from crmcore.feedback.survey_scores import nps
 from crmcore.feedback.themes import theme_report
 from crmcore.kernel.errors import NotFoundError, ValidationError
 

@@ -23,7 +23,7 @@ from crmcore.funnel import (
 from crmcore.kernel.codec import decode, encode
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, event_from_json, event_kinds
-from crmcore.storage.base import AggregateKind
+from crmcore.storage.kinds import AggregateKind
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore
 

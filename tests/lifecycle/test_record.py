@@ -29,7 +29,7 @@ from crmcore.lifecycle import (
     reclassify,
     replay,
 )
-from crmcore.storage.base import AggregateKind
+from crmcore.storage.kinds import AggregateKind
 from crmcore.storage.memory import MemoryStore
 from crmcore.storage.sqlite import SqliteStore
 
@@ -83,7 +83,12 @@ def test_a_trigger_without_a_row_is_an_illegal_transition() -> None:
             Trigger.FIRST_PURCHASE, T0, evidence_for(S.NEW)
         )
     error = caught.value
-    assert (error.from_state, error.to_state) == (S.GROWTH, Trigger.FIRST_PURCHASE)
+    # No row leads anywhere: the trigger is named as the trigger, not as a target.
+    assert (error.from_state, error.to_state, error.trigger) == (
+        S.GROWTH,
+        None,
+        Trigger.FIRST_PURCHASE,
+    )
     assert "allowed: mature, decline, churn" in error.why
 
 

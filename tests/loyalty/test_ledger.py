@@ -20,9 +20,10 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent, Outcome, event_from_json
 from crmcore.kernel.money import Money
+from crmcore.loyalty.entries import EntryType, LedgerEntry
 from crmcore.loyalty.events import PointsEarned, trusted_setters
 from crmcore.loyalty.expiry import ExpiryPolicy
-from crmcore.loyalty.ledger import EntryType, LedgerEntry, LoyaltyAccount, replay
+from crmcore.loyalty.ledger import LoyaltyAccount, replay
 from crmcore.loyalty.program import EarnRule, LoyaltyProgram, RedemptionRule, ReturnPolicy
 
 T0 = datetime(2026, 1, 10, 12, tzinfo=UTC)
@@ -557,8 +558,6 @@ def test_account_survives_codec_pickle_and_evolve() -> None:
     stored = codec.decode(LoyaltyAccount, codec.encode(acc, LoyaltyAccount))
     assert stored == acc and stored.lots == acc.lots
     assert pickle.loads(pickle.dumps(acc)) == acc
-    import attrs
-
     bumped = attrs.evolve(acc, version=3)
     assert bumped.version == 3 and bumped.entries == acc.entries
     assert bumped.redeem(p, 50, at=T0, key="r1").value.balance(T0) == 0

@@ -35,8 +35,9 @@ from hypothesis.stateful import (
 from crmcore.customers import Purchase
 from crmcore.kernel.errors import DuplicateOperationError, InsufficientPointsError, ValidationError
 from crmcore.kernel.money import Money
+from crmcore.loyalty.entries import EntryType
 from crmcore.loyalty.expiry import ExpiryPolicy
-from crmcore.loyalty.ledger import EntryType, LoyaltyAccount
+from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram, RedemptionRule, ReturnPolicy
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -19,6 +19,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import event_from_json
 from crmcore.kernel.money import Money
+from crmcore.loyalty.events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
 from crmcore.loyalty.referrals import (
     CODE_ALPHABET,
     ReferralClaim,
@@ -30,7 +31,6 @@ from crmcore.loyalty.referrals import (
     referral_code,
     reward_key,
 )
-from crmcore.loyalty.tier_events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -15,19 +15,10 @@ from crmcore.kernel.codec import decode, encode
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.events import event_from_json
 from crmcore.kernel.money import Money
-from crmcore.loyalty.tier_events import TierDowngraded, TierRetained, TierUpgraded
-from crmcore.loyalty.tiers import (
-    BatchTiers,
-    DowngradePolicy,
-    QualificationWindow,
-    QualifyingFact,
-    Tier,
-    TierChangeReason,
-    TierPolicy,
-    TierStatus,
-    evaluate_batch,
-    evaluate_log,
-)
+from crmcore.loyalty.events import TierDowngraded, TierRetained, TierUpgraded
+from crmcore.loyalty.tier_policy import DowngradePolicy, QualificationWindow, Tier, TierPolicy
+from crmcore.loyalty.tiers import QualifyingFact, TierChangeReason, TierStatus
+from crmcore.loyalty.tiers_batch import BatchTiers, evaluate_batch, evaluate_log
 
 
 def at(y: int, m: int, d: int, h: int = 0) -> datetime:

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.segments.evaluate import matches
+from crmcore.segments.evaluate_batch import mask
 from crmcore.segments.rules import Predicate, TextMatch, walk
 from crmcore.segments.sql import to_sql
-from crmcore.segments.vectorized import mask
-from crmcore.storage.sqlite_schema import migrate
+from crmcore.storage.sqlite.schema import migrate
 from crmcore.testing.rule_strategies import (
     RuleScenario,
     load_duckdb,

@@ -7,18 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from crmcore.columnar.schema import customer_record
+from crmcore.columnar import customer_record
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import RuleTypeError, ValidationError
-from crmcore.segments.evaluate import (
-    Const,
-    RAnd,
-    RCompare,
-    RNull,
-    matches,
-    record_schema,
-    resolve,
-)
+from crmcore.segments.evaluate import matches, record_schema
+from crmcore.segments.resolved import Const, RAnd, RCompare, RNull, resolve
 from crmcore.segments.rules import (
     Aggregate,
     And,

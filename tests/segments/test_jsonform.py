@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 
 from crmcore.kernel.errors import RuleSyntaxError
+from crmcore.segments.grammar import MAX_DEPTH
 from crmcore.segments.jsonform import (
     JSON_VERSION,
     rule_from_json,
@@ -16,7 +17,7 @@ from crmcore.segments.jsonform import (
     rule_to_json,
     rule_to_json_text,
 )
-from crmcore.segments.parser import MAX_DEPTH, parse_rule
+from crmcore.segments.parser import parse_rule
 from crmcore.segments.rules import Compare, Field, Literal, Not, Predicate
 from tests.segments.test_printer import rules
 

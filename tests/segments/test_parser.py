@@ -9,13 +9,8 @@ import pytest
 from hypothesis import given, settings
 
 from crmcore.kernel.errors import RuleSyntaxError, RuleTypeError
-from crmcore.segments.parser import (
-    MAX_DEPTH,
-    boolean_depth,
-    parse_rule,
-    parse_rule_with_positions,
-    tokenize,
-)
+from crmcore.segments.grammar import MAX_DEPTH, boolean_depth, parse_rule_with_positions
+from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import to_text
 from crmcore.segments.rules import (
     Aggregate,
@@ -39,6 +34,7 @@ from crmcore.segments.rules import (
     Within,
     children,
 )
+from crmcore.segments.tokenizer import tokenize
 from tests.segments.test_printer import rules
 
 

@@ -9,10 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcore.kernel.errors import RuleError, RuleSyntaxError
+from crmcore.segments.grammar import MAX_DEPTH, _Parser
 from crmcore.segments.jsonform import rule_from_json, rule_to_json
-from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, _Parser, parse_rule
+from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import to_text
 from crmcore.segments.rules import RuleSchema
+from crmcore.segments.tokenizer import KEYWORDS
 
 SCHEMA = RuleSchema.default(event_kinds=["email_open", "signup"])
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.kernel.errors import RuleSyntaxError
-from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, parse_rule
+from crmcore.segments.grammar import MAX_DEPTH
+from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import (
     format_literal,
     quote_name,
@@ -39,6 +40,7 @@ from crmcore.segments.rules import (
     TimeCompare,
     Within,
 )
+from crmcore.segments.tokenizer import KEYWORDS
 
 # --- strategies for arbitrary (not necessarily well-typed) rules ----------------------------
 

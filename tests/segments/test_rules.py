@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from crmcore.columnar.schema import CUSTOMER_SCHEMA
+from crmcore.columnar import CUSTOMER_SCHEMA
 from crmcore.kernel.errors import ValidationError
 from crmcore.segments.rules import (
     COMPUTED_FIELDS,

@@ -15,6 +15,7 @@ from crmcore.datasets import synthetic
 from crmcore.kernel.errors import NotFoundError, RuleTypeError, ValidationError
 from crmcore.kernel.events import event_from_json, event_kinds
 from crmcore.kernel.reports import Report
+from crmcore.segments.evaluate_batch import mask
 from crmcore.segments.events import SegmentEntered, SegmentExited
 from crmcore.segments.rules import (
     Aggregate,
@@ -30,7 +31,6 @@ from crmcore.segments.rules import (
     Within,
 )
 from crmcore.segments.segment import MembershipDiff, Segment, SegmentMembership, SegmentSet, diff
-from crmcore.segments.vectorized import mask
 from crmcore.testing.rule_strategies import RuleScenario, rule_schema, rules, scenarios
 
 DATA = synthetic.generate(300, seed=5)

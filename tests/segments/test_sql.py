@@ -23,7 +23,7 @@ from crmcore.segments.rules import (
     Within,
 )
 from crmcore.segments.sql import SqlTables, escape_like, quote_identifier, to_sql
-from crmcore.storage.sqlite_schema import migrate
+from crmcore.storage.sqlite.schema import migrate
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 AS_OF_US = 1772323200000000

@@ -15,10 +15,11 @@ from crmcore import (
     Store,
     ValidationError,
 )
-from crmcore.feedback.cases import Case, CaseState, Priority
+from crmcore.feedback.cases import Case
 from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ActionStatus, ImprovementAction
 from crmcore.feedback.rules import CaseRule, CaseRules
+from crmcore.feedback.vocabulary import CaseState, Priority
 from crmcore.kernel.events import Outcome
 from crmcore.services import (
     act_on_case,

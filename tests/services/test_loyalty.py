@@ -19,12 +19,12 @@ from crmcore import (
     Store,
     ValidationError,
 )
-from crmcore.loyalty.batch import liability_report
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.ledger_batch import liability_report
 from crmcore.loyalty.program import EarnRule, LoyaltyProgram
 from crmcore.loyalty.referrals import ReferralProgram, claim_id
-from crmcore.loyalty.tiers import Tier, TierPolicy
+from crmcore.loyalty.tier_policy import Tier, TierPolicy
 from crmcore.services import (
     adjust_points,
     award_points,
@@ -40,7 +40,7 @@ from crmcore.services import (
     retry_on_conflict,
     reverse_entry,
 )
-from crmcore.storage.base import BufferedUnitOfWork
+from crmcore.storage.unit_of_work import BufferedUnitOfWork
 
 T = datetime(2026, 3, 1, 10, tzinfo=UTC)
 PROGRAM = LoyaltyProgram(

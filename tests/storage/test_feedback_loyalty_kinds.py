@@ -17,8 +17,9 @@ from crmcore.kernel.money import Money
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.loyalty.referrals import ReferralCode, ReferralProgram
-from crmcore.loyalty.tiers import Tier, TierPolicy, TierStatus, facts_from_ledger
-from crmcore.storage.base import (
+from crmcore.loyalty.tier_policy import Tier, TierPolicy
+from crmcore.loyalty.tiers import TierStatus, facts_from_ledger
+from crmcore.storage.kinds import (
     CASES,
     FEEDBACK,
     IMPROVEMENT_ACTIONS,
@@ -27,11 +28,11 @@ from crmcore.storage.base import (
     REFERRAL_CODES,
     TIER_STATUSES,
     AggregateKind,
-    BufferedUnitOfWork,
     account_key,
     redact_feedback,
 )
 from crmcore.storage.memory import MemoryStore
+from crmcore.storage.unit_of_work import BufferedUnitOfWork
 
 T = datetime(2026, 4, 1, 12, tzinfo=UTC)
 PROGRAM = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))

@@ -48,19 +48,12 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.money import Money
 from crmcore.kernel.stage import Stage
-from crmcore.storage import sqlite as sqlite_module
-from crmcore.storage.base import (
-    CUSTOMERS,
-    PURCHASES,
-    AggregateKind,
-    AggregateWrite,
-    BufferedUnitOfWork,
-    ChangeSet,
-    RecordKind,
-    RecordWrite,
-)
-from crmcore.storage.sqlite import SCHEMA_VERSION, SqliteStore
-from crmcore.storage.sqlite_schema import MIGRATIONS, migrate, user_version
+from crmcore.storage.backend import AggregateWrite, ChangeSet, RecordWrite
+from crmcore.storage.kinds import CUSTOMERS, PURCHASES, AggregateKind, RecordKind
+from crmcore.storage.sqlite import SCHEMA_VERSION, SqliteStore, customer_columns
+from crmcore.storage.sqlite.backend import SqliteBackend
+from crmcore.storage.sqlite.schema import MIGRATIONS, migrate, user_version
+from crmcore.storage.unit_of_work import BufferedUnitOfWork
 
 T0 = datetime(2024, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
 US = timedelta(microseconds=1)
@@ -269,8 +262,8 @@ def test_a_schema_column_without_a_migration_fails_clearly(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     SqliteStore(db).close()
-    columns = (*sqlite_module._CUSTOMER_COLUMNS, "loyalty_tier")
-    monkeypatch.setattr(sqlite_module, "_CUSTOMER_COLUMNS", columns)
+    columns = (*customer_columns.CUSTOMER_COLUMNS, "loyalty_tier")
+    monkeypatch.setattr(customer_columns, "CUSTOMER_COLUMNS", columns)
     with pytest.raises(StorageError, match="loyalty_tier"):
         SqliteStore(db)
 
@@ -697,7 +690,7 @@ def test_database_unique_constraints_surface_as_already_exists(
     with store.unit_of_work() as uow:
         uow.purchases.add(Purchase("O-1", "C-0001", T0, Money("1", "EUR")))
         uow.repository(VOUCHERS).add(Voucher("V-1", "SPRING", Decimal("5")))
-    monkeypatch.setattr(sqlite_module._SqliteBackend, "_validate", lambda *_args: {})
+    monkeypatch.setattr(SqliteBackend, "_validate", lambda *_args: {})
     twin = attrs.evolve(plain_customer(2, "ann@example.com"), version=1)
     late_order = Purchase("O-1", "C-0002", T0, Money("2", "EUR"))
     cases: list[tuple[ChangeSet, tuple[str, object, str]]] = [

@@ -26,8 +26,8 @@ import pytest
 from crmcore.customers import Contact, Customer, Purchase
 from crmcore.kernel.errors import ConcurrencyConflictError, StorageError
 from crmcore.kernel.money import Money
-from crmcore.storage import sqlite as sqlite_module
-from crmcore.storage.sqlite import PAUSE_ENV, SqliteStore
+from crmcore.storage.sqlite import SqliteStore
+from crmcore.storage.sqlite.writes import PAUSE_ENV, Progress
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and pipes")
 
@@ -224,7 +224,7 @@ def test_a_failure_in_the_middle_of_the_commit_rolls_everything_back(
     seed(db)
     before = dump(db)
     written: list[int] = []
-    real_advance = sqlite_module._Progress.advance
+    real_advance = Progress.advance
 
     def advance(self: Any, rows: int) -> None:
         real_advance(self, rows)
@@ -232,7 +232,7 @@ def test_a_failure_in_the_middle_of_the_commit_rolls_everything_back(
         if sum(written) > 1000:
             raise Crash
 
-    monkeypatch.setattr(sqlite_module._Progress, "advance", advance)
+    monkeypatch.setattr(Progress, "advance", advance)
     with SqliteStore(db) as store:
         with pytest.raises(Crash), big_unit_of_work(store):
             pass

@@ -1,6 +1,7 @@
 """Customer analytics over transaction logs: RFM, value tiers, cohorts, KPIs, CLV and churn risk.
 
-Descriptive (:mod:`~crmcore.analytics.rfm`, :mod:`~crmcore.analytics.tiers`,
+Descriptive (:mod:`~crmcore.analytics.rfm` with :mod:`~crmcore.analytics.quantiles` and
+:mod:`~crmcore.analytics.rfm_segments`, :mod:`~crmcore.analytics.value_tiers`,
 :mod:`~crmcore.analytics.cohorts`, :mod:`~crmcore.analytics.kpis`), predictive
 (:mod:`~crmcore.analytics.btyd`, :mod:`~crmcore.analytics.bgnbd`,
 :mod:`~crmcore.analytics.gamma_gamma`, :mod:`~crmcore.analytics.clv`) and the churn
@@ -49,21 +50,25 @@ from crmcore.analytics.kpis import (
     customer_kpis,
     historical_clv,
 )
+from crmcore.analytics.quantiles import (
+    Ties,
+    quantile_scores,
+)
 from crmcore.analytics.rfm import (
+    RfmReport,
+    RfmTable,
+    SegmentSummary,
+    rfm_scores,
+)
+from crmcore.analytics.rfm_segments import (
     PYMC_MARKETING_SEGMENTS,
     R_RFM_SEGMENTS,
     RFM_SEGMENTS,
     SEG_MAP_RF,
-    RfmReport,
-    RfmTable,
     SegmentMap,
     SegmentRule,
-    SegmentSummary,
-    Ties,
-    quantile_scores,
-    rfm_scores,
 )
-from crmcore.analytics.tiers import (
+from crmcore.analytics.value_tiers import (
     DEFAULT_CUTS,
     TierSummary,
     ValueTiers,

@@ -390,7 +390,7 @@ def historical_clv(log: TransactionLog, as_of: datetime, *, margin: float = 1.0)
     """Historical CLV per customer: ``margin`` x the customer's revenue up to ``as_of``.
 
     Customers whose purchases all lie after ``as_of`` are not listed. The
-    values can feed :func:`crmcore.analytics.tiers.value_tiers`.
+    values can feed :func:`crmcore.analytics.value_tiers.value_tiers`.
     """
     rate = check_margin(margin)
     p = read_purchases(log, as_of)

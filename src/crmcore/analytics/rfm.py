@@ -16,10 +16,11 @@ Per customer:
   row order (plain float sums would differ in the last bit and break ties).
 
 **Scores** are quantile bins of *ranks* (quintiles by default, ``bins=5``),
-exactly what ``pandas.qcut(x.rank(method=ties), bins, labels=[1, ..., bins])``
-gives: ranks 1..n, bin edges at the linear-interpolation quantiles of the
-ranks, a rank falls in bin ``j`` when ``edge[j-1] < rank <= edge[j]`` (the
-lowest edge included in bin 1). Recency is reversed (the most recent
+computed by :func:`~crmcore.analytics.quantiles.quantile_scores` exactly as
+``pandas.qcut(x.rank(method=ties), bins, labels=[1, ..., bins])`` does:
+ranks 1..n, bin edges at the linear-interpolation quantiles of the ranks, a
+rank falls in bin ``j`` when ``edge[j-1] < rank <= edge[j]`` (the lowest
+edge included in bin 1). Recency is reversed (the most recent
 customers score ``bins``): ``qcut(recency.rank(...), bins, labels=[5, ..., 1])``.
 
 Ties (``ties=``):
@@ -40,12 +41,13 @@ dimension scores the middle bin (3 of 5) for everyone (pandas raises there).
 With 2 to ``bins - 1`` customers the scores follow pandas and leave gaps (two
 customers score 1 and 5).
 
-**Segments** come from a :class:`SegmentMap`: an ordered table of R/F/M
-score ranges; the first matching rule wins; a map must cover every code
-(directly or with ``default``). :data:`RFM_SEGMENTS` is the default (11
-segments, see the RFM guide, ``docs/rfm.md``); :data:`R_RFM_SEGMENTS`,
-:data:`SEG_MAP_RF` and :data:`PYMC_MARKETING_SEGMENTS` reproduce the peers'
-maps (R ``rfm``, the Python ``seg_map`` recipe, pymc-marketing's quartile config).
+**Segments** come from a :class:`~crmcore.analytics.rfm_segments.SegmentMap`
+(:mod:`crmcore.analytics.rfm_segments`): an ordered table of R/F/M score
+ranges; the first matching rule wins; a map must cover every code (directly
+or with ``default``). :data:`~crmcore.analytics.rfm_segments.RFM_SEGMENTS` is
+the default (11 segments, see the RFM guide, ``docs/rfm.md``); the module also
+holds the peers' maps (R ``rfm``, the Python ``seg_map`` recipe,
+pymc-marketing's quartile config).
 
 >>> from datetime import UTC, datetime, timedelta
 >>> from crmcore.columnar import TransactionLog
@@ -61,15 +63,16 @@ maps (R ``rfm``, the Python ``seg_map`` recipe, pymc-marketing's quartile config
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.analytics.kpis import DAY_US, per_customer, read_purchases
+from crmcore.analytics.quantiles import Ties, _check_bins, _check_ties, quantile_scores
+from crmcore.analytics.rfm_segments import RFM_SEGMENTS, SegmentMap
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.arrays import (
     AnyArray,
@@ -86,408 +89,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "PYMC_MARKETING_SEGMENTS",
-    "RFM_SEGMENTS",
-    "R_RFM_SEGMENTS",
-    "SEG_MAP_RF",
     "RfmReport",
     "RfmTable",
-    "SegmentMap",
-    "SegmentRule",
     "SegmentSummary",
-    "Ties",
-    "quantile_scores",
     "rfm_scores",
 ]
 
 
-#: How tied values are ranked before binning (pandas ``rank(method=...)``).
-Ties: TypeAlias = Literal["first", "average", "dense"]
-_TIES: Final = ("first", "average", "dense")
-_MIN_BINS: Final = 2
-_MAX_BINS: Final = 9  # a composite code stays three decimal digits
 _HTML_ROWS: Final = 10
-
-
-# ---------------------------------------------------------------------------------------------
-# Scores: quantile bins of ranks, as pandas.qcut(x.rank(method), q) computes them
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_bins(bins: object) -> int:
-    if isinstance(bins, bool) or not isinstance(bins, int) or not _MIN_BINS <= bins <= _MAX_BINS:
-        raise ValidationError("bins", bins, f"must be a whole number in {_MIN_BINS}..{_MAX_BINS}")
-    return bins
-
-
-def _check_ties(ties: object) -> Ties:
-    if ties not in _TIES:
-        raise ValidationError("ties", ties, f"must be one of {', '.join(_TIES)}")
-    return ties
-
-
-def _ranks(values: npt.NDArray[Any], ties: Ties) -> Float64Array:
-    """pandas ``Series.rank(method=ties)`` of ``values`` (1-based, float64), via one sort."""
-    n = len(values)
-    keys = values
-    if values.dtype.kind in "iu" and n and values.min() >= 0 and values.max() < 1 << 16:
-        keys = values.astype(np.uint16)  # small counts: numpy's stable sort is then a radix sort
-    order = np.argsort(keys, kind="stable")
-    ranks = np.empty(n, dtype=np.float64)
-    if ties == "first":
-        ranks[order] = np.arange(1, n + 1, dtype=np.float64)
-        return ranks
-    ordered = values[order]
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    group = np.cumsum(np.concatenate(([False], ordered[1:] != ordered[:-1])))
-    if ties == "dense":
-        ranks[order] = (group + 1).astype(np.float64)
-        return ranks
-    ends = np.append(starts[1:], n)  # exclusive; 1-based ranks starts+1 .. ends
-    ranks[order] = ((starts + 1 + ends) / 2.0)[group]
-    return ranks
-
-
-def _quantiles(bins: int) -> Float64Array:
-    """The quantile levels ``pandas.qcut`` uses for ``q=bins`` (rounded up when inexact)."""
-    levels = np.linspace(0, 1, bins + 1)
-    inexact = bins * levels != np.arange(bins + 1)
-    np.putmask(levels, inexact, np.nextafter(levels, 1))
-    return levels
-
-
-def quantile_scores(values: npt.ArrayLike, bins: int = 5, ties: Ties = "first") -> Int8Array:
-    """Scores 1..``bins`` of ``values``: ``pandas.qcut(rank(values, ties), bins, labels)``.
-
-    Higher values score higher (reverse with ``bins + 1 - score``). One value,
-    or all values tied under ``"average"``/``"dense"``, give the middle score
-    ``(bins + 1) // 2`` for all. Raises
-    :class:`~crmcore.kernel.errors.ValidationError` for ``NaN`` or an empty input.
-
-    >>> quantile_scores([10.0, 30.0, 20.0, 50.0, 40.0]).tolist()
-    [1, 3, 2, 5, 4]
-    >>> quantile_scores([1, 1, 1, 1, 2], ties="first").tolist()
-    [1, 2, 3, 4, 5]
-    >>> quantile_scores([1, 1, 1, 1, 2], ties="average").tolist()
-    [1, 1, 1, 1, 5]
-    """
-    q = _check_bins(bins)
-    how = _check_ties(ties)
-    array = np.asarray(values)
-    if array.ndim != 1 or array.dtype.kind not in "iuf":
-        raise ValidationError("values", array.dtype, "must be a one-dimensional numeric array")
-    if not len(array):
-        raise ValidationError("values", [], "must not be empty")
-    if array.dtype.kind == "f" and np.isnan(array).any():
-        raise ValidationError("values", int(np.argmax(np.isnan(array))), "must not contain NaN")
-    ranks = _ranks(array, how)
-    edges = np.quantile(ranks, _quantiles(q))
-    if edges[0] == edges[-1]:  # one customer, or everybody tied
-        return np.full(len(array), (q + 1) // 2, dtype=np.int8)
-    scores = np.searchsorted(edges, ranks, side="left")
-    scores[ranks == edges[0]] = 1
-    return scores.astype(np.int8)
-
-
-# ---------------------------------------------------------------------------------------------
-# Segment maps: data, first match wins
-# ---------------------------------------------------------------------------------------------
-
-
-def _score_range(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    ok = (
-        isinstance(value, tuple)
-        and len(value) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        and 1 <= value[0] <= value[1] <= _MAX_BINS
-    )
-    if not ok:
-        raise ValidationError(
-            attribute.name, value, "must be a (low, high) pair of scores, 1 <= low <= high <= 9"
-        )
-
-
-def _segment_name(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(attribute.name, value, "must be a non-empty str")
-
-
-def _as_pair(value: object) -> object:
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (value, value)
-    return value
-
-
-@attrs.frozen
-class SegmentRule:
-    """One row of a segment map: a name and inclusive R, F and M score ranges.
-
-    A range is ``(low, high)``; a single int means that score only.
-
-    >>> SegmentRule("Champions", recency=5, frequency=(4, 5)).matches(5, 4, 1)
-    True
-    """
-
-    name: str = attrs.field(validator=_segment_name)
-    recency: tuple[int, int] = attrs.field(
-        default=(1, 9), converter=_as_pair, validator=_score_range
-    )
-    frequency: tuple[int, int] = attrs.field(
-        default=(1, 9), converter=_as_pair, validator=_score_range
-    )
-    monetary: tuple[int, int] = attrs.field(
-        default=(1, 9), converter=_as_pair, validator=_score_range
-    )
-
-    def matches(self, r: int, f: int, m: int) -> bool:
-        """Whether scores ``(r, f, m)`` lie in all three ranges."""
-        return (
-            self.recency[0] <= r <= self.recency[1]
-            and self.frequency[0] <= f <= self.frequency[1]
-            and self.monetary[0] <= m <= self.monetary[1]
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        """The rule as JSON data."""
-        return {
-            "name": self.name,
-            "recency": list(self.recency),
-            "frequency": list(self.frequency),
-            "monetary": list(self.monetary),
-        }
-
-
-def _rules(value: object) -> tuple[SegmentRule, ...]:
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise ValidationError("rules", value, "must be a sequence of SegmentRule")
-    rules = tuple(value)
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, SegmentRule):
-            raise ValidationError(f"rules[{i}]", rule, "must be a SegmentRule")
-    return rules
-
-
-def _optional_name(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        _segment_name(_instance, attribute, value)
-
-
-@attrs.frozen
-class SegmentMap:
-    """Named segments as data: ordered :class:`SegmentRule` rows, first match wins.
-
-    Every code ``r f m`` with scores in ``1..bins`` must map to a segment:
-    through a rule or, where no rule matches, ``default``. A map that leaves a
-    code unmapped and has no default is rejected at construction, naming the
-    code. :meth:`segment_of` is the per-code rule, :meth:`lookup` the same
-    answer for all codes at once (the vectorised path uses it).
-    """
-
-    name: str = attrs.field(validator=_segment_name)
-    rules: tuple[SegmentRule, ...] = attrs.field(converter=_rules)
-    default: str | None = attrs.field(default=None, validator=_optional_name)
-    bins: int = attrs.field(default=5)
-
-    def __attrs_post_init__(self) -> None:
-        _check_bins(self.bins)
-        if not self.rules:
-            raise ValidationError("rules", (), "must list at least one rule")
-        for i, rule in enumerate(self.rules):
-            for dim in ("recency", "frequency", "monetary"):
-                low, high = getattr(rule, dim)
-                if low > self.bins:
-                    raise ValidationError(
-                        f"rules[{i}].{dim}", (low, high), f"lies beyond the {self.bins} bins"
-                    )
-        if self.default is None:
-            for r, f, m in self.codes():
-                if not any(rule.matches(r, f, m) for rule in self.rules):
-                    raise ValidationError(
-                        "rules", f"{r}{f}{m}", "leave this code unmapped: add a rule or a default"
-                    )
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Segment names in rule order (each once), then the default."""
-        names = dict.fromkeys(rule.name for rule in self.rules)
-        if self.default is not None:
-            names[self.default] = None
-        return tuple(names)
-
-    def codes(self) -> list[tuple[int, int, int]]:
-        """Every ``(r, f, m)`` with scores in ``1..bins``, in lexicographic order."""
-        q = range(1, self.bins + 1)
-        return [(r, f, m) for r in q for f in q for m in q]
-
-    def segment_of(self, r: int, f: int, m: int) -> str:
-        """The segment of one code: the first rule that matches, else the default."""
-        for rule in self.rules:
-            if rule.matches(r, f, m):
-                return rule.name
-        if self.default is None:  # unreachable for a constructed map; kept for safety
-            raise NotFoundError("segment for code", f"{r}{f}{m}")
-        return self.default
-
-    def lookup(self) -> Int8Array:
-        """Index into :attr:`names` for every code, at ``(r-1)*bins**2 + (f-1)*bins + (m-1)``."""
-        q = self.bins
-        r, f, m = np.indices((q, q, q)).reshape(3, -1) + 1
-        out = np.full(q**3, -1, dtype=np.int8)
-        position = {name: i for i, name in enumerate(self.names)}
-        for rule in self.rules:
-            hit = (out < 0) & (rule.recency[0] <= r) & (r <= rule.recency[1])
-            hit &= (rule.frequency[0] <= f) & (f <= rule.frequency[1])
-            hit &= (rule.monetary[0] <= m) & (m <= rule.monetary[1])
-            out[hit] = position[rule.name]
-        if self.default is not None:
-            out[out < 0] = position[self.default]
-        return out
-
-    def to_dict(self) -> dict[str, object]:
-        """The map as JSON data."""
-        return {
-            "name": self.name,
-            "bins": self.bins,
-            "default": self.default,
-            "rules": [rule.to_dict() for rule in self.rules],
-        }
-
-    @classmethod
-    def from_codes(
-        cls,
-        name: str,
-        segments: Mapping[str, Sequence[str]],
-        *,
-        default: str | None = None,
-        bins: int = 5,
-    ) -> SegmentMap:
-        """A map from explicit codes per segment (pymc-marketing's ``segment_config`` form).
-
-        ``segments`` maps a segment name to codes such as ``"334"``; a code
-        listed twice keeps its first segment.
-        """
-        rules: list[SegmentRule] = []
-        for segment, codes in segments.items():
-            if isinstance(codes, str):
-                raise ValidationError(f"segments[{segment!r}]", codes, "must be a list of codes")
-            for code in codes:
-                if not (isinstance(code, str) and len(code) == 3 and code.isdigit()):
-                    raise ValidationError(f"segments[{segment!r}]", code, "must be 3-digit codes")
-                r, f, m = (int(c) for c in code)
-                if min(r, f, m) < 1:
-                    raise ValidationError(f"segments[{segment!r}]", code, "scores start at 1")
-                rules.append(SegmentRule(segment, r, f, m))
-        return cls(name, rules, default, bins)
-
-
-def _rf(
-    name: str, r: tuple[int, int], f: tuple[int, int], m: tuple[int, int] = (1, 5)
-) -> SegmentRule:
-    return SegmentRule(name, r, f, m)
-
-
-#: crmcore's default map: the eleven widely used segments. The R/F cells follow
-#: the Python ``seg_map`` recipe (PEERS.md §3.2 [R2], which covers all 25 R/F
-#: cells); its ``hibernating`` cell ``[1-2][1-2]`` is split by monetary score
-#: with the R ``rfm`` package's "Lost" rule (R 1-2, F 1-2, M 1-2; [R1]) first,
-#: so every one of the 125 codes maps to exactly one segment.
-RFM_SEGMENTS: Final = SegmentMap(
-    "crmcore",
-    (
-        _rf("Champions", (5, 5), (4, 5)),
-        _rf("Loyal", (3, 4), (4, 5)),
-        _rf("Potential Loyalist", (4, 5), (2, 3)),
-        _rf("New Customers", (5, 5), (1, 1)),
-        _rf("Promising", (4, 4), (1, 1)),
-        _rf("Need Attention", (3, 3), (3, 3)),
-        _rf("About to Sleep", (3, 3), (1, 2)),
-        _rf("Can't Lose Them", (1, 2), (5, 5)),
-        _rf("At Risk", (1, 2), (3, 4)),
-        _rf("Lost", (1, 2), (1, 2), (1, 2)),
-        _rf("Hibernating", (1, 2), (1, 2)),
-    ),
-)
-
-#: The R ``rfm`` package's example map (``rfm_segment``; PEERS.md §3.2 [R1]):
-#: ten segments by R/F/M ranges, first match wins (current versions skip
-#: customers already segmented), unmatched codes are "Others".
-R_RFM_SEGMENTS: Final = SegmentMap(
-    "R rfm",
-    (
-        SegmentRule("Champions", (4, 5), (4, 5), (4, 5)),
-        SegmentRule("Loyal Customers", (2, 5), (3, 5), (3, 5)),
-        SegmentRule("Potential Loyalist", (3, 5), (1, 3), (1, 3)),
-        SegmentRule("New Customers", (4, 5), (1, 1), (1, 1)),
-        SegmentRule("Promising", (3, 4), (1, 1), (1, 1)),
-        SegmentRule("Need Attention", (2, 3), (2, 3), (2, 3)),
-        SegmentRule("About To Sleep", (2, 3), (1, 2), (1, 2)),
-        SegmentRule("At Risk", (1, 2), (2, 5), (2, 5)),
-        SegmentRule("Can't Lose Them", (1, 1), (4, 5), (4, 5)),
-        SegmentRule("Lost", (1, 2), (1, 2), (1, 2)),
-    ),
-    default="Others",
-)
-
-#: The Python ``seg_map`` recipe (PEERS.md §3.2 [R2]): regexes over the two-digit
-#: R/F string, here as ranges (M is ignored). Covers all 25 R/F cells.
-SEG_MAP_RF: Final = SegmentMap(
-    "seg_map",
-    (
-        _rf("hibernating", (1, 2), (1, 2)),
-        _rf("at_risk", (1, 2), (3, 4)),
-        _rf("cant_loose", (1, 2), (5, 5)),
-        _rf("about_to_sleep", (3, 3), (1, 2)),
-        _rf("need_attention", (3, 3), (3, 3)),
-        _rf("loyal_customers", (3, 4), (4, 5)),
-        _rf("promising", (4, 4), (1, 1)),
-        _rf("new_customers", (5, 5), (1, 1)),
-        _rf("potential_loyalists", (4, 5), (2, 3)),
-        _rf("champions", (5, 5), (4, 5)),
-    ),
-)
-
-#: pymc-marketing's default ``rfm_segments`` config (PEERS.md §3.2 [R3]) on
-#: quartile scores (``bins=4``); other codes are "Other".
-PYMC_MARKETING_SEGMENTS: Final = SegmentMap.from_codes(
-    "pymc-marketing",
-    {
-        "Premium Customer": ["334", "443", "444", "344", "434", "433", "343", "333"],
-        "Repeat Customer": ["244", "234", "232", "332", "143", "233", "243"],
-        "Top Spender": [
-            "424",
-            "414",
-            "144",
-            "314",
-            "324",
-            "124",
-            "224",
-            "423",
-            "413",
-            "133",
-            "323",
-            "313",
-            "134",
-        ],
-        "At Risk Customer": [
-            "422",
-            "223",
-            "212",
-            "122",
-            "222",
-            "132",
-            "322",
-            "312",
-            "412",
-            "123",
-            "214",
-        ],
-        "Inactive Customer": ["411", "111", "113", "114", "112", "211", "311"],
-    },
-    default="Other",
-    bins=4,
-)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Columnar data: customers, transactions and events as numpy columns."""
 
-from crmcore.columnar._columns import STRING_DTYPE, Column
-from crmcore.columnar.frame import CustomerFrame, EventLog, Frame, TransactionLog
+from crmcore.columnar.columns import STRING_DTYPE, Column
+from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
 from crmcore.columnar.schema import (
     CUSTOMER_SCHEMA,
     EVENT_SCHEMA,
@@ -11,6 +11,7 @@ from crmcore.columnar.schema import (
     Schema,
     customer_record,
 )
+from crmcore.columnar.table import Frame
 
 __all__ = [
     "CUSTOMER_SCHEMA",
@@ -25,5 +26,6 @@ __all__ = [
     "Frame",
     "Schema",
     "TransactionLog",
+    "ages_on",
     "customer_record",
 ]

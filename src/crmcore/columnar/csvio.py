@@ -31,15 +31,11 @@ from typing import IO, Final, TypeAlias
 
 import numpy as np
 
-from crmcore.columnar._columns import (
-    STRING_DTYPE,
-    Builder,
-    Column,
-    empty_column,
-    infer_text_kind,
-    make_builder,
-    row_error,
-)
+from crmcore.columnar._builders import Builder, make_builder
+from crmcore.columnar._kind_inference import infer_text_kind
+from crmcore.columnar._layout import STRING_DTYPE
+from crmcore.columnar._validation import row_error
+from crmcore.columnar.columns import Column, empty_column
 from crmcore.columnar.schema import Schema
 from crmcore.kernel.arrays import AnyArray
 from crmcore.kernel.errors import ValidationError
@@ -255,7 +251,7 @@ def read_csv(
     for spec in schema.columns:
         found = built.get(spec.name)
         if isinstance(found, Builder):
-            result[spec.name] = found.finish()
+            result[spec.name] = Column._new(*found.finish())
         else:
             result[spec.name] = empty_column(spec.kind, length, spec.name in encoded)
     for name in sorted(extras):
@@ -264,5 +260,5 @@ def read_csv(
         strings = np.concatenate(pieces) if pieces else np.empty(0, dtype=STRING_DTYPE)
         builder = make_builder(infer_text_kind(strings), name, True)
         builder.add_strings(strings.tolist(), 0)
-        result[name] = builder.finish()
+        result[name] = Column._new(*builder.finish())
     return result

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
-from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.datasets.synthetic import generate
 from crmcore.demo import base, feedback, loyalty, segments, value
 from crmcore.demo._text import Timings, section, table, timed

@@ -7,7 +7,7 @@ from typing import TextIO
 
 import numpy as np
 
-from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.demo._text import section, table
 from crmcore.funnel.analytics import funnel_breakdown, funnel_report
 from crmcore.journey import JourneyReport

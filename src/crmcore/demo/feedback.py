@@ -8,7 +8,7 @@ from typing import TextIO
 
 import numpy as np
 
-from crmcore.columnar.frame import CustomerFrame
+from crmcore.columnar import CustomerFrame
 from crmcore.demo._text import Timings, pct, section, table, timed
 from crmcore.feedback import (
     BusinessCalendar,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.segments import RuleSchema, Segment, SegmentSet, diff, parse_rule, to_sql
 from crmcore.storage.sqlite import SqliteStore

@@ -18,7 +18,7 @@ from crmcore.analytics import (
     summary_from_transactions,
     value_tiers,
 )
-from crmcore.columnar.frame import CustomerFrame, TransactionLog
+from crmcore.columnar import CustomerFrame, TransactionLog
 from crmcore.demo._text import Timings, pct, section, table, timed
 from crmcore.journey import TouchpointScore, TouchpointScores
 from crmcore.kernel.errors import MissingDependencyError, ModelFitError

@@ -2,39 +2,50 @@
 
 Collect (:mod:`~crmcore.feedback.feedback`), open cases by rule
 (:mod:`~crmcore.feedback.rules`), resolve and follow up
-(:mod:`~crmcore.feedback.cases`) within business-hours SLAs
-(:mod:`~crmcore.feedback.calendar`, :mod:`~crmcore.feedback.sla`), measure
-(:mod:`~crmcore.feedback.metrics`) and improve (:mod:`~crmcore.feedback.themes`,
-:mod:`~crmcore.feedback.improvement`, :mod:`~crmcore.feedback.needs`)."""
+(:mod:`~crmcore.feedback.cases`, :mod:`~crmcore.feedback.case_machine`) within
+business-hours SLAs (:mod:`~crmcore.feedback.calendar`,
+:mod:`~crmcore.feedback.sla`), measure (:mod:`~crmcore.feedback.survey_scores`,
+:mod:`~crmcore.feedback.feedback_metrics`, :mod:`~crmcore.feedback.case_metrics`,
+:mod:`~crmcore.feedback.breakdowns`) and improve (:mod:`~crmcore.feedback.themes`,
+:mod:`~crmcore.feedback.improvement`, :mod:`~crmcore.feedback.improvement_effect`,
+:mod:`~crmcore.feedback.needs`)."""
 
 from __future__ import annotations
 
+from crmcore.feedback.breakdowns import (
+    GroupRow,
+    MetricBreakdown,
+    breakdown,
+    trend,
+)
 from crmcore.feedback.calendar import (
     WEEKDAYS,
     BusinessCalendar,
     Shift,
 )
-from crmcore.feedback.cases import (
+from crmcore.feedback.case_changes import ERASED_TEXT, Assignment, CaseChange, FollowUp, Resolution
+from crmcore.feedback.case_machine import (
     CASE_GUARDS,
     CASE_TRANSITIONS,
     DEFAULT_CASE_POLICY,
-    ERASED_TEXT,
-    OPEN_STATES,
-    Assignment,
-    Case,
-    CaseChange,
     CaseGuard,
     CasePolicy,
-    CaseState,
     CaseTransition,
-    CaseTrigger,
-    FollowUp,
     GuardContext,
-    Priority,
-    Resolution,
-    Verdict,
     allowed_triggers,
     transitions_on,
+)
+from crmcore.feedback.case_metrics import (
+    CaseColumns,
+    CaseReport,
+    case_report,
+    sla_verdicts,
+)
+from crmcore.feedback.cases import Case
+from crmcore.feedback.durations import (
+    DurationStats,
+    duration_breakdown,
+    durations,
 )
 from crmcore.feedback.events import (
     CaseAcknowledged,
@@ -51,19 +62,22 @@ from crmcore.feedback.events import (
     SlaEvent,
     SlaWarning,
 )
-from crmcore.feedback.feedback import (
-    CHANNELS,
-    KINDS,
-    Channel,
-    Feedback,
-    FeedbackKind,
-    FeedbackLog,
-    receive_feedback,
+from crmcore.feedback.feedback import Feedback, FeedbackLog, receive_feedback
+from crmcore.feedback.feedback_metrics import (
+    NONE_KEY,
+    Dimension,
+    feedback_breakdown,
+    feedback_log,
+    feedback_score,
+    feedback_trend,
+)
+from crmcore.feedback.grouping import (
+    Period,
+    period_codes,
 )
 from crmcore.feedback.improvement import (
     ACTION_TRANSITIONS,
     ActionChange,
-    ActionEffect,
     ActionPlanned,
     ActionReassigned,
     ActionStatus,
@@ -71,43 +85,8 @@ from crmcore.feedback.improvement import (
     ActionTransition,
     ActionTrigger,
     ImprovementAction,
-    WindowMeasure,
-    measure_effect,
 )
-from crmcore.feedback.metrics import (
-    NONE_KEY,
-    CaseColumns,
-    CaseReport,
-    CesScore,
-    CsatScore,
-    Dimension,
-    DurationStats,
-    GroupRow,
-    MetricBreakdown,
-    NpsScore,
-    Period,
-    Rate,
-    ScoreResult,
-    breakdown,
-    case_report,
-    ces,
-    csat,
-    duration_breakdown,
-    durations,
-    feedback_breakdown,
-    feedback_log,
-    feedback_score,
-    feedback_trend,
-    loop_closure_rate,
-    nps,
-    period_codes,
-    rate,
-    reopen_rate,
-    score,
-    sla_attainment,
-    sla_verdicts,
-    trend,
-)
+from crmcore.feedback.improvement_effect import ActionEffect, WindowMeasure, measure_effect
 from crmcore.feedback.needs import (
     ImportanceWeights,
     NeedRow,
@@ -117,6 +96,13 @@ from crmcore.feedback.needs import (
     classify_needs,
     classify_needs_log,
     needs_backlog,
+)
+from crmcore.feedback.rates import (
+    Rate,
+    loop_closure_rate,
+    rate,
+    reopen_rate,
+    sla_attainment,
 )
 from crmcore.feedback.rules import (
     DEFAULT_CASE_RULES,
@@ -137,11 +123,32 @@ from crmcore.feedback.sla import (
     escalations,
     sla_status,
 )
+from crmcore.feedback.survey_scores import (
+    CesScore,
+    CsatScore,
+    NpsScore,
+    ScoreResult,
+    ces,
+    csat,
+    nps,
+    score,
+)
 from crmcore.feedback.themes import (
     RankBy,
     ThemeReport,
     ThemeRow,
     theme_report,
+)
+from crmcore.feedback.vocabulary import (
+    CHANNELS,
+    KINDS,
+    OPEN_STATES,
+    CaseState,
+    CaseTrigger,
+    Channel,
+    FeedbackKind,
+    Priority,
+    Verdict,
 )
 
 __all__ = [

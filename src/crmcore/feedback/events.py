@@ -13,8 +13,14 @@ from datetime import datetime
 
 import attrs
 
-from crmcore.feedback.cases import CaseState, CaseTrigger, Priority, Verdict
-from crmcore.feedback.feedback import Channel, FeedbackKind
+from crmcore.feedback.vocabulary import (
+    CaseState,
+    CaseTrigger,
+    Channel,
+    FeedbackKind,
+    Priority,
+    Verdict,
+)
 from crmcore.journey.scores import Scale
 from crmcore.kernel.events import DomainEvent, event_type
 from crmcore.kernel.frozen import FrozenDict

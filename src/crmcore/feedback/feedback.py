@@ -18,7 +18,6 @@ the themes in compressed sparse row (CSR) form.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -30,6 +29,8 @@ import numpy as np
 
 from crmcore.columnar import STRING_DTYPE
 from crmcore.customers.records import normalize_slug
+from crmcore.feedback.events import FeedbackReceived
+from crmcore.feedback.vocabulary import CHANNELS, KINDS, Channel, FeedbackKind
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel import validators
@@ -55,67 +56,6 @@ __all__ = [
 MAX_TEXT: Final = 20_000
 
 
-class Channel(enum.StrEnum):
-    """Where feedback arrived: a closed set, so reports never split ``"e-mail"`` from ``"email"``.
-
-    >>> Channel.parse("In-App"), Channel.parse("e-mail")
-    (<Channel.IN_APP: 'in_app'>, <Channel.EMAIL: 'email'>)
-    """
-
-    PHONE = "phone"
-    EMAIL = "email"
-    SMS = "sms"
-    SOCIAL = "social"
-    SURVEY = "survey"
-    CHAT = "chat"
-    VISIT = "visit"
-    IN_APP = "in_app"
-    WEB = "web"
-    REVIEW = "review"
-    OTHER = "other"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "channel") -> Channel:
-        """A channel from itself or its name (case, spaces, ``-`` ignored); else ValidationError."""
-        if isinstance(value, Channel):
-            return value
-        if isinstance(value, str):
-            slug = "_".join(value.strip().lower().replace("-", " ").split())
-            slug = _CHANNEL_ALIASES.get(slug, slug)
-            if slug in cls._value2member_map_:
-                return cls(slug)
-        raise ValidationError(field, value, f"must be one of {', '.join(c.value for c in cls)}")
-
-
-_CHANNEL_ALIASES: Final = {"e_mail": "email", "inapp": "in_app", "app": "in_app"}
-
-
-class FeedbackKind(enum.StrEnum):
-    """What kind of feedback it is.
-
-    >>> FeedbackKind.parse(" Complaint ")
-    <FeedbackKind.COMPLAINT: 'complaint'>
-    """
-
-    COMPLAINT = "complaint"
-    SUGGESTION = "suggestion"
-    PRAISE = "praise"
-    INQUIRY = "inquiry"
-
-    @classmethod
-    def parse(cls, value: object, field: str = "kind") -> FeedbackKind:
-        """A kind from itself or its name; ValidationError otherwise."""
-        if isinstance(value, FeedbackKind):
-            return value
-        if isinstance(value, str) and value.strip().lower() in cls._value2member_map_:
-            return cls(value.strip().lower())
-        raise ValidationError(field, value, f"must be one of {', '.join(k.value for k in cls)}")
-
-
-#: Channel codes of :class:`FeedbackLog`: ``CHANNELS[code]``.
-CHANNELS: Final[tuple[Channel, ...]] = tuple(Channel)
-#: Kind codes of :class:`FeedbackLog`: ``KINDS[code]``.
-KINDS: Final[tuple[FeedbackKind, ...]] = tuple(FeedbackKind)
 _CHANNEL_CODE: Final = {c: i for i, c in enumerate(CHANNELS)}
 _KIND_CODE: Final = {k: i for i, k in enumerate(KINDS)}
 
@@ -251,8 +191,6 @@ def receive_feedback(feedback: Feedback) -> Outcome[Feedback]:
     >>> [e.kind for e in receive_feedback(f).events]
     ['feedback.received']
     """
-    from crmcore.feedback.events import FeedbackReceived
-
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")
     event = FeedbackReceived(

@@ -59,7 +59,8 @@ import numpy as np
 
 from crmcore.columnar import STRING_DTYPE
 from crmcore.customers.records import normalize_slug
-from crmcore.feedback.feedback import KINDS, Feedback, FeedbackKind, FeedbackLog
+from crmcore.feedback.feedback import Feedback, FeedbackLog
+from crmcore.feedback.vocabulary import KINDS, FeedbackKind
 from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
 from crmcore.kernel.errors import NotFoundError, ValidationError

@@ -33,8 +33,9 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import normalize_slug
-from crmcore.feedback.cases import Case, Priority
-from crmcore.feedback.feedback import Channel, Feedback, FeedbackKind
+from crmcore.feedback.cases import Case
+from crmcore.feedback.feedback import Feedback
+from crmcore.feedback.vocabulary import Channel, FeedbackKind, Priority
 from crmcore.journey.scores import Scale
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError

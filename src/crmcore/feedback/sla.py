@@ -42,8 +42,9 @@ from typing import Final
 import attrs
 
 from crmcore.feedback.calendar import BusinessCalendar
-from crmcore.feedback.cases import Case, CaseState, CaseTrigger, Priority
+from crmcore.feedback.cases import Case
 from crmcore.feedback.events import SlaBreached, SlaEvent, SlaWarning
+from crmcore.feedback.vocabulary import CaseState, CaseTrigger, Priority
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent

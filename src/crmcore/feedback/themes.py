@@ -10,7 +10,7 @@ feedback. For each theme :func:`theme_report` gives:
   feedback may carry several themes, so shares need not sum to 1);
 * ``trend``: the volume per period (UTC day, ISO week or month), contiguous
   from the first to the last feedback of the whole log;
-* ``nps``: the :func:`~crmcore.feedback.metrics.nps` of the tagged feedback
+* ``nps``: the :func:`~crmcore.feedback.survey_scores.nps` of the tagged feedback
   that has an NPS answer, and ``nps_impact = theme NPS - overall NPS``
   (negative: the theme's customers are less likely to recommend);
 * ``nps_drag = (theme NPS answers / all NPS answers) * (overall NPS - theme
@@ -47,17 +47,9 @@ import attrs
 import numpy as np
 
 from crmcore.feedback.feedback import Feedback, FeedbackLog
-from crmcore.feedback.metrics import (
-    _PERIODS,
-    NpsScore,
-    Period,
-    _confidence,
-    _from_histogram,
-    _period_index,
-    _period_label,
-    _z,
-    feedback_log,
-)
+from crmcore.feedback.feedback_metrics import feedback_log
+from crmcore.feedback.grouping import PERIODS, Period, period_index, period_label
+from crmcore.feedback.survey_scores import NpsScore, confidence_level, score_from_histogram, z_value
 from crmcore.journey.scores import Scale
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
@@ -200,14 +192,14 @@ def theme_report(
     its NPS, impact and drag to be reported.
     """
     log = feedback_log(feedback)
-    if period not in _PERIODS:
-        raise ValidationError("period", period, f"must be one of {', '.join(_PERIODS)}")
+    if period not in PERIODS:
+        raise ValidationError("period", period, f"must be one of {', '.join(PERIODS)}")
     if rank_by not in _RANKS:
         raise ValidationError("rank_by", rank_by, f"must be one of {', '.join(_RANKS)}")
     if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 1:
         raise ValidationError("min_answers", min_answers, "must be a positive int")
-    confidence = _confidence(confidence)
-    z = _z(confidence)
+    confidence = confidence_level(confidence)
+    z = z_value(confidence)
     n = len(log)
     k = len(log.themes)
     rows = log.theme_rows()
@@ -223,9 +215,9 @@ def theme_report(
 
     # volume per period
     if n:
-        index = _period_index(log.at.view(np.int64), period)
+        index = period_index(log.at.view(np.int64), period)
         first, last = int(index.min()), int(index.max())
-        labels = tuple(_period_label(i, period) for i in range(first, last + 1))
+        labels = tuple(period_label(i, period) for i in range(first, last + 1))
         period_of = index - first
     else:
         labels, period_of = (), np.empty(0, dtype=np.int64)
@@ -239,7 +231,7 @@ def theme_report(
     total_answers = int(overall_hist.sum())
     overall_nps: NpsScore | None = None
     if total_answers:
-        overall = _from_histogram(Scale.NPS, overall_hist.tolist(), z, confidence)
+        overall = score_from_histogram(Scale.NPS, overall_hist.tolist(), z, confidence)
         assert isinstance(overall, NpsScore)
         overall_nps = overall
     hit = answered[rows]
@@ -253,7 +245,7 @@ def theme_report(
         score: NpsScore | None = None
         impact = drag = None
         if answers >= min_answers and overall_nps is not None:
-            result = _from_histogram(Scale.NPS, theme_hist[j].tolist(), z, confidence)
+            result = score_from_histogram(Scale.NPS, theme_hist[j].tolist(), z, confidence)
             assert isinstance(result, NpsScore)
             score = result
             impact = score.value - overall_nps.value

@@ -1,4 +1,4 @@
-"""Funnel report objects and the two aggregations that fill them.
+"""Funnel report objects (reports, breakdowns, per-customer outcomes) and the aggregations.
 
 :func:`aggregate` turns per-customer outcomes into step counts and
 time-to-convert statistics for many groups at once with numpy (one sort per
@@ -19,12 +19,14 @@ import attrs
 import numpy as np
 
 from crmcore.funnel._steps import Exclusion, FunnelMode, FunnelStep, Plan, describe, label
-from crmcore.kernel.arrays import Float64Array, Int64Array
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
+from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
 __all__ = [
     "ConversionTime",
     "FunnelBreakdown",
+    "FunnelCustomers",
     "FunnelReport",
     "FunnelStepStats",
     "TimeStat",
@@ -268,6 +270,34 @@ class FunnelBreakdown(Mapping[str | None, FunnelReport]):
             bars={1: float(top), len(names) + 1: 1.0},
             caption=first._settings(),
         )
+
+
+@attrs.frozen(eq=False)
+class FunnelCustomers:
+    """Who reached what: one row per customer who started at least one trial.
+
+    ``reached[i]`` is the number of steps customer ``customer_ids[i]``
+    reached on their chosen trial (``0`` when an exclusion hit every trial,
+    ``excluded[i]``); ``entered_at`` is that trial's start and
+    ``step_at[i, k]`` the instant of step ``k + 1`` (``NaT`` beyond
+    ``reached``). All arrays are numpy (``datetime64[us]`` in UTC).
+    """
+
+    customer_ids: AnyArray
+    reached: Int64Array
+    excluded: BoolArray
+    entered_at: AnyArray
+    step_at: AnyArray
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def dropped_after(self, step: int) -> AnyArray:
+        """Ids of the customers whose furthest step is ``step`` (1-based): the drop-off list."""
+        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+            raise ValidationError("step", step, "must be a step number (1 is the first step)")
+        ids: AnyArray = self.customer_ids[self.reached == step]
+        return ids
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 
 import attrs
 
+from crmcore.kernel.clock import MICROSECOND
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage
 
@@ -46,8 +47,6 @@ MAX_STEPS: Final = 32
 #: Window used internally for "no window": far beyond any real history, and
 #: small enough that ``time + window`` cannot overflow int64 microseconds.
 UNLIMITED_US: Final = 1 << 62
-
-_US: Final = timedelta(microseconds=1)
 
 
 def _check_event(value: object, field: str) -> None:
@@ -180,7 +179,7 @@ def _window(window: object) -> tuple[timedelta | None, int | None]:
         )
     if window <= timedelta(0):
         raise ValidationError("window", window, "must be positive (or None for no window)")
-    return window, min(window // _US, UNLIMITED_US)
+    return window, min(window // MICROSECOND, UNLIMITED_US)
 
 
 def plan(

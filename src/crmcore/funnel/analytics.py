@@ -5,7 +5,7 @@ funnel stage (a :class:`~crmcore.kernel.stage.Stage`, against the event's
 ``stage``) or by event kind (a ``str``, against its ``kind``). Three paths
 compute the same report (:class:`FunnelReport`):
 
-* :func:`funnel_report` over an :class:`~crmcore.columnar.frame.EventLog`,
+* :func:`funnel_report` over an :class:`~crmcore.columnar.EventLog`,
   vectorised with numpy (no Python loop per customer or per event), with
   :func:`funnel_breakdown` per category, segment or entry cohort and
   :func:`funnel_customers` for who reached what;
@@ -89,17 +89,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar import CustomerFrame, EventLog
 from crmcore.funnel._engine import Outcomes, check_customer_time_order, outcomes, signature_dtype
 from crmcore.funnel._reference import customer_outcome
 from crmcore.funnel._report import (
     ConversionTime,
     FunnelBreakdown,
+    FunnelCustomers,
     FunnelReport,
     FunnelStepStats,
     TimeStat,
@@ -116,13 +117,10 @@ from crmcore.funnel._steps import (
     Plan,
     plan,
 )
-from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, UIntArray
+from crmcore.kernel.arrays import BoolArray, Int64Array, UIntArray
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.stage import Stage
-
-if TYPE_CHECKING:  # crmcore.columnar imports crmcore.kernel.stage: import it lazily at run time
-    from crmcore.columnar.frame import CustomerFrame, EventLog
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -144,7 +142,6 @@ __all__ = [
     "funnel_report_python",
 ]
 
-_US: Final = timedelta(microseconds=1)
 _DAY_US: Final = 86_400_000_000
 
 #: What an event is in :func:`funnel_report_python`: an event kind, a stage
@@ -185,8 +182,6 @@ def _log_signatures(log: EventLog, funnel: Plan, allow_unseen_kinds: bool) -> UI
 
 
 def _check_log(log: object) -> EventLog:
-    from crmcore.columnar.frame import EventLog
-
     if not isinstance(log, EventLog):
         raise ValidationError("log", type(log).__name__, "must be an EventLog")
     return log
@@ -257,34 +252,6 @@ def funnel_report(
     return group_report(funnel, counts, 0)
 
 
-@attrs.frozen(eq=False)
-class FunnelCustomers:
-    """Who reached what: one row per customer who started at least one trial.
-
-    ``reached[i]`` is the number of steps customer ``customer_ids[i]``
-    reached on their chosen trial (``0`` when an exclusion hit every trial,
-    ``excluded[i]``); ``entered_at`` is that trial's start and
-    ``step_at[i, k]`` the instant of step ``k + 1`` (``NaT`` beyond
-    ``reached``). All arrays are numpy (``datetime64[us]`` in UTC).
-    """
-
-    customer_ids: AnyArray
-    reached: Int64Array
-    excluded: BoolArray
-    entered_at: AnyArray
-    step_at: AnyArray
-
-    def __len__(self) -> int:
-        return len(self.customer_ids)
-
-    def dropped_after(self, step: int) -> AnyArray:
-        """Ids of the customers whose furthest step is ``step`` (1-based): the drop-off list."""
-        if isinstance(step, bool) or not isinstance(step, int) or step < 1:
-            raise ValidationError("step", step, "must be a step number (1 is the first step)")
-        ids: AnyArray = self.customer_ids[self.reached == step]
-        return ids
-
-
 def funnel_customers(
     log: EventLog,
     steps: Sequence[FunnelStep],
@@ -315,8 +282,6 @@ def funnel_customers(
 
 def _frame_rows(log: EventLog, frame: object) -> Int64Array:
     """The frame row of each customer code of the log; every customer must be in the frame."""
-    from crmcore.columnar.frame import CustomerFrame
-
     if not isinstance(frame, CustomerFrame):
         raise ValidationError("frame", type(frame).__name__, "must be a CustomerFrame")
     rows = np.full(len(log.customer_ids), -1, dtype=np.int64)
@@ -416,7 +381,7 @@ def funnel_breakdown(
     * ``by="country", frame=frame``: one group per value of a category,
       string or bool column of ``frame`` (key ``None``: missing value).
       Events are matched to frame rows by customer id
-      (:meth:`~crmcore.columnar.frame.EventLog.with_customer_index`); every
+      (:meth:`~crmcore.columnar.EventLog.with_customer_index`); every
       customer of the log must be in the frame.
     * ``segments={"vip": mask, ...}, frame=frame``: one group per boolean
       mask over the frame's rows; segments may overlap.

@@ -4,16 +4,17 @@ DOMAIN.md §7 (seeds 000, 003): identify the key touchpoints of each stage,
 measure the experience at each by feedback and satisfaction, find the pain
 points. :class:`Touchpoint` and :class:`JourneyMap` are the definition;
 :func:`journey_report` measures it over an
-:class:`~crmcore.columnar.frame.EventLog` plus :class:`TouchpointScores`
+:class:`~crmcore.columnar.EventLog` plus :class:`TouchpointScores`
 and returns a :class:`JourneyReport`; :func:`reference_journey_report` is
 the same computation over objects, one at a time.
 """
 
+from crmcore.journey._reference import reference_journey_report
 from crmcore.journey.analysis import journey_report
-from crmcore.journey.reference import reference_journey_report
+from crmcore.journey.journey_map import JourneyMap
 from crmcore.journey.report import JourneyReport, PainWeights, TouchpointRow
 from crmcore.journey.scores import Scale, TouchpointScore, TouchpointScores
-from crmcore.journey.touchpoint import JourneyMap, Touchpoint
+from crmcore.journey.touchpoint import Touchpoint
 
 __all__ = [
     "JourneyMap",

@@ -1,7 +1,7 @@
-"""The journey report over an :class:`~crmcore.columnar.frame.EventLog`, vectorised.
+"""The journey report over an :class:`~crmcore.columnar.EventLog`, vectorised.
 
 Definitions (the reference implementation in
-:mod:`crmcore.journey.reference` spells them out event by event):
+:func:`~crmcore.journey.reference_journey_report` spells them out event by event):
 
 * A **touchpoint event** is an event with a channel; its touchpoint is
   ``(channel, kind)``. Events without a channel (e.g. stage markers) are
@@ -30,8 +30,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from crmcore.columnar.frame import EventLog
-from crmcore.journey._events import N_STAGES, derive_stages, event_stages, event_touchpoints
+from crmcore.columnar import EventLog
+from crmcore.journey.event_log import N_STAGES, derive_stages, event_stages, event_touchpoints
+from crmcore.journey.journey_map import JourneyMap
 from crmcore.journey.report import (
     JourneyReport,
     JourneyStats,
@@ -40,7 +41,7 @@ from crmcore.journey.report import (
     assemble,
 )
 from crmcore.journey.scores import TouchpointScore, TouchpointScores
-from crmcore.journey.touchpoint import JourneyMap, Touchpoint
+from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage

@@ -2,7 +2,7 @@
 
 Both ways of computing a journey report, the vectorised
 :func:`~crmcore.journey.analysis.journey_report` and the plain-Python
-:func:`~crmcore.journey.reference.reference_journey_report`, only *count*
+:func:`~crmcore.journey.reference_journey_report`, only *count*
 (volume, customers, conversions, score sums, negatives) and hand the counts
 to :func:`assemble`. Every derived number (rates, means, stage averages,
 pain) is computed here, once, so the two cannot drift apart.
@@ -34,7 +34,7 @@ from typing import Literal
 
 import attrs
 
-from crmcore.journey._events import N_STAGES
+from crmcore.journey.event_log import N_STAGES
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.errors import NotFoundError, ValidationError

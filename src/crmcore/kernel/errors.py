@@ -9,6 +9,7 @@ and a message that quotes them.
 
 from __future__ import annotations
 
+import enum
 from typing import Any, Final
 
 from crmcore.kernel.deprecation import renamed
@@ -153,15 +154,20 @@ class IllegalTransitionError(CrmError):
         self.to_state = to_state
         self.trigger = trigger
         self.why = why
-        move = f"from {from_state}"
+        move = f"from {_shown(from_state)}"
         if to_state is not None:
-            move += f" to {to_state}"
+            move += f" to {_shown(to_state)}"
         if trigger is not None:
-            move += f" on '{trigger}'"
+            move += f" on '{_shown(trigger)}'"
         super().__init__(f"cannot go {move}: {why}")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.from_state, self.to_state, self.why, self.trigger))
+
+
+def _shown(value: object) -> object:
+    """An enum member as its value (``done``, not ``ActionStatus.DONE``) in a message."""
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 class CustomerErasedError(CrmError):

@@ -68,7 +68,7 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 import attrs
 import numpy as np
 
-from crmcore.kernel.arrays import AnyArray, Int16Array, Int64Array, read_only
+from crmcore.kernel.arrays import AnyArray, Int16Array, read_only
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
@@ -78,6 +78,7 @@ __all__ = [
     "Guard",
     "GuardLike",
     "Machine",
+    "Row",
     "Transition",
     "changes_between",
     "check_history",
@@ -89,7 +90,9 @@ S = TypeVar("S", bound=enum.Enum)
 T = TypeVar("T", bound=enum.Enum)
 C = TypeVar("C")
 C_contra = TypeVar("C_contra", contravariant=True)
-R = TypeVar("R", bound="Transition[Any, Any]")
+R = TypeVar("R", bound="Row[Any, Any]")
+S_co = TypeVar("S_co", bound=enum.Enum, covariant=True)
+T_co = TypeVar("T_co", bound=enum.Enum, covariant=True)
 E = TypeVar("E", bound=enum.Enum)
 H = TypeVar("H")
 H_co = TypeVar("H_co", covariant=True)
@@ -156,13 +159,37 @@ class Guard(Generic[C]):
         return self.description if self.explain_with is None else self.explain_with(context)
 
 
+class Row(Protocol[S_co, T_co]):
+    """What a machine needs of a row of its table (:class:`Transition` is the ready-made one)."""
+
+    @property
+    def source(self) -> S_co:
+        """The state the move starts from."""
+        ...
+
+    @property
+    def trigger(self) -> T_co:
+        """What fires the move."""
+        ...
+
+    @property
+    def target(self) -> S_co:
+        """The state the move leads to."""
+        ...
+
+    @property
+    def guard(self) -> str | None:
+        """The name of the guard that must hold (``None``: no condition)."""
+        ...
+
+
 @attrs.frozen
 class Transition(Generic[S, T]):
     """One row of a table: ``source`` --``trigger``--> ``target`` if guard ``guard`` holds.
 
     ``guard`` is the name of one of the machine's guards (``None``: no
-    condition). Subclass it to carry more per row (the lifecycle's kind of
-    move, for one).
+    condition). A machine whose rows carry more (the lifecycle's kind of
+    move, for one) uses its own row class with these attributes (:class:`Row`).
     """
 
     source: S
@@ -175,8 +202,8 @@ class Transition(Generic[S, T]):
 class Machine(Generic[S, T, R, C]):
     """A transition table over the states ``S`` and triggers ``T``, with guards over ``C``.
 
-    ``transitions`` are rows of type ``R`` (a :class:`Transition`, or a
-    subclass carrying more); ``guards`` the named predicates the rows refer
+    ``transitions`` are rows of type ``R`` (a :class:`Transition`, or any
+    class with its attributes, :class:`Row`); ``guards`` the named predicates the rows refer
     to; ``initial`` where every instance starts; ``final`` the states no row
     may leave. The table is checked once, here: members of the right enums,
     known guards, no row out of a final state, no two rows alike.
@@ -221,7 +248,7 @@ class Machine(Generic[S, T, R, C]):
             raise ValidationError(f"{self.name}.initial", self.initial, "must be a state")
         seen: set[tuple[S, T, str | None]] = set()
         for i, row in enumerate(self.transitions):
-            if not isinstance(row, Transition):
+            if not all(hasattr(row, a) for a in ("source", "trigger", "target", "guard")):
                 raise ValidationError(self._where(i), row, "must be a Transition")
             if not isinstance(row.source, self.states) or not isinstance(row.target, self.states):
                 raise ValidationError(self._where(i), row, f"states must be {self.states.__name__}")
@@ -269,41 +296,49 @@ class Machine(Generic[S, T, R, C]):
 
         Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the
         table has no row for the pair (naming the allowed triggers) or no
-        row whose guard holds (quoting why each guard refuses).
+        row whose guard holds (saying why each guard refuses).
         """
-        rows = self.rows_on(state, trigger)
-        if not rows:
-            allowed = ", ".join(str(t.value) for t in self.allowed_triggers(state)) or "none"
-            raise IllegalTransitionError(
-                state.value,
-                None,
-                f"no such move (allowed: {allowed})",
-                trigger.value,
-            )
-        return self._first_allowed(rows, context, trigger)
+        return self.choose(self.triggered(state, trigger), context)
 
     def move(self, state: S, target: S, context: C) -> R:
         """The row that moves ``state`` to ``target`` given ``context`` (first guard that holds).
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when no row
-        leads there (naming the reachable states) or no such row's guard holds.
+        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when no
+        row leads there (naming the reachable states) or no such row's guard holds.
         """
+        return self.choose(self.reaching(state, target), context)
+
+    def triggered(self, state: S, trigger: T) -> tuple[R, ...]:
+        """The rows for ``trigger`` in ``state``; IllegalTransitionError when there are none.
+
+        The first half of :meth:`fire`, for an aggregate that checks other
+        facts (times, say) before the guards.
+        """
+        rows = self.rows_on(state, trigger)
+        if not rows:
+            allowed = ", ".join(str(t.value) for t in self.allowed_triggers(state)) or "none"
+            raise IllegalTransitionError(state, None, f"no such move (allowed: {allowed})", trigger)
+        return rows
+
+    def reaching(self, state: S, target: S) -> tuple[R, ...]:
+        """The rows from ``state`` to ``target``; IllegalTransitionError when there are none."""
         rows = self.rows_between(state, target)
         if not rows:
             allowed = ", ".join(str(s.value) for s in self.allowed_targets(state)) or "none"
             raise IllegalTransitionError(
-                state.value,
-                target.value,
+                state,
+                target,
                 f"the {self.name} table has no move from {state.value} to {target.value} "
                 f"(allowed: {allowed})",
             )
-        return self._first_allowed(rows, context, None)
+        return rows
 
-    def check(self, row: R, context: C) -> None:
-        """Raise `IllegalTransitionError` unless ``row``'s guard holds."""
-        self._first_allowed((row,), context, row.trigger)
+    def choose(self, rows: Sequence[R], context: C) -> R:
+        """The first of ``rows`` whose guard holds for ``context``.
 
-    def _first_allowed(self, rows: Sequence[R], context: C, trigger: T | None) -> R:
+        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` from
+        the first row's source to its target, quoting why each guard refused.
+        """
         for row in rows:
             if row.guard is None or self.guards[row.guard].allows(context):
                 return row
@@ -311,12 +346,7 @@ class Machine(Generic[S, T, R, C]):
             self.guards[row.guard].explain(context) for row in rows if row.guard is not None
         )
         first = rows[0]
-        raise IllegalTransitionError(
-            first.source.value,
-            first.target.value,
-            why,
-            None if trigger is None else trigger.value,
-        )
+        raise IllegalTransitionError(first.source, first.target, why, first.trigger)
 
     # -- the table as arrays ----------------------------------------------------------------------
     def state_code(self, state: S) -> int:
@@ -354,21 +384,21 @@ class Machine(Generic[S, T, R, C]):
         """``table[from code, to code]``: the number of the first row between them, or -1."""
         return self._row_table
 
-    def targets(self, states: AnyArray, triggers: AnyArray) -> Int64Array:
+    def targets(self, states: AnyArray, triggers: AnyArray) -> Int16Array:
         """Vectorised :meth:`fire` without guards: target codes of (state, trigger) code arrays.
 
         -1 where the table has no row, -2 where guards choose between targets.
         """
-        out: Int64Array = self._target_table[
+        out: Int16Array = self._target_table[
             np.asarray(states, dtype=np.intp), np.asarray(triggers, dtype=np.intp)
-        ].astype(np.int64)
+        ]
         return out
 
-    def rows_of(self, sources: AnyArray, targets: AnyArray) -> Int64Array:
+    def rows_of(self, sources: AnyArray, targets: AnyArray) -> Int16Array:
         """Vectorised :meth:`rows_between`: the first row's number per (from, to) pair, or -1."""
-        out: Int64Array = self._row_table[
+        out: Int16Array = self._row_table[
             np.asarray(sources, dtype=np.intp), np.asarray(targets, dtype=np.intp)
-        ].astype(np.int64)
+        ]
         return out
 
     def to_mermaid(self) -> str:
@@ -432,25 +462,26 @@ def check_history(
     initial: H,
     *,
     start: datetime | None = None,
+    start_name: str = "the start",
     rule: Callable[[int, Any], None] | None = None,
 ) -> H:
     """Re-check a stored history; return the state where it ends.
 
-    Times never go back (nor before ``start``, e.g. when a case was opened);
-    each change starts where the previous one ended; ``rule(i, change)``
-    checks that change ``i`` is a move of the table (it raises). Errors name
-    ``history[i]`` and the field.
+    Times never go back (nor before ``start``, called ``start_name`` in the
+    error, e.g. when a case was opened); each change starts where the
+    previous one ended; ``rule(i, change)`` checks that change ``i`` is a move
+    of the table (it raises). Errors name ``history[i]`` and the field.
     """
     current, previous = initial, start
     for i, change in enumerate(history):
         where = f"history[{i}]"
         if previous is not None and change.at < previous:
-            what = "the previous change" if i else "the start"
+            what = "the previous change" if i else start_name
             raise ValidationError(f"{where}.at", change.at, f"must not be before {what}")
         if change.from_state != current:
             raise ValidationError(
                 f"{where}.from_state",
-                _shown(change.from_state),
+                change.from_state,
                 f"must be {_shown(current)} (the state then)",
             )
         if rule is not None:

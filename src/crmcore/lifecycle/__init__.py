@@ -7,12 +7,6 @@ transaction log at once (:func:`classify_log`); a :class:`Lifecycle` record
 keeps every change with its evidence and answers as-of queries.
 """
 
-from crmcore.lifecycle.batch import (
-    BatchClassification,
-    BatchTransitions,
-    classify_log,
-    transitions,
-)
 from crmcore.lifecycle.events import (
     EVENT_FOR_KIND,
     ChurnWarning,
@@ -30,6 +24,7 @@ from crmcore.lifecycle.policy import (
     PurchaseInput,
     classify,
 )
+from crmcore.lifecycle.policy_batch import BatchClassification, classify_log
 from crmcore.lifecycle.record import (
     INITIAL_STATE,
     Lifecycle,
@@ -40,6 +35,7 @@ from crmcore.lifecycle.record import (
 from crmcore.lifecycle.states import ACTIVE_STATES, LifecycleState
 from crmcore.lifecycle.transitions import (
     GUARDS,
+    MACHINE,
     TRANSITIONS,
     Guard,
     Transition,
@@ -50,6 +46,7 @@ from crmcore.lifecycle.transitions import (
     transition_for,
     transition_on,
 )
+from crmcore.lifecycle.transitions_batch import BatchTransitions, transitions
 
 __all__ = [
     "ACTIVE_STATES",
@@ -57,6 +54,7 @@ __all__ = [
     "EVENT_FOR_KIND",
     "GUARDS",
     "INITIAL_STATE",
+    "MACHINE",
     "TRANSITIONS",
     "ActivityFacts",
     "Amount",

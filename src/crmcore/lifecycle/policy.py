@@ -2,7 +2,7 @@
 
 A :class:`LifecyclePolicy` is frozen, serialisable data: the windows and
 ratios of the rules below. :func:`classify` applies it to one customer's
-purchases in plain Python; :func:`crmcore.lifecycle.batch.classify_log`
+purchases in plain Python; :func:`crmcore.lifecycle.policy_batch.classify_log`
 applies the same rules to a whole :class:`~crmcore.columnar.TransactionLog`
 with numpy, and the two agree exactly (a differential property test checks
 it).
@@ -382,7 +382,7 @@ def _rules(
 ) -> tuple[LifecycleState, tuple[Reason, ...], float]:
     """The decision list and the risk score for one customer.
 
-    The batch classifier (:mod:`crmcore.lifecycle.batch`) evaluates the same
+    The batch classifier (:mod:`crmcore.lifecycle.policy_batch`) evaluates the same
     expressions over arrays, in the same floating-point order: keep them in step.
     """
     if n == 0:

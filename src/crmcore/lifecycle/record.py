@@ -23,14 +23,13 @@ losing what came before.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
 import attrs
 
-from crmcore.kernel import validators
+from crmcore.kernel import machine, validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
@@ -45,16 +44,7 @@ from crmcore.lifecycle.policy import (
     classify,
 )
 from crmcore.lifecycle.states import LifecycleState
-from crmcore.lifecycle.transitions import (
-    GUARDS,
-    Transition,
-    TransitionKind,
-    Trigger,
-    allowed_targets,
-    allowed_triggers,
-    transition_for,
-    transition_on,
-)
+from crmcore.lifecycle.transitions import MACHINE, Transition, TransitionKind, Trigger
 
 __all__ = ["INITIAL_STATE", "Lifecycle", "LifecycleChange", "reclassify", "replay"]
 
@@ -144,29 +134,25 @@ class Lifecycle:
     version: int = attrs.field(default=0, validator=validators.version)
 
     def __attrs_post_init__(self) -> None:
-        current = INITIAL_STATE
-        previous_at: datetime | None = None
         previous_as_of: datetime | None = None
-        for i, change in enumerate(self.history):
+
+        def is_a_row(i: int, change: LifecycleChange) -> None:
+            nonlocal previous_as_of
             where = f"history[{i}]"
-            if change.from_state is not current:
-                raise ValidationError(
-                    f"{where}.from_state", change.from_state, f"must be {current} (the state then)"
-                )
-            if previous_at is not None and change.at < previous_at:
-                raise ValidationError(f"{where}.at", change.at, "must not be before the previous")
             if previous_as_of is not None and change.evidence.as_of < previous_as_of:
                 raise ValidationError(
                     f"{where}.evidence.as_of",
                     change.evidence.as_of,
                     "must not be before the previous",
                 )
-            row = transition_on(change.from_state, change.trigger)
+            rows = MACHINE.rows_on(change.from_state, change.trigger)
+            row = rows[0] if rows else None
             if row is None or row.target is not change.to_state or row.kind is not change.kind:
                 raise ValidationError(where, change, "is not a row of the transition table")
             _check_evidence(row, change.evidence, change.at)
-            current, previous_at = change.to_state, change.at
             previous_as_of = change.evidence.as_of
+
+        current = machine.check_history(self.history, INITIAL_STATE, rule=is_a_row)
         if self.state is not current:
             raise ValidationError("state", self.state, f"must be {current}, where history ends")
 
@@ -187,15 +173,11 @@ class Lifecycle:
         Before the first recorded change the record was a prospect, as far as
         it knows (use :func:`replay` to rebuild a history from purchases).
         """
-        instant = to_utc(when, "when")
-        i = bisect.bisect_right(self.history, instant, key=_change_at)
-        return self.history[i - 1].to_state if i else INITIAL_STATE
+        return machine.state_at(self.history, when, INITIAL_STATE)
 
     def changes_between(self, start: datetime, end: datetime) -> tuple[LifecycleChange, ...]:
         """The changes recorded in ``(start, end]``."""
-        lo = bisect.bisect_right(self.history, to_utc(start, "start"), key=_change_at)
-        hi = bisect.bisect_right(self.history, to_utc(end, "end"), key=_change_at)
-        return self.history[lo:hi]
+        return machine.changes_between(self.history, start, end)
 
     # -- changes -------------------------------------------------------------------------------
     def fire(self, trigger: Trigger | str, at: datetime, evidence: Evidence) -> Outcome[Lifecycle]:
@@ -206,13 +188,7 @@ class Lifecycle:
         guard, and :class:`~crmcore.kernel.errors.ValidationError` for a time before
         the last change or evidence from after ``at``.
         """
-        wanted = _trigger(trigger)
-        row = transition_on(self.state, wanted)
-        if row is None:
-            allowed = ", ".join(t.value for t in allowed_triggers(self.state)) or "none"
-            raise IllegalTransitionError(
-                self.state, wanted, f"no '{wanted}' move from {self.state} (allowed: {allowed})"
-            )
+        (row,) = MACHINE.triggered(self.state, _trigger(trigger))
         return self._apply(row, at, evidence)
 
     def move_to(
@@ -226,9 +202,11 @@ class Lifecycle:
         when = self._check_time(at, evidence)
         if state is self.state:
             return Outcome(self)
-        row = transition_for(self.state, state)
-        if row is None:
-            raise IllegalTransitionError(self.state, state, _no_row_reason(self.state, state))
+        if state is INITIAL_STATE:
+            raise IllegalTransitionError(
+                self.state, state, "a customer never becomes a prospect again"
+            )
+        (row,) = MACHINE.reaching(self.state, state)
         return self._apply(row, when, evidence)
 
     def _check_time(self, at: object, evidence: object) -> datetime:
@@ -258,7 +236,7 @@ class Lifecycle:
 
     def _apply(self, row: Transition, at: object, evidence: Evidence) -> Outcome[Lifecycle]:
         when = self._check_time(at, evidence)
-        _check_evidence(row, evidence, when, raise_illegal=True)
+        MACHINE.choose((row,), evidence)
         change = LifecycleChange(when, row.source, row.target, row.trigger, row.kind, evidence)
         updated = attrs.evolve(self, state=row.target, history=(*self.history, change))
         event = EVENT_FOR_KIND[row.kind](
@@ -277,32 +255,14 @@ class Lifecycle:
         return Outcome(updated, (event,))
 
 
-def _change_at(change: LifecycleChange) -> datetime:
-    return change.at
-
-
-def _check_evidence(
-    row: Transition, evidence: Evidence, at: datetime, *, raise_illegal: bool = False
-) -> None:
+def _check_evidence(row: Transition, evidence: Evidence, at: datetime) -> None:
+    """A stored change must satisfy its row's guard and rest on evidence from before it."""
     if not row.allows(evidence):
-        guard = GUARDS[row.guard]
-        wanted = ", ".join(sorted(r.value for r in guard.reasons))
-        why = (
-            f"guard '{guard.name}' ({guard.description}) needs one of the reasons {wanted}; "
-            f"the evidence has {', '.join(r.value for r in evidence.reasons) or 'none'}"
+        raise ValidationError(
+            "evidence", evidence.reasons, MACHINE.guards[row.guard].explain(evidence)
         )
-        if raise_illegal:
-            raise IllegalTransitionError(row.source, row.target, why)
-        raise ValidationError("evidence", evidence.reasons, why)
     if evidence.as_of > at:
         raise ValidationError("evidence.as_of", evidence.as_of, "must not be after the change")
-
-
-def _no_row_reason(source: LifecycleState, target: LifecycleState) -> str:
-    if target is INITIAL_STATE:
-        return "a customer never becomes a prospect again"
-    allowed = ", ".join(s.value for s in allowed_targets(source)) or "none"
-    return f"the lifecycle table has no move from {source} to {target} (allowed: {allowed})"
 
 
 def reclassify(

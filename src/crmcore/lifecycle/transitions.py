@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from typing import Final
 
 import attrs
-import numpy as np
-import numpy.typing as npt
 
+from crmcore.kernel import machine
+from crmcore.kernel.arrays import Int16Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.lifecycle.evidence import Evidence, Reason
@@ -41,6 +41,8 @@ from crmcore.lifecycle.states import LifecycleState
 
 __all__ = [
     "GUARDS",
+    "MACHINE",
+    "ROW_OF_PAIR",
     "TRANSITIONS",
     "Guard",
     "Transition",
@@ -97,6 +99,15 @@ class Guard:
         """True when ``evidence`` carries one of this guard's reasons."""
         return not self.reasons.isdisjoint(evidence.reasons)
 
+    def explain(self, evidence: Evidence) -> str:
+        """Why the guard refuses ``evidence``: the reasons it needs and those it got."""
+        wanted = ", ".join(sorted(r.value for r in self.reasons))
+        got = ", ".join(r.value for r in evidence.reasons) or "none"
+        return (
+            f"guard '{self.name}' ({self.description}) needs one of the reasons {wanted}; "
+            f"the evidence has {got}"
+        )
+
 
 #: Every guard, by name.
 GUARDS: Final[Mapping[str, Guard]] = FrozenDict(
@@ -146,7 +157,11 @@ def _guard_name(value: object) -> str:
 
 @attrs.frozen
 class Transition:
-    """One row of the table: ``source`` --``trigger``--> ``target``, if ``guard`` holds."""
+    """One row of the table: ``source`` --``trigger``--> ``target``, if ``guard`` holds.
+
+    A row of the kernel's state machine (:class:`crmcore.kernel.machine.Row`)
+    that also says what ``kind`` of move it is; every lifecycle row is guarded.
+    """
 
     source: LifecycleState
     trigger: Trigger
@@ -205,56 +220,59 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
                "won back after churning, straight to steady buying"),
 )  # fmt: skip
 
-_BY_TRIGGER: Final[dict[tuple[LifecycleState, Trigger], Transition]] = {}
-_BY_TARGET: Final[dict[tuple[LifecycleState, LifecycleState], Transition]] = {}
+#: The table on the kernel's state-machine engine: lookups, guards, and the array form.
+MACHINE: Final = machine.Machine[LifecycleState, Trigger, Transition, Evidence](
+    "lifecycle",
+    LifecycleState,
+    Trigger,
+    initial=LifecycleState.PROSPECT,
+    transitions=TRANSITIONS,
+    guards=GUARDS.values(),
+)
 
 
-def _index() -> None:
-    """Index the table, checking that it is a function both ways (an import-time check)."""
+def _check_table() -> None:
+    """The lifecycle's own promises on top of the kernel's checks (at import).
+
+    A row changes the state, a trigger always leads to one state, and
+    ``(source, trigger)`` and ``(source, target)`` each pick at most one row.
+    """
     leads_to: dict[Trigger, LifecycleState] = {}
     for row in TRANSITIONS:
         if row.source is row.target:
             raise ValidationError("TRANSITIONS", row, "a row must change the state")
         if leads_to.setdefault(row.trigger, row.target) is not row.target:
             raise ValidationError("TRANSITIONS", row, "a trigger must always lead to one state")
-        if (row.source, row.trigger) in _BY_TRIGGER or (row.source, row.target) in _BY_TARGET:
+        if len(MACHINE.rows_on(row.source, row.trigger)) > 1:
             raise ValidationError("TRANSITIONS", row, "duplicate row")
-        _BY_TRIGGER[row.source, row.trigger] = row
-        _BY_TARGET[row.source, row.target] = row
+        if len(MACHINE.rows_between(row.source, row.target)) > 1:
+            raise ValidationError("TRANSITIONS", row, "duplicate row")
 
 
-_index()
+_check_table()
 
 
 def transition_on(source: LifecycleState, trigger: Trigger) -> Transition | None:
     """The row for ``trigger`` fired in ``source``, or ``None`` when the table has none."""
-    return _BY_TRIGGER.get((source, trigger))
+    rows = MACHINE.rows_on(source, trigger)
+    return rows[0] if rows else None
 
 
 def transition_for(source: LifecycleState, target: LifecycleState) -> Transition | None:
     """The row that moves ``source`` to ``target``, or ``None`` when the table has none."""
-    return _BY_TARGET.get((source, target))
+    rows = MACHINE.rows_between(source, target)
+    return rows[0] if rows else None
 
 
 def allowed_triggers(source: LifecycleState) -> tuple[Trigger, ...]:
     """The triggers with a row from ``source``, in table order."""
-    return tuple(row.trigger for row in TRANSITIONS if row.source is source)
+    return MACHINE.allowed_triggers(source)
 
 
 def allowed_targets(source: LifecycleState) -> tuple[LifecycleState, ...]:
     """The states reachable from ``source`` in one move, in table order."""
-    return tuple(row.target for row in TRANSITIONS if row.source is source)
-
-
-def _matrix() -> npt.NDArray[np.int16]:
-    """``matrix[source.code, target.code]``: the row's index in :data:`TRANSITIONS`, or -1."""
-    n = len(LifecycleState)
-    matrix = np.full((n, n), -1, dtype=np.int16)
-    for i, row in enumerate(TRANSITIONS):
-        matrix[row.source.code, row.target.code] = i
-    matrix.setflags(write=False)
-    return matrix
+    return MACHINE.allowed_targets(source)
 
 
 #: For the batch diff: the index of the row from state code ``i`` to ``j``, or -1.
-ROW_OF_PAIR: Final = _matrix()
+ROW_OF_PAIR: Final[Int16Array] = MACHINE.row_table

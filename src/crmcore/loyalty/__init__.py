@@ -3,22 +3,16 @@
 A :class:`LoyaltyProgram` (:mod:`~crmcore.loyalty.program`) says how points
 are earned, redeemed and expire (:mod:`~crmcore.loyalty.expiry`); a
 :class:`LoyaltyAccount` (:mod:`~crmcore.loyalty.ledger`) is the append-only
-ledger of one member, its points held in lots; :mod:`~crmcore.loyalty.batch`
+ledger of one member, its points held in lots; :mod:`~crmcore.loyalty.ledger_batch`
 expires every account and reports the outstanding liability;
-:mod:`~crmcore.loyalty.tiers` and :mod:`~crmcore.loyalty.referrals` add
+:mod:`~crmcore.loyalty.tier_policy`, :mod:`~crmcore.loyalty.tiers` (with
+:mod:`~crmcore.loyalty.tiers_batch`) and :mod:`~crmcore.loyalty.referrals` add
 membership tiers and referral rewards.
 """
 
 from __future__ import annotations
 
-from crmcore.loyalty.batch import (
-    ExpiryRun,
-    LiabilityReport,
-    LotColumns,
-    expire_all,
-    liability_report,
-    lot_columns,
-)
+from crmcore.loyalty.entries import EntryType, LedgerEntry, Lot, QualifyingEarn
 from crmcore.loyalty.events import (
     LoyaltyEvent,
     PointsAdjusted,
@@ -27,6 +21,13 @@ from crmcore.loyalty.events import (
     PointsExpired,
     PointsRedeemed,
     PointsReversed,
+    ReferralClaimed,
+    ReferralCodeIssued,
+    ReferralRewarded,
+    TierDowngraded,
+    TierEvent,
+    TierRetained,
+    TierUpgraded,
 )
 from crmcore.loyalty.expiry import (
     ExpiryPolicy,
@@ -34,14 +35,14 @@ from crmcore.loyalty.expiry import (
     add_months,
     program_zone,
 )
-from crmcore.loyalty.ledger import (
-    EntryType,
-    LedgerEntry,
-    Lot,
-    LoyaltyAccount,
-    QualifyingEarn,
-    Statement,
-    replay,
+from crmcore.loyalty.ledger import LoyaltyAccount, replay
+from crmcore.loyalty.ledger_batch import (
+    ExpiryRun,
+    LiabilityReport,
+    LotColumns,
+    expire_all,
+    liability_report,
+    lot_columns,
 )
 from crmcore.loyalty.program import (
     ROUNDING_MODES,
@@ -66,30 +67,17 @@ from crmcore.loyalty.referrals import (
     referral_code,
     reward_key,
 )
-from crmcore.loyalty.tier_events import (
-    ReferralClaimed,
-    ReferralCodeIssued,
-    ReferralRewarded,
-    TierDowngraded,
-    TierEvent,
-    TierRetained,
-    TierUpgraded,
-)
+from crmcore.loyalty.statement import Statement
+from crmcore.loyalty.tier_policy import DowngradePolicy, QualificationWindow, Tier, TierPolicy
 from crmcore.loyalty.tiers import (
-    BatchTiers,
-    DowngradePolicy,
-    QualificationWindow,
     QualifyingFact,
-    Tier,
     TierChange,
     TierChangeReason,
-    TierPolicy,
     TierProgress,
     TierStatus,
-    evaluate_batch,
-    evaluate_log,
     facts_from_ledger,
 )
+from crmcore.loyalty.tiers_batch import BatchTiers, evaluate_batch, evaluate_log
 
 __all__ = [
     "ROUNDING_MODES",

@@ -60,7 +60,7 @@ from crmcore.kernel.errors import DuplicateOperationError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
-from crmcore.loyalty.tier_events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
+from crmcore.loyalty.events import ReferralClaimed, ReferralCodeIssued, ReferralRewarded
 
 __all__ = [
     "CODE_ALPHABET",
@@ -485,7 +485,7 @@ class ReferralClaim:
         A purchase qualifies when it is the referee's, made at or after the
         claim, and at least the program's ``minimum_purchase``. Then both
         sides get a :class:`RewardInstruction` (a side with 0 points gets
-        none) and one :class:`~crmcore.loyalty.tier_events.ReferralRewarded`
+        none) and one :class:`~crmcore.loyalty.events.ReferralRewarded`
         event is raised; the caller posts each instruction with the ledger's
         ``award(...)`` under its key. Any later call, with this or another
         purchase, returns no instructions, no event and this claim unchanged.

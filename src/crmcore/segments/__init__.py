@@ -5,15 +5,18 @@ text (:mod:`~crmcore.segments.parser`, :mod:`~crmcore.segments.printer`),
 stored as versioned JSON (:mod:`~crmcore.segments.jsonform`) and type-checked
 against a schema (:mod:`~crmcore.segments.typecheck`) before it runs. It runs
 three ways with one meaning: on one customer (:func:`matches`), as a numpy
-mask over a frame (:func:`mask`) and as parameterised SQL (:func:`to_sql`).
+mask over a frame (:func:`mask`) and as parameterised SQL (:func:`to_sql`),
+all three from the rule's resolved form (:mod:`~crmcore.segments.resolved`).
 Segments (:mod:`~crmcore.segments.segment`) name rules, evaluate many at once
 and diff memberships into ``segment.entered`` / ``segment.exited`` events.
 """
 
 from __future__ import annotations
 
-from crmcore.segments.evaluate import Resolved, matches, record_schema, resolve
+from crmcore.segments.evaluate import matches, record_schema
+from crmcore.segments.evaluate_batch import MaskEvaluator, frame_schema, mask
 from crmcore.segments.events import SegmentEntered, SegmentEvent, SegmentExited
+from crmcore.segments.grammar import MAX_DEPTH, boolean_depth, parse_rule_with_positions
 from crmcore.segments.jsonform import (
     JSON_VERSION,
     rule_from_json,
@@ -21,17 +24,8 @@ from crmcore.segments.jsonform import (
     rule_to_json,
     rule_to_json_text,
 )
-from crmcore.segments.parser import (
-    KEYWORDS,
-    MAX_DEPTH,
-    SourceMap,
-    Token,
-    TokenKind,
-    boolean_depth,
-    parse_rule,
-    parse_rule_with_positions,
-    tokenize,
-)
+from crmcore.segments.parser import parse_rule
+from crmcore.segments.positions import SourceMap
 from crmcore.segments.printer import (
     format_literal,
     quote_name,
@@ -39,6 +33,7 @@ from crmcore.segments.printer import (
     to_pretty_text,
     to_text,
 )
+from crmcore.segments.resolved import Resolved, resolve
 from crmcore.segments.rules import (
     AGGREGATE_FUNCTIONS,
     COMPARISON_OPERATORS,
@@ -89,11 +84,11 @@ from crmcore.segments.sql import (
     quote_identifier,
     to_sql,
 )
+from crmcore.segments.tokenizer import KEYWORDS, Token, TokenKind, tokenize
 from crmcore.segments.typecheck import (
     check_positions,
     check_rule,
 )
-from crmcore.segments.vectorized import MaskEvaluator, frame_schema, mask
 
 __all__ = [
     "Resolved",

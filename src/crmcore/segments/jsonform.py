@@ -20,7 +20,7 @@ version other than :data:`JSON_VERSION` raises
 ``$.rule.items[1].value.kind``). Optional keys (``negated``, ``ignore_case``,
 ``window``, ``column``, ``event_kind``) may be left out when reading. Both
 directions are iterative over and/or/not, so deep documents cannot exhaust the stack;
-nesting beyond :data:`~crmcore.segments.parser.MAX_DEPTH` is rejected.
+nesting beyond :data:`~crmcore.segments.grammar.MAX_DEPTH` is rejected.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from crmcore.kernel.errors import RuleSyntaxError, ValidationError
-from crmcore.segments.parser import MAX_DEPTH
+from crmcore.segments.grammar import MAX_DEPTH
 from crmcore.segments.rules import (
     AGGREGATE_FUNCTIONS,
     COMPARISON_OPERATORS,

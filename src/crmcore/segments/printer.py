@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Final, TypeVar
 
 from crmcore.kernel.errors import RuleSyntaxError
-from crmcore.segments.parser import KEYWORDS, MAX_DEPTH, boolean_depth
+from crmcore.segments.grammar import MAX_DEPTH, boolean_depth
 from crmcore.segments.rules import (
     And,
     Between,
@@ -46,6 +46,7 @@ from crmcore.segments.rules import (
     TimeCompare,
     Within,
 )
+from crmcore.segments.tokenizer import KEYWORDS
 
 __all__ = ["format_literal", "quote_name", "quote_string", "to_pretty_text", "to_text"]
 
@@ -217,7 +218,7 @@ def to_text(rule: Predicate) -> str:
     '(a = 1 or b = 2) and not c is null and x = 1500.0e0'
 
     :raises RuleSyntaxError: the rule nests deeper than
-        :data:`~crmcore.segments.parser.MAX_DEPTH` levels of and/or/not, which the
+        :data:`~crmcore.segments.grammar.MAX_DEPTH` levels of and/or/not, which the
         parser would not read back.
     """
     return _fold(rule, _condition, _flat)

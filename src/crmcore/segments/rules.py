@@ -40,7 +40,7 @@ from typing import Literal as TypingLiteral
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from crmcore.columnar.schema import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, ColumnKind, Schema
+from crmcore.columnar import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, ColumnKind, Schema
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict

@@ -4,7 +4,7 @@ A :class:`Segment` is a name, a rule and a description. A
 :class:`SegmentSet` evaluates many segments over one
 :class:`~crmcore.columnar.CustomerFrame` at once: their rules are resolved
 and every distinct sub-predicate is computed once
-(:class:`~crmcore.segments.vectorized.MaskEvaluator` memoises by value), so
+(:class:`~crmcore.segments.evaluate_batch.MaskEvaluator` memoises by value), so
 ten segments that all test ``country = "CN"`` pay for it once. The result,
 :class:`SegmentMembership`, is columnar: one boolean row per segment over
 the frame's customer ids.
@@ -44,8 +44,7 @@ from typing import Final
 import attrs
 import numpy as np
 
-from crmcore.columnar._columns import STRING_DTYPE
-from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
 from crmcore.kernel.arrays import AnyArray, BoolArray
@@ -55,10 +54,11 @@ from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.reports import html_table
 from crmcore.segments import rules
-from crmcore.segments.evaluate import matches, resolve
+from crmcore.segments.evaluate import matches
+from crmcore.segments.evaluate_batch import MaskEvaluator, frame_schema
 from crmcore.segments.events import SegmentEntered, SegmentExited
+from crmcore.segments.resolved import resolve
 from crmcore.segments.rules import Predicate, RuleSchema
-from crmcore.segments.vectorized import MaskEvaluator, frame_schema
 
 __all__ = ["MembershipDiff", "Segment", "SegmentMembership", "SegmentSet", "diff"]
 

@@ -3,7 +3,7 @@
 :func:`to_sql` returns ``(sql_text, params)``: a ``SELECT`` of the matching
 customer ids (or, with ``what="where"``, just the condition over the
 customers table aliased ``c``). The rule is resolved and type-checked first
-(:func:`crmcore.segments.evaluate.resolve`), so an unknown field never
+(:func:`crmcore.segments.resolved.resolve`), so an unknown field never
 reaches SQL text; identifiers are quoted; **every literal value travels as a
 parameter** (placeholders ``?`` for SQLite and DuckDB, ``%s`` for psycopg),
 including LIKE patterns, whose ``%``, ``_`` and ``\\`` are escaped.
@@ -13,7 +13,7 @@ TRUE or FALSE, never NULL (``COALESCE(<test>, FALSE)``, ``IS NULL``,
 ``EXISTS``), before ``NOT``, ``AND`` and ``OR`` combine them. So
 ``NOT (country = 'CN')`` matches customers without a country, exactly as
 :func:`~crmcore.segments.evaluate.matches` and
-:func:`~crmcore.segments.vectorized.mask` do.
+:func:`~crmcore.segments.evaluate_batch.mask` do.
 
 Aggregates are correlated subqueries over the purchase and event tables;
 tag tests are ``EXISTS`` over the tag table; computed fields are expressions
@@ -45,7 +45,7 @@ import attrs
 
 from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
-from crmcore.segments.evaluate import (
+from crmcore.segments.resolved import (
     DAY_US,
     AggRef,
     Const,

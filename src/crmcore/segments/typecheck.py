@@ -41,7 +41,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from crmcore.kernel.errors import RuleError, RuleTypeError
-from crmcore.segments.parser import SourceMap, parse_rule_with_positions
+from crmcore.segments.grammar import parse_rule_with_positions
+from crmcore.segments.positions import SourceMap
 from crmcore.segments.rules import (
     Aggregate,
     And,

@@ -66,9 +66,9 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
-from crmcore.loyalty.batch import LiabilityReport, expire_all, liability_report
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.ledger import LoyaltyAccount
+from crmcore.loyalty.ledger_batch import LiabilityReport, expire_all, liability_report
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.loyalty.referrals import (
     ReferralClaim,
@@ -78,7 +78,8 @@ from crmcore.loyalty.referrals import (
     claim_id,
     referral_code,
 )
-from crmcore.loyalty.tiers import TierPolicy, TierStatus, facts_from_ledger
+from crmcore.loyalty.tier_policy import TierPolicy
+from crmcore.loyalty.tiers import TierStatus, facts_from_ledger
 from crmcore.ports import Store, UnitOfWork
 
 __all__ = [
@@ -367,7 +368,7 @@ def expire_accounts(
 
     Accounts are read in id order, ``batch_size`` per unit of work (each
     batch commits on its own; accounts of other programs are skipped). Only
-    accounts with something due change (:func:`~crmcore.loyalty.batch.expire_all`).
+    accounts with something due change (:func:`~crmcore.loyalty.ledger_batch.expire_all`).
     Idempotent: a rerun, or a run resumed after a failure, posts nothing
     twice. A batch that meets a concurrent change is re-read and redone, up
     to ``attempts`` times, then :class:`~crmcore.kernel.errors.ConcurrencyConflictError`
@@ -411,7 +412,7 @@ def loyalty_liability(
     """The points liability of every stored account of ``program`` as of ``as_of``.
 
     Reads the committed accounts page by page (``page_size`` per read) and
-    runs the vectorised :func:`~crmcore.loyalty.batch.liability_report` over
+    runs the vectorised :func:`~crmcore.loyalty.ledger_batch.liability_report` over
     their lots; ``expected_redemption`` as there.
     """
     program = _program(program)

@@ -17,19 +17,10 @@ from typing import Any, TypeVar
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.kernel.errors import AlreadyExistsError, ConcurrencyConflictError, NotFoundError
 from crmcore.ports import OutboxMessage
-from crmcore.storage.base import (
-    CUSTOMERS,
-    INTERACTIONS,
-    PURCHASES,
-    AggregateKind,
-    BufferedUnitOfWork,
-    ChangeSet,
-    RecordKind,
-    check_limit,
-    new_message_id,
-    relay,
-    sort_records,
-)
+from crmcore.storage.backend import ChangeSet, check_limit, sort_records
+from crmcore.storage.kinds import CUSTOMERS, INTERACTIONS, PURCHASES, AggregateKind, RecordKind
+from crmcore.storage.outbox import new_message_id, relay
+from crmcore.storage.unit_of_work import BufferedUnitOfWork
 
 __all__ = ["MemoryOutbox", "MemoryStore"]
 
@@ -214,7 +205,7 @@ class MemoryOutbox:
             self._data.published.update(positions)
 
     def relay(self, handler: Callable[[OutboxMessage], None], *, limit: int = 100) -> int:
-        """Hand pending messages to ``handler`` in order (:func:`~crmcore.storage.base.relay`)."""
+        """Hand pending messages to ``handler`` in order (:func:`~crmcore.storage.outbox.relay`)."""
         return relay(self, handler, limit)
 
 

@@ -31,7 +31,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 from hypothesis import strategies as st
 
-from crmcore.columnar.schema import CUSTOMER_SCHEMA
+from crmcore.columnar import CUSTOMER_SCHEMA
 from crmcore.kernel.clock import to_micros
 from crmcore.segments.rules import (
     COMPARISON_OPERATORS,
@@ -381,7 +381,7 @@ def load_sqlite(connection: Any, scenario: RuleScenario) -> None:
     """Insert ``scenario`` into a SQLite database migrated to the store's schema.
 
     ``connection`` is a :mod:`sqlite3` connection on which
-    :func:`crmcore.storage.sqlite_schema.migrate` has run; rows are written
+    :func:`crmcore.storage.sqlite.schema.migrate` has run; rows are written
     with the encodings :class:`~crmcore.storage.sqlite.SqliteStore` uses
     (microseconds, ISO dates, 0/1, amounts as decimal text, attributes and
     tags in their own tables).

@@ -1,0 +1,104 @@
+"""Quantile scores: bins of ranks, as ``pandas.qcut(x.rank(method), q)`` computes them.
+
+:func:`quantile_scores` turns any numeric array into scores ``1..bins``
+(quintiles by default): ranks 1..n by one sort (ties per :data:`Ties`), bin
+edges at the linear-interpolation quantiles of the ranks, a rank falls in bin
+``j`` when ``edge[j-1] < rank <= edge[j]`` (the lowest edge included in bin
+1). :func:`~crmcore.analytics.rfm.rfm_scores` scores recency, frequency and
+monetary value with it; :class:`~crmcore.analytics.rfm_segments.SegmentMap`
+checks its ``bins`` with the same rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.kernel.arrays import Float64Array, Int8Array
+from crmcore.kernel.errors import ValidationError
+
+__all__ = ["Ties", "quantile_scores"]
+
+
+#: How tied values are ranked before binning (pandas ``rank(method=...)``).
+Ties: TypeAlias = Literal["first", "average", "dense"]
+_TIES: Final = ("first", "average", "dense")
+_MIN_BINS: Final = 2
+_MAX_BINS: Final = 9  # a composite code stays three decimal digits
+
+
+def _check_bins(bins: object) -> int:
+    if isinstance(bins, bool) or not isinstance(bins, int) or not _MIN_BINS <= bins <= _MAX_BINS:
+        raise ValidationError("bins", bins, f"must be a whole number in {_MIN_BINS}..{_MAX_BINS}")
+    return bins
+
+
+def _check_ties(ties: object) -> Ties:
+    if ties not in _TIES:
+        raise ValidationError("ties", ties, f"must be one of {', '.join(_TIES)}")
+    return ties
+
+
+def _ranks(values: npt.NDArray[Any], ties: Ties) -> Float64Array:
+    """pandas ``Series.rank(method=ties)`` of ``values`` (1-based, float64), via one sort."""
+    n = len(values)
+    keys = values
+    if values.dtype.kind in "iu" and n and values.min() >= 0 and values.max() < 1 << 16:
+        keys = values.astype(np.uint16)  # small counts: numpy's stable sort is then a radix sort
+    order = np.argsort(keys, kind="stable")
+    ranks = np.empty(n, dtype=np.float64)
+    if ties == "first":
+        ranks[order] = np.arange(1, n + 1, dtype=np.float64)
+        return ranks
+    ordered = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    group = np.cumsum(np.concatenate(([False], ordered[1:] != ordered[:-1])))
+    if ties == "dense":
+        ranks[order] = (group + 1).astype(np.float64)
+        return ranks
+    ends = np.append(starts[1:], n)  # exclusive; 1-based ranks starts+1 .. ends
+    ranks[order] = ((starts + 1 + ends) / 2.0)[group]
+    return ranks
+
+
+def _quantiles(bins: int) -> Float64Array:
+    """The quantile levels ``pandas.qcut`` uses for ``q=bins`` (rounded up when inexact)."""
+    levels = np.linspace(0, 1, bins + 1)
+    inexact = bins * levels != np.arange(bins + 1)
+    np.putmask(levels, inexact, np.nextafter(levels, 1))
+    return levels
+
+
+def quantile_scores(values: npt.ArrayLike, bins: int = 5, ties: Ties = "first") -> Int8Array:
+    """Scores 1..``bins`` of ``values``: ``pandas.qcut(rank(values, ties), bins, labels)``.
+
+    Higher values score higher (reverse with ``bins + 1 - score``). One value,
+    or all values tied under ``"average"``/``"dense"``, give the middle score
+    ``(bins + 1) // 2`` for all. Raises
+    :class:`~crmcore.kernel.errors.ValidationError` for ``NaN`` or an empty input.
+
+    >>> quantile_scores([10.0, 30.0, 20.0, 50.0, 40.0]).tolist()
+    [1, 3, 2, 5, 4]
+    >>> quantile_scores([1, 1, 1, 1, 2], ties="first").tolist()
+    [1, 2, 3, 4, 5]
+    >>> quantile_scores([1, 1, 1, 1, 2], ties="average").tolist()
+    [1, 1, 1, 1, 5]
+    """
+    q = _check_bins(bins)
+    how = _check_ties(ties)
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "iuf":
+        raise ValidationError("values", array.dtype, "must be a one-dimensional numeric array")
+    if not len(array):
+        raise ValidationError("values", [], "must not be empty")
+    if array.dtype.kind == "f" and np.isnan(array).any():
+        raise ValidationError("values", int(np.argmax(np.isnan(array))), "must not contain NaN")
+    ranks = _ranks(array, how)
+    edges = np.quantile(ranks, _quantiles(q))
+    if edges[0] == edges[-1]:  # one customer, or everybody tied
+        return np.full(len(array), (q + 1) // 2, dtype=np.int8)
+    scores = np.searchsorted(edges, ranks, side="left")
+    scores[ranks == edges[0]] = 1
+    return scores.astype(np.int8)

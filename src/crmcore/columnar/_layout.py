@@ -1,0 +1,61 @@
+"""The numpy layout of each column kind, and the arrays that make up one column.
+
+:mod:`crmcore.columnar.schema` documents the layout of each kind
+(``StringDType`` plus a mask, ``float64`` with ``NaN``, ``datetime64[us]``
+with ``NaT``, integer codes into sorted categories, CSR offsets for tag
+sets, ...); this module holds the dtypes and markers that layout is made of,
+and :class:`ColumnLayout`, the arrays of one column as the builders hand
+them to :class:`~crmcore.columnar.columns.Column`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, NamedTuple
+
+import numpy as np
+
+from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
+from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
+from crmcore.kernel.clock import EPOCH, MICROSECOND
+
+__all__ = [
+    "DT_D",
+    "DT_US",
+    "MAX_US",
+    "MIN_US",
+    "NAT",
+    "SCALAR_KINDS",
+    "STRING_DTYPE",
+    "ColumnLayout",
+]
+
+#: numpy's variable-width UTF-8 string dtype (numpy >= 2), used for string columns.
+STRING_DTYPE: Final = np.dtypes.StringDType()
+
+#: ``NaT`` as an ``int64`` (the missing marker of datetime and date columns).
+NAT: Final = np.iinfo(np.int64).min
+#: The dtype of datetime columns (UTC).
+DT_US: Final = np.dtype("datetime64[us]")
+#: The dtype of date columns.
+DT_D: Final = np.dtype("datetime64[D]")
+#: The range of a datetime column, in microseconds since the epoch: years 1 to 9999.
+MIN_US: Final = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+MAX_US: Final = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - EPOCH) // MICROSECOND
+
+#: Kinds that hold one scalar per row (everything except ``tags``).
+SCALAR_KINDS: Final[frozenset[ColumnKind]] = frozenset(COLUMN_KINDS) - {"tags"}
+
+
+class ColumnLayout(NamedTuple):
+    """The arrays of one column, already in its kind's layout (not yet frozen).
+
+    The fields are the arguments of ``Column._new``, in its order.
+    """
+
+    kind: ColumnKind
+    values: AnyArray
+    mask: BoolArray | None = None
+    categories: tuple[str, ...] = ()
+    offsets: Int64Array | None = None
+    vocabulary: AnyArray | None = None

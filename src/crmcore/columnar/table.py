@@ -1,0 +1,403 @@
+"""The frame base class: a table of equal-length, immutable columns following a schema.
+
+A frame is a schema plus one :class:`~crmcore.columnar.columns.Column` per
+schema column, all of one length. It is the batch half of "two speeds, one
+rule": analytics take frames and compute over whole columns at once.
+:class:`Frame` holds what every frame type of :mod:`crmcore.columnar.frame`
+shares: selection, equality, display, and building from and writing to
+records (dicts), CSV and pandas; a round trip gives an equal frame. Input is
+validated at that boundary and errors name the row and column (``"row 17: at"``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from datetime import date
+from itertools import islice, repeat
+from operator import itemgetter
+from typing import TYPE_CHECKING, ClassVar, Final, Self, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from crmcore.columnar._builders import make_builder
+from crmcore.columnar._kind_inference import infer_kind
+from crmcore.columnar._layout import SCALAR_KINDS
+from crmcore.columnar._pandas import from_pandas, import_pandas, pandas_kind, to_pandas
+from crmcore.columnar._validation import row_error
+from crmcore.columnar.columns import Column, empty_column
+from crmcore.columnar.csvio import CsvSource, read_csv, write_csv
+from crmcore.columnar.schema import ColumnSpec, Schema
+from crmcore.kernel.arrays import Int64Array
+from crmcore.kernel.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Frame"]
+
+_CHUNK: Final = 1 << 12  # records per chunk: small enough to stay in cache across column passes
+_HTML_ROWS: Final = 10
+
+
+class Frame:
+    """A table of equal-length, immutable numpy columns following a schema.
+
+    Concrete frames (:class:`~crmcore.columnar.frame.CustomerFrame`,
+    :class:`~crmcore.columnar.frame.TransactionLog`,
+    :class:`~crmcore.columnar.frame.EventLog`) fix the schema and add
+    domain helpers; this base class holds the columns and everything that
+    works the same for all of them: selection (:meth:`take`,
+    :meth:`filter`), conversion (:meth:`to_records`, :meth:`to_csv`,
+    :meth:`to_pandas`), equality and display.
+
+    Columns are in schema order, then any extra columns (``attr.*`` for
+    customers) sorted by name.
+    """
+
+    #: The columns every frame of this type has.
+    SCHEMA: ClassVar[Schema]
+    #: Prefix of the extra columns this frame type accepts (``None``: no extras).
+    EXTRA_PREFIX: ClassVar[str | None] = None
+    #: String columns held dictionary-encoded (int64 codes into a vocabulary).
+    ENCODED: ClassVar[frozenset[str]] = frozenset()
+
+    __slots__ = ("_cache", "_columns", "_length")
+
+    _columns: dict[str, Column]
+    _length: int
+    _cache: dict[str, object]
+
+    def __init__(self, columns: Mapping[str, Column]) -> None:
+        """Assemble a frame from columns, checking names, kinds, lengths and required values.
+
+        Absent nullable schema columns are filled as missing; a string column
+        for an encoded name is encoded.
+        """
+        schema = self._schema_of()
+        lengths = {len(c) for c in columns.values() if isinstance(c, Column)}
+        if len(lengths) > 1:
+            raise ValidationError("columns", sorted(lengths), "must all have the same length")
+        length = lengths.pop() if lengths else 0
+        result: dict[str, Column] = {}
+        for spec in schema.columns:
+            column = columns.get(spec.name)
+            if column is None:
+                if not spec.nullable:
+                    raise ValidationError(spec.name, None, "required column is missing")
+                column = empty_column(spec.kind, length, spec.name in self.ENCODED)
+            result[spec.name] = self._checked(spec, column)
+        for name in sorted(set(columns) - set(schema.names)):
+            column = columns[name]
+            if not self._is_extra(name):
+                raise ValidationError(name, None, "unknown column")
+            if not isinstance(column, Column) or column.kind not in SCALAR_KINDS:
+                raise ValidationError(name, column, "an extra column must be a scalar Column")
+            result[name] = column
+        self._init(result, length)
+        self._validate()
+
+    def _checked(self, spec: ColumnSpec, column: object) -> Column:
+        if not isinstance(column, Column):
+            raise ValidationError(spec.name, column, "must be a Column")
+        if column.kind != spec.kind:
+            raise ValidationError(spec.name, column.kind, f"must be a {spec.kind} column")
+        if not spec.nullable and column.missing.any():
+            i = int(np.argmax(column.missing))
+            raise row_error(i, spec.name, None, "is required (column is not nullable)")
+        if spec.name in self.ENCODED and column.vocabulary is None:
+            builder = make_builder("string", spec.name, spec.nullable, encoded=True)
+            builder.add_objects(column.to_list(), 0)
+            column = Column._new(*builder.finish())
+        return column
+
+    def _init(self, columns: dict[str, Column], length: int) -> None:
+        self._columns = columns
+        self._length = length
+        self._cache = {}
+
+    @classmethod
+    def _trusted(cls, columns: dict[str, Column], length: int) -> Self:
+        """A frame over columns already in layout and order (no checks)."""
+        frame = object.__new__(cls)
+        frame._init(columns, length)
+        return frame
+
+    def _validate(self) -> None:
+        """Frame-wide invariants beyond single columns (a hook for subclasses)."""
+
+    @classmethod
+    def _schema_of(cls) -> Schema:
+        schema: Schema | None = getattr(cls, "SCHEMA", None)
+        if schema is None:
+            raise TypeError(f"{cls.__name__} has no schema: use CustomerFrame, TransactionLog, ...")
+        return schema
+
+    @classmethod
+    def _is_extra(cls, name: object) -> bool:
+        prefix = cls.EXTRA_PREFIX
+        return (
+            prefix is not None
+            and isinstance(name, str)
+            and name.startswith(prefix)
+            and len(name) > len(prefix)
+        )
+
+    # -- shape and access -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Column names, in order."""
+        return tuple(self._columns)
+
+    @property
+    def schema(self) -> Schema:
+        """This frame's schema: the type's columns plus its extra columns (nullable)."""
+        extras = tuple(
+            ColumnSpec(name, column.kind, True, "custom attribute")
+            for name, column in self._columns.items()
+            if name not in self.SCHEMA
+        )
+        return Schema(self.SCHEMA.columns + extras) if extras else self.SCHEMA
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``; `NotFoundError` if there is none."""
+        try:
+            return self._columns[name]
+        except KeyError:
+            raise NotFoundError("column", name) from None
+
+    def __getitem__(self, name: str) -> Column:
+        return self.column(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
+    # -- selection ------------------------------------------------------------------------------
+    def _indices(self, indices: npt.ArrayLike) -> Int64Array:
+        idx = np.asarray(indices)
+        if idx.size == 0:
+            return np.empty(0, dtype=np.int64)
+        if idx.ndim != 1 or idx.dtype.kind not in "iu":
+            raise ValidationError("indices", idx.dtype, "must be a 1-d array of int positions")
+        bad = (idx < 0) | (idx >= self._length)
+        if bad.any():
+            raise ValidationError(
+                "indices", idx[bad][0], f"must lie in 0..{self._length - 1} (no negatives)"
+            )
+        return idx.astype(np.int64, copy=False)
+
+    def take(self, indices: npt.ArrayLike) -> Self:
+        """The rows at ``indices`` (int positions, in that order), as a new frame."""
+        idx = self._indices(indices)
+        columns = {name: column.take(idx) for name, column in self._columns.items()}
+        return self._trusted(columns, len(idx))
+
+    def filter(self, mask: npt.ArrayLike) -> Self:
+        """The rows where the boolean ``mask`` is true, as a new frame."""
+        keep = np.asarray(mask)
+        if keep.dtype != np.bool_ or keep.shape != (self._length,):
+            raise ValidationError(
+                "mask", keep.shape, f"must be a bool array of length {self._length}"
+            )
+        return self.take(np.flatnonzero(keep))
+
+    # -- conversion ----------------------------------------------------------------------
+    def to_records(self) -> list[dict[str, object]]:
+        """One dict per row with every column: ``None`` for missing, Python values.
+
+        ``type(frame).from_records(frame.to_records()) == frame``.
+        """
+        names = self.names
+        values = [column.to_list() for column in self._columns.values()]
+        return list(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the frame's arrays (what a row costs: ``memory_bytes() / len``)."""
+        return sum(column.memory_bytes() for column in self._columns.values())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        if type(other) is not type(self) or other.names != self.names:
+            return False
+        return all(column.equals(other._columns[name]) for name, column in self._columns.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._length} rows x {len(self._columns)} columns)"
+
+    def _repr_html_(self) -> str:
+        """A small HTML table of the first rows, for Jupyter (every cell escaped)."""
+        head = self.take(np.arange(min(self._length, _HTML_ROWS)))
+        names = self.names
+        cells = [_html_cells(head._columns[name]) for name in names]
+        header = "".join(f"<th>{html.escape(name)}</th>" for name in names)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+            for row in zip(*cells, strict=True)
+        )
+        shape = f"{self._length} rows \N{MULTIPLICATION SIGN} {len(names)} columns"
+        return (
+            f"<div><p>{html.escape(type(self).__name__)}: {shape}</p>"
+            f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+    # -- records --------------------------------------------------------------------------------
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, object]]) -> Self:
+        """Build a frame from mappings of column name to Python value.
+
+        Missing keys and ``None`` are missing values; a tags column takes a
+        set (or list/tuple) of strings. Datetimes must be timezone-aware
+        (stored in UTC), dates ``date``, numbers for float columns ``int``,
+        ``float`` or ``Decimal``. Unknown keys are errors, except custom
+        attribute columns where the frame type allows them. Records are
+        consumed in chunks, so a generator is never materialised whole.
+        """
+        schema = cls._schema_of()
+        names = schema.names
+        known = frozenset(names)
+        builders = {
+            spec.name: make_builder(spec.kind, spec.name, spec.nullable, spec.name in cls.ENCODED)
+            for spec in schema.columns
+        }
+        getters = [(name, itemgetter(name)) for name in names]
+        extras: dict[str, list[object]] = {}
+        start = 0
+        iterator = iter(records)
+        while chunk := list(islice(iterator, _CHUNK)):
+            cls._check_mappings(chunk, start)
+            keys: set[object] = set().union(*chunk)
+            for key in keys - known:
+                if not cls._is_extra(key):
+                    row = next(i for i, record in enumerate(chunk) if key in record)
+                    value = chunk[row][cast(str, key)]
+                    raise row_error(start + row, str(key), value, cls._unknown(key))
+                if key not in extras:
+                    extras[key] = [None] * start  # type: ignore[index]
+            for name, getter in getters:
+                try:  # one C-level pass per column, no per-row tuples
+                    values: list[object] = list(map(getter, chunk))
+                except KeyError:
+                    values = [record.get(name) for record in chunk]
+                builders[name].add_objects(values, start)
+            for key, values in extras.items():
+                values.extend([record.get(key) for record in chunk])
+            start += len(chunk)
+        result = {name: Column._new(*builder.finish()) for name, builder in builders.items()}
+        for key in sorted(extras):
+            values = extras[key]
+            builder = make_builder(infer_kind(values, key), key, True)
+            builder.add_objects(values, 0)
+            result[key] = Column._new(*builder.finish())
+        frame = cls._trusted(result, start)
+        frame._validate()
+        return frame
+
+    @staticmethod
+    def _check_mappings(chunk: list[Mapping[str, object]], start: int) -> None:
+        bad = {t for t in set(map(type, chunk)) if not issubclass(t, Mapping)}
+        if bad:
+            i = next(i for i, record in enumerate(chunk) if type(record) in bad)
+            raise ValidationError(
+                f"row {start + i}", chunk[i], "must be a mapping of column name to value"
+            )
+
+    @classmethod
+    def _unknown(cls, key: object) -> str:
+        if cls.EXTRA_PREFIX is not None:
+            return f"unknown column; custom columns must be named {cls.EXTRA_PREFIX}<name>"
+        return f"unknown column; expected {', '.join(cls.SCHEMA.names)}"
+
+    # -- CSV -------------------------------------------------------------------------------------
+    @classmethod
+    def from_csv(cls, source: CsvSource) -> Self:
+        """Read a CSV written by :meth:`to_csv` (or by hand; see :mod:`~crmcore.columnar.csvio`).
+
+        The header must name every required column; absent nullable columns
+        are missing. ``source`` is a path or a text stream opened with
+        ``newline=""``.
+        """
+        schema = cls._schema_of()
+        columns = read_csv(source, schema, extra_prefix=cls.EXTRA_PREFIX, encoded=cls.ENCODED)
+        length = len(next(iter(columns.values())))
+        frame = cls._trusted(columns, length)
+        frame._validate()
+        return frame
+
+    def to_csv(self, target: CsvSource) -> None:
+        """Write the frame as CSV: a header row, then one row per record (UTF-8)."""
+        write_csv(target, self.names, list(self._columns.values()))
+
+    # -- pandas ----------------------------------------------------------------------------------
+    def to_pandas(self) -> pd.DataFrame:
+        """A pandas DataFrame with a column per frame column (needs the ``pandas`` extra).
+
+        string → ``string``; float → ``float64``; int → ``int64`` (``Int64``
+        when nullable); bool → ``bool`` (``boolean`` when nullable); datetime
+        → ``datetime64[us, UTC]``; date → object of ``date``; category →
+        ``category``; tags → object of ``frozenset``. Arrays are copied.
+        """
+        pandas = import_pandas()
+        schema = self.schema
+        data = {
+            name: to_pandas(pandas, column, schema[name].nullable)
+            for name, column in self._columns.items()
+        }
+        frame: pd.DataFrame = pandas.DataFrame(data, index=pandas.RangeIndex(self._length))
+        return frame
+
+    @classmethod
+    def from_pandas(cls, df: pd.DataFrame) -> Self:
+        """Build a frame from a pandas DataFrame (the index is ignored).
+
+        Takes what :meth:`to_pandas` writes and the usual alternatives
+        (object columns of Python values, ``str`` columns, numpy dtypes).
+        Datetime columns must be timezone-aware.
+        """
+        schema = cls._schema_of()
+        pd = import_pandas()
+        names = list(df.columns)
+        for name in names:
+            if name not in schema and not cls._is_extra(name):
+                raise ValidationError(str(name), None, cls._unknown(name))
+        if len(set(names)) != len(names):
+            raise ValidationError("columns", names, "column names must be distinct")
+        columns: dict[str, Column] = {}
+        length = len(df)
+        for spec in schema.columns:
+            if spec.name in df.columns:
+                encoded = spec.name in cls.ENCODED
+                columns[spec.name] = from_pandas(
+                    pd, df[spec.name], spec.kind, spec.name, spec.nullable, encoded
+                )
+            elif not spec.nullable:
+                raise ValidationError(spec.name, None, "required column is missing")
+            else:
+                columns[spec.name] = empty_column(spec.kind, length, spec.name in cls.ENCODED)
+        for name in sorted(set(names) - set(schema.names)):
+            series = df[name]
+            kind = pandas_kind(pd, series, name)
+            columns[name] = from_pandas(pd, series, kind, name, True, False)
+        frame = cls._trusted(columns, length)
+        frame._validate()
+        return frame
+
+
+def _html_cells(column: Column) -> list[str]:
+    out: list[str] = []
+    for value in column.to_list():
+        if value is None:
+            out.append("")
+        elif isinstance(value, frozenset):
+            out.append(html.escape(", ".join(sorted(value))))
+        elif isinstance(value, date):
+            out.append(html.escape(value.isoformat()))
+        else:
+            out.append(html.escape(str(value)))
+    return out

@@ -1,0 +1,40 @@
+"""What both shipped outboxes share: message ids and the relay loop.
+
+:func:`relay` is the :meth:`~crmcore.ports.Outbox.relay` of
+:class:`~crmcore.storage.memory.MemoryOutbox` and
+:class:`~crmcore.storage.sqlite.SqliteOutbox`: hand pending messages on in
+order, then mark them published.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from crmcore.ports import Outbox, OutboxMessage
+
+__all__ = ["new_message_id", "relay"]
+
+
+def new_message_id() -> str:
+    """A unique outbox message id."""
+    return uuid.uuid4().hex
+
+
+def relay(outbox: Outbox, handler: Callable[[OutboxMessage], None], limit: int) -> int:
+    """The shared :meth:`Outbox.relay` loop: hand on in order, mark what was handed on.
+
+    The marks of one call are written together when it ends, also when the
+    handler raises (one transaction, one disk sync, per call rather than per
+    message). A crash before that write hands those messages on again, which
+    the outbox contract allows: consumers drop duplicates by ``message_id``.
+    """
+    handed: list[int] = []
+    try:
+        for message in outbox.pending(limit):
+            handler(message)
+            handed.append(message.position)
+    finally:
+        if handed:
+            outbox.mark_published(handed)
+    return len(handed)

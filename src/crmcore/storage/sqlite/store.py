@@ -1,0 +1,158 @@
+"""The SQLite store: opening a database, units of work over it, segments run inside it.
+
+:class:`SqliteStore` opens (and creates or migrates, see
+:mod:`crmcore.storage.sqlite.schema`) a database file in WAL mode, hands out
+:class:`~crmcore.storage.unit_of_work.BufferedUnitOfWork` instances over its
+:class:`~crmcore.storage.sqlite.backend.SqliteBackend` and its
+:class:`~crmcore.storage.sqlite.outbox.SqliteOutbox`, and runs segment rules
+as SQL (:meth:`SqliteStore.segment_members`) against the schema of what it
+stores (:meth:`SqliteStore.rule_schema`).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from types import TracebackType
+from typing import Final, cast
+
+from crmcore.kernel.errors import StorageError, ValidationError
+from crmcore.segments.rules import FieldType, Predicate, RuleSchema
+from crmcore.segments.sql import to_sql
+from crmcore.storage.sqlite.backend import SqliteBackend
+from crmcore.storage.sqlite.connections import Connections
+from crmcore.storage.sqlite.customer_columns import check_customer_columns
+from crmcore.storage.sqlite.encoding import SqlValue
+from crmcore.storage.sqlite.errors import translated
+from crmcore.storage.sqlite.outbox import SqliteOutbox
+from crmcore.storage.sqlite.schema import migrate
+from crmcore.storage.unit_of_work import BufferedUnitOfWork
+
+__all__ = ["SqliteStore"]
+
+
+#: The rule type of each stored custom attribute type (for :meth:`SqliteStore.segment_members`).
+_ATTRIBUTE_RULE_TYPES: Final[dict[str, FieldType]] = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "decimal": "number",
+    "bool": "bool",
+    "date": "date",
+    "datetime": "datetime",
+}
+
+
+class SqliteStore:
+    """A :class:`~crmcore.ports.Store` in a SQLite database file.
+
+    ``path`` is the database file (created when missing, migrated to
+    :data:`~crmcore.storage.sqlite.schema.SCHEMA_VERSION` on open) or
+    ``":memory:"`` for a private, non-durable database shared by the store's
+    threads. ``timeout`` is how many seconds a write waits for another
+    connection's lock before failing with
+    :class:`~crmcore.kernel.errors.StorageError`.
+
+    Raises :class:`~crmcore.kernel.errors.SchemaVersionError` for a database from a
+    newer crmcore and :class:`~crmcore.kernel.errors.StorageError` for a file that
+    is not a SQLite database or cannot be opened. Use it as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = ":memory:", *, timeout: float = 5.0) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise ValidationError("path", path, "must be a file path or ':memory:'")
+        location = os.fspath(path)
+        if not isinstance(location, str) or not location:
+            raise ValidationError("path", path, "must be a non-empty file path or ':memory:'")
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 <= timeout < float("inf")
+        ):
+            raise ValidationError("timeout", timeout, "must be a non-negative number of seconds")
+        self._path = location
+        self._connections = Connections(location, float(timeout))
+        connection = self._connections.connect()
+        try:
+            with translated(f"open of {location!r}"):
+                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if not self._connections.shared and str(mode).lower() != "wal":
+                    raise StorageError(
+                        f"SQLite open of {location!r} failed: cannot use WAL journal mode "
+                        f"(got {mode!r}; is the file on a network or read-only file system?)"
+                    )
+                migrate(connection)
+                check_customer_columns(connection, location)
+        except BaseException:
+            connection.close()
+            raise
+        self._connections.adopt(connection)
+        self._backend = SqliteBackend(self._connections)
+        self._outbox = SqliteOutbox(self._connections)
+
+    @property
+    def path(self) -> str:
+        """The database file (or ``":memory:"``)."""
+        return self._path
+
+    def unit_of_work(self) -> BufferedUnitOfWork:
+        """A new unit of work over this store."""
+        if self._connections.closed:
+            raise StorageError(f"the SQLite store {self._path!r} is closed")
+        return BufferedUnitOfWork(self._backend)
+
+    def rule_schema(self) -> RuleSchema:
+        """What segment rules may refer to in this database.
+
+        The standard customer fields and computed fields, and the custom
+        attributes stored here (``attr.<name>`` with their stored types). Event
+        kinds are not restricted: a segment may name a kind no interaction
+        has had yet (it then matches nobody, or everybody under ``not``).
+        """
+        types: dict[str, FieldType] = {}
+        rows = self._backend.read("SELECT DISTINCT name, type FROM customer_attributes")
+        for name, tag in rows:
+            types[f"attr.{name}"] = _ATTRIBUTE_RULE_TYPES.get(tag, "string")
+        return RuleSchema.default().with_attributes(types)
+
+    def segment_members(
+        self, rule: Predicate, as_of: datetime, *, schema: RuleSchema | None = None
+    ) -> list[str]:
+        """The ids of the customers matching segment ``rule`` at ``as_of``, in id order.
+
+        The rule is compiled by :func:`crmcore.segments.sql.to_sql` and runs
+        inside the database (no customer is loaded into Python); it means
+        exactly what :func:`crmcore.segments.matches` means on the stored
+        customers, purchases and interactions. ``schema`` defaults to
+        :meth:`rule_schema`. Raises :class:`~crmcore.kernel.errors.RuleTypeError` for
+        a rule that does not fit the schema.
+        """
+        sql, params = to_sql(
+            rule, "sqlite", as_of=as_of, schema=self.rule_schema() if schema is None else schema
+        )
+        values = [cast(SqlValue, p) for p in params]
+        return [str(row[0]) for row in self._backend.read(sql, values)]
+
+    @property
+    def outbox(self) -> SqliteOutbox:
+        """The transactional outbox."""
+        return self._outbox
+
+    def close(self) -> None:
+        """Close every connection (idempotent). Units of work still open then fail."""
+        self._connections.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self._path!r})"
