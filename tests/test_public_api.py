@@ -15,24 +15,36 @@ import crmcore
 FIRST_IMPORTS = [
     "crmcore",
     "crmcore.kernel.stage",
+    "crmcore.kernel.machine",
+    "crmcore.kernel.codec",
     "crmcore.columnar",
     "crmcore.customers",
     "crmcore.customers.records",
     "crmcore.funnel",
     "crmcore.funnel.analytics",
     "crmcore.lifecycle",
+    "crmcore.lifecycle.transitions_batch",
     "crmcore.journey",
+    "crmcore.journey.journey_map",
     "crmcore.storage.sqlite",
+    "crmcore.storage.sqlite.store",
     "crmcore.services",
     "crmcore.testing.contract",
     "crmcore.analytics",
     "crmcore.analytics.bgnbd",
     "crmcore.loyalty",
     "crmcore.loyalty.tiers",
+    "crmcore.loyalty.tiers_batch",
+    "crmcore.loyalty.ledger_batch",
     "crmcore.segments",
     "crmcore.segments.parser",
+    "crmcore.segments.typecheck",
+    "crmcore.segments.grammar",
     "crmcore.feedback",
     "crmcore.feedback.case_metrics",
+    "crmcore.feedback.case_machine",
+    "crmcore.feedback.events",
+    "crmcore.datasets",
     "crmcore.cli",
     "crmcore.demo",
 ]
@@ -64,3 +76,19 @@ def test_module_imports_first_in_a_fresh_interpreter(module: str) -> None:
         [sys.executable, "-c", f"import {module}"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_all_is_grouped_by_area_and_sorted_within_groups() -> None:
+    source = inspect.getsource(crmcore)
+    body = source[source.index("__all__ = [") : source.index("]\n", source.index("__all__ = ["))]
+    groups: list[list[str]] = []
+    for line in body.splitlines()[1:]:
+        line = line.strip()
+        if line.startswith("#"):
+            groups.append([])
+        elif line:
+            groups[-1].append(line.strip('",'))
+    assert len(groups) >= 10
+    for names in groups:
+        assert names == sorted(names, key=lambda n: (n.lower().lstrip("_"), n))
+    assert [n for names in groups for n in names] == list(crmcore.__all__)

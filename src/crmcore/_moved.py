@@ -1,7 +1,8 @@
 """Old import paths of modules that moved, kept working for one release with a warning.
 
-0.2 gathered the foundation modules into :mod:`crmcore.kernel` and moved the
-synthetic data generator to :mod:`crmcore.datasets`. ``import crmcore.money``
+0.2 gathered the foundation modules into :mod:`crmcore.kernel`, moved the
+synthetic data generator to :mod:`crmcore.datasets`, and split or renamed the
+modules that held several ideas. ``import crmcore.money``
 (or ``from crmcore.money import Money``) still works until 0.3: a finder on
 ``sys.meta_path`` answers each old name in :data:`MOVED_MODULES` with the
 module at its new path and raises a :class:`DeprecationWarning` naming it. The
@@ -36,6 +37,17 @@ MOVED_MODULES: Final[Mapping[str, str]] = MappingProxyType(
         "crmcore.stage": "crmcore.kernel.stage",
         "crmcore.funnel.stage": "crmcore.kernel.stage",
         "crmcore.synthetic": "crmcore.datasets.synthetic",
+        # Modules split or renamed in 0.2: the new module, or the package that re-exports
+        # every name the old module had.
+        "crmcore.analytics.tiers": "crmcore.analytics.value_tiers",
+        "crmcore.feedback.metrics": "crmcore.feedback",
+        "crmcore.journey.reference": "crmcore.journey._reference",
+        "crmcore.lifecycle.batch": "crmcore.lifecycle",
+        "crmcore.loyalty.batch": "crmcore.loyalty.ledger_batch",
+        "crmcore.loyalty.tier_events": "crmcore.loyalty.events",
+        "crmcore.segments.vectorized": "crmcore.segments.evaluate_batch",
+        "crmcore.storage.base": "crmcore.storage",
+        "crmcore.storage.sqlite_schema": "crmcore.storage.sqlite.schema",
     }
 )
 

@@ -60,10 +60,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.analytics.kpis import DAY_US, check_window_days, per_customer, read_purchases
+from crmcore.analytics.kpis import check_window_days, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.journey import TouchpointScores
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
+from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle import BatchClassification, LifecycleState

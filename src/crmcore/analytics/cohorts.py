@@ -60,8 +60,9 @@ from typing import Final, Literal, TypeAlias
 import attrs
 import numpy as np
 
-from crmcore.analytics.kpis import DAY_US, exact_sums, read_purchases
+from crmcore.analytics.kpis import exact_sums, read_purchases
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int64Array, read_only
+from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import fmt, json_number
 

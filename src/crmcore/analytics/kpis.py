@@ -47,7 +47,7 @@ import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
-from crmcore.kernel.clock import EPOCH, to_micros
+from crmcore.kernel.clock import DAY_US, EPOCH, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 
@@ -55,7 +55,6 @@ __all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
 
 
 #: Microseconds per day (the unit of ``datetime64[us]`` columns).
-DAY_US: Final = 86_400_000_000
 _US: Final = timedelta(microseconds=1)
 _I64_MAX: Final = np.iinfo(np.int64).max
 _I64_MIN: Final = np.iinfo(np.int64).min

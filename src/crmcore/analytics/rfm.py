@@ -70,7 +70,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.analytics.kpis import DAY_US, per_customer, read_purchases
+from crmcore.analytics.kpis import per_customer, read_purchases
 from crmcore.analytics.quantiles import Ties, _check_bins, _check_ties, quantile_scores
 from crmcore.analytics.rfm_segments import RFM_SEGMENTS, SegmentMap
 from crmcore.columnar import STRING_DTYPE, TransactionLog
@@ -82,6 +82,7 @@ from crmcore.kernel.arrays import (
     Int64Array,
     read_only,
 )
+from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 

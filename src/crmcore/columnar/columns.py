@@ -17,7 +17,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from itertools import pairwise, repeat
 from operator import is_
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -34,19 +34,13 @@ from crmcore.columnar._layout import (
 )
 from crmcore.columnar._validation import check_types, is_str
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
-from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
+from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.clock import EPOCH
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["STRING_DTYPE", "Column"]
 
 _STRING_INLINE: Final = 15  # StringDType keeps strings up to 15 bytes inside the array
-
-
-def freeze(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Make an array we own read-only and return it."""
-    array.flags.writeable = False
-    return array
 
 
 class Column:
@@ -90,11 +84,11 @@ class Column:
         """Wrap arrays that already satisfy the layout invariants (no checks, no copies)."""
         column = object.__new__(cls)
         column._kind = kind
-        column._values = freeze(values)
-        column._mask = None if mask is None else freeze(mask)
+        column._values = read_only(values)
+        column._mask = None if mask is None else read_only(mask)
         column._categories = categories
-        column._offsets = None if offsets is None else freeze(offsets)
-        column._vocabulary = None if vocabulary is None else freeze(vocabulary)
+        column._offsets = None if offsets is None else read_only(offsets)
+        column._vocabulary = None if vocabulary is None else read_only(vocabulary)
         column._missing = None
         return column
 
@@ -214,7 +208,7 @@ class Column:
         :attr:`codes` and :attr:`vocabulary` to work on the codes instead.
         """
         if self._vocabulary is not None:
-            return freeze(_decode(self._vocabulary, self._values))
+            return read_only(_decode(self._vocabulary, self._values))
         return self._values
 
     @property
@@ -232,7 +226,7 @@ class Column:
                 mask = v < 0
             else:  # tags
                 mask = np.zeros(len(self), dtype=bool)
-            self._missing = freeze(mask)
+            self._missing = read_only(mask)
         return self._missing
 
     @property

@@ -34,7 +34,7 @@ from crmcore.feedback.vocabulary import CHANNELS, KINDS, Channel, FeedbackKind
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel import validators
-from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import EPOCH, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import Outcome
@@ -205,11 +205,6 @@ def receive_feedback(feedback: Feedback) -> Outcome[Feedback]:
     return Outcome(feedback, (event,))
 
 
-def _readonly(array: AnyArray) -> AnyArray:
-    array.flags.writeable = False
-    return array
-
-
 def _column(value: object, dtype: object, name: str, n: int | None = None) -> AnyArray:
     try:
         array = np.array(value, dtype=dtype, copy=True)  # type: ignore[call-overload]
@@ -219,7 +214,7 @@ def _column(value: object, dtype: object, name: str, n: int | None = None) -> An
         raise ValidationError(name, array.shape, "must be one-dimensional")
     if n is not None and len(array) != n:
         raise ValidationError(name, len(array), f"must have {n} rows")
-    return _readonly(array)
+    return read_only(array)
 
 
 def _check_codes(codes: AnyArray, low: int, high: int, name: str) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from crmcore.columnar import Column
 from crmcore.kernel.arrays import Int64Array
+from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import ValidationError
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
 Period: TypeAlias = Literal["day", "week", "month"]
 #: The periods, as accepted by :func:`period_codes` and the trends.
 PERIODS: Final = ("day", "week", "month")
-_DAY_US: Final = 86_400_000_000
 
 
 # -- labels ----------------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def period_codes(at: object, period: Period = "month") -> tuple[Int64Array, tupl
 
 def period_index(us: Int64Array, period: str) -> Int64Array:
     """Period numbers of instants in µs since the epoch: days, ISO weeks or months since 1970."""
-    days = us // _DAY_US
+    days = us // DAY_US
     if period == "day":
         return days
     if period == "week":

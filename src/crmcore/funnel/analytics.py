@@ -89,7 +89,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Final, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -118,7 +118,7 @@ from crmcore.funnel._steps import (
     plan,
 )
 from crmcore.kernel.arrays import BoolArray, Int64Array, UIntArray
-from crmcore.kernel.clock import to_micros
+from crmcore.kernel.clock import DAY_US, to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.stage import Stage
 
@@ -142,7 +142,6 @@ __all__ = [
     "funnel_report_python",
 ]
 
-_DAY_US: Final = 86_400_000_000
 
 #: What an event is in :func:`funnel_report_python`: an event kind, a stage
 #: entered, or both (an event of that kind that also places the customer at the stage).
@@ -349,7 +348,7 @@ def _by_groups(
 def _cohorts(result: Outcomes, period: str) -> tuple[Int64Array, list[str | None]]:
     """Group of each outcome row by the UTC week (ISO, from Monday) or month of entry."""
     if period == "week":
-        days = result.entry_us // _DAY_US
+        days = result.entry_us // DAY_US
         start = days - (days + 3) % 7  # 1970-01-01 was a Thursday: (days + 3) % 7 is 0 on Mondays
         labels, group = np.unique(start, return_inverse=True)
         keys: list[str | None] = []

@@ -15,6 +15,7 @@ import attrs
 from crmcore.kernel.errors import ValidationError
 
 __all__ = [
+    "DAY_US",
     "EPOCH",
     "MICROSECOND",
     "Clock",
@@ -32,6 +33,8 @@ __all__ = [
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: One microsecond: the resolution of every stored time and ``datetime64[us]`` column.
 MICROSECOND = timedelta(microseconds=1)
+#: Microseconds in a day (of 24 hours): the unit of day windows in the batch arrays.
+DAY_US = 86_400_000_000
 
 
 def ensure_aware(value: object, field: str = "at") -> datetime:

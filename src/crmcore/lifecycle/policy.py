@@ -60,7 +60,7 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import Purchase
-from crmcore.kernel.clock import from_micros, to_micros
+from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.kernel.money import Money
@@ -81,7 +81,6 @@ Amount = float | int | Decimal | Money
 #: One purchase for :func:`classify`: a :class:`Purchase` or an ``(at, amount)`` pair.
 PurchaseInput = Purchase | tuple[datetime, Amount]
 
-DAY_US: Final = 86_400_000_000
 #: Spend is summed in these units per currency unit (exact, order-independent sums).
 SPEND_SCALE: Final = 10_000.0
 #: A customer's spend in :data:`SPEND_SCALE` units must stay below this (float64 exactness).

@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, TransactionLog
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
-from crmcore.kernel.clock import from_micros, to_micros
+from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import (
     CurrencyMismatchError,
     NotFoundError,
@@ -49,7 +49,6 @@ from crmcore.kernel.errors import (
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason, reasons_from_bits
 from crmcore.lifecycle.policy import (
-    DAY_US,
     DEFAULT_POLICY,
     MAX_SCALED_SPEND,
     SPEND_SCALE,

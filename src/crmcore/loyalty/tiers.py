@@ -75,7 +75,7 @@ from typing import Protocol
 import attrs
 
 from crmcore.kernel import machine, validators
-from crmcore.kernel.clock import from_micros, to_utc
+from crmcore.kernel.clock import DAY_US, from_micros, to_utc
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import validate_id
@@ -507,7 +507,7 @@ class _Engine:
         self.since = since
         self.period_end = period_end
         self.customer = customer
-        self.grace = policy.grace_days * 86_400_000_000
+        self.grace = policy.grace_days * DAY_US
         self.changes: list[TierChange] = []
         self.events: list[DomainEvent] = []
 

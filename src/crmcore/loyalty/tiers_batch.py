@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
-from crmcore.kernel.clock import from_micros
+from crmcore.kernel.clock import DAY_US, from_micros
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.kernel.reports import html_table, json_number
@@ -77,7 +77,7 @@ class _BatchEngine:
     ) -> None:
         self.policy = policy
         self.calendar = policy.window is QualificationWindow.CALENDAR_YEAR
-        self.grace = policy.grace_days * 86_400_000_000
+        self.grace = policy.grace_days * DAY_US
         self.times = times
         self.cum_points = np.concatenate(([0], np.cumsum(points, dtype=np.int64)))
         self.cum_spend = np.concatenate(([0], np.cumsum(spend, dtype=np.int64)))

@@ -25,11 +25,10 @@ from datetime import date, datetime
 from crmcore.columnar import customer_record
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.kernel.clock import to_micros, to_utc
+from crmcore.kernel.clock import DAY_US, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.segments.resolved import (
     COMPARATORS,
-    DAY_US,
     AggRef,
     Const,
     RAnd,

@@ -50,11 +50,10 @@ from crmcore.columnar import (
     ages_on,
 )
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
-from crmcore.kernel.clock import to_micros, to_utc
+from crmcore.kernel.clock import DAY_US, to_micros, to_utc
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.resolved import (
     COMPARATORS,
-    DAY_US,
     AggRef,
     Const,
     FieldRef,

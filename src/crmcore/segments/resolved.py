@@ -43,7 +43,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from crmcore.kernel.clock import to_micros, to_utc
+from crmcore.kernel.clock import DAY_US, to_micros, to_utc
 from crmcore.kernel.errors import RuleTypeError
 from crmcore.segments.rules import (
     Aggregate,
@@ -85,7 +85,6 @@ __all__ = [
     "resolve",
 ]
 
-DAY_US: Final = 86_400_000_000
 
 #: A resolved comparison value: float, str, bool, int (microseconds) or date.
 Value: TypeAlias = float | str | bool | int | date

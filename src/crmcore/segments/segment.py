@@ -47,7 +47,7 @@ import numpy as np
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.kernel.arrays import AnyArray, BoolArray
+from crmcore.kernel.arrays import AnyArray, BoolArray, read_only
 from crmcore.kernel.clock import ensure_aware, to_utc
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent
@@ -195,15 +195,11 @@ class SegmentSet:
 
 
 def _frozen_array(value: AnyArray) -> AnyArray:
-    array = np.array(value, copy=True)
-    array.flags.writeable = False
-    return array
+    return read_only(np.asarray(value), copy=True)
 
 
 def _frozen_ids(value: AnyArray) -> AnyArray:
-    array = np.array(value, dtype=STRING_DTYPE, copy=True)
-    array.flags.writeable = False
-    return array
+    return read_only(np.array(value, dtype=STRING_DTYPE, copy=True))
 
 
 def _aware(_instance: object, _attribute: object, value: datetime) -> None:

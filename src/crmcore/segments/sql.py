@@ -43,10 +43,9 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore.kernel.clock import EPOCH, to_micros, to_utc
+from crmcore.kernel.clock import DAY_US, EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.segments.resolved import (
-    DAY_US,
     AggRef,
     Const,
     FieldRef,
