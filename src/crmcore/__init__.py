@@ -3,17 +3,21 @@
 The names most applications need are importable from here, grouped in
 ``__all__`` by area; each lives in a module named for its idea:
 
-* kernel (:mod:`crmcore.kernel`): money, time, ids, domain events, errors,
+* kernel ([`crmcore.kernel`][crmcore.kernel]): money, time, ids, domain events, errors,
   the codec and the state-machine kernel;
-* customers (:mod:`crmcore.customers`) and columnar data (:mod:`crmcore.columnar`);
-* storage: the ports (:mod:`crmcore.ports`) and the in-memory and SQLite
-  adapters (:mod:`crmcore.storage`), use cases in :mod:`crmcore.services`;
-* the funnel (:mod:`crmcore.funnel`), lifecycle (:mod:`crmcore.lifecycle`),
-  journey map (:mod:`crmcore.journey`) and segments (:mod:`crmcore.segments`);
-* analytics (:mod:`crmcore.analytics`), loyalty (:mod:`crmcore.loyalty`) and
-  feedback loops (:mod:`crmcore.feedback`);
-* data to learn with (:mod:`crmcore.datasets`) and test support
-  (:mod:`crmcore.testing`).
+* customers ([`crmcore.customers`][crmcore.customers]) and columnar data
+  ([`crmcore.columnar`][crmcore.columnar]);
+* storage: the ports ([`crmcore.ports`][crmcore.ports]) and the in-memory and SQLite
+  adapters ([`crmcore.storage`][crmcore.storage]), use cases in
+  [`crmcore.services`][crmcore.services];
+* the funnel ([`crmcore.funnel`][crmcore.funnel]), lifecycle
+  ([`crmcore.lifecycle`][crmcore.lifecycle]), journey map ([`crmcore.journey`][crmcore.journey]) and
+  segments ([`crmcore.segments`][crmcore.segments]);
+* analytics ([`crmcore.analytics`][crmcore.analytics]), loyalty
+  ([`crmcore.loyalty`][crmcore.loyalty]) and feedback loops
+  ([`crmcore.feedback`][crmcore.feedback]);
+* data to learn with ([`crmcore.datasets`][crmcore.datasets]) and test support
+  ([`crmcore.testing`][crmcore.testing]).
 """
 
 from crmcore import _moved
@@ -410,7 +414,6 @@ __all__ = [
 ]
 
 
-#: Names before 0.2, kept for one release.
 __getattr__ = renamed(
     globals(),
     {
@@ -428,3 +431,4 @@ __getattr__ = renamed(
         "RFMSummary": "BtydSummary",
     },
 )
+"""Names before 0.2, kept for one release."""

@@ -1,12 +1,12 @@
 """Old import paths of modules that moved, kept working for one release with a warning.
 
-0.2 gathered the foundation modules into :mod:`crmcore.kernel`, moved the
-synthetic data generator to :mod:`crmcore.datasets`, and split or renamed the
+0.2 gathered the foundation modules into [`crmcore.kernel`][crmcore.kernel], moved the
+synthetic data generator to [`crmcore.datasets`][crmcore.datasets], and split or renamed the
 modules that held several ideas. ``import crmcore.money``
 (or ``from crmcore.money import Money``) still works until 0.3: a finder on
-``sys.meta_path`` answers each old name in :data:`MOVED_MODULES` with the
-module at its new path and raises a :class:`DeprecationWarning` naming it. The
-names exported by :mod:`crmcore` itself did not move.
+``sys.meta_path`` answers each old name in `MOVED_MODULES` with the
+module at its new path and raises a `DeprecationWarning` naming it. The
+names exported by [`crmcore`][crmcore] itself did not move.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Final
 
 __all__ = ["MOVED_MODULES", "install"]
 
-#: Old module path -> new module path.
 MOVED_MODULES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "crmcore.clock": "crmcore.kernel.clock",
@@ -50,6 +49,7 @@ MOVED_MODULES: Final[Mapping[str, str]] = MappingProxyType(
         "crmcore.storage.sqlite_schema": "crmcore.storage.sqlite.schema",
     }
 )
+"""Old module path -> new module path."""
 
 
 class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -1,9 +1,10 @@
 """Storage ports: the repository and unit-of-work interfaces the rest of crmcore uses.
 
-These are :class:`typing.Protocol` classes: an adapter satisfies them by
+These are `typing.Protocol` classes: an adapter satisfies them by
 shape, not by inheritance. crmcore ships two adapters,
-:mod:`crmcore.storage.memory` and :mod:`crmcore.storage.sqlite`, and a
-contract test-kit, :mod:`crmcore.testing.contract`, that any adapter must pass.
+[`crmcore.storage.memory`][crmcore.storage.memory] and
+[`crmcore.storage.sqlite`][crmcore.storage.sqlite], and a contract test-kit,
+[`crmcore.testing.contract`][crmcore.testing.contract], that any adapter must pass.
 
 Semantics every adapter honours:
 
@@ -11,13 +12,13 @@ Semantics every adapter honours:
   ``version`` must be 0) and returns it at version 1; ``save`` stores a
   changed aggregate whose ``version`` is the one it was loaded at, and
   returns it at the next version. A save based on a stale version raises
-  :class:`~crmcore.kernel.errors.ConcurrencyConflictError`, at ``save`` when the store
-  already shows it, and at commit at the latest.
+  [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError], at ``save`` when the
+  store already shows it, and at commit at the latest.
 * **A unit of work is all or nothing.** Writes are buffered and applied in
   one transaction when the ``with`` block ends without an exception; an
-  exception (or :meth:`UnitOfWork.rollback`) discards them. Domain events
-  handed to :meth:`UnitOfWork.collect` are written to the outbox in that same
-  transaction.
+  exception (or [`UnitOfWork.rollback()`][crmcore.ports.UnitOfWork.rollback]) discards them. Domain
+  events handed to [`UnitOfWork.collect()`][crmcore.ports.UnitOfWork.collect] are written to the
+  outbox in that same transaction.
 * **Reads inside a unit of work see its own pending writes** for lookups by
   id or unique key (``get``, ``find``, ``find_by_email``); bulk queries
   (``list``, ``count``, ``for_customer``, ``to_frame``, ``to_log``) read committed data.
@@ -82,7 +83,8 @@ class AggregateRepository(Protocol[A]):
     def add(self, aggregate: A) -> A:
         """Store a new aggregate (version 0); return it at version 1.
 
-        Raises :class:`~crmcore.kernel.errors.AlreadyExistsError` for a taken id or unique key.
+        Raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] for a taken id or
+        unique key.
         """
         ...
 
@@ -115,11 +117,13 @@ class CustomerRepository(AggregateRepository[Customer], Protocol):
         ...
 
     def get_by_email(self, email: str) -> Customer:
-        """The customer with this e-mail address; :class:`~crmcore.NotFoundError` otherwise."""
+        """The customer with this e-mail address; [`NotFoundError`][crmcore.NotFoundError]
+        otherwise."""
         ...
 
     def to_frame(self) -> CustomerFrame:
-        """Every stored customer as a :class:`~crmcore.columnar.frame.CustomerFrame`, id order."""
+        """Every stored customer as a [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame], id
+        order."""
         ...
 
 
@@ -131,7 +135,9 @@ class RecordRepository(Protocol[R]):
         ...
 
     def get(self, id: str) -> R:
-        """The record with ``id``; :class:`~crmcore.kernel.errors.NotFoundError` otherwise."""
+        """The record with ``id``;
+        [`NotFoundError`][crmcore.kernel.errors.NotFoundError] otherwise.
+        """
         ...
 
     def find(self, id: str) -> R | None:
@@ -155,7 +161,7 @@ class PurchaseRepository(RecordRepository[Purchase], Protocol):
     """Purchases, and the transaction log analytics read."""
 
     def to_log(self) -> TransactionLog:
-        """Every stored purchase as a :class:`~crmcore.columnar.frame.TransactionLog`."""
+        """Every stored purchase as a [`TransactionLog`][crmcore.columnar.frame.TransactionLog]."""
         ...
 
 
@@ -163,7 +169,7 @@ class InteractionRepository(RecordRepository[Interaction], Protocol):
     """Touchpoint interactions, and the event log analytics read."""
 
     def to_log(self) -> EventLog:
-        """Every stored interaction as an :class:`~crmcore.columnar.frame.EventLog`."""
+        """Every stored interaction as an [`EventLog`][crmcore.columnar.frame.EventLog]."""
         ...
 
 
@@ -183,23 +189,25 @@ class LoyaltyAccountRepository(AggregateRepository[LoyaltyAccount], Protocol):
         ...
 
     def get_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount:
-        """The customer's account in ``program_id``; :class:`~crmcore.NotFoundError` otherwise."""
+        """The customer's account in ``program_id``; [`NotFoundError`][crmcore.NotFoundError]
+        otherwise."""
         ...
 
 
 class UnitOfWork(Protocol):
     """One atomic piece of work: repositories plus commit-or-nothing.
 
-    >>> from crmcore.storage.memory import MemoryStore
-    >>> from datetime import datetime, UTC
-    >>> store = MemoryStore()
-    >>> with store.unit_of_work() as uow:
-    ...     outcome = Customer.register("c-1", "Ann", datetime(2024, 1, 1, tzinfo=UTC))
-    ...     _ = uow.customers.add(outcome.value)
-    ...     uow.collect(*outcome.events)
-    >>> with store.unit_of_work() as uow:
-    ...     uow.customers.get("c-1").version
-    1
+    Examples:
+        >>> from crmcore.storage.memory import MemoryStore
+        >>> from datetime import datetime, UTC
+        >>> store = MemoryStore()
+        >>> with store.unit_of_work() as uow:
+        ...     outcome = Customer.register("c-1", "Ann", datetime(2024, 1, 1, tzinfo=UTC))
+        ...     _ = uow.customers.add(outcome.value)
+        ...     uow.collect(*outcome.events)
+        >>> with store.unit_of_work() as uow:
+        ...     uow.customers.get("c-1").version
+        1
     """
 
     @property
@@ -318,11 +326,11 @@ class OutboxMessage:
 class Outbox(Protocol):
     """Committed domain events waiting to be handed to the host application.
 
-    The relay contract: :meth:`pending` returns unpublished messages in
-    position order; after a message has been handed on, :meth:`mark_published`
-    removes it from ``pending``. A crash between the two hands the message on
-    again, so consumers drop duplicates by ``message_id``: together this is
-    effectively-once delivery.
+    The relay contract: [`pending()`][crmcore.ports.Outbox.pending] returns unpublished messages in
+    position order; after a message has been handed on,
+    [`mark_published()`][crmcore.ports.Outbox.mark_published] removes it from ``pending``. A crash
+    between the two hands the message on again, so consumers drop duplicates by ``message_id``:
+    together this is effectively-once delivery.
     """
 
     def pending(self, limit: int = 100) -> list[OutboxMessage]:

@@ -1,11 +1,11 @@
 """Customer analytics over transaction logs: RFM, value tiers, cohorts, KPIs, CLV and churn risk.
 
-Descriptive (:mod:`~crmcore.analytics.rfm` with :mod:`~crmcore.analytics.quantiles` and
-:mod:`~crmcore.analytics.rfm_segments`, :mod:`~crmcore.analytics.value_tiers`,
-:mod:`~crmcore.analytics.cohorts`, :mod:`~crmcore.analytics.kpis`), predictive
-(:mod:`~crmcore.analytics.btyd`, :mod:`~crmcore.analytics.bgnbd`,
-:mod:`~crmcore.analytics.gamma_gamma`, :mod:`~crmcore.analytics.clv`) and the churn
-early warning that combines them (:mod:`~crmcore.analytics.churn`). All vectorised with
+Descriptive ([`rfm`][crmcore.analytics.rfm] with [`quantiles`][crmcore.analytics.quantiles] and
+[`rfm_segments`][crmcore.analytics.rfm_segments], [`value_tiers`][crmcore.analytics.value_tiers],
+[`cohorts`][crmcore.analytics.cohorts], [`kpis`][crmcore.analytics.kpis]), predictive
+([`btyd`][crmcore.analytics.btyd], [`bgnbd`][crmcore.analytics.bgnbd],
+[`gamma_gamma`][crmcore.analytics.gamma_gamma], [`clv`][crmcore.analytics.clv]) and the churn
+early warning that combines them ([`churn`][crmcore.analytics.churn]). All vectorised with
 numpy; model fitting needs the ``models`` extra (scipy), imported only when fitting.
 """
 
@@ -121,7 +121,6 @@ __all__ = [
 ]
 
 
-#: Names before 0.2, kept for one release.
 __getattr__ = renamed(
     globals(),
     {
@@ -130,3 +129,4 @@ __getattr__ = renamed(
         "RFMSummary": "BtydSummary",
     },
 )
+"""Names before 0.2, kept for one release."""

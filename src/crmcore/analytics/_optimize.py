@@ -3,17 +3,17 @@
 Both models are fitted the same way: the parameters are all positive, so the
 optimiser works on their logarithms (unconstrained, well scaled); the caller
 supplies the negative log-likelihood and its analytic gradient with respect
-to the log-parameters; :func:`maximise` runs L-BFGS-B from
-:mod:`scipy.optimize` within wide box bounds (so an unidentified parameter
+to the log-parameters; `maximise()` runs L-BFGS-B from
+`scipy.optimize` within wide box bounds (so an unidentified parameter
 stops at a bound instead of overflowing), then checks the result and refuses
-it with :class:`~crmcore.kernel.errors.ModelFitError` if it did not converge, is not
+it with [`ModelFitError`][crmcore.kernel.errors.ModelFitError] if it did not converge, is not
 finite, sits on a bound, or stops where the likelihood is flat (Hessian not
 positive definite). Standard errors come from that central-difference
 Hessian of the analytic gradient (delta method back to the natural scale).
 
-:mod:`scipy` is an optional extra (``crmcore[models]``): it is imported
-lazily, and :func:`load_scipy` raises
-:class:`~crmcore.kernel.errors.MissingDependencyError` when it is absent.
+`scipy` is an optional extra (``crmcore[models]``): it is imported
+lazily, and `load_scipy()` raises
+[`MissingDependencyError`][crmcore.kernel.errors.MissingDependencyError] when it is absent.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ __all__ = ["FitInfo", "compress_rows", "load_scipy", "maximise", "require_variet
 
 Objective: TypeAlias = Callable[[Float64Array], tuple[float, Float64Array]]
 
-#: Box bounds on each log-parameter: e^-18 .. e^18 (about 1.5e-8 .. 6.6e7).
 LOG_BOUND: Final = 18.0
+"""Box bounds on each log-parameter: e^-18 .. e^18 (about 1.5e-8 .. 6.6e7)."""
 _AT_BOUND: Final = 1e-3  # a log-parameter within this of a bound is "on the bound"
 
 
 def load_scipy(feature: str) -> tuple[Any, Any]:
-    """``(scipy.optimize, scipy.special)``, or :class:`MissingDependencyError` for ``feature``."""
+    """``(scipy.optimize, scipy.special)``, or
+    [`MissingDependencyError`][crmcore.analytics._optimize.MissingDependencyError] for ``feature``.
+    """
     try:
         import scipy.optimize as optimize
         import scipy.special as special
@@ -134,11 +136,10 @@ def maximise(
     """Maximise a log-likelihood over log-parameters with L-BFGS-B.
 
     ``objective(log_params)`` returns the *negative* log-likelihood and its
-    gradient. Raises :class:`ModelFitError` (naming ``model``) when the
-    optimiser fails, runs out of iterations, ends on a bound of the
-    parameter box, returns a non-finite likelihood, or stops where the
-    likelihood is flat (Hessian not positive definite: parameters not
-    identified, e.g. a limit at infinity).
+    gradient. Raises [`ModelFitError`][crmcore.analytics._optimize.ModelFitError] (naming ``model``)
+    when the optimiser fails, runs out of iterations, ends on a bound of the parameter box, returns
+    a non-finite likelihood, or stops where the likelihood is flat (Hessian not positive definite:
+    parameters not identified, e.g. a limit at infinity).
     """
     optimize, _ = load_scipy(f"fitting the {model} model")
     bounds = [(-LOG_BOUND, LOG_BOUND)] * start.size

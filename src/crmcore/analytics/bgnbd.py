@@ -5,23 +5,23 @@ Alternative to the Pareto/NBD Model", *Marketing Science* 24(2), 275-284.
 While alive, a customer buys as a Poisson process with rate
 ``lambda ~ Gamma(r, alpha)``; after each repeat purchase they drop out with
 probability ``p ~ Beta(a, b)``. Everything depends on a customer's history
-only through the :class:`~crmcore.analytics.btyd.BtydSummary` statistics
+only through the [`BtydSummary`][crmcore.analytics.btyd.BtydSummary] statistics
 ``x`` (frequency), ``t_x`` (recency) and ``T``.
 
 Formulas, all computed in log space and vectorised over customers:
 
-* log-likelihood, the paper's eq. (6) (Hardie's note 004 form)::
+* log-likelihood, the paper's eq. (6) (Hardie's note 004 form):
 
     L = B(a, b+x)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+T)^(r+x)
       + [x > 0] B(a+1, b+x-1)/B(a, b) * G(r+x)/G(r) * alpha^r / (alpha+t_x)^(r+x)
 
   summed with ``logaddexp`` so large ``x`` cannot overflow;
 * P(alive | x, t_x, T), Fader, Hardie & Lee (2008), "Computing P(alive)
-  using the BG/NBD model" (note 021)::
+  using the BG/NBD model" (note 021):
 
     1 / (1 + [x > 0] a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x))
 
-* expected repeat purchases in ``(T, T+t]``, eq. (10)::
+* expected repeat purchases in ``(T, T+t]``, eq. (10):
 
     (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x)
         * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))] * P(alive)
@@ -34,18 +34,18 @@ Formulas, all computed in log space and vectorised over customers:
 * expected purchases of a new customer in ``(0, t]``, eq. (7): the same
   expression at ``x = t_x = T = 0``;
 * P(alive) ``t`` time units ahead (derived here, see
-  :meth:`BgNbdModel.probability_alive`):
+  [`BgNbdModel.probability_alive()`][crmcore.analytics.bgnbd.BgNbdModel.probability_alive]):
   ``P(alive) * 2F1(r+x, a; a+b+x; -t/(alpha+T))``.
 
-The model is fitted by maximum likelihood with :func:`fit_bgnbd` (L-BFGS-B
-on the log-parameters with the analytic gradient; :mod:`scipy` is the
-optional extra ``crmcore[models]``). On the CDNOW sample it reproduces the
-published estimates r = 0.243, alpha = 4.414, a = 0.793, b = 2.426,
-LL = -9582.4.
+The model is fitted by maximum likelihood with [`fit_bgnbd()`][crmcore.analytics.bgnbd.fit_bgnbd]
+(L-BFGS-B on the log-parameters with the analytic gradient; `scipy` is the optional extra
+``crmcore[models]``). On the CDNOW sample it reproduces the published estimates r = 0.243, alpha =
+4.414, a = 0.793, b = 2.426, LL = -9582.4.
 
->>> model = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
->>> round(float(model.expected_purchases_new(39.0)), 3)
-1.197
+Examples:
+    >>> model = BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    >>> round(float(model.expected_purchases_new(39.0)), 3)
+    1.197
 """
 
 from __future__ import annotations
@@ -120,12 +120,11 @@ def _finite(values: Float64Array, what: str) -> Float64Array:
 class BgNbdModel:
     """A BG/NBD model: the four parameters, plus how they were fitted.
 
-    Build one with :func:`fit_bgnbd`, or from known parameters (e.g. the
-    published CDNOW ones) to predict without fitting. Times (``t``, and the
-    summary's ``recency`` and ``T``) are in ``time_unit``.
-    ``standard_errors`` (same order as the parameters) come from the
-    observed information (the Hessian of the log-likelihood) and are
-    ``None`` when it is not positive definite.
+    Build one with [`fit_bgnbd()`][crmcore.analytics.bgnbd.fit_bgnbd], or from known parameters
+    (e.g. the published CDNOW ones) to predict without fitting. Times (``t``, and the summary's
+    ``recency`` and ``T``) are in ``time_unit``. ``standard_errors`` (same order as the parameters)
+    come from the observed information (the Hessian of the log-likelihood) and are ``None`` when it
+    is not positive definite.
     """
 
     r: float = attrs.field(converter=_to_float, validator=_positive)
@@ -352,12 +351,12 @@ def fit_bgnbd(
 ) -> BgNbdModel:
     """Fit a BG/NBD model to ``summary`` by maximum likelihood.
 
-    Raises :class:`~crmcore.kernel.errors.ModelFitError` when there is nothing to
+    Raises [`ModelFitError`][crmcore.kernel.errors.ModelFitError] when there is nothing to
     learn from (no customers, or no customer with a repeat purchase: the
     likelihood then grows without bound as ``r -> 0``), when the optimiser
     does not converge within ``max_iterations``, or when the optimum lies on
     the edge of the parameter space (e.g. a single customer);
-    :class:`~crmcore.kernel.errors.MissingDependencyError` without :mod:`scipy`.
+    [`MissingDependencyError`][crmcore.kernel.errors.MissingDependencyError] without `scipy`.
     """
     _, special = load_scipy("fitting the BG/NBD model")
     x, t_x, big_t = _stats(summary)
@@ -407,10 +406,10 @@ def fit_bgnbd(
     )
 
 
-#: Names before 0.2, kept for one release.
 __getattr__ = renamed(
     globals(),
     {
         "BGNBDModel": "BgNbdModel",
     },
 )
+"""Names before 0.2, kept for one release."""

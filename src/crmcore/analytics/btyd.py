@@ -21,26 +21,27 @@ Times are measured in ``time_unit`` (default: the period), so the CDNOW
 convention, daily aggregation with times in weeks, is
 ``period="D", time_unit="W"``.
 
-:func:`summary_from_transactions` builds it from a
-:class:`~crmcore.columnar.TransactionLog` with numpy only (one sort, then
+[`summary_from_transactions()`][crmcore.analytics.btyd.summary_from_transactions] builds it from a
+[`TransactionLog`][crmcore.columnar.TransactionLog] with numpy only (one sort, then
 ``np.unique`` / ``np.bincount`` over integer keys; no loop per customer),
 optionally with a **holdout** period after ``as_of`` (repeat purchase
 periods and mean spend in the holdout) to validate a model fitted on the
 calibration period.
 
->>> from datetime import UTC, datetime
->>> from crmcore.columnar import TransactionLog
->>> day = lambda d: datetime(2024, 1, d, tzinfo=UTC)
->>> log = TransactionLog.from_records([
-...     {"customer_id": "a", "at": day(1), "amount": 10.0},
-...     {"customer_id": "a", "at": day(8), "amount": 20.0},
-...     {"customer_id": "a", "at": day(8), "amount": 5.0},
-...     {"customer_id": "a", "at": day(15), "amount": 30.0},
-...     {"customer_id": "b", "at": day(10), "amount": 7.0},
-... ])
->>> s = summary_from_transactions(log, day(29), period="D")
->>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary.tolist()
-([2, 0], [14.0, 0.0], [28.0, 19.0], [27.5, 0.0])
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.columnar import TransactionLog
+    >>> day = lambda d: datetime(2024, 1, d, tzinfo=UTC)
+    >>> log = TransactionLog.from_records([
+    ...     {"customer_id": "a", "at": day(1), "amount": 10.0},
+    ...     {"customer_id": "a", "at": day(8), "amount": 20.0},
+    ...     {"customer_id": "a", "at": day(8), "amount": 5.0},
+    ...     {"customer_id": "a", "at": day(15), "amount": 30.0},
+    ...     {"customer_id": "b", "at": day(10), "amount": 7.0},
+    ... ])
+    >>> s = summary_from_transactions(log, day(29), period="D")
+    >>> s.frequency.tolist(), s.recency.tolist(), s.T.tolist(), s.monetary.tolist()
+    ([2, 0], [14.0, 0.0], [28.0, 19.0], [27.5, 0.0])
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ from crmcore.kernel.reports import html_table, json_number
 __all__ = ["BtydSummary", "SummaryPeriod", "summary_from_transactions"]
 
 
-#: Aggregation periods and time units: hour, day, week (Monday to Sunday), calendar month.
 SummaryPeriod = Literal["h", "D", "W", "M"]
+"""Aggregation periods and time units: hour, day, week (Monday to Sunday), calendar month."""
 PERIODS: Final[tuple[str, ...]] = ("h", "D", "W", "M")
 
 _US: Final = {"h": 3_600_000_000, "D": 86_400_000_000, "W": 7 * 86_400_000_000}
@@ -171,11 +172,10 @@ def _check_same_length(summary: BtydSummary) -> None:
 class BtydSummary:
     """Per-customer BTYD statistics as aligned, read-only numpy arrays.
 
-    Build it with :func:`summary_from_transactions`, or directly from arrays
-    (e.g. a published data set). Construction validates: equal lengths,
-    ``frequency`` whole numbers >= 0, ``0 <= recency <= T``, ``recency == 0``
-    and ``monetary == 0`` when ``frequency == 0``, everything finite.
-    Arguments are copied, never modified.
+    Build it with [`summary_from_transactions()`][crmcore.analytics.btyd.summary_from_transactions],
+    or directly from arrays (e.g. a published data set). Construction validates: equal lengths,
+    ``frequency`` whole numbers >= 0, ``0 <= recency <= T``, ``recency == 0`` and ``monetary == 0``
+    when ``frequency == 0``, everything finite. Arguments are copied, never modified.
 
     ``holdout_frequency`` / ``holdout_monetary`` are the purchase periods and
     mean spend per period in the holdout window of length
@@ -267,7 +267,8 @@ class BtydSummary:
         )
 
     def filter(self, mask: npt.ArrayLike) -> BtydSummary:
-        """The customers where the boolean ``mask`` is true (e.g. :attr:`repeat_buyers`)."""
+        """The customers where the boolean ``mask`` is true (e.g.
+        [`repeat_buyers`][crmcore.analytics.btyd.BtydSummary.repeat_buyers])."""
         keep = np.asarray(mask)
         if keep.dtype != np.bool_ or keep.shape != (len(self),):
             raise ValidationError("mask", keep.shape, f"must be a bool array of length {len(self)}")
@@ -401,10 +402,10 @@ def summary_from_transactions(
     not exist at calibration time).
 
     Customers appear in order of first appearance in the log. Amounts in
-    several currencies raise :class:`~crmcore.kernel.errors.CurrencyMismatchError`; a
-    naive datetime, an unknown period or ``holdout_end <= as_of`` raise
-    :class:`~crmcore.kernel.errors.ValidationError`. An empty result is allowed
-    (the model fits refuse it).
+    several currencies raise [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError];
+    a naive datetime, an unknown period or ``holdout_end <= as_of`` raise
+    [`ValidationError`][crmcore.kernel.errors.ValidationError]. An empty result is allowed (the
+    model fits refuse it).
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", type(log).__name__, "must be a TransactionLog")
@@ -480,10 +481,10 @@ def summary_from_transactions(
     )
 
 
-#: Names before 0.2, kept for one release.
 __getattr__ = renamed(
     globals(),
     {
         "RFMSummary": "BtydSummary",
     },
 )
+"""Names before 0.2, kept for one release."""

@@ -1,28 +1,21 @@
 """Churn early warning (流失预警): a 0-1 risk score with reason codes, vectorised.
 
 DOMAIN.md §3 and §8 ask for a warning that watches activity, frequency and
-satisfaction for the drift toward decline. :func:`churn_risk` combines up to
-four signals per customer of a :class:`~crmcore.columnar.TransactionLog`,
+satisfaction for the drift toward decline. [`churn_risk()`][crmcore.analytics.churn.churn_risk]
+combines up to four signals per customer of a [`TransactionLog`][crmcore.columnar.TransactionLog],
 each turned into a component in ``[0, 1]`` (1 = strongest churn signal):
 
-=========================  ==================================================  ===========
-signal                     component                                           weight
-=========================  ==================================================  ===========
-P(alive) (optional)        ``1 - P(alive)`` from a BTYD model (e.g. BG/NBD)    0.35
-lifecycle (optional)       1 if the customer's lifecycle state is ``decline``  0.25
-                           or ``churned`` (:func:`crmcore.lifecycle.classify_log`), else 0
-overdue (from the log)     ``clip((recency / gap - 1) / (gap_multiple - 1))``  0.25
-                           with ``gap`` the customer's expected inter-purchase
-                           time (below)
-satisfaction (optional)    ``clip((earlier mean - recent mean) / (half the     0.15
-                           scale range))``: how far the customer's survey
-                           scores fell
-=========================  ==================================================  ===========
+| signal | component | weight |
+|---|---|---|
+| P(alive) (optional) | ``1 - P(alive)`` from a BTYD model (e.g. BG/NBD) | 0.35 |
+| lifecycle (optional) | 1 in ``decline`` or ``churned`` (from ``classify_log``) | 0.25 |
+| overdue (from the log) | ``clip((recency / gap - 1) / (gap_multiple - 1))`` | 0.25 |
+| satisfaction (optional) | how far survey scores fell, in half scale ranges (below) | 0.15 |
 
 **Risk** = the weighted mean of the components *available* for the customer:
 ``sum(w_i * c_i) / sum(w_i)`` over the signals that have a value for them
 (a customer not in the P(alive) input, or without scores in both
-satisfaction windows, is scored on the other signals). :attr:`ChurnRisk.coverage`
+satisfaction windows, is scored on the other signals). `ChurnRisk.coverage`
 is the share of the total weight that was available, so a score resting on
 little evidence can be told apart. A customer with no available signal has
 risk 0 and coverage 0.
@@ -33,7 +26,7 @@ mean gap between purchases; otherwise (one-time buyers) the median of that
 gap over the repeat buyers of the log. With ``gap_multiple = 3`` the
 component is 0 up to one expected gap of silence and reaches 1 at three.
 
-**Satisfaction** comes as :class:`~crmcore.journey.TouchpointScores` (CSAT,
+**Satisfaction** comes as [`TouchpointScores`][crmcore.journey.TouchpointScores] (CSAT,
 NPS or CES answers with times): the customer's mean score in the last
 ``satisfaction_days`` before ``as_of`` against their mean score before that.
 Only a fall counts; answers after ``as_of`` or without a time are ignored.
@@ -42,10 +35,9 @@ Only a fall counts; answers after ``as_of`` or without a time are ignored.
 ``reason_at`` (default 0.5); the lifecycle reason names the state.
 **At risk** means ``risk >= threshold`` (default 0.5).
 
-Weights are a :class:`ChurnWeights` (the defaults above: P(alive) is the
-best-founded signal, then the customer's own lifecycle and rhythm,
-satisfaction the noisiest); pass your own to re-balance or to drop a signal
-(weight 0).
+Weights are a [`ChurnWeights`][crmcore.analytics.churn.ChurnWeights] (the defaults above: P(alive)
+is the best-founded signal, then the customer's own lifecycle and rhythm, satisfaction the
+noisiest); pass your own to re-balance or to drop a signal (weight 0).
 """
 
 from __future__ import annotations
@@ -83,7 +75,7 @@ _HTML_ROWS: Final = 20
 
 
 class ChurnReason(enum.StrEnum):
-    """Why a customer's churn risk is up (one bit each in :attr:`ChurnRisk.reason_bits`)."""
+    """Why a customer's churn risk is up (one bit each in `ChurnRisk.reason_bits`)."""
 
     LOW_P_ALIVE = "low_p_alive"
     LIFECYCLE_DECLINE = "lifecycle_decline"
@@ -125,9 +117,10 @@ class ChurnWeights:
         return {k: float(v) for k, v in attrs.asdict(self).items()}
 
 
-#: The documented default weights (P(alive) 0.35, lifecycle 0.25, overdue 0.25,
-#: satisfaction 0.15).
 DEFAULT_CHURN_WEIGHTS: Final = ChurnWeights()
+"""The documented default weights (P(alive) 0.35, lifecycle 0.25, overdue 0.25,
+satisfaction 0.15).
+"""
 
 
 def _ids(value: object) -> AnyArray:
@@ -157,8 +150,9 @@ def _floats(value: object) -> Float64Array:
 class CustomerValues:
     """One number per customer id: the form optional model outputs come in (e.g. P(alive)).
 
-    >>> CustomerValues.from_mapping({"a": 0.9, "b": 0.2}).values.tolist()
-    [0.9, 0.2]
+    Examples:
+        >>> CustomerValues.from_mapping({"a": 0.9, "b": 0.2}).values.tolist()
+        [0.9, 0.2]
     """
 
     customer_ids: AnyArray = attrs.field(converter=_ids)
@@ -209,9 +203,10 @@ class ChurnRisk:
     components, ``NaN`` where a signal is unavailable for that customer.
     ``risk`` is the weighted mean of the available components, ``coverage``
     the share of the weight they carry, ``reason_bits`` a mask of
-    :attr:`ChurnReason.bit` values. ``expected_gap_days`` and
+    [`ChurnReason.bit`][crmcore.analytics.churn.ChurnReason.bit] values. ``expected_gap_days`` and
     ``recency_days`` are the facts behind the overdue signal. A report:
-    :meth:`at_risk`, ``to_dict()`` and ``_repr_html_()`` (the at-risk list).
+    [`at_risk()`][crmcore.analytics.churn.ChurnRisk.at_risk], ``to_dict()`` and ``_repr_html_()``
+    (the at-risk list).
     """
 
     as_of: datetime
@@ -370,10 +365,10 @@ def churn_risk(
     """Score the churn risk of every customer of ``log`` (see the module docs for the rule).
 
     ``p_alive`` holds P(alive) per customer id (values in ``[0, 1]``);
-    ``lifecycle`` a :func:`~crmcore.lifecycle.classify_log` result;
+    ``lifecycle`` a [`classify_log()`][crmcore.lifecycle.classify_log] result;
     ``satisfaction`` survey scores. Customers are those with a purchase up to
     ``as_of``; input rows for other ids are ignored. Raises
-    :class:`~crmcore.kernel.errors.ValidationError` for bad options or inputs.
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] for bad options or inputs.
     """
     if not isinstance(weights, ChurnWeights):
         raise ValidationError("weights", weights, "must be ChurnWeights")

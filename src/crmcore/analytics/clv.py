@@ -1,37 +1,40 @@
 """Predictive customer lifetime value: BG/NBD purchases times Gamma-Gamma spend, discounted.
 
 For each customer, over ``months`` future months with a monthly
-``discount_rate`` *d*::
+``discount_rate`` *d*:
 
     CLV = sum_{m=1..months} (E[Y(m)] - E[Y(m-1)]) * E[spend] / (1 + d)^m
 
 where ``E[Y(t)]`` is the BG/NBD conditional expected number of repeat
-purchases in ``(T, T+t]`` (:meth:`BgNbdModel.expected_purchases`, Fader,
-Hardie & Lee 2005, eq. 10) and ``E[spend]`` the Gamma-Gamma conditional
-expected spend per purchase (:meth:`GammaGammaModel.expected_spend`). This
-is the discounted-cash-flow CLV of the ``lifetimes`` package (0.11.3,
-``lifetimes.utils._customer_lifetime_value``), including its month lengths
-in the model's time unit: 30 days, 4.345 weeks, 720 hours (calendar-month
-models use 1), so results are directly comparable with it.
+purchases in ``(T, T+t]``
+([`BgNbdModel.expected_purchases()`][crmcore.analytics.bgnbd.BgNbdModel.expected_purchases], Fader,
+Hardie & Lee 2005, eq. 10) and ``E[spend]`` the Gamma-Gamma conditional expected spend per purchase
+([`GammaGammaModel.expected_spend()`][crmcore.analytics.gamma_gamma.GammaGammaModel.expected_spend]).
+This is the discounted-cash-flow CLV of the ``lifetimes`` package (0.11.3,
+``lifetimes.utils._customer_lifetime_value``), including its month lengths in the model's time unit:
+30 days, 4.345 weeks, 720 hours (calendar-month models use 1), so results are directly comparable
+with it.
 
 All customers are computed at once: one ``(customers, months + 1)`` matrix of
 cumulative expected purchases, differenced along the months axis.
 
 Values are plain ``float`` (analytics run on floats); turn them into
-:class:`~crmcore.kernel.money.Money` for display or storage with
-:meth:`PredictedClv.as_money`, which rounds to the currency's minor unit.
+[`Money`][crmcore.kernel.money.Money] for display or storage with
+[`PredictedClv.as_money()`][crmcore.analytics.clv.PredictedClv.as_money], which rounds to the
+currency's minor unit.
 
->>> from crmcore.analytics.bgnbd import BgNbdModel
->>> from crmcore.analytics.btyd import BtydSummary
->>> from crmcore.analytics.gamma_gamma import GammaGammaModel
->>> s = BtydSummary(customer_ids=["a", "b"], frequency=[2, 0], recency=[30.43, 0.0],
-...                T=[38.86, 38.86], monetary=[22.35, 0.0], time_unit="W")
->>> report = customer_lifetime_value(
-...     BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426),
-...     GammaGammaModel(p=6.25, q=3.74, v=15.44),
-...     s, months=12, discount_rate=0.01)
->>> [str(m) for m in report.as_money("USD")]
-['36.29 USD', '8.37 USD']
+Examples:
+    >>> from crmcore.analytics.bgnbd import BgNbdModel
+    >>> from crmcore.analytics.btyd import BtydSummary
+    >>> from crmcore.analytics.gamma_gamma import GammaGammaModel
+    >>> s = BtydSummary(customer_ids=["a", "b"], frequency=[2, 0], recency=[30.43, 0.0],
+    ...                T=[38.86, 38.86], monetary=[22.35, 0.0], time_unit="W")
+    >>> report = customer_lifetime_value(
+    ...     BgNbdModel(r=0.243, alpha=4.414, a=0.793, b=2.426),
+    ...     GammaGammaModel(p=6.25, q=3.74, v=15.44),
+    ...     s, months=12, discount_rate=0.01)
+    >>> [str(m) for m in report.as_money("USD")]
+    ['36.29 USD', '8.37 USD']
 """
 
 from __future__ import annotations
@@ -55,8 +58,8 @@ from crmcore.kernel.reports import html_table, json_number
 __all__ = ["MONTH_LENGTH", "PredictedClv", "customer_lifetime_value"]
 
 
-#: One month in each time unit, as in ``lifetimes`` (``_customer_lifetime_value``).
 MONTH_LENGTH: Final[dict[str, float]] = {"h": 30 * 24.0, "D": 30.0, "W": 4.345, "M": 1.0}
+"""One month in each time unit, as in ``lifetimes`` (``_customer_lifetime_value``)."""
 _HTML_ROWS: Final = 10
 
 
@@ -95,7 +98,7 @@ class PredictedClv:
         return order[:n]
 
     def as_money(self, currency: str) -> tuple[Money, ...]:
-        """Each customer's CLV as :class:`~crmcore.Money`, rounded to the minor unit."""
+        """Each customer's CLV as [`Money`][crmcore.Money], rounded to the minor unit."""
         code = currency_code(currency)
         return tuple(Money(Decimal(repr(v)), code).rounded() for v in self.clv.tolist())
 
@@ -154,8 +157,8 @@ def customer_lifetime_value(
 
     ``discount_rate`` is per month (0.01 = 1 % a month, about 12.7 % a
     year). The summary's ``time_unit`` must be the one ``purchases`` was
-    fitted in. Raises :class:`~crmcore.kernel.errors.ValidationError` for bad
-    arguments and :class:`~crmcore.kernel.errors.ModelFitError` if a model cannot
+    fitted in. Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for bad
+    arguments and [`ModelFitError`][crmcore.kernel.errors.ModelFitError] if a model cannot
     give a finite prediction (e.g. a spend model with ``q <= 1``).
     """
     if not isinstance(summary, BtydSummary):
@@ -198,10 +201,10 @@ def customer_lifetime_value(
     )
 
 
-#: Names before 0.2, kept for one release.
 __getattr__ = renamed(
     globals(),
     {
         "CLVReport": "PredictedClv",
     },
 )
+"""Names before 0.2, kept for one release."""

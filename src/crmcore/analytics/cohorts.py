@@ -1,7 +1,7 @@
 """Acquisition cohorts: retention and revenue by months (or weeks) since the first purchase.
 
-:func:`cohort_matrix` groups the customers of a
-:class:`~crmcore.columnar.TransactionLog` by the calendar period (UTC month,
+[`cohort_matrix()`][crmcore.analytics.cohorts.cohort_matrix] groups the customers of a
+[`TransactionLog`][crmcore.columnar.TransactionLog] by the calendar period (UTC month,
 or ISO week starting Monday) of their **first purchase**, their acquisition
 cohort, and counts, for each cohort *c* and each offset *k* = 0, 1, 2, ...
 periods after acquisition:
@@ -21,34 +21,35 @@ Definitions (documented once, used everywhere):
   enough to have reached offset *k*: ``sum active[c, k] / sum sizes[c]``.
 * **cohort churn** ``1 - R(k)``: the share of acquired customers who did
   not buy in their *k*-th period. (Window churn over the whole base, the
-  complement of window retention, is in :mod:`crmcore.analytics.kpis`.)
+  complement of window retention, is in [`crmcore.analytics.kpis`][crmcore.analytics.kpis].)
 
 A cell is **observed** when period *c + k* has started by ``as_of``; later
-cells are not yet knowable and hold ``NaN`` in :meth:`CohortMatrix.retention`
-(``None`` in ``to_dict``) with :attr:`CohortMatrix.observed` saying which
-they are. The period containing ``as_of`` is observed but partial: purchases
-after ``as_of`` are ignored. Periods between the first cohort and ``as_of``
-in which nobody was acquired appear as empty cohorts (size 0, rates
-undefined), so the axis is continuous.
+cells are not yet knowable and hold ``NaN`` in
+[`CohortMatrix.retention()`][crmcore.analytics.cohorts.CohortMatrix.retention] (``None`` in
+``to_dict``) with `CohortMatrix.observed` saying which they are. The period containing ``as_of`` is
+observed but partial: purchases after ``as_of`` are ignored. Periods between the first cohort and
+``as_of`` in which nobody was acquired appear as empty cohorts (size 0, rates undefined), so the
+axis is continuous.
 
 Vectorised: one pass of integer arithmetic per row, a boolean mark array
 over (customer, offset) to count each customer once per period, and
 ``np.bincount`` into the matrix; no loop per customer or per row.
 
->>> from datetime import UTC, datetime
->>> from crmcore.columnar import TransactionLog
->>> rows = [("a", 1, 10.0), ("a", 2, 5.0), ("b", 1, 20.0), ("c", 2, 8.0), ("b", 3, 4.0)]
->>> log = TransactionLog.from_records(
-...     {"customer_id": c, "at": datetime(2026, m, 15, tzinfo=UTC), "amount": a}
-...     for c, m, a in rows
-... )
->>> cm = cohort_matrix(log, datetime(2026, 3, 31, tzinfo=UTC))
->>> cm.labels, cm.sizes.tolist()
-(('2026-01', '2026-02', '2026-03'), [2, 1, 0])
->>> cm.active.tolist()
-[[2, 1, 1], [1, 0, 0], [0, 0, 0]]
->>> cm.retention_curve()
-[1.0, 0.3333333333333333, 0.5]
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.columnar import TransactionLog
+    >>> rows = [("a", 1, 10.0), ("a", 2, 5.0), ("b", 1, 20.0), ("c", 2, 8.0), ("b", 3, 4.0)]
+    >>> log = TransactionLog.from_records(
+    ...     {"customer_id": c, "at": datetime(2026, m, 15, tzinfo=UTC), "amount": a}
+    ...     for c, m, a in rows
+    ... )
+    >>> cm = cohort_matrix(log, datetime(2026, 3, 31, tzinfo=UTC))
+    >>> cm.labels, cm.sizes.tolist()
+    (('2026-01', '2026-02', '2026-03'), [2, 1, 0])
+    >>> cm.active.tolist()
+    [[2, 1, 1], [1, 0, 0], [0, 0, 0]]
+    >>> cm.retention_curve()
+    [1.0, 0.3333333333333333, 0.5]
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ from crmcore.kernel.reports import fmt, json_number
 __all__ = ["CohortMatrix", "CohortPeriod", "cohort_matrix", "period_index"]
 
 
-#: Calendar period of a cohort: UTC month, or ISO week (Monday to Sunday, UTC).
 CohortPeriod: TypeAlias = Literal["month", "week"]
+"""Calendar period of a cohort: UTC month, or ISO week (Monday to Sunday, UTC)."""
 _MARK_LIMIT: Final = (
     400_000_000  # bytes of the (customer, offset) mark array before sorting instead
 )
@@ -138,7 +139,8 @@ class CohortMatrix:
         return int(rows), int(columns)
 
     def row(self, label: str) -> int:
-        """The row of the cohort labelled ``label``; :class:`~crmcore.NotFoundError` if none."""
+        """The row of the cohort labelled ``label``; [`NotFoundError`][crmcore.NotFoundError] if
+        none."""
         if label not in self.labels:
             raise NotFoundError("cohort", label)
         return self.labels.index(label)
@@ -170,7 +172,9 @@ class CohortMatrix:
         return out
 
     def cumulative_revenue_per_customer(self) -> Float64Array:
-        """Running total of :meth:`revenue_per_customer` along the offsets (an LTV curve)."""
+        """Running total of
+        [`revenue_per_customer()`][crmcore.analytics.cohorts.CohortMatrix.revenue_per_customer]
+        along the offsets (an LTV curve)."""
         per = self.revenue_per_customer()
         out: Float64Array = np.cumsum(np.nan_to_num(per), axis=1)
         out[np.isnan(per)] = np.nan
@@ -265,9 +269,10 @@ def cohort_matrix(
 
     ``period`` is ``"month"`` (UTC calendar months) or ``"week"`` (ISO weeks,
     Monday to Sunday, UTC); ``max_periods`` caps the offsets kept (columns
-    ``0..max_periods-1``). Raises :class:`~crmcore.kernel.errors.ValidationError` for
+    ``0..max_periods-1``). Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for
     a bad option, a naive ``as_of``, bad amounts, or a log with no purchase up
-    to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatchError` for mixed currencies.
+    to ``as_of``; [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError] for mixed
+    currencies.
     """
     if period not in ("month", "week"):
         raise ValidationError("period", period, "must be 'month' or 'week'")

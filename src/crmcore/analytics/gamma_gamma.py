@@ -8,32 +8,33 @@ and Fader & Hardie (2013), "The Gamma-Gamma Model of Monetary Value"
 across customers. The model uses only repeat customers (``frequency > 0``)
 and their mean repeat spend ``zbar`` over ``x`` transactions:
 
-* log-likelihood (note 025, eq. 1), summed over repeat customers::
+* log-likelihood (note 025, eq. 1), summed over repeat customers:
 
     log G(px+q) - log G(px) - log G(q) + q log v + px log x
         + (px-1) log zbar - (px+q) log(v + x zbar)
 
 * conditional expected spend per transaction (note 025, eq. 5), a weighted
   mean of the population mean ``p v / (q-1)`` and the customer's own
-  ``zbar``::
+  ``zbar``:
 
     (q-1)/(px+q-1) * p v/(q-1) + px/(px+q-1) * zbar
 
 It assumes spend is independent of purchase frequency; the fitted model
 reports the correlation of ``frequency`` and ``monetary`` among repeat
-customers (:attr:`GammaGammaModel.frequency_spend_correlation`) so the
+customers (`GammaGammaModel.frequency_spend_correlation`) so the
 assumption can be checked (Fader & Hardie report 0.11 on CDNOW). Spend must
 be positive: net values with refunds are refused.
 
-On CDNOW's 946 repeat customers :func:`fit_gamma_gamma` reproduces the
-published p = 6.25, q = 3.74, v = 15.44.
+On CDNOW's 946 repeat customers [`fit_gamma_gamma()`][crmcore.analytics.gamma_gamma.fit_gamma_gamma]
+reproduces the published p = 6.25, q = 3.74, v = 15.44.
 
->>> from crmcore.analytics.btyd import BtydSummary
->>> s = BtydSummary(customer_ids=["a", "b"], frequency=[0, 4], recency=[0, 20],
-...                T=[30, 30], monetary=[0.0, 50.0])
->>> m = GammaGammaModel(p=6.25, q=3.74, v=15.44)
->>> [round(float(v), 2) for v in m.expected_spend(s)]
-[35.22, 48.54]
+Examples:
+    >>> from crmcore.analytics.btyd import BtydSummary
+    >>> s = BtydSummary(customer_ids=["a", "b"], frequency=[0, 4], recency=[0, 20],
+    ...                T=[30, 30], monetary=[0.0, 50.0])
+    >>> m = GammaGammaModel(p=6.25, q=3.74, v=15.44)
+    >>> [round(float(v), 2) for v in m.expected_spend(s)]
+    [35.22, 48.54]
 """
 
 from __future__ import annotations
@@ -70,10 +71,9 @@ def _to_float(value: object) -> object:
 class GammaGammaModel:
     """A Gamma-Gamma spend model: parameters ``p``, ``q``, ``v`` and how they were fitted.
 
-    Build one with :func:`fit_gamma_gamma` or from known parameters. The
-    population mean spend ``p v / (q - 1)`` exists only for ``q > 1``;
-    predictions need it and raise :class:`~crmcore.kernel.errors.ModelFitError`
-    otherwise.
+    Build one with [`fit_gamma_gamma()`][crmcore.analytics.gamma_gamma.fit_gamma_gamma] or from
+    known parameters. The population mean spend ``p v / (q - 1)`` exists only for ``q > 1``;
+    predictions need it and raise [`ModelFitError`][crmcore.kernel.errors.ModelFitError] otherwise.
     """
 
     p: float = attrs.field(converter=_to_float, validator=_positive)
@@ -185,8 +185,8 @@ def fit_gamma_gamma(
     """Fit the Gamma-Gamma model to the repeat customers of ``summary`` by maximum likelihood.
 
     Only customers with ``frequency > 0`` enter the fit. Raises
-    :class:`~crmcore.kernel.errors.ValidationError` when a repeat customer's
-    ``monetary`` is not positive, and :class:`~crmcore.kernel.errors.ModelFitError`
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] when a repeat customer's
+    ``monetary`` is not positive, and [`ModelFitError`][crmcore.kernel.errors.ModelFitError]
     when there are fewer than two repeat customers, when every repeat
     customer has the same mean spend (no variation to learn from), when the
     optimiser does not converge, or when the optimum lies on the edge of the

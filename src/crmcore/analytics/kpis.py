@@ -2,7 +2,7 @@
 
 The descriptive numbers every CRM dashboard shows (DOMAIN.md §8: retention
 rate, churn rate, average order value, CLV), computed vectorised over a
-:class:`~crmcore.columnar.TransactionLog` as of a date. Definitions (each
+[`TransactionLog`][crmcore.columnar.TransactionLog] as of a date. Definitions (each
 row of the log is one purchase, as the transaction schema says; purchases
 after ``as_of`` are ignored):
 
@@ -23,17 +23,18 @@ after ``as_of`` are ignored):
 
 Undefined ratios (an empty log) are ``None`` in the report, never ``NaN``.
 
->>> from datetime import UTC, datetime
->>> from crmcore.columnar import TransactionLog
->>> t = datetime(2026, 5, 1, tzinfo=UTC)
->>> log = TransactionLog.from_records([
-...     {"customer_id": "a", "at": t, "amount": 30.0},
-...     {"customer_id": "a", "at": t, "amount": 10.0},
-...     {"customer_id": "b", "at": t, "amount": 20.0},
-... ])
->>> k = customer_kpis(log, datetime(2026, 6, 1, tzinfo=UTC))
->>> k.average_order_value, k.purchase_frequency, k.repeat_purchase_rate
-(20.0, 1.5, 0.5)
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.columnar import TransactionLog
+    >>> t = datetime(2026, 5, 1, tzinfo=UTC)
+    >>> log = TransactionLog.from_records([
+    ...     {"customer_id": "a", "at": t, "amount": 30.0},
+    ...     {"customer_id": "a", "at": t, "amount": 10.0},
+    ...     {"customer_id": "b", "at": t, "amount": 20.0},
+    ... ])
+    >>> k = customer_kpis(log, datetime(2026, 6, 1, tzinfo=UTC))
+    >>> k.average_order_value, k.purchase_frequency, k.repeat_purchase_rate
+    (20.0, 1.5, 0.5)
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ from crmcore.kernel.reports import html_table, json_number
 __all__ = ["CustomerKpis", "HistoricalClv", "customer_kpis", "historical_clv"]
 
 
-#: Microseconds per day (the unit of ``datetime64[us]`` columns).
 _US: Final = timedelta(microseconds=1)
+"""Microseconds per day (the unit of ``datetime64[us]`` columns)."""
 _I64_MAX: Final = np.iinfo(np.int64).max
 _I64_MIN: Final = np.iinfo(np.int64).min
 _MAX_WINDOW_DAYS: Final = 36_500
-#: Amounts are summed in units of 1/SPEND_SCALE (exact integers in float64).
 SPEND_SCALE: Final = 10_000.0
+"""Amounts are summed in units of 1/SPEND_SCALE (exact integers in float64)."""
 MAX_EXACT: Final = float(2**53)
 
 
@@ -98,11 +99,11 @@ class Purchases:
 def read_purchases(log: object, as_of: object) -> Purchases:
     """Validate ``log`` and ``as_of`` and return the purchases up to ``as_of``.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` for something that is
-    not a :class:`~crmcore.columnar.TransactionLog`, a naive ``as_of``, or
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for something that is
+    not a [`TransactionLog`][crmcore.columnar.TransactionLog], a naive ``as_of``, or
     a negative or non-finite amount (naming the row), and
-    :class:`~crmcore.kernel.errors.CurrencyMismatchError` when the log mixes currencies
-    (spend in two currencies cannot be ranked or summed together).
+    [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError] when the log mixes
+    currencies (spend in two currencies cannot be ranked or summed together).
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")
@@ -151,7 +152,7 @@ def exact_sums(keys: Int64Array, amount: Float64Array, size: int) -> Float64Arra
     float64 (exact below 2**53 units), so equal totals compare equal however
     the rows were ordered: a ranking of customers by spend then has no
     rounding noise. A total beyond exact summation raises
-    :class:`~crmcore.kernel.errors.ValidationError`.
+    [`ValidationError`][crmcore.kernel.errors.ValidationError].
     """
     scaled = np.rint(amount * SPEND_SCALE)
     sums = np.bincount(keys, weights=scaled, minlength=size)
@@ -341,7 +342,9 @@ class HistoricalClv:
         return len(self.values)
 
     def value_of(self, customer: str) -> float:
-        """The historical CLV of ``customer``; :class:`~crmcore.NotFoundError` if absent."""
+        """The historical CLV of ``customer``;
+        [`NotFoundError`][crmcore.NotFoundError] if absent.
+        """
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
@@ -389,7 +392,8 @@ def historical_clv(log: TransactionLog, as_of: datetime, *, margin: float = 1.0)
     """Historical CLV per customer: ``margin`` x the customer's revenue up to ``as_of``.
 
     Customers whose purchases all lie after ``as_of`` are not listed. The
-    values can feed :func:`crmcore.analytics.value_tiers.value_tiers`.
+    values can feed
+    [`crmcore.analytics.value_tiers.value_tiers()`][crmcore.analytics.value_tiers.value_tiers].
     """
     rate = check_margin(margin)
     p = read_purchases(log, as_of)

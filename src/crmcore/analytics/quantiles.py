@@ -1,12 +1,12 @@
 """Quantile scores: bins of ranks, as ``pandas.qcut(x.rank(method), q)`` computes them.
 
-:func:`quantile_scores` turns any numeric array into scores ``1..bins``
-(quintiles by default): ranks 1..n by one sort (ties per :data:`Ties`), bin
-edges at the linear-interpolation quantiles of the ranks, a rank falls in bin
-``j`` when ``edge[j-1] < rank <= edge[j]`` (the lowest edge included in bin
-1). :func:`~crmcore.analytics.rfm.rfm_scores` scores recency, frequency and
-monetary value with it; :class:`~crmcore.analytics.rfm_segments.SegmentMap`
-checks its ``bins`` with the same rule.
+[`quantile_scores()`][crmcore.analytics.quantiles.quantile_scores] turns any numeric array into
+scores ``1..bins`` (quintiles by default): ranks 1..n by one sort (ties per
+[`Ties`][crmcore.analytics.quantiles.Ties]), bin edges at the linear-interpolation quantiles of the
+ranks, a rank falls in bin ``j`` when ``edge[j-1] < rank <= edge[j]`` (the lowest edge included in
+bin 1). [`rfm_scores()`][crmcore.analytics.rfm.rfm_scores] scores recency, frequency and monetary
+value with it; [`SegmentMap`][crmcore.analytics.rfm_segments.SegmentMap] checks its ``bins`` with
+the same rule.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from crmcore.kernel.errors import ValidationError
 __all__ = ["Ties", "quantile_scores"]
 
 
-#: How tied values are ranked before binning (pandas ``rank(method=...)``).
 Ties: TypeAlias = Literal["first", "average", "dense"]
+"""How tied values are ranked before binning (pandas ``rank(method=...)``)."""
 _TIES: Final = ("first", "average", "dense")
 _MIN_BINS: Final = 2
 _MAX_BINS: Final = 9  # a composite code stays three decimal digits
@@ -77,14 +77,15 @@ def quantile_scores(values: npt.ArrayLike, bins: int = 5, ties: Ties = "first") 
     Higher values score higher (reverse with ``bins + 1 - score``). One value,
     or all values tied under ``"average"``/``"dense"``, give the middle score
     ``(bins + 1) // 2`` for all. Raises
-    :class:`~crmcore.kernel.errors.ValidationError` for ``NaN`` or an empty input.
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] for ``NaN`` or an empty input.
 
-    >>> quantile_scores([10.0, 30.0, 20.0, 50.0, 40.0]).tolist()
-    [1, 3, 2, 5, 4]
-    >>> quantile_scores([1, 1, 1, 1, 2], ties="first").tolist()
-    [1, 2, 3, 4, 5]
-    >>> quantile_scores([1, 1, 1, 1, 2], ties="average").tolist()
-    [1, 1, 1, 1, 5]
+    Examples:
+        >>> quantile_scores([10.0, 30.0, 20.0, 50.0, 40.0]).tolist()
+        [1, 3, 2, 5, 4]
+        >>> quantile_scores([1, 1, 1, 1, 2], ties="first").tolist()
+        [1, 2, 3, 4, 5]
+        >>> quantile_scores([1, 1, 1, 1, 2], ties="average").tolist()
+        [1, 1, 1, 1, 5]
     """
     q = _check_bins(bins)
     how = _check_ties(ties)

@@ -1,10 +1,10 @@
 """RFM: recency, frequency and monetary scores with named segments, vectorised.
 
-:func:`rfm_scores` reads a :class:`~crmcore.columnar.TransactionLog` as of a
-date and returns an :class:`RfmTable`: one row per customer with a purchase
-up to ``as_of`` (DOMAIN.md §4, value segmentation), computed with
-``np.bincount`` / ``np.minimum.at`` group-bys on the log's integer customer
-codes and one sort per dimension, with no loop per customer.
+[`rfm_scores()`][crmcore.analytics.rfm.rfm_scores] reads a
+[`TransactionLog`][crmcore.columnar.TransactionLog] as of a date and returns an
+[`RfmTable`][crmcore.analytics.rfm.RfmTable]: one row per customer with a purchase up to ``as_of``
+(DOMAIN.md §4, value segmentation), computed with ``np.bincount`` / ``np.minimum.at`` group-bys on
+the log's integer customer codes and one sort per dimension, with no loop per customer.
 
 Per customer:
 
@@ -16,7 +16,7 @@ Per customer:
   row order (plain float sums would differ in the last bit and break ties).
 
 **Scores** are quantile bins of *ranks* (quintiles by default, ``bins=5``),
-computed by :func:`~crmcore.analytics.quantiles.quantile_scores` exactly as
+computed by [`quantile_scores()`][crmcore.analytics.quantiles.quantile_scores] exactly as
 ``pandas.qcut(x.rank(method=ties), bins, labels=[1, ..., bins])`` does:
 ranks 1..n, bin edges at the linear-interpolation quantiles of the ranks, a
 rank falls in bin ``j`` when ``edge[j-1] < rank <= edge[j]`` (the lowest
@@ -35,30 +35,30 @@ Ties (``ties=``):
 
 Edge cases: customers without a purchase up to ``as_of`` are **excluded**
 (they have no recency; they are lifecycle prospects, not an RFM segment). An
-empty log raises :class:`~crmcore.kernel.errors.ValidationError`. With one customer,
+empty log raises [`ValidationError`][crmcore.kernel.errors.ValidationError]. With one customer,
 or when every value of a dimension ties under ``"average"``/``"dense"``, that
 dimension scores the middle bin (3 of 5) for everyone (pandas raises there).
 With 2 to ``bins - 1`` customers the scores follow pandas and leave gaps (two
 customers score 1 and 5).
 
-**Segments** come from a :class:`~crmcore.analytics.rfm_segments.SegmentMap`
-(:mod:`crmcore.analytics.rfm_segments`): an ordered table of R/F/M score
-ranges; the first matching rule wins; a map must cover every code (directly
-or with ``default``). :data:`~crmcore.analytics.rfm_segments.RFM_SEGMENTS` is
-the default (11 segments, see the RFM guide, ``docs/rfm.md``); the module also
-holds the peers' maps (R ``rfm``, the Python ``seg_map`` recipe,
-pymc-marketing's quartile config).
+**Segments** come from a [`SegmentMap`][crmcore.analytics.rfm_segments.SegmentMap]
+([`crmcore.analytics.rfm_segments`][crmcore.analytics.rfm_segments]): an ordered table of R/F/M
+score ranges; the first matching rule wins; a map must cover every code (directly or with
+``default``). [`RFM_SEGMENTS`][crmcore.analytics.rfm_segments.RFM_SEGMENTS] is the default (11
+segments, see the RFM guide, ``docs/rfm.md``); the module also holds the peers' maps (R ``rfm``, the
+Python ``seg_map`` recipe, pymc-marketing's quartile config).
 
->>> from datetime import UTC, datetime, timedelta
->>> from crmcore.columnar import TransactionLog
->>> t = datetime(2026, 6, 1, tzinfo=UTC)
->>> rows = [{"customer_id": f"c{i}", "at": t - timedelta(days=10 * i + j), "amount": 10.0}
-...         for i in range(5) for j in range(5 - i)]
->>> table = rfm_scores(TransactionLog.from_records(rows), t)
->>> table.code_labels()
-['555', '444', '333', '222', '111']
->>> table.segment_list()
-['Champions', 'Loyal', 'Need Attention', 'Lost', 'Lost']
+Examples:
+    >>> from datetime import UTC, datetime, timedelta
+    >>> from crmcore.columnar import TransactionLog
+    >>> t = datetime(2026, 6, 1, tzinfo=UTC)
+    >>> rows = [{"customer_id": f"c{i}", "at": t - timedelta(days=10 * i + j), "amount": 10.0}
+    ...         for i in range(5) for j in range(5 - i)]
+    >>> table = rfm_scores(TransactionLog.from_records(rows), t)
+    >>> table.code_labels()
+    ['555', '444', '333', '222', '111']
+    >>> table.segment_list()
+    ['Champions', 'Loyal', 'Need Attention', 'Lost', 'Lost']
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ _HTML_ROWS: Final = 10
 
 @attrs.frozen(kw_only=True)
 class SegmentSummary:
-    """One segment of an :class:`RfmReport`: size, revenue and mean R/F/M.
+    """One segment of an [`RfmReport`][crmcore.analytics.rfm.RfmReport]: size, revenue and mean
+    R/F/M.
 
     Means are ``None`` for an empty segment.
     """
@@ -136,7 +137,8 @@ class SegmentSummary:
 
 @attrs.frozen(kw_only=True)
 class RfmReport:
-    """Segment sizes, revenue shares and mean R/F/M of an :class:`RfmTable` (a report)."""
+    """Segment sizes, revenue shares and mean R/F/M of an
+    [`RfmTable`][crmcore.analytics.rfm.RfmTable] (a report)."""
 
     as_of: datetime
     segment_map: str
@@ -145,7 +147,8 @@ class RfmReport:
     segments: tuple[SegmentSummary, ...]
 
     def segment(self, name: str) -> SegmentSummary:
-        """The row of segment ``name``; :class:`~crmcore.kernel.errors.NotFoundError` if unknown."""
+        """The row of segment ``name``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
+        unknown."""
         for row in self.segments:
             if row.name == name:
                 return row
@@ -219,9 +222,9 @@ class RfmTable:
 
     Row ``i`` is ``customer_ids[i]`` (customers with a purchase up to
     ``as_of``, in order of first appearance in the log). ``r``, ``f``, ``m``
-    are ``int8`` scores in ``1..bins``; :attr:`codes` the composite
-    ``100*r + 10*f + m`` (e.g. ``545``); ``segment_codes`` index
-    ``segment_map.names``. :meth:`summary` is the report; ``to_dict()`` and
+    are ``int8`` scores in ``1..bins``; [`codes`][crmcore.analytics.rfm.RfmTable.codes] the
+    composite ``100*r + 10*f + m`` (e.g. ``545``); ``segment_codes`` index ``segment_map.names``.
+    [`summary()`][crmcore.analytics.rfm.RfmTable.summary] is the report; ``to_dict()`` and
     ``_repr_html_()`` show it (plus the first rows in HTML).
     """
 
@@ -268,7 +271,9 @@ class RfmTable:
         return [names[c] for c in self.segment_codes.tolist()]
 
     def mask(self, segment: str) -> BoolArray:
-        """Rows in ``segment``; :class:`~crmcore.NotFoundError` for a name not in the map."""
+        """Rows in ``segment``;
+        [`NotFoundError`][crmcore.NotFoundError] for a name not in the map.
+        """
         if segment not in self.segment_names:
             raise NotFoundError("segment", segment)
         mask: BoolArray = self.segment_codes == self.segment_names.index(segment)
@@ -280,7 +285,8 @@ class RfmTable:
         return ids
 
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFoundError` when absent."""
+        """The row of ``customer``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] when
+        absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
@@ -311,7 +317,8 @@ class RfmTable:
         }
 
     def to_records(self) -> list[dict[str, object]]:
-        """Every row as a dict (see :meth:`row`), built column by column."""
+        """Every row as a dict (see [`row()`][crmcore.analytics.rfm.RfmTable.row]), built column by
+        column."""
         names = self.segment_names
         columns = (
             self.customer_ids.tolist(),
@@ -433,10 +440,10 @@ def rfm_scores(
     ``bins`` the number of quantile bins (``segments.bins`` must agree),
     ``monetary`` total spend (``"sum"``) or mean order value (``"mean"``),
     ``whole_days`` floors recency to whole days before ranking (so purchases
-    on the same day tie). Raises :class:`~crmcore.kernel.errors.ValidationError`
+    on the same day tie). Raises [`ValidationError`][crmcore.kernel.errors.ValidationError]
     for bad options, a naive ``as_of``, negative or non-finite amounts, or no
-    purchase up to ``as_of``; :class:`~crmcore.kernel.errors.CurrencyMismatchError` when
-    the log mixes currencies.
+    purchase up to ``as_of``; [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError]
+    when the log mixes currencies.
     """
     how = _check_ties(ties)
     q = _check_bins(bins)

@@ -1,15 +1,18 @@
 """RFM segment maps as data: named segments by R/F/M score ranges, first match wins.
 
-A :class:`SegmentMap` is an ordered table of :class:`SegmentRule` rows (R/F/M
-score ranges); the first matching rule wins; a map must cover every code
-(directly or with ``default``). :data:`RFM_SEGMENTS` is the default of
-:func:`~crmcore.analytics.rfm.rfm_scores` (11 segments, see the RFM guide,
-``docs/rfm.md``); :data:`R_RFM_SEGMENTS`, :data:`SEG_MAP_RF` and
-:data:`PYMC_MARKETING_SEGMENTS` reproduce the peers' maps (R ``rfm``, the
-Python ``seg_map`` recipe, pymc-marketing's quartile config).
+A [`SegmentMap`][crmcore.analytics.rfm_segments.SegmentMap] is an ordered table of
+[`SegmentRule`][crmcore.analytics.rfm_segments.SegmentRule] rows (R/F/M score ranges); the first
+matching rule wins; a map must cover every code (directly or with ``default``).
+[`RFM_SEGMENTS`][crmcore.analytics.rfm_segments.RFM_SEGMENTS] is the default of
+[`rfm_scores()`][crmcore.analytics.rfm.rfm_scores] (11 segments, see the RFM guide,
+``docs/rfm.md``); [`R_RFM_SEGMENTS`][crmcore.analytics.rfm_segments.R_RFM_SEGMENTS],
+[`SEG_MAP_RF`][crmcore.analytics.rfm_segments.SEG_MAP_RF] and
+[`PYMC_MARKETING_SEGMENTS`][crmcore.analytics.rfm_segments.PYMC_MARKETING_SEGMENTS] reproduce the
+peers' maps (R ``rfm``, the Python ``seg_map`` recipe, pymc-marketing's quartile config).
 
->>> RFM_SEGMENTS.segment_of(5, 4, 1)
-'Champions'
+Examples:
+    >>> RFM_SEGMENTS.segment_of(5, 4, 1)
+    'Champions'
 """
 
 from __future__ import annotations
@@ -66,8 +69,9 @@ class SegmentRule:
 
     A range is ``(low, high)``; a single int means that score only.
 
-    >>> SegmentRule("Champions", recency=5, frequency=(4, 5)).matches(5, 4, 1)
-    True
+    Examples:
+        >>> SegmentRule("Champions", recency=5, frequency=(4, 5)).matches(5, 4, 1)
+        True
     """
 
     name: str = attrs.field(validator=_segment_name)
@@ -116,13 +120,15 @@ def _optional_name(_instance: object, attribute: attrs.Attribute[Any], value: An
 
 @attrs.frozen
 class SegmentMap:
-    """Named segments as data: ordered :class:`SegmentRule` rows, first match wins.
+    """Named segments as data: ordered [`SegmentRule`][crmcore.analytics.rfm_segments.SegmentRule]
+    rows, first match wins.
 
     Every code ``r f m`` with scores in ``1..bins`` must map to a segment:
     through a rule or, where no rule matches, ``default``. A map that leaves a
     code unmapped and has no default is rejected at construction, naming the
-    code. :meth:`segment_of` is the per-code rule, :meth:`lookup` the same
-    answer for all codes at once (the vectorised path uses it).
+    code. [`segment_of()`][crmcore.analytics.rfm_segments.SegmentMap.segment_of] is the per-code
+    rule, [`lookup()`][crmcore.analytics.rfm_segments.SegmentMap.lookup] the same answer for all
+    codes at once (the vectorised path uses it).
     """
 
     name: str = attrs.field(validator=_segment_name)
@@ -171,7 +177,8 @@ class SegmentMap:
         return self.default
 
     def lookup(self) -> Int8Array:
-        """Index into :attr:`names` for every code, at ``(r-1)*bins**2 + (f-1)*bins + (m-1)``."""
+        """Index into [`names`][crmcore.analytics.rfm_segments.SegmentMap.names] for every code, at
+        ``(r-1)*bins**2 + (f-1)*bins + (m-1)``."""
         q = self.bins
         r, f, m = np.indices((q, q, q)).reshape(3, -1) + 1
         out = np.full(q**3, -1, dtype=np.int8)
@@ -228,11 +235,6 @@ def _rf(
     return SegmentRule(name, r, f, m)
 
 
-#: crmcore's default map: the eleven widely used segments. The R/F cells follow
-#: the Python ``seg_map`` recipe (PEERS.md §3.2 [R2], which covers all 25 R/F
-#: cells); its ``hibernating`` cell ``[1-2][1-2]`` is split by monetary score
-#: with the R ``rfm`` package's "Lost" rule (R 1-2, F 1-2, M 1-2; [R1]) first,
-#: so every one of the 125 codes maps to exactly one segment.
 RFM_SEGMENTS: Final = SegmentMap(
     "crmcore",
     (
@@ -249,10 +251,13 @@ RFM_SEGMENTS: Final = SegmentMap(
         _rf("Hibernating", (1, 2), (1, 2)),
     ),
 )
+"""crmcore's default map: the eleven widely used segments. The R/F cells follow
+the Python ``seg_map`` recipe (PEERS.md §3.2 [R2], which covers all 25 R/F
+cells); its ``hibernating`` cell ``[1-2][1-2]`` is split by monetary score
+with the R ``rfm`` package's "Lost" rule (R 1-2, F 1-2, M 1-2; [R1]) first,
+so every one of the 125 codes maps to exactly one segment.
+"""
 
-#: The R ``rfm`` package's example map (``rfm_segment``; PEERS.md §3.2 [R1]):
-#: ten segments by R/F/M ranges, first match wins (current versions skip
-#: customers already segmented), unmatched codes are "Others".
 R_RFM_SEGMENTS: Final = SegmentMap(
     "R rfm",
     (
@@ -269,9 +274,11 @@ R_RFM_SEGMENTS: Final = SegmentMap(
     ),
     default="Others",
 )
+"""The R ``rfm`` package's example map (``rfm_segment``; PEERS.md §3.2 [R1]):
+ten segments by R/F/M ranges, first match wins (current versions skip
+customers already segmented), unmatched codes are "Others".
+"""
 
-#: The Python ``seg_map`` recipe (PEERS.md §3.2 [R2]): regexes over the two-digit
-#: R/F string, here as ranges (M is ignored). Covers all 25 R/F cells.
 SEG_MAP_RF: Final = SegmentMap(
     "seg_map",
     (
@@ -287,9 +294,10 @@ SEG_MAP_RF: Final = SegmentMap(
         _rf("champions", (5, 5), (4, 5)),
     ),
 )
+"""The Python ``seg_map`` recipe (PEERS.md §3.2 [R2]): regexes over the two-digit
+R/F string, here as ranges (M is ignored). Covers all 25 R/F cells.
+"""
 
-#: pymc-marketing's default ``rfm_segments`` config (PEERS.md §3.2 [R3]) on
-#: quartile scores (``bins=4``); other codes are "Other".
 PYMC_MARKETING_SEGMENTS: Final = SegmentMap.from_codes(
     "pymc-marketing",
     {
@@ -328,3 +336,6 @@ PYMC_MARKETING_SEGMENTS: Final = SegmentMap.from_codes(
     default="Other",
     bins=4,
 )
+"""pymc-marketing's default ``rfm_segments`` config (PEERS.md §3.2 [R3]) on
+quartile scores (``bins=4``); other codes are "Other".
+"""

@@ -1,9 +1,10 @@
 """Value tiers: the top 1 %, 5 %, 20 % of customers by spend or CLV, and the rest.
 
 Value segmentation (DOMAIN.md §4) splits customers by what they are worth:
-historical spend, historical CLV (:func:`crmcore.analytics.kpis.historical_clv`)
-or a predicted CLV from a model. :func:`value_tiers` takes *any* per-customer
-value array, so each of these feeds it the same way.
+historical spend, historical CLV
+([`crmcore.analytics.kpis.historical_clv()`][crmcore.analytics.kpis.historical_clv]) or a predicted
+CLV from a model. [`value_tiers()`][crmcore.analytics.value_tiers.value_tiers] takes *any*
+per-customer value array, so each of these feeds it the same way.
 
 The rule. Customers are ordered by value, highest first (equal values in
 input order). With cumulative cuts ``c1 < c2 < ...`` (shares of customers,
@@ -18,11 +19,12 @@ tie that straddles a boundary to the customers earlier in the input;
 same value reached, so equal values always share a tier (tiers may then be
 larger than their nominal share).
 
->>> tiers = value_tiers([5.0, 100.0, 7.0, 1.0, 30.0], cuts=(0.2, 0.6))
->>> tiers.tier_list()
-['Rest', 'Top 20%', 'Top 60%', 'Rest', 'Top 60%']
->>> [row.customers for row in tiers.summary()]
-[1, 2, 2]
+Examples:
+    >>> tiers = value_tiers([5.0, 100.0, 7.0, 1.0, 30.0], cuts=(0.2, 0.6))
+    >>> tiers.tier_list()
+    ['Rest', 'Top 20%', 'Top 60%', 'Rest', 'Top 60%']
+    >>> [row.customers for row in tiers.summary()]
+    [1, 2, 2]
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ from crmcore.kernel.reports import html_table, json_number
 __all__ = ["DEFAULT_CUTS", "TierSummary", "ValueTiers", "value_tiers"]
 
 
-#: The default cumulative cuts: top 1 %, top 5 %, top 20 % (then the rest).
 DEFAULT_CUTS: Final = (0.01, 0.05, 0.20)
+"""The default cumulative cuts: top 1 %, top 5 %, top 20 % (then the rest)."""
 _MAX_TIERS: Final = 100
 
 
@@ -104,7 +106,8 @@ def _values(values: object) -> Float64Array:
 
 @attrs.frozen(kw_only=True)
 class TierSummary:
-    """One tier of a :class:`ValueTiers` report (value statistics ``None`` when empty)."""
+    """One tier of a [`ValueTiers`][crmcore.analytics.value_tiers.ValueTiers] report (value
+    statistics ``None`` when empty)."""
 
     name: str
     cut: float | None
@@ -128,11 +131,11 @@ class TierSummary:
 
 @attrs.frozen(eq=False, kw_only=True)
 class ValueTiers:
-    """The tier of every customer (``tiers`` index :attr:`names`, 0 = the top tier).
+    """The tier of every customer (``tiers`` index `names`, 0 = the top tier).
 
     Row ``i`` is ``values[i]`` (and ``customer_ids[i]`` when ids were given).
-    A report: :meth:`summary`, ``to_dict()`` and ``_repr_html_()`` give per
-    tier the customers, the value they hold and its share of the total.
+    A report: [`summary()`][crmcore.analytics.value_tiers.ValueTiers.summary], ``to_dict()`` and
+    ``_repr_html_()`` give per tier the customers, the value they hold and its share of the total.
     """
 
     names: tuple[str, ...]
@@ -151,7 +154,8 @@ class ValueTiers:
         return [self.names[t] for t in self.tiers.tolist()]
 
     def mask(self, tier: str) -> BoolArray:
-        """Rows in ``tier``; :class:`~crmcore.kernel.errors.NotFoundError` for an unknown name."""
+        """Rows in ``tier``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] for an unknown
+        name."""
         if tier not in self.names:
             raise NotFoundError("tier", tier)
         mask: BoolArray = self.tiers == self.names.index(tier)

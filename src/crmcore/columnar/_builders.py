@@ -1,10 +1,10 @@
 """Builders: Python values or CSV cells, chunk by chunk, into a column's arrays.
 
-A :class:`Builder` accumulates one column: :meth:`~Builder.add_objects`
-takes Python values (from records), :meth:`~Builder.add_strings` CSV cells,
-and :meth:`~Builder.finish` returns the arrays in the kind's layout (a
-:class:`~crmcore.columnar._layout.ColumnLayout`, which
-:class:`~crmcore.columnar.columns.Column` wraps). Each chunk is converted in
+A `Builder` accumulates one column: `add_objects()`
+takes Python values (from records), `add_strings()` CSV cells,
+and `finish()` returns the arrays in the kind's layout (a
+`ColumnLayout`, which
+[`Column`][crmcore.columnar.columns.Column] wraps). Each chunk is converted in
 one linear pass with the per-value work done inside numpy or C-implemented
 builtins (``map`` over ``operator`` functions, ``set``, ``dict`` lookups)
 rather than in Python loops; a per-value Python loop runs only to find and
@@ -218,12 +218,12 @@ class _IntBuilder(_IntLikeBuilder):
         self._add(parsed, missing)
 
 
-#: CSV spellings of booleans: 1 true, 0 false, 2 missing.
 _BOOL_CELLS: Final[dict[str, int]] = {
     **dict.fromkeys(("true", "True", "TRUE", "1"), 1),
     **dict.fromkeys(("false", "False", "FALSE", "0"), 0),
     "": 2,
 }
+"""CSV spellings of booleans: 1 true, 0 false, 2 missing."""
 
 
 class _BoolBuilder(_IntLikeBuilder):

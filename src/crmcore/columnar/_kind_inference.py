@@ -1,8 +1,8 @@
 """Kind inference for custom attribute columns: from Python values or CSV cells.
 
-A :class:`~crmcore.columnar.frame.CustomerFrame` takes custom attributes as
+A [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame] takes custom attributes as
 ``attr.<name>`` columns that no schema describes; their kind comes from the
-values (:func:`infer_kind`, for records) or the cells (:func:`infer_text_kind`,
+values (`infer_kind()`, for records) or the cells (`infer_text_kind()`,
 for CSV files).
 """
 
@@ -53,8 +53,9 @@ def infer_kind(values: Sequence[object], name: str) -> ColumnKind:
 
     str → string, bool → bool, int → int, float/Decimal → float (int and
     float mixed → float), datetime → datetime, date → date; all missing →
-    string. Any other type or mix raises a :class:`ValidationError` naming
-    the first row that does not fit.
+    string. Any other type or mix raises a
+    [`ValidationError`][crmcore.columnar._kind_inference.ValidationError] naming the first row that
+    does not fit.
     """
     kinds: dict[type, ColumnKind | None] = {
         t: _value_kind(t) for t in set(map(type, values)) if t is not NoneType

@@ -1,11 +1,11 @@
 """The numpy layout of each column kind, and the arrays that make up one column.
 
-:mod:`crmcore.columnar.schema` documents the layout of each kind
+[`crmcore.columnar.schema`][crmcore.columnar.schema] documents the layout of each kind
 (``StringDType`` plus a mask, ``float64`` with ``NaN``, ``datetime64[us]``
 with ``NaT``, integer codes into sorted categories, CSR offsets for tag
 sets, ...); this module holds the dtypes and markers that layout is made of,
-and :class:`ColumnLayout`, the arrays of one column as the builders hand
-them to :class:`~crmcore.columnar.columns.Column`.
+and `ColumnLayout`, the arrays of one column as the builders hand
+them to [`Column`][crmcore.columnar.columns.Column].
 """
 
 from __future__ import annotations
@@ -30,21 +30,21 @@ __all__ = [
     "ColumnLayout",
 ]
 
-#: numpy's variable-width UTF-8 string dtype (numpy >= 2), used for string columns.
 STRING_DTYPE: Final = np.dtypes.StringDType()
+"""numpy's variable-width UTF-8 string dtype (numpy >= 2), used for string columns."""
 
-#: ``NaT`` as an ``int64`` (the missing marker of datetime and date columns).
 NAT: Final = np.iinfo(np.int64).min
-#: The dtype of datetime columns (UTC).
+"""``NaT`` as an ``int64`` (the missing marker of datetime and date columns)."""
 DT_US: Final = np.dtype("datetime64[us]")
-#: The dtype of date columns.
+"""The dtype of datetime columns (UTC)."""
 DT_D: Final = np.dtype("datetime64[D]")
-#: The range of a datetime column, in microseconds since the epoch: years 1 to 9999.
+"""The dtype of date columns."""
 MIN_US: Final = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH) // MICROSECOND
+"""The range of a datetime column, in microseconds since the epoch: years 1 to 9999."""
 MAX_US: Final = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - EPOCH) // MICROSECOND
 
-#: Kinds that hold one scalar per row (everything except ``tags``).
 SCALAR_KINDS: Final[frozenset[ColumnKind]] = frozenset(COLUMN_KINDS) - {"tags"}
+"""Kinds that hold one scalar per row (everything except ``tags``)."""
 
 
 class ColumnLayout(NamedTuple):

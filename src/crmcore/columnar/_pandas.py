@@ -1,7 +1,7 @@
 """pandas conversion for frames: a column to a pandas array and a Series to a column.
 
 pandas is an optional extra (``crmcore[pandas]``): nothing here imports it at
-module load. :func:`import_pandas` imports it when a frame converts, and the
+module load. `import_pandas()` imports it when a frame converts, and the
 functions take the module as their first argument.
 """
 
@@ -25,7 +25,7 @@ _PANDAS_MISSING: Final = "pandas is not installed: pip install 'crmcore[pandas]'
 
 
 def import_pandas() -> Any:
-    """The pandas module, or a :class:`ModuleNotFoundError` that names the ``pandas`` extra."""
+    """The pandas module, or a `ModuleNotFoundError` that names the ``pandas`` extra."""
     try:
         import pandas
     except ImportError:

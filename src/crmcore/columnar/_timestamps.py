@@ -1,8 +1,8 @@
 """Timestamps into UTC microseconds: aware datetimes and ISO 8601 text, vectorised.
 
 The values of a datetime column are microseconds since the Unix epoch
-(``datetime64[us]``, UTC). :func:`aware_micros` converts Python datetimes and
-:func:`parse_iso_micros` CSV cells, each for a whole chunk at once inside C
+(``datetime64[us]``, UTC). `aware_micros()` converts Python datetimes and
+`parse_iso_micros()` CSV cells, each for a whole chunk at once inside C
 (``map`` over ``operator`` functions, numpy's own parser); a per-value Python
 loop runs only to find and name the offending row, or for text whose offset
 is not UTC.
@@ -113,7 +113,7 @@ def parse_iso_micros(cells: Sequence[str], start: int, name: str) -> Int64Array:
 
     Fast path: every present cell ends in ``Z`` (or every one in ``+00:00``)
     and numpy parses the rest as UTC; otherwise each cell goes through
-    :meth:`datetime.fromisoformat` and must carry an offset.
+    `datetime.fromisoformat()` and must carry an offset.
     """
     missing = empty_mask(cells)
     bodies = _utc_bodies(cells, present_cells(cells, missing))

@@ -1,13 +1,13 @@
 """Columns: one immutable numpy array per column, plus what its kind needs.
 
-A :class:`Column` holds the values of one column of a frame in the layout
-that :mod:`crmcore.columnar.schema` documents for its kind (``StringDType``
-plus a mask, ``float64`` with ``NaN``, ``datetime64[us]`` with ``NaT``, integer
-codes into sorted categories, CSR offsets for tag sets, ...). Its arrays are
-read-only, so a frame built from columns cannot change under its readers.
+A [`Column`][crmcore.columnar.columns.Column] holds the values of one column of a frame in the
+layout that [`crmcore.columnar.schema`][crmcore.columnar.schema] documents for its kind
+(``StringDType`` plus a mask, ``float64`` with ``NaN``, ``datetime64[us]`` with ``NaT``, integer
+codes into sorted categories, CSR offsets for tag sets, ...). Its arrays are read-only, so a frame
+built from columns cannot change under its readers.
 
 Python values become a column through the builders of
-:mod:`crmcore.columnar._builders`, which validate them and name the row of a
+`crmcore.columnar._builders`, which validate them and name the row of a
 bad value (``"row 17: at"``).
 """
 
@@ -47,15 +47,18 @@ class Column:
     """One column of a frame: its kind, values, missing mask and (codes) categories.
 
     ``values`` is the numpy array of the kind's layout (for ``category`` and
-    ``tags`` the ``int32`` codes into :attr:`categories`; for ``tags`` the
-    codes of all rows back to back, delimited by :attr:`offsets`). ``missing``
-    is a boolean mask for every kind (all ``False`` for ``tags``, where an
-    empty set is a value). A string column may be *dictionary-encoded*
-    (``int64`` codes into a :attr:`vocabulary`, as the customer column of the
-    logs is); its ``values`` then decode on access.
+    ``tags`` the ``int32`` codes into [`categories`][crmcore.columnar.columns.Column.categories];
+    for ``tags`` the codes of all rows back to back, delimited by
+    [`offsets`][crmcore.columnar.columns.Column.offsets]). ``missing`` is a boolean mask for every
+    kind (all ``False`` for ``tags``, where an empty set is a value). A string column may be
+    *dictionary-encoded* (``int64`` codes into a
+    [`vocabulary`][crmcore.columnar.columns.Column.vocabulary], as the customer column of the logs
+    is); its ``values`` then decode on access.
 
-    All arrays are read-only. Build columns with :meth:`from_values` (Python
-    values) or :meth:`from_numpy` (arrays); frames build them for you.
+    All arrays are read-only. Build columns with
+    [`from_values()`][crmcore.columnar.columns.Column.from_values] (Python values) or
+    [`from_numpy()`][crmcore.columnar.columns.Column.from_numpy] (arrays); frames build them for
+    you.
     """
 
     __slots__ = ("_categories", "_kind", "_mask", "_missing", "_offsets", "_values", "_vocabulary")
@@ -128,7 +131,7 @@ class Column:
         ``missing`` marks missing rows for any kind (``NaN``/``NaT``/code
         ``-1`` also count as missing). For ``category`` pass ``int`` codes and
         the sorted, distinct ``categories`` they index. ``tags`` columns are
-        built with :meth:`from_values`.
+        built with [`from_values()`][crmcore.columnar.columns.Column.from_values].
         """
         if kind not in SCALAR_KINDS:
             raise ValidationError("kind", kind, "from_numpy builds scalar kinds; use from_values")
@@ -197,7 +200,7 @@ class Column:
     # -- properties -------------------------------------------------------------------
     @property
     def kind(self) -> ColumnKind:
-        """The column kind (see :data:`~crmcore.columnar.schema.ColumnKind`)."""
+        """The column kind (see `ColumnKind`)."""
         return self._kind
 
     @property
@@ -205,7 +208,8 @@ class Column:
         """The values array (codes for category and tags columns).
 
         A dictionary-encoded string column decodes here, on every access; use
-        :attr:`codes` and :attr:`vocabulary` to work on the codes instead.
+        [`codes`][crmcore.columnar.columns.Column.codes] and
+        [`vocabulary`][crmcore.columnar.columns.Column.vocabulary] to work on the codes instead.
         """
         if self._vocabulary is not None:
             return read_only(_decode(self._vocabulary, self._values))

@@ -1,9 +1,10 @@
 """CSV files for frames: one header row, one row per record, UTF-8.
 
-Cell encoding (what :func:`write_csv` writes and :func:`read_csv` reads):
+Cell encoding (what [`write_csv()`][crmcore.columnar.csvio.write_csv] writes and
+[`read_csv()`][crmcore.columnar.csvio.read_csv] reads):
 
 * missing: an empty cell (so an empty *string* cannot be written: it would
-  read back as missing, and :func:`write_csv` refuses it);
+  read back as missing, and [`write_csv()`][crmcore.columnar.csvio.write_csv] refuses it);
 * datetime: ISO 8601 in UTC with microseconds, ``2024-05-01T09:30:00.000000Z``;
   any ISO 8601 timestamp *with* an offset is read, a naive one is an error;
 * date: ``YYYY-MM-DD``; bool: ``true`` / ``false``; float: shortest repr
@@ -11,7 +12,7 @@ Cell encoding (what :func:`write_csv` writes and :func:`read_csv` reads):
 * tags: the set's tags joined by ``|`` (tags never contain ``|``).
 
 Rows are read in small chunks (which stay in the CPU cache), split with
-``str.split`` when a chunk has no quotes (else with :mod:`csv`), and each
+``str.split`` when a chunk has no quotes (else with `csv`), and each
 column is parsed by numpy in one call (``np.array(cells, dtype=float64)``,
 ``datetime64[us]`` after stripping a ``Z``/``+00:00`` suffix, ...).
 Python-level per-cell parsing happens only to find and name a bad cell, or
@@ -42,12 +43,13 @@ from crmcore.kernel.errors import ValidationError
 
 __all__ = ["CsvSource", "read_csv", "write_csv"]
 
-#: A path to a CSV file, or an open text stream (opened with ``newline=""``).
 CsvSource: TypeAlias = str | os.PathLike[str] | IO[str]
+"""A path to a CSV file, or an open text stream (opened with ``newline=""``)."""
 
-#: Rows per parsing chunk: the cells of a chunk stay in the CPU cache (L2) while every
-#: column is parsed, which measured 2-3x faster than 64k-row chunks.
 CHUNK_ROWS: Final = 512
+"""Rows per parsing chunk: the cells of a chunk stay in the CPU cache (L2) while every
+column is parsed, which measured 2-3x faster than 64k-row chunks.
+"""
 
 
 @contextlib.contextmanager
@@ -174,7 +176,7 @@ def _chunks(stream: IO[str], width: int) -> Iterator[list[list[str]]]:
     so far: an escaped quote is two). A chunk without quotes or carriage
     returns, whose lines all hold ``width - 1`` commas, is split with
     ``str.split`` (no per-row objects); anything else goes through
-    :mod:`csv`.
+    `csv`.
     """
     start = 0
     while True:

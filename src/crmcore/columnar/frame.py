@@ -1,31 +1,35 @@
 """Frames: customers, transactions and events as immutable numpy columns.
 
-The frame types, each a :class:`~crmcore.columnar.table.Frame` with a fixed
+The frame types, each a [`Frame`][crmcore.columnar.table.Frame] with a fixed
 schema and its domain helpers:
 
-* :class:`CustomerFrame`: :data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA`
-  plus custom attribute columns ``attr.<name>`` (kind inferred from values).
-* :class:`TransactionLog`: :data:`~crmcore.columnar.schema.TRANSACTION_SCHEMA`.
-* :class:`EventLog`: :data:`~crmcore.columnar.schema.EVENT_SCHEMA`.
+* [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame]:
+  [`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA] plus custom attribute columns
+  ``attr.<name>`` (kind inferred from values).
+* [`TransactionLog`][crmcore.columnar.frame.TransactionLog]:
+  [`TRANSACTION_SCHEMA`][crmcore.columnar.schema.TRANSACTION_SCHEMA].
+* [`EventLog`][crmcore.columnar.frame.EventLog]:
+  [`EVENT_SCHEMA`][crmcore.columnar.schema.EVENT_SCHEMA].
 
 In the logs the ``customer_id`` column is dictionary-encoded: ``int64``
-:attr:`~TransactionLog.customer_codes` into a first-seen
-:attr:`~TransactionLog.customer_ids` vocabulary, so grouping by customer is
+`customer_codes` into a first-seen
+`customer_ids` vocabulary, so grouping by customer is
 an integer operation. Records, CSV and pandas still see the id string.
 
 Every frame builds from records (dicts), CSV and pandas, and writes back to
 all three; a round trip gives an equal frame. Input is validated at that
 boundary and errors name the row and column (``"row 17: at"``).
 
->>> from datetime import datetime, UTC
->>> t = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
->>> log = TransactionLog.from_records([
-...     {"customer_id": "c-1", "at": t, "amount": 19.5},
-...     {"customer_id": "c-2", "at": t, "amount": 5.0},
-...     {"customer_id": "c-1", "at": t, "amount": 7.25},
-... ])
->>> log.customer_codes.tolist(), log.customer_ids.tolist()
-([0, 1, 0], ['c-1', 'c-2'])
+Examples:
+    >>> from datetime import datetime, UTC
+    >>> t = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    >>> log = TransactionLog.from_records([
+    ...     {"customer_id": "c-1", "at": t, "amount": 19.5},
+    ...     {"customer_id": "c-2", "at": t, "amount": 5.0},
+    ...     {"customer_id": "c-1", "at": t, "amount": 7.25},
+    ... ])
+    >>> log.customer_codes.tolist(), log.customer_ids.tolist()
+    ([0, 1, 0], ['c-1', 'c-2'])
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ def ages_on(born: AnyArray, day: date) -> Float64Array:
     """Whole years from each birth date (``datetime64[D]``) to ``day``; ``NaN`` where missing.
 
     Born 29 February: a year older on 1 March in common years. A birth date
-    after ``day`` gives a negative age (:meth:`CustomerFrame.age_at` refuses it).
+    after ``day`` gives a negative age
+    ([`CustomerFrame.age_at()`][crmcore.columnar.frame.CustomerFrame.age_at] refuses it).
     """
     missing = np.isnat(born)
     month_start = born.astype("datetime64[M]")
@@ -78,7 +83,8 @@ def ages_on(born: AnyArray, day: date) -> Float64Array:
 
 
 class CustomerFrame(Frame):
-    """Customers as columns: :data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` plus ``attr.*``.
+    """Customers as columns: [`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA] plus
+    ``attr.*``.
 
     Custom attributes become ``attr.<name>`` columns whose kind is inferred
     from the values (str, bool, int, float/Decimal, datetime, date; ints
@@ -92,7 +98,8 @@ class CustomerFrame(Frame):
 
     @classmethod
     def from_customers(cls, customers: Iterable[Customer]) -> Self:
-        """The frame of ``customers``, one row each (via :func:`customer_record`)."""
+        """The frame of ``customers``, one row each (via
+        [`customer_record()`][crmcore.columnar.frame.customer_record])."""
         return cls.from_records(map(customer_record, customers))
 
     def _validate(self) -> None:
@@ -136,7 +143,8 @@ class CustomerFrame(Frame):
         return np.where(found, order[at], -1).astype(np.int64)
 
     def index_of(self, ids: Iterable[str]) -> Int64Array:
-        """Row positions of ``ids``; a :class:`ValidationError` names the first unknown id."""
+        """Row positions of ``ids``; a [`ValidationError`][crmcore.columnar.frame.ValidationError]
+        names the first unknown id."""
         wanted = list(ids)
         for i, value in enumerate(wanted):
             if not isinstance(value, str):
@@ -150,9 +158,10 @@ class CustomerFrame(Frame):
     def age_at(self, on: date) -> Float64Array:
         """Age in whole years on ``on`` for every customer (``NaN`` without a birth date).
 
-        The same rule as :meth:`~crmcore.customers.profile.Demographics.age_at`
+        The same rule as [`age_at()`][crmcore.customers.profile.Demographics.age_at]
         (born 29 February: a year older on 1 March in common years), and like
-        it a :class:`ValidationError` when a birth date is after ``on``.
+        it a [`ValidationError`][crmcore.columnar.frame.ValidationError] when a birth date is after
+        ``on``.
         """
         day = ensure_date(on, "on")
         born = self._columns["birth_date"].values
@@ -178,7 +187,7 @@ class _Log(Frame):
 
     @property
     def customer_codes(self) -> Int64Array:
-        """Each row's customer as an ``int64`` code into :attr:`customer_ids`."""
+        """Each row's customer as an ``int64`` code into `customer_ids`."""
         codes: Int64Array = self._columns["customer_id"].codes
         return codes
 
@@ -206,7 +215,7 @@ class _Log(Frame):
 
 
 class TransactionLog(_Log):
-    """Purchases as columns (:data:`~crmcore.columnar.schema.TRANSACTION_SCHEMA`)."""
+    """Purchases as columns ([`TRANSACTION_SCHEMA`][crmcore.columnar.schema.TRANSACTION_SCHEMA])."""
 
     SCHEMA = TRANSACTION_SCHEMA
 
@@ -231,7 +240,7 @@ class TransactionLog(_Log):
 
 
 class EventLog(_Log):
-    """Customer events as columns (:data:`~crmcore.columnar.schema.EVENT_SCHEMA`)."""
+    """Customer events as columns ([`EVENT_SCHEMA`][crmcore.columnar.schema.EVENT_SCHEMA])."""
 
     SCHEMA = EVENT_SCHEMA
 

@@ -1,27 +1,23 @@
 """Column schemas: the flat shape of customers, transactions and events.
 
 One schema serves every flat representation of a customer: the columns of a
-:class:`~crmcore.columnar.frame.CustomerFrame`, the records (dicts) it is
+[`CustomerFrame`][crmcore.columnar.frame.CustomerFrame], the records (dicts) it is
 built from, the header of its CSV files and the columns of the SQLite
 ``customers`` table, where segment SQL will run. Keeping the names in one
 place is what lets a rule mean the same thing in all of them.
 
 Column kinds and how each is held in memory (numpy), with its missing value:
 
-============  =========================  =====================================
-kind          numpy dtype                missing value
-============  =========================  =====================================
-``string``    ``StringDType``            ``None`` in records; mask + ``""``
-``float``     ``float64``                ``NaN``
-``int``       ``int64``                  mask + ``0`` (never missing in the
-                                         standard customer schema)
-``bool``      ``bool``                   mask + ``False``
-``datetime``  ``datetime64[us]`` (UTC)   ``NaT``
-``date``      ``datetime64[D]``          ``NaT``
-``category``  ``int32`` codes            code ``-1``; categories kept sorted
-``tags``      CSR: ``int64`` offsets +   an empty set (no "missing" state)
-              ``int32`` codes
-============  =========================  =====================================
+| kind | numpy dtype | missing value |
+|---|---|---|
+| ``string`` | ``StringDType`` | ``None`` in records; mask + ``""`` |
+| ``float`` | ``float64`` | ``NaN`` |
+| ``int`` | ``int64`` | mask + ``0`` (never missing in the standard customer schema) |
+| ``bool`` | ``bool`` | mask + ``False`` |
+| ``datetime`` | ``datetime64[us]`` (UTC) | ``NaT`` |
+| ``date`` | ``datetime64[D]`` | ``NaT`` |
+| ``category`` | ``int32`` codes | code ``-1``; categories kept sorted |
+| ``tags`` | CSR: ``int64`` offsets + ``int32`` codes | an empty set (no "missing" state) |
 """
 
 from __future__ import annotations
@@ -92,8 +88,6 @@ def _c(name: str, kind: ColumnKind, doc: str, nullable: bool = True) -> ColumnSp
     return ColumnSpec(name, kind, nullable, doc)
 
 
-#: The standard customer columns. Custom attributes follow as ``attr.<name>``
-#: columns whose kind is inferred from their values.
 CUSTOMER_SCHEMA: Final = Schema(
     (
         _c("id", "string", "customer id", nullable=False),
@@ -135,8 +129,10 @@ CUSTOMER_SCHEMA: Final = Schema(
         _c("erased", "bool", "personal data has been erased", nullable=False),
     )
 )
+"""The standard customer columns. Custom attributes follow as ``attr.<name>``
+columns whose kind is inferred from their values.
+"""
 
-#: A transaction log: one row per purchase.
 TRANSACTION_SCHEMA: Final = Schema(
     (
         _c("customer_id", "string", "customer id", nullable=False),
@@ -149,8 +145,8 @@ TRANSACTION_SCHEMA: Final = Schema(
         _c("category", "category", "product category"),
     )
 )
+"""A transaction log: one row per purchase."""
 
-#: An event log: one row per customer event (interaction kind or funnel stage).
 EVENT_SCHEMA: Final = Schema(
     (
         _c("customer_id", "string", "customer id", nullable=False),
@@ -160,13 +156,15 @@ EVENT_SCHEMA: Final = Schema(
         _c("stage", "category", "funnel stage label, where the event places one"),
     )
 )
+"""An event log: one row per customer event (interaction kind or funnel stage)."""
 
-#: Scalar values a flat record may hold (``tags`` columns hold frozensets).
 RecordValue = object
+"""Scalar values a flat record may hold (``tags`` columns hold frozensets)."""
 
 
 def customer_record(customer: Customer) -> dict[str, RecordValue]:
-    """Flatten a customer into a record with the :data:`CUSTOMER_SCHEMA` columns.
+    """Flatten a customer into a record with the
+    [`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA] columns.
 
     Datetimes stay aware ``datetime`` (UTC), dates ``date``, enums become
     their string values, money a float ``total_spent`` plus ``currency``;

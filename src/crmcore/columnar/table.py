@@ -1,12 +1,12 @@
 """The frame base class: a table of equal-length, immutable columns following a schema.
 
-A frame is a schema plus one :class:`~crmcore.columnar.columns.Column` per
+A frame is a schema plus one [`Column`][crmcore.columnar.columns.Column] per
 schema column, all of one length. It is the batch half of "two speeds, one
 rule": analytics take frames and compute over whole columns at once.
-:class:`Frame` holds what every frame type of :mod:`crmcore.columnar.frame`
-shares: selection, equality, display, and building from and writing to
-records (dicts), CSV and pandas; a round trip gives an equal frame. Input is
-validated at that boundary and errors name the row and column (``"row 17: at"``).
+[`Frame`][crmcore.columnar.table.Frame] holds what every frame type of
+[`crmcore.columnar.frame`][crmcore.columnar.frame] shares: selection, equality, display, and
+building from and writing to records (dicts), CSV and pandas; a round trip gives an equal frame.
+Input is validated at that boundary and errors name the row and column (``"row 17: at"``).
 """
 
 from __future__ import annotations
@@ -44,24 +44,26 @@ _HTML_ROWS: Final = 10
 class Frame:
     """A table of equal-length, immutable numpy columns following a schema.
 
-    Concrete frames (:class:`~crmcore.columnar.frame.CustomerFrame`,
-    :class:`~crmcore.columnar.frame.TransactionLog`,
-    :class:`~crmcore.columnar.frame.EventLog`) fix the schema and add
+    Concrete frames ([`CustomerFrame`][crmcore.columnar.frame.CustomerFrame],
+    [`TransactionLog`][crmcore.columnar.frame.TransactionLog],
+    [`EventLog`][crmcore.columnar.frame.EventLog]) fix the schema and add
     domain helpers; this base class holds the columns and everything that
-    works the same for all of them: selection (:meth:`take`,
-    :meth:`filter`), conversion (:meth:`to_records`, :meth:`to_csv`,
-    :meth:`to_pandas`), equality and display.
+    works the same for all of them: selection ([`take()`][crmcore.columnar.table.Frame.take],
+    [`filter()`][crmcore.columnar.table.Frame.filter]), conversion
+    ([`to_records()`][crmcore.columnar.table.Frame.to_records],
+    [`to_csv()`][crmcore.columnar.table.Frame.to_csv],
+    [`to_pandas()`][crmcore.columnar.table.Frame.to_pandas]), equality and display.
 
     Columns are in schema order, then any extra columns (``attr.*`` for
     customers) sorted by name.
     """
 
-    #: The columns every frame of this type has.
     SCHEMA: ClassVar[Schema]
-    #: Prefix of the extra columns this frame type accepts (``None``: no extras).
+    """The columns every frame of this type has."""
     EXTRA_PREFIX: ClassVar[str | None] = None
-    #: String columns held dictionary-encoded (int64 codes into a vocabulary).
+    """Prefix of the extra columns this frame type accepts (``None``: no extras)."""
     ENCODED: ClassVar[frozenset[str]] = frozenset()
+    """String columns held dictionary-encoded (int64 codes into a vocabulary)."""
 
     __slots__ = ("_cache", "_columns", "_length")
 
@@ -317,7 +319,8 @@ class Frame:
     # -- CSV -------------------------------------------------------------------------------------
     @classmethod
     def from_csv(cls, source: CsvSource) -> Self:
-        """Read a CSV written by :meth:`to_csv` (or by hand; see :mod:`~crmcore.columnar.csvio`).
+        """Read a CSV written by [`to_csv()`][crmcore.columnar.table.Frame.to_csv] (or by hand; see
+        [`csvio`][crmcore.columnar.csvio]).
 
         The header must name every required column; absent nullable columns
         are missing. ``source`` is a path or a text stream opened with
@@ -356,9 +359,9 @@ class Frame:
     def from_pandas(cls, df: pd.DataFrame) -> Self:
         """Build a frame from a pandas DataFrame (the index is ignored).
 
-        Takes what :meth:`to_pandas` writes and the usual alternatives
-        (object columns of Python values, ``str`` columns, numpy dtypes).
-        Datetime columns must be timezone-aware.
+        Takes what [`to_pandas()`][crmcore.columnar.table.Frame.to_pandas] writes and the usual
+        alternatives (object columns of Python values, ``str`` columns, numpy dtypes). Datetime
+        columns must be timezone-aware.
         """
         schema = cls._schema_of()
         pd = import_pandas()

@@ -37,8 +37,9 @@ _PHONE_NOISE = re.compile(r"[\s().\-/]")
 def normalize_email(value: object, field: str = "email") -> str:
     """Validate an e-mail address and return its normal form (lower case, ASCII domain).
 
-    >>> normalize_email("  Ann.Lee@Example.COM ")
-    'ann.lee@example.com'
+    Examples:
+        >>> normalize_email("  Ann.Lee@Example.COM ")
+        'ann.lee@example.com'
     """
     if not isinstance(value, str):
         raise ValidationError(field, value, "must be a string")
@@ -72,12 +73,13 @@ def country_code(value: object, field: str = "country") -> str:
 def normalize_phone(value: object, default_country: str | None = None, field: str = "phone") -> str:
     """Normalise a phone number to E.164.
 
-    >>> normalize_phone("+44 (20) 7946-0958")
-    '+442079460958'
-    >>> normalize_phone("020 7946 0958", default_country="GB")
-    '+442079460958'
-    >>> normalize_phone("06 1 234 5678", default_country="HU")
-    '+3612345678'
+    Examples:
+        >>> normalize_phone("+44 (20) 7946-0958")
+        '+442079460958'
+        >>> normalize_phone("020 7946 0958", default_country="GB")
+        '+442079460958'
+        >>> normalize_phone("06 1 234 5678", default_country="HU")
+        '+3612345678'
     """
     if not isinstance(value, str):
         raise ValidationError(field, value, "must be a string")
@@ -122,7 +124,8 @@ class Contact:
     """How to reach a customer. Values are normalised on construction.
 
     A phone number must already carry its country code here; normalise
-    national numbers first with :func:`normalize_phone` and a ``default_country``.
+    national numbers first with [`normalize_phone()`][crmcore.customers.contact.normalize_phone] and
+    a ``default_country``.
     """
 
     email: str | None = attrs.field(default=None, converter=_email)

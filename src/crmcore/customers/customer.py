@@ -1,18 +1,19 @@
 """The customer aggregate: one unified view of a customer (DOMAIN.md §1).
 
-A :class:`Customer` is immutable. Every change is a method that returns an
-:class:`~crmcore.kernel.events.Outcome`: the new customer and the events raised.
+A [`Customer`][crmcore.customers.customer.Customer] is immutable. Every change is a method that
+returns an [`Outcome`][crmcore.kernel.events.Outcome]: the new customer and the events raised.
 Nothing is stored until a unit of work saves it.
 
->>> from datetime import datetime, UTC
->>> t = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
->>> outcome = Customer.register("c-1", "Ann Lee", t, contact=Contact(email="Ann@Example.com"))
->>> ann = outcome.value
->>> ann.contact.email, [e.kind for e in outcome.events]
-('ann@example.com', ['customer.registered'])
->>> ann = ann.grant_consent("email", t, source="signup form").value
->>> ann.can_market("email", t)
-True
+Examples:
+    >>> from datetime import datetime, UTC
+    >>> t = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    >>> outcome = Customer.register("c-1", "Ann Lee", t, contact=Contact(email="Ann@Example.com"))
+    >>> ann = outcome.value
+    >>> ann.contact.email, [e.kind for e in outcome.events]
+    ('ann@example.com', ['customer.registered'])
+    >>> ann = ann.grant_consent("email", t, source="signup form").value
+    >>> ann.can_market("email", t)
+    True
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ __all__ = [
     "normalize_attribute",
 ]
 
-#: The types a custom attribute may hold.
 AttributeValue = str | int | float | Decimal | bool | date | datetime
+"""The types a custom attribute may hold."""
 
 ERASED_NAME: Final = "[erased]"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -82,7 +83,7 @@ def normalize_attribute(name: object, value: object) -> tuple[str, AttributeValu
     """Validate a custom attribute: a snake_case name and a typed scalar value.
 
     Strings are limited to 1,000 characters, integers to 64 bits (so every
-    customer fits a :class:`~crmcore.columnar.frame.CustomerFrame`), floats
+    customer fits a [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame]), floats
     and decimals must be finite and datetimes aware (stored in UTC).
     """
     if not isinstance(name, str) or not _ATTRIBUTE_NAME.match(name):
@@ -511,7 +512,7 @@ class Customer:
         aggregates: the id, country, tags, the purchase/interaction/service
         summaries and the consent history, to which a withdrawal on every
         channel is appended so nobody markets to the erased record. Afterwards
-        every change raises :class:`~crmcore.kernel.errors.CustomerErasedError`.
+        every change raises [`CustomerErasedError`][crmcore.kernel.errors.CustomerErasedError].
         """
         when = self._event_time(at)
         if not isinstance(reason, str) or not reason.strip():

@@ -1,11 +1,12 @@
 """Data protection: export everything held about one customer, and erase it.
 
-:func:`export_customer` returns a JSON-serialisable document with the
-customer and every record held about them (the right of access and data
-portability, GDPR arts. 15 and 20); :func:`import_customer_export` reads it
-back, so an export is also a faithful backup of one customer.
-:func:`erase_records` redacts the free text of a customer's records to go
-with :meth:`Customer.erase <crmcore.customers.customer.Customer.erase>`.
+[`export_customer()`][crmcore.customers.privacy.export_customer] returns a JSON-serialisable
+document with the customer and every record held about them (the right of access and data
+portability, GDPR arts. 15 and 20);
+[`import_customer_export()`][crmcore.customers.privacy.import_customer_export] reads it back, so an
+export is also a faithful backup of one customer.
+[`erase_records()`][crmcore.customers.privacy.erase_records] redacts the free text of a customer's
+records to go with [`Customer.erase`][crmcore.customers.customer.Customer.erase].
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def export_customer(
 
 
 def import_customer_export(document: dict[str, JSON]) -> CustomerExport:
-    """Rebuild a :class:`CustomerExport` from :func:`export_customer` output."""
+    """Rebuild a [`CustomerExport`][crmcore.customers.privacy.CustomerExport] from
+    [`export_customer()`][crmcore.customers.privacy.export_customer] output."""
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise ValidationError("format", document, f"is not a {EXPORT_FORMAT} document")
     if document.get("version") != EXPORT_VERSION:

@@ -62,7 +62,8 @@ E = TypeVar("E", bound=enum.StrEnum)
 
 
 def parse_enum(kind: type[E], value: object, field: str) -> E:
-    """``kind(value)`` with a :class:`ValidationError` listing the allowed values."""
+    """``kind(value)`` with a [`ValidationError`][crmcore.customers.profile.ValidationError] listing
+    the allowed values."""
     if isinstance(value, kind):
         return value
     try:
@@ -103,8 +104,9 @@ class Demographics:
         Someone born on 29 February turns a year older on 1 March in common
         years, the usual legal reading.
 
-        >>> Demographics(birth_date=date(2000, 2, 29)).age_at(date(2021, 2, 28))
-        20
+        Examples:
+            >>> Demographics(birth_date=date(2000, 2, 29)).age_at(date(2021, 2, 28))
+            20
         """
         if self.birth_date is None:
             return None
@@ -156,8 +158,9 @@ _TAG = re.compile(r"[a-z0-9][a-z0-9_:./-]{0,63}\Z")
 def normalize_tag(value: object, field: str = "tag") -> str:
     """A tag in normal form: lower case, spaces as ``_``, 1-64 characters.
 
-    >>> normalize_tag("  Outdoor Sports ")
-    'outdoor_sports'
+    Examples:
+        >>> normalize_tag("  Outdoor Sports ")
+        'outdoor_sports'
     """
     if not isinstance(value, str):
         raise ValidationError(field, value, "must be a string")

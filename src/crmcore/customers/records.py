@@ -1,7 +1,7 @@
 """What a customer did: purchases, touchpoint interactions, service records, consent.
 
 These are immutable facts, stored append-only beside the customer. The
-:class:`~crmcore.customers.customer.Customer` aggregate keeps running
+[`Customer`][crmcore.customers.customer.Customer] aggregate keeps running
 summaries of them (counts, totals, first and last times), which is what
 segmentation and analytics read, and which survive erasure.
 """
@@ -214,7 +214,8 @@ class ConsentStatus(enum.StrEnum):
 
 
 def parse_channel(value: object) -> MarketingChannel:
-    """A :class:`MarketingChannel` from its value (``"email"``); ValidationError otherwise."""
+    """A [`MarketingChannel`][crmcore.customers.records.MarketingChannel] from its value
+    (``"email"``); ValidationError otherwise."""
     try:
         return MarketingChannel(value)  # type: ignore[arg-type]
     except ValueError:

@@ -1,6 +1,6 @@
 """Data to learn and test with: a seeded generator of realistic synthetic CRM data.
 
-:func:`~crmcore.datasets.synthetic.generate` draws customers, purchases,
+[`generate()`][crmcore.datasets.synthetic.generate] draws customers, purchases,
 interactions, service records and feedback from one seeded random generator
 (the same arguments always give the same data), for demos, docs, notebooks
 and tests.

@@ -8,7 +8,7 @@ distribution). Spend per order is log-normal around a per-customer mean.
 Touchpoint interactions walk customers down the seven funnel stages, most
 dropping out early, as a real funnel does.
 
-Everything is drawn from one seeded :class:`numpy.random.Generator`, so the
+Everything is drawn from one seeded `numpy.random.Generator`, so the
 same arguments always give the same data.
 """
 
@@ -115,7 +115,7 @@ def generate(
     service summaries of their records (as if recorded one by one), and
     ``events`` holds every domain event raised along the way, ``scores`` CSAT
     ratings of touchpoints (1-5) for the journey map, ``feedback`` survey
-    answers and complaints (see :func:`_feedback`). Buyers who spent more than
+    answers and complaints (see `_feedback()`). Buyers who spent more than
     300 in total are tagged ``vip`` (about the top 7%).
     """
     if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:

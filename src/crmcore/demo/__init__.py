@@ -1,6 +1,6 @@
 """The ``python -m crmcore demo`` script: a synthetic customer base through every module.
 
-Each section lives in a module named for its area; :func:`run` builds the
+Each section lives in a module named for its area; `run()` builds the
 data, stores it in SQLite and prints the sections in order.
 """
 

@@ -12,8 +12,8 @@ __all__ = ["Timings", "pct", "section", "table", "timed"]
 
 T = TypeVar("T")
 
-#: (step label, seconds) in the order the steps ran.
 Timings = list[tuple[str, float]]
+"""(step label, seconds) in the order the steps ran."""
 
 
 def table(out: TextIO, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

@@ -34,12 +34,12 @@ from crmcore.storage.sqlite import SqliteStore
 
 __all__ = ["feedback"]
 
-#: The service desk: weekdays 09:00-18:00 UTC, closed on 25 December.
 DESK = BusinessCalendar.from_hours(
     {"mon-fri": "09:00-18:00"},
     timezone="UTC",
     recurring_holidays=["FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"],
 )
+"""The service desk: weekdays 09:00-18:00 UTC, closed on 25 December."""
 SLA = SlaPolicy(
     name="service desk",
     calendar=DESK,
@@ -50,7 +50,6 @@ SLA = SlaPolicy(
         SlaTarget("urgent", first_response=timedelta(hours=1), resolution=timedelta(hours=8)),
     ],
 )
-#: Needs, classified from feedback themes (seed 002 §4.1.1).
 NEEDS = (
     NeedRule("faster_delivery", themes=["late_delivery"]),
     NeedRule("easier_returns", themes=["returns"]),
@@ -58,6 +57,7 @@ NEEDS = (
     NeedRule("fairer_prices", themes=["price"]),
     NeedRule("product_quality", themes=["product_quality"], kinds=["complaint"]),
 )
+"""Needs, classified from feedback themes (seed 002 §4.1.1)."""
 
 
 def _work(case: Case, rng: np.random.Generator, as_of: datetime) -> Callable[[Case], Outcome[Case]]:

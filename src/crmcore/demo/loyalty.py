@@ -28,8 +28,8 @@ from crmcore.storage.sqlite import SqliteStore
 
 __all__ = ["loyalty", "program_for"]
 
-#: Points worth redeeming in one go in the demo (a 5.00 voucher at 0.01 per point).
 _REWARD = 500
+"""Points worth redeeming in one go in the demo (a 5.00 voucher at 0.01 per point)."""
 
 
 def program_for(currency: str, end: datetime) -> tuple[LoyaltyProgram, TierPolicy]:

@@ -12,8 +12,6 @@ from crmcore.storage.sqlite import SqliteStore
 
 __all__ = ["SEGMENTS", "segments"]
 
-#: The demo's segments, as a marketer would write them (DOMAIN.md §4: demographic,
-#: geographic, psychographic, behavioural and value criteria, combined).
 SEGMENTS: tuple[tuple[str, str, str], ...] = (
     (
         "high_value_recent",
@@ -41,6 +39,9 @@ SEGMENTS: tuple[tuple[str, str, str], ...] = (
         "purchase_count >= 1 and not (last_purchase_at within 365 days) and consent_email",
     ),
 )
+"""The demo's segments, as a marketer would write them (DOMAIN.md §4: demographic,
+geographic, psychographic, behavioural and value criteria, combined).
+"""
 
 
 def segments(

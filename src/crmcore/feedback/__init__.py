@@ -1,14 +1,14 @@
 """Feedback loops: multi-channel feedback, closed-loop cases with SLAs, metrics and improvement.
 
-Collect (:mod:`~crmcore.feedback.feedback`), open cases by rule
-(:mod:`~crmcore.feedback.rules`), resolve and follow up
-(:mod:`~crmcore.feedback.cases`, :mod:`~crmcore.feedback.case_machine`) within
-business-hours SLAs (:mod:`~crmcore.feedback.calendar`,
-:mod:`~crmcore.feedback.sla`), measure (:mod:`~crmcore.feedback.survey_scores`,
-:mod:`~crmcore.feedback.feedback_metrics`, :mod:`~crmcore.feedback.case_metrics`,
-:mod:`~crmcore.feedback.breakdowns`) and improve (:mod:`~crmcore.feedback.themes`,
-:mod:`~crmcore.feedback.improvement`, :mod:`~crmcore.feedback.improvement_effect`,
-:mod:`~crmcore.feedback.needs`)."""
+Collect ([`feedback`][crmcore.feedback.feedback]), open cases by rule
+([`rules`][crmcore.feedback.rules]), resolve and follow up
+([`cases`][crmcore.feedback.cases], [`case_machine`][crmcore.feedback.case_machine]) within
+business-hours SLAs ([`calendar`][crmcore.feedback.calendar],
+[`sla`][crmcore.feedback.sla]), measure ([`survey_scores`][crmcore.feedback.survey_scores],
+[`feedback_metrics`][crmcore.feedback.feedback_metrics],
+[`case_metrics`][crmcore.feedback.case_metrics], [`breakdowns`][crmcore.feedback.breakdowns]) and
+improve ([`themes`][crmcore.feedback.themes], [`improvement`][crmcore.feedback.improvement],
+[`improvement_effect`][crmcore.feedback.improvement_effect], [`needs`][crmcore.feedback.needs])."""
 
 from __future__ import annotations
 

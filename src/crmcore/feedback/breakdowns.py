@@ -1,16 +1,18 @@
 """Breakdowns and trends: a survey score per label or per period, vectorised.
 
-:func:`breakdown` gives the metric of a scale per distinct label (one label
-per answer: a segment, a region, a plan), :func:`trend` per UTC day, ISO
-week or month of the answers' times. One :func:`numpy.bincount` over
-``group * points + answer`` gives every group's histogram; each group is
+[`breakdown()`][crmcore.feedback.breakdowns.breakdown] gives the metric of a scale per distinct
+label (one label per answer: a segment, a region, a plan),
+[`trend()`][crmcore.feedback.breakdowns.trend] per UTC day, ISO week or month of the answers' times.
+One `numpy.bincount()` over ``group * points + answer`` gives every group's histogram; each group is
 then derived by the same code as a single score
-(:func:`~crmcore.feedback.survey_scores.score_from_histogram`), so a row
-equals the score of that group's answers. The result is a
-:class:`MetricBreakdown` of :class:`GroupRow` items plus the overall score.
+([`score_from_histogram()`][crmcore.feedback.survey_scores.score_from_histogram]), so a row equals
+the score of that group's answers. The result is a
+[`MetricBreakdown`][crmcore.feedback.breakdowns.MetricBreakdown] of
+[`GroupRow`][crmcore.feedback.breakdowns.GroupRow] items plus the overall score.
 
->>> breakdown([10, 3, 9, 9, 8], ["basic", "basic", "pro", "pro", "pro"], scale="nps").values()
-{'basic': 0.0, 'pro': 66.66...}
+Examples:
+    >>> breakdown([10, 3, 9, 9, 8], ["basic", "basic", "pro", "pro", "pro"], scale="nps").values()
+    {'basic': 0.0, 'pro': 66.66...}
 """
 
 from __future__ import annotations
@@ -172,13 +174,15 @@ def breakdown(
 ) -> MetricBreakdown:
     """The metric of ``scale`` per distinct label (one label per score, e.g. a segment name).
 
-    Vectorised: one :func:`numpy.bincount` over ``label code * points +
+    Vectorised: one `numpy.bincount()` over ``label code * points +
     answer`` gives every group's histogram. Labels are any comparable
     values (strings, ints, touchpoints); keys are their ``str``.
 
-    >>> b = breakdown([10, 0, 9, 9], ["web", "web", "phone", "phone"], scale="nps", by="channel")
-    >>> b.values()
-    {'phone': 100.0, 'web': 0.0}
+    Examples:
+        >>> channels = ["web", "web", "phone", "phone"]
+        >>> b = breakdown([10, 0, 9, 9], channels, scale="nps", by="channel")
+        >>> b.values()
+        {'phone': 100.0, 'web': 0.0}
     """
     chosen = Scale.parse(scale)
     level = confidence_level(confidence)
@@ -198,7 +202,7 @@ def trend(
     """The metric of ``scale`` per period (UTC day, ISO week or month) of the answers' times.
 
     Periods run contiguously from the first to the last answer; empty ones
-    have ``n`` 0 and no result (:func:`~crmcore.feedback.grouping.period_codes`).
+    have ``n`` 0 and no result ([`period_codes()`][crmcore.feedback.grouping.period_codes]).
     """
     chosen = Scale.parse(scale)
     level = confidence_level(confidence)

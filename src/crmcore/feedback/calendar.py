@@ -1,25 +1,24 @@
 """Business-hours calendars: which instants count towards an SLA.
 
-A :class:`BusinessCalendar` holds weekly opening hours (one or more
-:class:`Shift` per weekday, so split shifts such as 09:00-12:00 and
-13:00-17:00 work), holidays as dates and as recurring rules (RFC 5545
-``RRULE`` text, expanded with :mod:`dateutil.rrule`), and an IANA time zone
-(:mod:`zoneinfo`). Shifts are wall-clock times in that zone; they are turned
-into instants day by day, so daylight-saving changes are exact: a shift
-01:00-04:00 on the spring-forward night in Europe/Berlin is two hours long,
-on the autumn night four.
+A [`BusinessCalendar`][crmcore.feedback.calendar.BusinessCalendar] holds weekly opening hours (one
+or more [`Shift`][crmcore.feedback.calendar.Shift] per weekday, so split shifts such as 09:00-12:00
+and 13:00-17:00 work), holidays as dates and as recurring rules (RFC 5545 ``RRULE`` text, expanded
+with `dateutil.rrule`), and an IANA time zone (`zoneinfo`). Shifts are wall-clock times in that
+zone; they are turned into instants day by day, so daylight-saving changes are exact: a shift
+01:00-04:00 on the spring-forward night in Europe/Berlin is two hours long, on the autumn night
+four.
 
 Two operations, inverse to each other (PEERS.md §5.3: the osTicket, Chatwoot
 and GLPI bugs were all about getting these wrong):
 
-* :meth:`BusinessCalendar.business_time` measures the business time between
-  two instants: time outside the shifts, on closed weekdays and on holidays
-  does not count. A span that lies wholly outside business hours measures
-  zero; a start outside hours simply counts from the next opening.
-* :meth:`BusinessCalendar.add` adds business time to an instant: Friday
-  16:30 + 1 h with 09:00-17:00 hours ends Monday 09:30 (Chatwoot PR #13392);
-  Friday 16:00 + 8 h ends Monday 16:00. When the time runs out exactly at a
-  shift's end, the answer is that end (Friday 17:00, not Monday 09:00).
+* [`BusinessCalendar.business_time()`][crmcore.feedback.calendar.BusinessCalendar.business_time]
+  measures the business time between two instants: time outside the shifts, on closed weekdays and
+  on holidays does not count. A span that lies wholly outside business hours measures zero; a start
+  outside hours simply counts from the next opening.
+* [`BusinessCalendar.add()`][crmcore.feedback.calendar.BusinessCalendar.add] adds business time to
+  an instant: Friday 16:30 + 1 h with 09:00-17:00 hours ends Monday 09:30 (Chatwoot PR #13392);
+  Friday 16:00 + 8 h ends Monday 16:00. When the time runs out exactly at a shift's end, the answer
+  is that end (Friday 17:00, not Monday 09:00).
 
 ``business_time(start, add(start, d)) == d`` for every ``d >= 0``.
 
@@ -47,14 +46,17 @@ from crmcore.kernel.errors import ValidationError
 
 __all__ = ["WEEKDAYS", "BusinessCalendar", "Shift"]
 
-#: Weekday names as accepted by :meth:`BusinessCalendar.from_hours` (Monday first).
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+"""Weekday names as accepted by
+[`BusinessCalendar.from_hours()`][crmcore.feedback.calendar.BusinessCalendar.from_hours] (Monday
+first)."""
 
-#: How far :meth:`BusinessCalendar.add` searches for business time before giving up.
 SEARCH_DAYS: Final = 3 * 366 + 7
+"""How far [`BusinessCalendar.add()`][crmcore.feedback.calendar.BusinessCalendar.add] searches for
+business time before giving up."""
 
-#: Default start of recurrence rules that carry no ``DTSTART``.
 RRULE_START: Final = datetime(1900, 1, 1)
+"""Default start of recurrence rules that carry no ``DTSTART``."""
 
 _DAY_MINUTES: Final = 24 * 60
 _HHMM: Final = re.compile(r"\s*(\d{1,2}):(\d{2})\s*\Z")
@@ -92,13 +94,14 @@ def _end(value: object) -> int:
 class Shift:
     """Opening hours within one day, as minutes after local midnight: ``[start, end)``.
 
-    ``start`` and ``end`` accept minutes, :class:`~datetime.time` or
+    ``start`` and ``end`` accept minutes, `time` or
     ``"HH:MM"`` text; ``end`` may be ``"24:00"`` (midnight at the end of the day).
 
-    >>> Shift("09:00", "17:30")
-    Shift(start=540, end=1050)
-    >>> Shift.parse("13:00-17:00").label
-    '13:00-17:00'
+    Examples:
+        >>> Shift("09:00", "17:30")
+        Shift(start=540, end=1050)
+        >>> Shift.parse("13:00-17:00").label
+        '13:00-17:00'
     """
 
     start: int = attrs.field(converter=_start)
@@ -227,19 +230,22 @@ def _rule_dates(text: str, year: int) -> frozenset[date]:
 class BusinessCalendar:
     """Weekly business hours in a time zone, minus holidays.
 
-    ``week`` holds the :class:`Shift` tuples of the seven weekdays, Monday
-    first (most callers use :meth:`from_hours`); ``holidays`` are closed
-    dates (local to ``timezone``); ``recurring_holidays`` are RRULE texts
-    (``"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"``; a rule without ``DTSTART``
-    starts on 1900-01-01). A calendar with no business hours on any weekday is
-    refused with a :class:`~crmcore.kernel.errors.ValidationError`.
+    ``week`` holds the [`Shift`][crmcore.feedback.calendar.Shift] tuples of the seven weekdays,
+    Monday first (most callers use
+    [`from_hours()`][crmcore.feedback.calendar.BusinessCalendar.from_hours]); ``holidays`` are
+    closed dates (local to ``timezone``); ``recurring_holidays`` are RRULE texts
+    (``"FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=25"``; a rule without ``DTSTART`` starts on 1900-01-01). A
+    calendar with no business hours on any weekday is refused with a
+    [`ValidationError`][crmcore.kernel.errors.ValidationError].
 
-    >>> cal = BusinessCalendar.from_hours({"mon-fri": "09:00-17:00"}, timezone="Europe/Berlin")
-    >>> friday = datetime(2026, 3, 6, 16, 30, tzinfo=ZoneInfo("Europe/Berlin"))
-    >>> cal.add(friday, timedelta(hours=1)).astimezone(cal.zone).strftime("%a %H:%M")
-    'Mon 09:30'
-    >>> cal.business_time(friday, friday + timedelta(days=3))  # Fri 16:30-17:00, Mon 09:00-16:30
-    datetime.timedelta(seconds=28800)
+    Examples:
+        >>> cal = BusinessCalendar.from_hours({"mon-fri": "09:00-17:00"}, timezone="Europe/Berlin")
+        >>> friday = datetime(2026, 3, 6, 16, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+        >>> cal.add(friday, timedelta(hours=1)).astimezone(cal.zone).strftime("%a %H:%M")
+        'Mon 09:30'
+        >>> # Fri 16:30-17:00 and Mon 09:00-16:30:
+        >>> cal.business_time(friday, friday + timedelta(days=3))
+        datetime.timedelta(seconds=28800)
     """
 
     timezone: str = attrs.field(converter=_timezone)
@@ -295,9 +301,10 @@ class BusinessCalendar:
     def always(cls, timezone: str = "UTC") -> BusinessCalendar:
         """A 24/7 calendar: business time equals wall time (no holidays).
 
-        >>> start = datetime(2026, 1, 3, tzinfo=UTC)
-        >>> BusinessCalendar.always().business_time(start, start + timedelta(days=2))
-        datetime.timedelta(days=2)
+        Examples:
+            >>> start = datetime(2026, 1, 3, tzinfo=UTC)
+            >>> BusinessCalendar.always().business_time(start, start + timedelta(days=2))
+            datetime.timedelta(days=2)
         """
         return cls(timezone=timezone, week=((Shift(0, _DAY_MINUTES),),) * 7, name="24/7")
 
@@ -354,7 +361,7 @@ class BusinessCalendar:
 
         ``duration`` must be non-negative; zero returns ``start``. A calendar
         whose holidays leave no business time within about three years raises
-        a :class:`~crmcore.kernel.errors.ValidationError`.
+        a [`ValidationError`][crmcore.kernel.errors.ValidationError].
         """
         instant = to_utc(start, "start")
         if not isinstance(duration, timedelta) or duration < timedelta(0):

@@ -1,9 +1,10 @@
 """The history of a case: each change with the facts it records.
 
-A :class:`CaseChange` is one entry of :attr:`crmcore.feedback.cases.Case.history`:
-when, which trigger, from which state to which, and the facts that trigger
-records (an :class:`Assignment` on ``assign``, a :class:`Resolution` on
-``resolve``, a :class:`FollowUp` on ``follow_up``) plus a free-text note.
+A [`CaseChange`][crmcore.feedback.case_changes.CaseChange] is one entry of
+`crmcore.feedback.cases.Case.history`: when, which trigger, from which state to which, and the facts
+that trigger records (an [`Assignment`][crmcore.feedback.case_changes.Assignment] on ``assign``, a
+[`Resolution`][crmcore.feedback.case_changes.Resolution] on ``resolve``, a
+[`FollowUp`][crmcore.feedback.case_changes.FollowUp] on ``follow_up``) plus a free-text note.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def _action(value: object) -> str:
     return value
 
 
-#: What an erased free-text field reads afterwards (where text is required).
 ERASED_TEXT: Final = "(erased)"
+"""What an erased free-text field reads afterwards (where text is required)."""
 
 
 @attrs.frozen
@@ -110,8 +111,9 @@ class FollowUp:
     It is *unhappy* when the verdict is "not resolved" or the satisfaction is
     in the CSAT negative band (1-2).
 
-    >>> FollowUp(Verdict.RESOLVED, 2).unhappy, FollowUp("resolved", 4).unhappy
-    (True, False)
+    Examples:
+        >>> FollowUp(Verdict.RESOLVED, 2).unhappy, FollowUp("resolved", 4).unhappy
+        (True, False)
     """
 
     verdict: Verdict = attrs.field(converter=_verdict)

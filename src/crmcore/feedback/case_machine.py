@@ -1,14 +1,14 @@
 """The case state machine as data: the transition table, its named guards, the policy.
 
-Each row of :data:`CASE_TRANSITIONS` reads "from ``source``, on ``trigger``,
-go to ``target`` if ``guard`` holds"; a ``(source, trigger)`` pair may have
-several rows told apart by their guards (the follow-up goes to ``resolved``
-or back to ``in_progress`` by the customer's verdict), and the first row
-whose guard holds wins. The table runs on the kernel's state-machine engine
-(:data:`MACHINE`, a :class:`crmcore.kernel.machine.Machine`); the guards see a
-:class:`GuardContext` and are listed by name in :data:`CASE_GUARDS`.
+Each row of [`CASE_TRANSITIONS`][crmcore.feedback.case_machine.CASE_TRANSITIONS] reads "from
+``source``, on ``trigger``, go to ``target`` if ``guard`` holds"; a ``(source, trigger)`` pair may
+have several rows told apart by their guards (the follow-up goes to ``resolved`` or back to
+``in_progress`` by the customer's verdict), and the first row whose guard holds wins. The table runs
+on the kernel's state-machine engine ([`MACHINE`][crmcore.feedback.case_machine.MACHINE], a
+[`crmcore.kernel.machine.Machine`][crmcore.kernel.machine.Machine]); the guards see a
+[`GuardContext`][crmcore.feedback.case_machine.GuardContext] and are listed by name in
+[`CASE_GUARDS`][crmcore.feedback.case_machine.CASE_GUARDS].
 
-.. code-block:: text
 
     new --acknowledge--> acknowledged --start--> in_progress
     in_progress --wait_on_customer--> waiting_on_customer --customer_replied--> in_progress
@@ -24,11 +24,12 @@ Rules the guards enforce:
   latest resolution, whose verdict is "resolved" and whose satisfaction is
   not in the CSAT negative band (1-2);
 * an **unhappy follow-up reopens** the case (Qmeter "reopen-on-unhappy");
-* **resolve** needs a :class:`~crmcore.feedback.case_changes.Resolution`
-  (root-cause code and action taken) when the :class:`CasePolicy` says so
-  (the default: "fixed without a why does not count", Qmeter);
+* **resolve** needs a [`Resolution`][crmcore.feedback.case_changes.Resolution]
+  (root-cause code and action taken) when the
+  [`CasePolicy`][crmcore.feedback.case_machine.CasePolicy] says so (the default: "fixed without a
+  why does not count", Qmeter);
 * **reopen** is allowed from resolved or closed within
-  :attr:`CasePolicy.reopen_window` of the latest resolution.
+  `CasePolicy.reopen_window` of the latest resolution.
 """
 
 from __future__ import annotations
@@ -70,15 +71,15 @@ class CasePolicy:
 
     ``reopen_window``: how long after the latest resolution a resolved or
     closed case may be reopened (default 14 days); ``require_resolution``:
-    whether resolving needs a :class:`Resolution` (default True).
+    whether resolving needs a [`Resolution`][crmcore.feedback.Resolution] (default True).
     """
 
     reopen_window: timedelta = attrs.field(default=timedelta(days=14), validator=_window)
     require_resolution: bool = attrs.field(default=True, validator=validators.flag)
 
 
-#: The default case policy.
 DEFAULT_CASE_POLICY: Final = CasePolicy()
+"""The default case policy."""
 
 
 @attrs.frozen
@@ -97,7 +98,7 @@ class GuardContext:
 
     @property
     def last_follow_up(self) -> FollowUp | None:
-        """The latest follow-up after the latest resolution (see :attr:`Case.last_follow_up`)."""
+        """The latest follow-up after the latest resolution (see `Case.last_follow_up`)."""
         return last_follow_up(self.history)
 
     @property
@@ -106,8 +107,9 @@ class GuardContext:
         return resolved_at(self.state, self.history)
 
 
-#: A named condition on a move (the kernel's guard over a :class:`GuardContext`).
 CaseGuard: TypeAlias = machine.Guard[GuardContext]
+"""A named condition on a move (the kernel's guard over a
+[`GuardContext`][crmcore.feedback.case_machine.GuardContext])."""
 
 
 def _always(_ctx: GuardContext) -> bool:
@@ -140,7 +142,6 @@ def _within_reopen_window(ctx: GuardContext) -> bool:
     return resolved is not None and ctx.change.at - resolved <= ctx.policy.reopen_window
 
 
-#: Every guard of the case machine, by name.
 CASE_GUARDS: Final[Mapping[str, CaseGuard]] = FrozenDict(
     (g.name, g)
     for g in (
@@ -173,6 +174,7 @@ CASE_GUARDS: Final[Mapping[str, CaseGuard]] = FrozenDict(
         ),
     )
 )
+"""Every guard of the case machine, by name."""
 
 
 def _guard_name(value: object) -> str:
@@ -199,7 +201,6 @@ class CaseTransition:
 S, T = CaseState, CaseTrigger
 
 # fmt: off
-#: The case state machine. Read a row as: from source, on trigger, to target, if guard.
 CASE_TRANSITIONS: Final[tuple[CaseTransition, ...]] = (
     *(CaseTransition(s, T.ASSIGN, s, "always", "(re)assign the owner")
       for s in (S.NEW, S.ACKNOWLEDGED, S.IN_PROGRESS, S.WAITING_ON_CUSTOMER, S.RESOLVED)),
@@ -221,9 +222,9 @@ CASE_TRANSITIONS: Final[tuple[CaseTransition, ...]] = (
     CaseTransition(S.RESOLVED, T.REOPEN, S.IN_PROGRESS, "within_reopen_window", "reopened"),
     CaseTransition(S.CLOSED, T.REOPEN, S.IN_PROGRESS, "within_reopen_window", "reopened"),
 )
+"""The case state machine. Read a row as: from source, on trigger, to target, if guard."""
 # fmt: on
 
-#: The table on the kernel's state-machine engine.
 MACHINE: Final = machine.Machine[CaseState, CaseTrigger, CaseTransition, GuardContext](
     "case",
     CaseState,
@@ -232,13 +233,15 @@ MACHINE: Final = machine.Machine[CaseState, CaseTrigger, CaseTransition, GuardCo
     transitions=CASE_TRANSITIONS,
     guards=CASE_GUARDS.values(),
 )
+"""The table on the kernel's state-machine engine."""
 
 
 def transitions_on(source: CaseState, trigger: CaseTrigger) -> tuple[CaseTransition, ...]:
     """The rows for ``trigger`` in ``source``, in table order (empty: not allowed at all).
 
-    >>> [r.target.value for r in transitions_on(CaseState.RESOLVED, CaseTrigger.FOLLOW_UP)]
-    ['resolved', 'in_progress']
+    Examples:
+        >>> [r.target.value for r in transitions_on(CaseState.RESOLVED, CaseTrigger.FOLLOW_UP)]
+        ['resolved', 'in_progress']
     """
     return MACHINE.rows_on(source, trigger)
 

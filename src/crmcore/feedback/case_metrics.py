@@ -1,12 +1,12 @@
 """Case metrics: inner-loop performance over closed-loop cases.
 
-:func:`case_report` gives first-response and resolution times (overall and
-per priority), loop closure, reopen rate and SLA attainment;
-:func:`sla_verdicts` runs an SLA policy's business-hours clocks to get the
-verdicts. Cases come as :class:`~crmcore.feedback.cases.Case` objects, read
-as they stood at a given time, or as :class:`CaseColumns`, the columnar form
-every figure is computed from with numpy. The building blocks are
-:mod:`~crmcore.feedback.durations` and :mod:`~crmcore.feedback.rates`.
+[`case_report()`][crmcore.feedback.case_metrics.case_report] gives first-response and resolution
+times (overall and per priority), loop closure, reopen rate and SLA attainment;
+[`sla_verdicts()`][crmcore.feedback.case_metrics.sla_verdicts] runs an SLA policy's business-hours
+clocks to get the verdicts. Cases come as [`Case`][crmcore.feedback.cases.Case] objects, read as
+they stood at a given time, or as [`CaseColumns`][crmcore.feedback.case_metrics.CaseColumns], the
+columnar form every figure is computed from with numpy. The building blocks are
+[`durations`][crmcore.feedback.durations] and [`rates`][crmcore.feedback.rates].
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class CaseColumns:
     (the latest resolution, only while the case is resolved or closed) are
     ``datetime64[us]`` UTC, ``NaT`` where it has not happened; ``closed``,
     ``ever_resolved`` and ``reopened`` (at least once) are booleans;
-    ``priority`` holds :class:`~crmcore.feedback.cases.Priority` values (1-4).
+    ``priority`` holds [`Priority`][crmcore.feedback.cases.Priority] values (1-4).
     """
 
     ids: AnyArray
@@ -215,7 +215,7 @@ def sla_verdicts(
 ) -> dict[SlaMetric, tuple[bool | None, ...]]:
     """Each case's SLA verdict per metric as of ``as_of``: met, breached or ``None`` (running).
 
-    One :func:`~crmcore.feedback.sla.sla_status` per case (business-hours
+    One [`sla_status()`][crmcore.feedback.sla.sla_status] per case (business-hours
     clocks, paused while waiting on the customer); cases opened after
     ``as_of`` and metrics without a target for a case's priority are left out.
     """
@@ -241,13 +241,13 @@ def case_report(
 ) -> CaseReport:
     """First-response and resolution times, loop closure, reopen rate and SLA attainment.
 
-    ``cases`` are :class:`~crmcore.feedback.cases.Case` objects (read as
-    they stood at ``as_of``) or :class:`CaseColumns`. SLA attainment comes
-    from ``sla_policy`` (with Case objects and ``as_of``: every target of
-    every case, via :func:`sla_verdicts`) or from ``sla_met``, one verdict
-    per target computed elsewhere (``True`` met, ``False`` breached,
-    ``None`` still running; it need not align with the cases). Everything
-    else is computed with numpy over the columns.
+    ``cases`` are [`Case`][crmcore.feedback.cases.Case] objects (read as
+    they stood at ``as_of``) or [`CaseColumns`][crmcore.feedback.case_metrics.CaseColumns]. SLA
+    attainment comes from ``sla_policy`` (with Case objects and ``as_of``: every target of every
+    case, via [`sla_verdicts()`][crmcore.feedback.case_metrics.sla_verdicts]) or from ``sla_met``,
+    one verdict per target computed elsewhere (``True`` met, ``False`` breached, ``None`` still
+    running; it need not align with the cases). Everything else is computed with numpy over the
+    columns.
     """
     per_metric: list[tuple[str, Rate]] = []
     if sla_policy is not None:

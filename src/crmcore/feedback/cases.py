@@ -1,18 +1,18 @@
 """The case aggregate: one customer issue followed through the closed loop.
 
-A :class:`Case` follows one piece of feedback (or any customer issue) through
-the inner loop (DOMAIN.md §6; PEERS.md §5.1, Qmeter and Sprinklr): opened,
-acknowledged, worked, resolved with a root cause, followed up with the
-customer and closed only when the customer is satisfied. Its moves are the
-rows of the case machine (:mod:`crmcore.feedback.case_machine`, where the
-table and the rules its guards enforce are written down); its history is a
-tuple of :class:`~crmcore.feedback.case_changes.CaseChange`.
+A [`Case`][crmcore.feedback.cases.Case] follows one piece of feedback (or any customer issue)
+through the inner loop (DOMAIN.md §6; PEERS.md §5.1, Qmeter and Sprinklr): opened, acknowledged,
+worked, resolved with a root cause, followed up with the customer and closed only when the customer
+is satisfied. Its moves are the rows of the case machine
+([`crmcore.feedback.case_machine`][crmcore.feedback.case_machine], where the table and the rules its
+guards enforce are written down); its history is a tuple of
+[`CaseChange`][crmcore.feedback.case_changes.CaseChange].
 
-Every change is kept in :attr:`Case.history` with its time; times never go
-back. Misuse raises :class:`~crmcore.kernel.errors.IllegalTransitionError`
+Every change is kept in `Case.history` with its time; times never go
+back. Misuse raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError]
 naming the state, the trigger or target, and the rule that forbids it;
 nothing changes (operations return new values in an
-:class:`~crmcore.kernel.events.Outcome`).
+[`Outcome`][crmcore.kernel.events.Outcome]).
 """
 
 from __future__ import annotations
@@ -110,27 +110,35 @@ def _changes(value: object) -> tuple[CaseChange, ...]:
 class Case:
     """A closed-loop case: its current ``state`` and the ``history`` that led there.
 
-    Open one with :meth:`open` (or :func:`crmcore.feedback.rules.open_case_for`);
-    change it with the trigger methods (:meth:`acknowledge`, :meth:`start`,
-    :meth:`wait_on_customer`, :meth:`customer_replied`, :meth:`resolve`,
-    :meth:`follow_up`, :meth:`close`, :meth:`reopen`, :meth:`assign`) or
-    :meth:`fire`; each returns an :class:`~crmcore.kernel.events.Outcome` with the new
-    case and its events. The history is re-checked on construction (also when
-    decoded from storage): it starts at ``new``, each change starts where the
-    previous ended, is a row of :data:`CASE_TRANSITIONS` whose
-    policy-independent guard holds, times never go back (nor before
-    ``opened_at``), and ``state`` is where the history ends.
+    Open one with [`open()`][crmcore.feedback.cases.Case.open] (or
+    [`crmcore.feedback.rules.open_case_for()`][crmcore.feedback.rules.open_case_for]); change it
+    with the trigger methods ([`acknowledge()`][crmcore.feedback.cases.Case.acknowledge],
+    [`start()`][crmcore.feedback.cases.Case.start],
+    [`wait_on_customer()`][crmcore.feedback.cases.Case.wait_on_customer],
+    [`customer_replied()`][crmcore.feedback.cases.Case.customer_replied],
+    [`resolve()`][crmcore.feedback.cases.Case.resolve],
+    [`follow_up()`][crmcore.feedback.cases.Case.follow_up],
+    [`close()`][crmcore.feedback.cases.Case.close],
+    [`reopen()`][crmcore.feedback.cases.Case.reopen],
+    [`assign()`][crmcore.feedback.cases.Case.assign]) or
+    [`fire()`][crmcore.feedback.cases.Case.fire]; each returns an
+    [`Outcome`][crmcore.kernel.events.Outcome] with the new case and its events. The history is
+    re-checked on construction (also when decoded from storage): it starts at ``new``, each change
+    starts where the previous ended, is a row of
+    [`CASE_TRANSITIONS`][crmcore.feedback.CASE_TRANSITIONS] whose policy-independent guard holds,
+    times never go back (nor before ``opened_at``), and ``state`` is where the history ends.
 
-    >>> from datetime import UTC, datetime, timedelta
-    >>> t = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    >>> case = Case.open("case-1", "c-1", t, priority="high").value
-    >>> case = case.acknowledge(t + timedelta(minutes=5)).value
-    >>> case.state, case.acknowledged_at
-    (<CaseState.ACKNOWLEDGED: 'acknowledged'>, datetime.datetime(2026, 3, 2, 9, 5, tzinfo=...))
-    >>> case.close(t + timedelta(hours=1))
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.IllegalTransitionError: cannot go from acknowledged on 'close': ...
+    Examples:
+        >>> from datetime import UTC, datetime, timedelta
+        >>> t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        >>> case = Case.open("case-1", "c-1", t, priority="high").value
+        >>> case = case.acknowledge(t + timedelta(minutes=5)).value
+        >>> case.state, case.acknowledged_at
+        (<CaseState.ACKNOWLEDGED: 'acknowledged'>, datetime.datetime(2026, 3, 2, 9, 5, tzinfo=...))
+        >>> case.close(t + timedelta(hours=1))
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.IllegalTransitionError: cannot go from acknowledged on 'close': ...
     """
 
     id: str = attrs.field(converter=_case_id)
@@ -352,10 +360,10 @@ class Case:
     ) -> Outcome[Case]:
         """Apply ``trigger`` at ``at`` with its facts; the generic form of the named operations.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the table has
-        no row for the trigger in the current state, or no row whose guard
-        holds; :class:`~crmcore.kernel.errors.ValidationError` for bad facts or a
-        time before the latest change.
+        Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] when the
+        table has no row for the trigger in the current state, or no row whose guard holds;
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] for bad facts or a time before
+        the latest change.
         """
         chosen = parse_member(CaseTrigger, trigger, "trigger")
         if not isinstance(policy, CasePolicy):

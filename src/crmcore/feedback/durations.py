@@ -4,9 +4,10 @@ Count, mean, median, 90th percentile (linear interpolation between order
 statistics, Hyndman & Fan type 7, NumPy's default) and maximum of
 durations given as timedeltas, seconds or ``timedelta64``. Unfinished items
 (``None``/``NaN``/``NaT``) are counted as ``pending``, never averaged in.
-:func:`durations` summarises one set, :func:`duration_breakdown` one set per
-label (every group in one numpy pass). The case report of
-:mod:`~crmcore.feedback.case_metrics` is built on them.
+[`durations()`][crmcore.feedback.durations.durations] summarises one set,
+[`duration_breakdown()`][crmcore.feedback.durations.duration_breakdown] one set per label (every
+group in one numpy pass). The case report of [`case_metrics`][crmcore.feedback.case_metrics] is
+built on them.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class DurationStats:
     max: float | None
 
     def as_timedelta(self, which: Literal["mean", "median", "p90", "max"]) -> timedelta | None:
-        """One statistic as a :class:`~datetime.timedelta` (``None`` without data)."""
+        """One statistic as a `timedelta` (``None`` without data)."""
         value: float | None = getattr(self, which)
         return None if value is None else timedelta(seconds=value)
 
@@ -174,10 +175,11 @@ def durations(values: object, *, name: str = "duration") -> DurationStats:
     ``pending``; negative durations raise a ValidationError naming the
     position.
 
-    >>> from datetime import timedelta
-    >>> d = durations([timedelta(hours=1), timedelta(hours=3), None], name="first response")
-    >>> d.count, d.pending, d.as_timedelta("median")
-    (2, 1, datetime.timedelta(seconds=7200))
+    Examples:
+        >>> from datetime import timedelta
+        >>> d = durations([timedelta(hours=1), timedelta(hours=3), None], name="first response")
+        >>> d.count, d.pending, d.as_timedelta("median")
+        (2, 1, datetime.timedelta(seconds=7200))
     """
     seconds = _seconds(values)
     codes = np.zeros(len(seconds), dtype=np.int64)
@@ -187,7 +189,8 @@ def durations(values: object, *, name: str = "duration") -> DurationStats:
 def duration_breakdown(
     values: object, labels: npt.ArrayLike | Sequence[object]
 ) -> dict[str, DurationStats]:
-    """:func:`durations` per distinct label (e.g. priority or channel), vectorised.
+    """[`durations()`][crmcore.feedback.durations.durations] per distinct label (e.g. priority or
+    channel), vectorised.
 
     Returns ``{label: stats}`` in sorted label order; each stats' ``name`` is the label.
     """

@@ -1,19 +1,16 @@
 """Feedback: what a customer told the company, on which channel, with which scores.
 
-A :class:`Feedback` is one piece of customer voice (DOMAIN.md §6, "collect"):
-a complaint, suggestion, praise or inquiry that arrived on a channel from a
-closed set, with free text, optional survey scores on their own scales
-(NPS 0-10, CSAT 1-5, CES 1-7, several allowed, keyed by
-:class:`~crmcore.journey.scores.Scale`), the touchpoint and funnel stage it
-concerns, theme tags, and the time it was given. It is validated on
-construction; every bad value raises :class:`~crmcore.kernel.errors.ValidationError`
-naming the field.
+A [`Feedback`][crmcore.feedback.feedback.Feedback] is one piece of customer voice (DOMAIN.md §6,
+"collect"): a complaint, suggestion, praise or inquiry that arrived on a channel from a closed set,
+with free text, optional survey scores on their own scales (NPS 0-10, CSAT 1-5, CES 1-7, several
+allowed, keyed by [`Scale`][crmcore.journey.scores.Scale]), the touchpoint and funnel stage it
+concerns, theme tags, and the time it was given. It is validated on construction; every bad value
+raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the field.
 
-:class:`FeedbackLog` is the same data as columns (numpy arrays) for
-vectorised metrics (NPS, CSAT, CES, themes): integer codes for channel, kind,
-stage and touchpoint, one ``float64`` score array per scale (``NaN`` where the
-feedback carries no score on that scale), ``datetime64[us]`` UTC times, and
-the themes in compressed sparse row (CSR) form.
+[`FeedbackLog`][crmcore.feedback.feedback.FeedbackLog] is the same data as columns (numpy arrays)
+for vectorised metrics (NPS, CSAT, CES, themes): integer codes for channel, kind, stage and
+touchpoint, one ``float64`` score array per scale (``NaN`` where the feedback carries no score on
+that scale), ``datetime64[us]`` UTC times, and the themes in compressed sparse row (CSR) form.
 """
 
 from __future__ import annotations
@@ -52,8 +49,8 @@ __all__ = [
     "receive_feedback",
 ]
 
-#: The longest feedback text accepted, in characters.
 MAX_TEXT: Final = 20_000
+"""The longest feedback text accepted, in characters."""
 
 
 _CHANNEL_CODE: Final = {c: i for i, c in enumerate(CHANNELS)}
@@ -139,22 +136,23 @@ class Feedback:
 
     ``channel`` and ``kind`` accept their enums or names; ``scores`` maps
     scales (or ``"nps"``, ``"csat"``, ``"ces"``) to whole numbers on that
-    scale; ``touchpoint`` is a :class:`~crmcore.journey.touchpoint.Touchpoint`
-    (or ``"channel/kind"``); ``stage`` a :class:`~crmcore.kernel.stage.Stage` (or its
+    scale; ``touchpoint`` is a [`Touchpoint`][crmcore.journey.touchpoint.Touchpoint]
+    (or ``"channel/kind"``); ``stage`` a [`Stage`][crmcore.kernel.stage.Stage] (or its
     label); ``themes`` are tags, stored as sorted distinct slugs; ``at`` is
     aware (stored in UTC). ``version`` is the stored version (0 until saved).
 
-    >>> from datetime import UTC, datetime
-    >>> f = Feedback(id="fb-1", customer_id="c-1", channel="in-app", kind="complaint",
-    ...              text="Refund took three weeks", scores={"nps": 3, "csat": 2},
-    ...              themes=["Refunds", "speed"], at=datetime(2026, 3, 2, 9, tzinfo=UTC))
-    >>> f.channel, f.score(Scale.NPS), f.score("ces"), f.themes
-    (<Channel.IN_APP: 'in_app'>, 3, None, ('refunds', 'speed'))
-    >>> Feedback(id="fb-2", customer_id="c-1", channel="survey", kind="praise",
-    ...          scores={"csat": 6}, at=datetime(2026, 3, 2, tzinfo=UTC))
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.ValidationError: scores.csat: must lie in 1..5 on the csat scale (got 6)
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> f = Feedback(id="fb-1", customer_id="c-1", channel="in-app", kind="complaint",
+        ...              text="Refund took three weeks", scores={"nps": 3, "csat": 2},
+        ...              themes=["Refunds", "speed"], at=datetime(2026, 3, 2, 9, tzinfo=UTC))
+        >>> f.channel, f.score(Scale.NPS), f.score("ces"), f.themes
+        (<Channel.IN_APP: 'in_app'>, 3, None, ('refunds', 'speed'))
+        >>> Feedback(id="fb-2", customer_id="c-1", channel="survey", kind="praise",
+        ...          scores={"csat": 6}, at=datetime(2026, 3, 2, tzinfo=UTC))
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: scores.csat: must lie in 1..5 on the csat scale ...
     """
 
     id: str = attrs.field(converter=_feedback_id)
@@ -185,11 +183,12 @@ def receive_feedback(feedback: Feedback) -> Outcome[Feedback]:
 
     The event carries the ids, channel, kind, scores and themes, never the text.
 
-    >>> from datetime import UTC, datetime
-    >>> f = Feedback(id="f1", customer_id="c1", channel="chat", kind="praise",
-    ...              at=datetime(2026, 3, 2, tzinfo=UTC))
-    >>> [e.kind for e in receive_feedback(f).events]
-    ['feedback.received']
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> f = Feedback(id="f1", customer_id="c1", channel="chat", kind="praise",
+        ...              at=datetime(2026, 3, 2, tzinfo=UTC))
+        >>> [e.kind for e in receive_feedback(f).events]
+        ['feedback.received']
     """
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")
@@ -231,29 +230,32 @@ class FeedbackLog:
     One row per feedback, in the order given. Columns:
 
     * ``ids``, ``customer_ids``: string arrays;
-    * ``channel``: ``int64`` codes into :data:`CHANNELS`; ``kind``: codes into :data:`KINDS`;
+    * ``channel``: ``int64`` codes into [`CHANNELS`][crmcore.feedback.feedback.CHANNELS]; ``kind``:
+      codes into [`KINDS`][crmcore.feedback.feedback.KINDS];
     * ``stage``: ``int64`` stage numbers 1-7, ``0`` where the feedback names no stage;
     * ``touchpoints``: the distinct touchpoints (sorted), ``touchpoint``: codes into it,
       ``-1`` where none;
-    * ``scores``: one ``float64`` array per :class:`~crmcore.journey.scores.Scale`
+    * ``scores``: one ``float64`` array per [`Scale`][crmcore.journey.scores.Scale]
       (all three always present), ``NaN`` where that row has no score on the scale;
     * ``at``: ``datetime64[us]`` UTC;
     * ``themes``: the distinct theme tags (sorted); ``theme_offsets`` (``n + 1``
       entries) and ``theme_codes`` hold each row's themes in CSR form: row
       ``i``'s theme codes are ``theme_codes[theme_offsets[i]:theme_offsets[i + 1]]``.
 
-    Build it with :meth:`from_feedback`; arrays are copied and read-only.
+    Build it with [`from_feedback()`][crmcore.feedback.feedback.FeedbackLog.from_feedback]; arrays
+    are copied and read-only.
 
-    >>> from datetime import UTC, datetime
-    >>> at = datetime(2026, 3, 2, tzinfo=UTC)
-    >>> log = FeedbackLog.from_feedback([
-    ...     Feedback(id="a", customer_id="c1", channel="survey", kind="praise", at=at,
-    ...              scores={"nps": 10}, themes=["staff"]),
-    ...     Feedback(id="b", customer_id="c2", channel="email", kind="complaint", at=at,
-    ...              themes=["price", "staff"]),
-    ... ])
-    >>> log.scores[Scale.NPS].tolist(), log.themes, log.theme_mask("staff").tolist()
-    ([10.0, nan], ('price', 'staff'), [True, True])
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 3, 2, tzinfo=UTC)
+        >>> log = FeedbackLog.from_feedback([
+        ...     Feedback(id="a", customer_id="c1", channel="survey", kind="praise", at=at,
+        ...              scores={"nps": 10}, themes=["staff"]),
+        ...     Feedback(id="b", customer_id="c2", channel="email", kind="complaint", at=at,
+        ...              themes=["price", "staff"]),
+        ... ])
+        >>> log.scores[Scale.NPS].tolist(), log.themes, log.theme_mask("staff").tolist()
+        ([10.0, nan], ('price', 'staff'), [True, True])
     """
 
     ids: AnyArray
@@ -313,7 +315,8 @@ class FeedbackLog:
 
     @classmethod
     def from_feedback(cls, items: Iterable[Feedback]) -> FeedbackLog:
-        """Columns of ``items`` (in order); a non-:class:`Feedback` row raises ValidationError."""
+        """Columns of ``items`` (in order); a non-[`Feedback`][crmcore.feedback.feedback.Feedback]
+        row raises ValidationError."""
         rows = list(items)
         for i, item in enumerate(rows):
             if not isinstance(item, Feedback):
@@ -366,7 +369,7 @@ class FeedbackLog:
         return mask
 
     def theme_rows(self) -> Int64Array:
-        """The row of each entry of :attr:`theme_codes` (the CSR row index, expanded)."""
+        """The row of each entry of `theme_codes` (the CSR row index, expanded)."""
         rows: Int64Array = np.repeat(
             np.arange(len(self), dtype=np.int64), np.diff(self.theme_offsets)
         )

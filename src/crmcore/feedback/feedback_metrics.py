@@ -1,12 +1,13 @@
 """Survey scores over feedback: the metrics of ``Feedback`` items or a ``FeedbackLog``.
 
-:func:`feedback_score`, :func:`feedback_breakdown` (by channel, kind,
-touchpoint, stage, or a segment label per row) and :func:`feedback_trend`
-take the feedback that carries a score on the requested scale and compute
-with :mod:`~crmcore.feedback.survey_scores` and
-:mod:`~crmcore.feedback.breakdowns`. :func:`feedback_log` is the one
-conversion of feedback items to the columnar
-:class:`~crmcore.feedback.feedback.FeedbackLog`.
+[`feedback_score()`][crmcore.feedback.feedback_metrics.feedback_score],
+[`feedback_breakdown()`][crmcore.feedback.feedback_metrics.feedback_breakdown] (by channel, kind,
+touchpoint, stage, or a segment label per row) and
+[`feedback_trend()`][crmcore.feedback.feedback_metrics.feedback_trend] take the feedback that
+carries a score on the requested scale and compute with
+[`survey_scores`][crmcore.feedback.survey_scores] and [`breakdowns`][crmcore.feedback.breakdowns].
+[`feedback_log()`][crmcore.feedback.feedback_metrics.feedback_log] is the one conversion of feedback
+items to the columnar [`FeedbackLog`][crmcore.feedback.feedback.FeedbackLog].
 """
 
 from __future__ import annotations
@@ -42,15 +43,16 @@ __all__ = [
     "feedback_trend",
 ]
 
-#: A built-in feedback dimension to break a metric down by.
 Dimension: TypeAlias = Literal["channel", "kind", "touchpoint", "stage"]
+"""A built-in feedback dimension to break a metric down by."""
 _DIMENSIONS: Final = ("channel", "kind", "touchpoint", "stage")
-#: The key of rows that name no touchpoint or stage.
 NONE_KEY: Final = "none"
+"""The key of rows that name no touchpoint or stage."""
 
 
 def feedback_log(feedback: FeedbackLog | Iterable[Feedback]) -> FeedbackLog:
-    """``feedback`` as a :class:`~crmcore.feedback.feedback.FeedbackLog` (built once if needed)."""
+    """``feedback`` as a [`FeedbackLog`][crmcore.feedback.feedback.FeedbackLog] (built once if
+    needed)."""
     if isinstance(feedback, FeedbackLog):
         return feedback
     if isinstance(feedback, str | bytes | Feedback) or not isinstance(feedback, Iterable):
@@ -85,7 +87,7 @@ def feedback_score(
 ) -> ScoreResult:
     """The metric of ``scale`` over the feedback that carries a score on it.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` when none does.
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] when none does.
     """
     log = feedback_log(feedback)
     chosen = Scale.parse(scale)

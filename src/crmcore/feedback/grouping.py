@@ -1,12 +1,13 @@
 """Grouping rows for breakdowns: a code per distinct label or per calendar period.
 
 A breakdown needs each row's group as a code ``0..k-1`` and the groups'
-keys. :func:`label_codes` gives them for any comparable labels (a segment,
-a channel, a priority; keys in sorted order), :func:`period_codes` for
-instants by UTC day, ISO week (from Monday) or calendar month (periods
-contiguous from the first to the last instant, empty ones included). Used by
-:mod:`~crmcore.feedback.breakdowns`, :mod:`~crmcore.feedback.durations`,
-:mod:`~crmcore.feedback.feedback_metrics` and :mod:`~crmcore.feedback.themes`.
+keys. [`label_codes()`][crmcore.feedback.grouping.label_codes] gives them for any comparable labels
+(a segment, a channel, a priority; keys in sorted order),
+[`period_codes()`][crmcore.feedback.grouping.period_codes] for instants by UTC day, ISO week (from
+Monday) or calendar month (periods contiguous from the first to the last instant, empty ones
+included). Used by [`breakdowns`][crmcore.feedback.breakdowns],
+[`durations`][crmcore.feedback.durations], [`feedback_metrics`][crmcore.feedback.feedback_metrics]
+and [`themes`][crmcore.feedback.themes].
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ __all__ = [
     "period_codes",
 ]
 
-#: A trend period: calendar day, ISO week (from Monday) or calendar month, all in UTC.
 Period: TypeAlias = Literal["day", "week", "month"]
-#: The periods, as accepted by :func:`period_codes` and the trends.
+"""A trend period: calendar day, ISO week (from Monday) or calendar month, all in UTC."""
 PERIODS: Final = ("day", "week", "month")
+"""The periods, as accepted by [`period_codes()`][crmcore.feedback.grouping.period_codes] and the
+trends."""
 
 
 # -- labels ----------------------------------------------------------------------------------
@@ -100,12 +102,13 @@ def period_codes(at: object, period: Period = "month") -> tuple[Int64Array, tupl
     ``"2026-W02"``, months ``"2026-01"``. ``at`` holds aware datetimes or a
     ``datetime64`` array (taken as UTC).
 
-    >>> from datetime import UTC, datetime
-    >>> codes, labels = period_codes(
-    ...     [datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 20, tzinfo=UTC)], "week"
-    ... )
-    >>> codes.tolist(), labels
-    ([0, 2], ('2026-W02', '2026-W03', '2026-W04'))
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> codes, labels = period_codes(
+        ...     [datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 20, tzinfo=UTC)], "week"
+        ... )
+        >>> codes.tolist(), labels
+        ([0, 2], ('2026-W02', '2026-W03', '2026-W04'))
     """
     if period not in PERIODS:
         raise ValidationError("period", period, f"must be one of {', '.join(PERIODS)}")
@@ -131,7 +134,8 @@ def period_index(us: Int64Array, period: str) -> Int64Array:
 
 
 def period_label(index: int, period: str) -> str:
-    """The key of period number ``index`` of :func:`period_index` (``"2026-W02"``, ...)."""
+    """The key of period number ``index`` of
+    [`period_index()`][crmcore.feedback.grouping.period_index] (``"2026-W02"``, ...)."""
     if period == "day":
         return (date(1970, 1, 1) + timedelta(days=index)).isoformat()
     if period == "week":

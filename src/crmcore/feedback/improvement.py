@@ -3,30 +3,34 @@
 Closing single cases is the inner loop; the outer loop fixes the cause that
 many customers complain about and checks that it worked (PEERS.md §5.1:
 Medallia's inner vs outer loop; §7 gap 4, "nobody links ... theme-level
-improvement actions with a measured effect"). An :class:`ImprovementAction`
-names the themes it addresses (the tags of :mod:`crmcore.feedback.themes`),
-an owner and a status that moves through one table of transitions::
+improvement actions with a measured effect"). An
+[`ImprovementAction`][crmcore.feedback.improvement.ImprovementAction] names the themes it addresses
+(the tags of [`crmcore.feedback.themes`][crmcore.feedback.themes]), an owner and a status that moves
+through one table of transitions:
 
     planned      --start-->     in_progress
     planned      --drop-->      dropped
     in_progress  --complete-->  done
     in_progress  --drop-->      dropped
 
-Every move is kept with its time (:class:`ActionChange`); a move not in the
-table raises :class:`~crmcore.kernel.errors.IllegalTransitionError`. Their effect is
-measured by :func:`crmcore.feedback.improvement_effect.measure_effect`.
+Every move is kept with its time ([`ActionChange`][crmcore.feedback.improvement.ActionChange]); a
+move not in the table raises
+[`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError]. Their effect is measured
+by
+[`crmcore.feedback.improvement_effect.measure_effect()`][crmcore.feedback.improvement_effect.measure_effect].
 
->>> from datetime import UTC, datetime
->>> t = datetime(2026, 3, 1, tzinfo=UTC)
->>> plan = ImprovementAction.plan("act-1", "Same-day refunds", ["refunds"], "ops-team", at=t)
->>> action = plan.value.start(datetime(2026, 3, 2, tzinfo=UTC)).value
->>> action = action.complete(datetime(2026, 3, 20, tzinfo=UTC)).value
->>> action.status, action.done_at.date()
-(<ActionStatus.DONE: 'done'>, datetime.date(2026, 3, 20))
->>> action.start(datetime(2026, 3, 21, tzinfo=UTC))
-Traceback (most recent call last):
-...
-crmcore.kernel.errors.IllegalTransitionError: cannot go from done on 'start': ...
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> plan = ImprovementAction.plan("act-1", "Same-day refunds", ["refunds"], "ops-team", at=t)
+    >>> action = plan.value.start(datetime(2026, 3, 2, tzinfo=UTC)).value
+    >>> action = action.complete(datetime(2026, 3, 20, tzinfo=UTC)).value
+    >>> action.status, action.done_at.date()
+    (<ActionStatus.DONE: 'done'>, datetime.date(2026, 3, 20))
+    >>> action.start(datetime(2026, 3, 21, tzinfo=UTC))
+    Traceback (most recent call last):
+    ...
+    crmcore.kernel.errors.IllegalTransitionError: cannot go from done on 'start': ...
 """
 
 from __future__ import annotations
@@ -81,18 +85,17 @@ class ActionTrigger(enum.StrEnum):
     DROP = "drop"
 
 
-#: One row of the table: ``source`` --``trigger``--> ``target`` (the kernel's row, unguarded).
 ActionTransition: TypeAlias = machine.Transition[ActionStatus, ActionTrigger]
+"""One row of the table: ``source`` --``trigger``--> ``target`` (the kernel's row, unguarded)."""
 
 _S, _T = ActionStatus, ActionTrigger
-#: The status table (module docs): the only moves an action can make.
 ACTION_TRANSITIONS: Final[tuple[ActionTransition, ...]] = (
     ActionTransition(_S.PLANNED, _T.START, _S.IN_PROGRESS),
     ActionTransition(_S.PLANNED, _T.DROP, _S.DROPPED),
     ActionTransition(_S.IN_PROGRESS, _T.COMPLETE, _S.DONE),
     ActionTransition(_S.IN_PROGRESS, _T.DROP, _S.DROPPED),
 )
-#: The table on the kernel's state-machine engine; done and dropped are final.
+"""The status table (module docs): the only moves an action can make."""
 MACHINE: Final = machine.Machine[ActionStatus, ActionTrigger, ActionTransition, None](
     "improvement action",
     ActionStatus,
@@ -101,6 +104,7 @@ MACHINE: Final = machine.Machine[ActionStatus, ActionTrigger, ActionTransition, 
     transitions=ACTION_TRANSITIONS,
     final=(ActionStatus.DONE, ActionStatus.DROPPED),
 )
+"""The table on the kernel's state-machine engine; done and dropped are final."""
 
 
 def _status(value: object) -> ActionStatus:
@@ -133,12 +137,12 @@ class ActionChange:
 
     @property
     def from_state(self) -> ActionStatus:
-        """:attr:`from_status` under the name all histories share (the kernel's machine)."""
+        """`from_status` under the name all histories share (the kernel's machine)."""
         return self.from_status
 
     @property
     def to_state(self) -> ActionStatus:
-        """:attr:`to_status` under the name every history shares."""
+        """`to_status` under the name every history shares."""
         return self.to_status
 
 
@@ -217,11 +221,16 @@ class ImprovementAction:
 
     ``themes`` (slugs, sorted, at least one) are the themes it addresses;
     ``planned_at`` when it was planned; ``due_on`` an optional target date;
-    ``status`` and ``history`` follow :data:`ACTION_TRANSITIONS` (checked on
-    construction, also when decoded from storage); ``version`` is the stored
-    version (0 until saved). Change it with :meth:`plan`, :meth:`start`,
-    :meth:`complete`, :meth:`drop`, :meth:`fire` and :meth:`reassign`: each
-    returns an :class:`~crmcore.kernel.events.Outcome`.
+    ``status`` and ``history`` follow
+    [`ACTION_TRANSITIONS`][crmcore.feedback.improvement.ACTION_TRANSITIONS] (checked on
+    construction, also when decoded from storage); ``version`` is the stored version (0 until
+    saved). Change it with [`plan()`][crmcore.feedback.improvement.ImprovementAction.plan],
+    [`start()`][crmcore.feedback.improvement.ImprovementAction.start],
+    [`complete()`][crmcore.feedback.improvement.ImprovementAction.complete],
+    [`drop()`][crmcore.feedback.improvement.ImprovementAction.drop],
+    [`fire()`][crmcore.feedback.improvement.ImprovementAction.fire] and
+    [`reassign()`][crmcore.feedback.improvement.ImprovementAction.reassign]: each returns an
+    [`Outcome`][crmcore.kernel.events.Outcome].
     """
 
     id: str = attrs.field(converter=_id)
@@ -292,7 +301,8 @@ class ImprovementAction:
         at: datetime,
         due_on: date | None = None,
     ) -> Outcome[ImprovementAction]:
-        """A new planned action and its :class:`ActionPlanned` event."""
+        """A new planned action and its
+        [`ActionPlanned`][crmcore.feedback.improvement.ActionPlanned] event."""
         action = cls(id=id, title=title, themes=themes, owner=owner, planned_at=at, due_on=due_on)
         event = ActionPlanned(
             aggregate_id=action.id, occurred_at=action.planned_at, themes=action.themes
@@ -327,7 +337,8 @@ class ImprovementAction:
         return self.fire(ActionTrigger.START, at, note)
 
     def complete(self, at: datetime, note: str = "") -> Outcome[ImprovementAction]:
-        """in_progress → done; ``at`` becomes the default date of :func:`measure_effect`."""
+        """in_progress → done; ``at`` becomes the default date of
+        [`measure_effect()`][crmcore.feedback.measure_effect]."""
         return self.fire(ActionTrigger.COMPLETE, at, note)
 
     def drop(self, at: datetime, note: str = "") -> Outcome[ImprovementAction]:

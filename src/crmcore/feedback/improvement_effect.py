@@ -1,13 +1,12 @@
 """Whether an improvement action worked: its themes before and after, over equal windows.
 
-:func:`measure_effect` compares the addressed themes before and after the
-action date (by default the day it was done) over two **equal** windows,
-``[at - w, at)`` and ``[at, at + w)``: the themes' share of all feedback, the
-NPS and the CSAT of the tagged feedback, each with its counts so a reader
-sees how much evidence there is. If ``as_of`` cuts the after window short,
-both windows shrink to the same length (``truncated`` says so). A before /
-after difference is not proof of cause (seasonality, other changes); the
-counts and intervals help judge it.
+[`measure_effect()`][crmcore.feedback.improvement_effect.measure_effect] compares the addressed
+themes before and after the action date (by default the day it was done) over two **equal** windows,
+``[at - w, at)`` and ``[at, at + w)``: the themes' share of all feedback, the NPS and the CSAT of
+the tagged feedback, each with its counts so a reader sees how much evidence there is. If ``as_of``
+cuts the after window short, both windows shrink to the same length (``truncated`` says so). A
+before / after difference is not proof of cause (seasonality, other changes); the counts and
+intervals help judge it.
 """
 
 from __future__ import annotations

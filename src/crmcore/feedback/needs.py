@@ -4,7 +4,7 @@ Feedback also feeds needs analysis (DOMAIN.md §6; seed 000 §4 "客户需求分
 seed 002 §4.1.1: "确定需求优先级:根据客户需求的紧急程度和重要性,确定需求的
 优先级", set each need's priority by its urgency and importance).
 
-**Classification is data.** A :class:`NeedRule` maps feedback to a need
+**Classification is data.** A [`NeedRule`][crmcore.feedback.needs.NeedRule] maps feedback to a need
 category when the feedback carries one of the rule's ``themes`` *or* its
 text contains one of the rule's ``keywords`` (case-insensitive substring,
 ``str.lower``), and, if the rule names ``kinds``, the feedback is of one of
@@ -16,36 +16,37 @@ counts once); feedback no rule matches is counted as ``unclassified``.
 
 * urgency of one feedback ``u = max(kind weight, negative weight if any of
   its scores is in its scale's negative band)``, with the
-  :class:`UrgencyWeights` (default complaint 1, inquiry 0.5, suggestion
-  0.25, praise 0; negative score 1). A need's ``urgency`` is the mean ``u``
-  of its feedback;
+  [`UrgencyWeights`][crmcore.feedback.needs.UrgencyWeights] (default complaint 1, inquiry 0.5,
+  suggestion 0.25, praise 0; negative score 1). A need's ``urgency`` is the mean ``u`` of its
+  feedback;
 * ``frequency`` = distinct customers with the need / distinct customers in
   all the analysed feedback;
 * ``value_share`` = the summed value of those customers / the summed value
   of all customers in the feedback, with customer values (e.g. CLV) passed
   in by the caller; ``None`` when no values are given or they sum to 0;
 * ``importance = (wf * frequency + wv * value_share) / (wf + wv)``
-  (:class:`ImportanceWeights`, default 1 and 1; ``frequency`` alone when
-  ``value_share`` is ``None``);
+  ([`ImportanceWeights`][crmcore.feedback.needs.ImportanceWeights], default 1 and 1; ``frequency``
+  alone when ``value_share`` is ``None``);
 * ``priority = urgency * importance``: the backlog order (ties: more
   feedback first, then the category name).
 
->>> from datetime import UTC, datetime
->>> from crmcore.feedback.feedback import Feedback
->>> at = datetime(2026, 3, 2, tzinfo=UTC)
->>> rules = [
-...     NeedRule("faster_refunds", themes=["refunds"], keywords=["money back"]),
-...     NeedRule("dark_mode", keywords=["dark mode"], kinds=["suggestion"]),
-... ]
->>> items = [
-...     Feedback(id="a", customer_id="c1", channel="email", kind="complaint", at=at,
-...              text="Still waiting for my money back"),
-...     Feedback(id="b", customer_id="c2", channel="in_app", kind="suggestion", at=at,
-...              text="Please add a dark mode"),
-... ]
->>> backlog = needs_backlog(items, rules, values={"c1": 300.0, "c2": 100.0})
->>> [(n.category, n.urgency, n.value_share, round(n.priority, 3)) for n in backlog.rows]
-[('faster_refunds', 1.0, 0.75, 0.625), ('dark_mode', 0.25, 0.25, 0.094)]
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.feedback.feedback import Feedback
+    >>> at = datetime(2026, 3, 2, tzinfo=UTC)
+    >>> rules = [
+    ...     NeedRule("faster_refunds", themes=["refunds"], keywords=["money back"]),
+    ...     NeedRule("dark_mode", keywords=["dark mode"], kinds=["suggestion"]),
+    ... ]
+    >>> items = [
+    ...     Feedback(id="a", customer_id="c1", channel="email", kind="complaint", at=at,
+    ...              text="Still waiting for my money back"),
+    ...     Feedback(id="b", customer_id="c2", channel="in_app", kind="suggestion", at=at,
+    ...              text="Please add a dark mode"),
+    ... ]
+    >>> backlog = needs_backlog(items, rules, values={"c1": 300.0, "c2": 100.0})
+    >>> [(n.category, n.urgency, n.value_share, round(n.priority, 3)) for n in backlog.rows]
+    [('faster_refunds', 1.0, 0.75, 0.625), ('dark_mode', 0.25, 0.25, 0.094)]
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def _kinds(value: object) -> frozenset[FeedbackKind]:
 class NeedRule:
     """Feedback → need ``category`` when a theme or keyword matches (and the kind, if given).
 
-    >>> rule = NeedRule("Faster Refunds", themes=["refunds"], kinds=["complaint"])
-    >>> rule.category, sorted(rule.themes), sorted(k.value for k in rule.kinds)
-    ('faster_refunds', ['refunds'], ['complaint'])
+    Examples:
+        >>> rule = NeedRule("Faster Refunds", themes=["refunds"], kinds=["complaint"])
+        >>> rule.category, sorted(rule.themes), sorted(k.value for k in rule.kinds)
+        ('faster_refunds', ['refunds'], ['complaint'])
     """
 
     category: str = attrs.field(converter=_category)
@@ -224,8 +226,8 @@ def classify_needs_log(
 
     ``texts`` (one per row, e.g. ``[f.text for f in items]``) are needed when
     a rule has keywords. Vectorised per rule: theme columns from the CSR
-    themes, substring search with :func:`numpy.strings.find`, kinds with
-    :func:`numpy.isin`.
+    themes, substring search with `numpy.strings.find()`, kinds with
+    `numpy.isin()`.
     """
     chosen = _rules(rules)
     n = len(log)
@@ -309,7 +311,8 @@ class NeedsBacklog:
         return self.rows[:k]
 
     def row(self, category: str) -> NeedRow:
-        """The row of ``category``; :class:`~crmcore.NotFoundError` when no feedback has it."""
+        """The row of ``category``; [`NotFoundError`][crmcore.NotFoundError] when no feedback has
+        it."""
         for r in self.rows:
             if r.category == category:
                 return r
@@ -407,9 +410,9 @@ def needs_backlog(
 
     ``values`` maps customer ids to their value (e.g. CLV; no storage is
     read). A customer in the feedback without a value raises
-    :class:`~crmcore.kernel.errors.NotFoundError` unless ``missing_value`` is given.
+    [`NotFoundError`][crmcore.kernel.errors.NotFoundError] unless ``missing_value`` is given.
     ``texts`` are taken from the feedback items; for a
-    :class:`~crmcore.feedback.feedback.FeedbackLog` pass them when rules use
+    [`FeedbackLog`][crmcore.feedback.feedback.FeedbackLog] pass them when rules use
     keywords.
     """
     if isinstance(feedback, FeedbackLog):

@@ -5,7 +5,7 @@
 * **Loop closure**: cases closed with a verified follow-up / cases opened.
 * **Reopen rate**: cases reopened / cases ever resolved.
 
-Each is a :class:`Rate`: numerator, denominator and ``value`` (``None``
+Each is a [`Rate`][crmcore.feedback.rates.Rate]: numerator, denominator and ``value`` (``None``
 when there is nothing to divide by).
 """
 
@@ -81,7 +81,9 @@ def _flags(values: object, field: str) -> BoolArray:
 
 
 def rate(name: str, numerator: int, denominator: int) -> Rate:
-    """A named :class:`Rate` (validated: ``0 <= numerator <= denominator``)."""
+    """A named [`Rate`][crmcore.feedback.rates.Rate]
+    (validated: ``0 <= numerator <= denominator``).
+    """
     return Rate(name, numerator, denominator)
 
 
@@ -92,8 +94,9 @@ def sla_attainment(met: npt.ArrayLike, *, decided: npt.ArrayLike | None = None) 
     length) marks targets already settled (met, or breached); undecided ones
     (still running, not yet breached) are left out of both counts.
 
-    >>> sla_attainment([True, False, True, True], decided=[True, True, True, False]).value
-    0.66...
+    Examples:
+        >>> sla_attainment([True, False, True, True], decided=[True, True, True, False]).value
+        0.66...
     """
     hit = _flags(met, "met")
     settled = np.ones(len(hit), dtype=bool) if decided is None else _flags(decided, "decided")

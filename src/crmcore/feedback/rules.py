@@ -1,12 +1,11 @@
 """Auto-open rules: which feedback opens a case, and at which priority.
 
-A :class:`CaseRule` is data: a name, a severity (the priority it asks for),
-optional routing (a team) and conditions on the feedback, all of which must
-hold: the feedback kind, the channel, a score at or below a threshold on a
-scale, a keyword in the text, a theme tag. :class:`CaseRules` is an ordered
-list of rules with a match mode (PEERS.md §5.1: Qmeter evaluates "low rating,
-NPS 0-6 or keyword → ticket" rules in order, first match wins; Sprinklr
-matches condition groups):
+A [`CaseRule`][crmcore.feedback.rules.CaseRule] is data: a name, a severity (the priority it asks
+for), optional routing (a team) and conditions on the feedback, all of which must hold: the feedback
+kind, the channel, a score at or below a threshold on a scale, a keyword in the text, a theme tag.
+[`CaseRules`][crmcore.feedback.rules.CaseRules] is an ordered list of rules with a match mode
+(PEERS.md §5.1: Qmeter evaluates "low rating, NPS 0-6 or keyword → ticket" rules in order, first
+match wins; Sprinklr matches condition groups):
 
 * ``first`` (the default): the first matching rule decides; its severity and
   team apply; the case records that one rule.
@@ -14,12 +13,12 @@ matches condition groups):
   highest of them, the team that of the first matching rule that names one.
 
 The case's priority is the severity raised one step for each customer-value
-threshold the customer's value reaches (:class:`PriorityPolicy`), capped at
-urgent. The value is passed in (a number such as a CLV, or a tier number);
-nothing is read from storage.
+threshold the customer's value reaches ([`PriorityPolicy`][crmcore.feedback.rules.PriorityPolicy]),
+capped at urgent. The value is passed in (a number such as a CLV, or a tier number); nothing is read
+from storage.
 
-:func:`open_case_for` applies the rules to one feedback and returns the
-opened case (with its events) or ``None``.
+[`open_case_for()`][crmcore.feedback.rules.open_case_for] applies the rules to one feedback and
+returns the opened case (with its events) or ``None``.
 """
 
 from __future__ import annotations
@@ -124,12 +123,13 @@ class CaseRule:
 
     ``severity`` is the priority the rule asks for; ``team`` (optional) routes the case.
 
-    >>> from datetime import UTC, datetime
-    >>> rule = CaseRule(name="nps_detractor", severity="normal", scale="nps", score_at_most=6)
-    >>> f = Feedback(id="f1", customer_id="c1", channel="survey", kind="inquiry",
-    ...              scores={"nps": 4}, at=datetime(2026, 3, 2, tzinfo=UTC))
-    >>> rule.matches(f)
-    True
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> rule = CaseRule(name="nps_detractor", severity="normal", scale="nps", score_at_most=6)
+        >>> f = Feedback(id="f1", customer_id="c1", channel="survey", kind="inquiry",
+        ...              scores={"nps": 4}, at=datetime(2026, 3, 2, tzinfo=UTC))
+        >>> rule.matches(f)
+        True
     """
 
     name: str = attrs.field(converter=_rule_name)
@@ -205,12 +205,13 @@ class PriorityPolicy:
     Each threshold in ``value_thresholds`` (ascending) that the customer's
     value reaches raises the severity one step, up to urgent. The value is
     whatever the caller ranks customers by: a CLV (a number or
-    :class:`~crmcore.kernel.money.Money`, whose amount is compared), or a tier
+    [`Money`][crmcore.kernel.money.Money], whose amount is compared), or a tier
     number with thresholds ``(1, 2)``. An unknown value (``None``) raises nothing.
 
-    >>> p = PriorityPolicy(value_thresholds=(1000, 10000))
-    >>> p.priority("normal", 500), p.priority("normal", 2500), p.priority("high", 50000)
-    (<Priority.NORMAL: 2>, <Priority.HIGH: 3>, <Priority.URGENT: 4>)
+    Examples:
+        >>> p = PriorityPolicy(value_thresholds=(1000, 10000))
+        >>> p.priority("normal", 500), p.priority("normal", 2500), p.priority("high", 50000)
+        (<Priority.NORMAL: 2>, <Priority.HIGH: 3>, <Priority.URGENT: 4>)
     """
 
     value_thresholds: tuple[Decimal, ...] = attrs.field(
@@ -276,8 +277,6 @@ class CaseRules:
         return tuple(hits)
 
 
-#: The default rules (first match wins): an alarming keyword (high), an NPS
-#: detractor 0-6, a CSAT of 1-2, any complaint (normal).
 DEFAULT_CASE_RULES: Final = CaseRules(
     rules=(
         CaseRule(
@@ -308,6 +307,9 @@ DEFAULT_CASE_RULES: Final = CaseRules(
         ),
     )
 )
+"""The default rules (first match wins): an alarming keyword (high), an NPS
+detractor 0-6, a CSAT of 1-2, any complaint (normal).
+"""
 
 
 def open_case_for(
@@ -326,12 +328,13 @@ def open_case_for(
     from the matched severity and ``customer_value``, the names of the
     matched rules, and the matched team (an ``assign`` change) if any.
 
-    >>> from datetime import UTC, datetime
-    >>> f = Feedback(id="f1", customer_id="c1", channel="email", kind="complaint",
-    ...              text="I want a refund", at=datetime(2026, 3, 2, tzinfo=UTC))
-    >>> case = open_case_for(f, customer_value=20000).value
-    >>> case.id, case.priority, case.rules
-    ('case-f1', <Priority.URGENT: 4>, ('alarm_keyword',))
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> f = Feedback(id="f1", customer_id="c1", channel="email", kind="complaint",
+        ...              text="I want a refund", at=datetime(2026, 3, 2, tzinfo=UTC))
+        >>> case = open_case_for(f, customer_value=20000).value
+        >>> case.id, case.priority, case.rules
+        ('case-f1', <Priority.URGENT: 4>, ('alarm_keyword',))
     """
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")

@@ -1,8 +1,9 @@
 """SLA policies: targets per priority, business-time clocks, breaches and escalations.
 
-An :class:`SlaPolicy` sets, per case :class:`~crmcore.feedback.cases.Priority`,
-a target for each :class:`SlaMetric` (PEERS.md §5.1, Zendesk: targets per
-priority low/normal/high/urgent, measured in business hours or not):
+An [`SlaPolicy`][crmcore.feedback.sla.SlaPolicy] sets, per case
+[`Priority`][crmcore.feedback.cases.Priority], a target for each
+[`SlaMetric`][crmcore.feedback.sla.SlaMetric] (PEERS.md §5.1, Zendesk: targets per priority
+low/normal/high/urgent, measured in business hours or not):
 
 * ``first_response``: from opening until the first ``acknowledge``; it
   counts while the case is ``new``.
@@ -13,18 +14,18 @@ priority low/normal/high/urgent, measured in business hours or not):
   measured against the one target (Zendesk "full resolution time").
 
 Only business time counts: the policy's
-:class:`~crmcore.feedback.calendar.BusinessCalendar` (a 24/7 calendar when
+[`BusinessCalendar`][crmcore.feedback.calendar.BusinessCalendar] (a 24/7 calendar when
 none is given) decides. Everything is **computed on read** from the case's
-history (:func:`sla_status`), as of a time the caller passes, so there is no
-timer to keep in sync and the answer for any past ``as_of`` is reproducible.
+history ([`sla_status()`][crmcore.feedback.sla.sla_status]), as of a time the caller passes, so
+there is no timer to keep in sync and the answer for any past ``as_of`` is reproducible.
 
 A clock's *due time* is the instant its business time reaches the target.
 The metric is **breached** when it was not fulfilled by then (fulfilling it
 later still counts as a breach, as in Zendesk); it is **met** when fulfilled
 in time. The *about-to-breach* instant is where ``warn_at`` (a fraction,
-default 0.75) of the target has elapsed. :func:`escalations` turns the
-crossings of both thresholds that happened in a time window into
-``sla.warning`` and ``sla.breached`` events, dated when they happened.
+default 0.75) of the target has elapsed. [`escalations()`][crmcore.feedback.sla.escalations] turns
+the crossings of both thresholds that happened in a time window into ``sla.warning`` and
+``sla.breached`` events, dated when they happened.
 
 Properties (tested with hypothesis): the elapsed time never decreases as
 ``as_of`` grows; pausing never adds time (elapsed ≤ business time since
@@ -80,11 +81,11 @@ class SlaStatus(enum.StrEnum):
     BREACHED = "breached"
 
 
-#: The case states in which each metric's clock runs.
 COUNTING_STATES: Final[dict[SlaMetric, frozenset[CaseState]]] = {
     SlaMetric.FIRST_RESPONSE: frozenset({CaseState.NEW}),
     SlaMetric.RESOLUTION: frozenset({CaseState.NEW, CaseState.ACKNOWLEDGED, CaseState.IN_PROGRESS}),
 }
+"""The case states in which each metric's clock runs."""
 
 
 def _target(value: object) -> timedelta | None:
@@ -158,12 +159,15 @@ class SlaPolicy:
     warning fires; ``escalate_to`` (a team id) is carried on the escalation
     events.
 
-    >>> policy = SlaPolicy(name="support", targets=[
-    ...     SlaTarget("urgent", first_response=timedelta(hours=1), resolution=timedelta(hours=8)),
-    ...     SlaTarget("normal", first_response=timedelta(hours=8)),
-    ... ])
-    >>> policy.target("urgent", "resolution"), policy.target("normal", "resolution")
-    (datetime.timedelta(seconds=28800), None)
+    Examples:
+        >>> policy = SlaPolicy(name="support", targets=[
+        ...     SlaTarget(
+        ...         "urgent", first_response=timedelta(hours=1), resolution=timedelta(hours=8)
+        ...     ),
+        ...     SlaTarget("normal", first_response=timedelta(hours=8)),
+        ... ])
+        >>> policy.target("urgent", "resolution"), policy.target("normal", "resolution")
+        (datetime.timedelta(seconds=28800), None)
     """
 
     name: str = attrs.field(converter=_policy_name)
@@ -379,14 +383,15 @@ def _check(case: object, policy: object, as_of: object) -> tuple[Case, SlaPolicy
 def sla_status(case: Case, policy: SlaPolicy, as_of: datetime) -> SlaReport:
     """The SLA clocks of ``case`` under ``policy`` as of ``as_of``, from its history.
 
-    >>> from datetime import UTC
-    >>> t = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    >>> target = SlaTarget("normal", first_response=timedelta(hours=2))
-    >>> policy = SlaPolicy(name="p", targets=[target])
-    >>> case = Case.open("k1", "c1", t).value
-    >>> clock = sla_status(case, policy, t + timedelta(hours=3)).clock("first_response")
-    >>> clock.status, clock.breached_at
-    (<SlaStatus.BREACHED: 'breached'>, datetime.datetime(2026, 3, 2, 11, 0, tzinfo=...))
+    Examples:
+        >>> from datetime import UTC
+        >>> t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+        >>> target = SlaTarget("normal", first_response=timedelta(hours=2))
+        >>> policy = SlaPolicy(name="p", targets=[target])
+        >>> case = Case.open("k1", "c1", t).value
+        >>> clock = sla_status(case, policy, t + timedelta(hours=3)).clock("first_response")
+        >>> clock.status, clock.breached_at
+        (<SlaStatus.BREACHED: 'breached'>, datetime.datetime(2026, 3, 2, 11, 0, tzinfo=...))
     """
     case, policy, instant = _check(case, policy, as_of)
     clocks = []

@@ -29,22 +29,25 @@ confidence, default 95 %):
 * CES mean: ``mean ± z * s / sqrt(n)`` with the sample standard deviation
   ``s``; undefined (``None``) for a single answer.
 
-**Entry points:** :func:`nps`, :func:`csat`, :func:`ces`, or :func:`score`
-with a scale. Per label and per period: :mod:`~crmcore.feedback.breakdowns`;
-over ``Feedback`` items: :mod:`~crmcore.feedback.feedback_metrics`.
+**Entry points:** [`nps()`][crmcore.feedback.survey_scores.nps],
+[`csat()`][crmcore.feedback.survey_scores.csat], [`ces()`][crmcore.feedback.survey_scores.ces], or
+[`score()`][crmcore.feedback.survey_scores.score] with a scale. Per label and per period:
+[`breakdowns`][crmcore.feedback.breakdowns]; over ``Feedback`` items:
+[`feedback_metrics`][crmcore.feedback.feedback_metrics].
 
 **One rule.** Every score metric is derived from a histogram of answers
-(one count per scale point) in exactly one place, :func:`score_from_histogram`:
-:func:`nps` builds one histogram, the breakdowns and trends build one per
-group and derive each group with the same code. The tests check both
-against plain Python.
+(one count per scale point) in exactly one place,
+[`score_from_histogram()`][crmcore.feedback.survey_scores.score_from_histogram]:
+[`nps()`][crmcore.feedback.survey_scores.nps] builds one histogram, the breakdowns and trends build
+one per group and derive each group with the same code. The tests check both against plain Python.
 
->>> nps([10, 9, 9, 8, 7, 6, 3, 10]).value
-25.0
->>> csat([5, 4, 3, 1]).value
-50.0
->>> ces([7, 6, 2]).index
-33.33...
+Examples:
+    >>> nps([10, 9, 9, 8, 7, 6, 3, 10]).value
+    25.0
+    >>> csat([5, 4, 3, 1]).value
+    50.0
+    >>> ces([7, 6, 2]).index
+    33.33...
 """
 
 from __future__ import annotations
@@ -315,8 +318,8 @@ class CesScore:
         )
 
 
-#: Any of the three score results.
 ScoreResult: TypeAlias = NpsScore | CsatScore | CesScore
+"""Any of the three score results."""
 
 
 def score_from_histogram(
@@ -387,7 +390,7 @@ def score_from_histogram(
 def score(scores: npt.ArrayLike, scale: Scale | str, *, confidence: float = 0.95) -> ScoreResult:
     """The headline metric of ``scale`` (NPS, CSAT or CES) over ``scores``.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` for an empty input (a
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for an empty input (a
     score of nothing is undefined, not 0) and for any answer off the scale,
     naming its position (``"scores[3]"``).
     """
@@ -403,17 +406,19 @@ def score(scores: npt.ArrayLike, scale: Scale | str, *, confidence: float = 0.95
 def nps(scores: npt.ArrayLike, *, confidence: float = 0.95) -> NpsScore:
     """Net Promoter Score of 0-10 answers: % promoters (9-10) - % detractors (0-6).
 
-    >>> s = nps([10, 10, 9, 8, 6, 0])
-    >>> s.value, s.promoters, s.passives, s.detractors
-    (16.66..., 3, 1, 2)
-    >>> nps([])
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.ValidationError: scores: nps needs at least one answer (got [])
-    >>> nps([9, 11])
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.ValidationError: scores[1]: must lie in 0..10 on the nps scale (got 11)
+    Examples:
+        >>> s = nps([10, 10, 9, 8, 6, 0])
+        >>> s.value, s.promoters, s.passives, s.detractors
+        (16.66..., 3, 1, 2)
+        >>> nps([])
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: scores: nps needs at least one answer (got [])
+        >>> nps([9, 11])
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: scores[1]: must lie in 0..10 on the nps scale (got
+        11)
     """
     result = score(scores, Scale.NPS, confidence=confidence)
     assert isinstance(result, NpsScore)

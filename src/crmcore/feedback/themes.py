@@ -3,14 +3,14 @@
 The outer loop of closed-loop feedback (PEERS.md §5.1, Medallia's inner vs
 outer loop; DOMAIN.md §6 "improve continuously: aggregate themes, act,
 measure the effect") starts by aggregating the theme tags of many pieces of
-feedback. For each theme :func:`theme_report` gives:
+feedback. For each theme [`theme_report()`][crmcore.feedback.themes.theme_report] gives:
 
 * ``volume``: feedback tagged with the theme; ``customers``: distinct
   customers among them; ``share = volume / all feedback`` (a piece of
   feedback may carry several themes, so shares need not sum to 1);
 * ``trend``: the volume per period (UTC day, ISO week or month), contiguous
   from the first to the last feedback of the whole log;
-* ``nps``: the :func:`~crmcore.feedback.survey_scores.nps` of the tagged feedback
+* ``nps``: the [`nps()`][crmcore.feedback.survey_scores.nps] of the tagged feedback
   that has an NPS answer, and ``nps_impact = theme NPS - overall NPS``
   (negative: the theme's customers are less likely to recommend);
 * ``nps_drag = (theme NPS answers / all NPS answers) * (overall NPS - theme
@@ -22,20 +22,21 @@ or ``nps_drag`` (largest first); ties break by volume, then name. A theme
 with fewer NPS answers than ``min_answers`` gets no NPS figures (its
 impact would be noise) and ranks last under the NPS rankings.
 
->>> from datetime import UTC, datetime
->>> from crmcore.feedback.feedback import Feedback
->>> at = datetime(2026, 3, 2, tzinfo=UTC)
->>> items = [
-...     Feedback(id="a", customer_id="c1", channel="survey", kind="complaint", at=at,
-...              scores={"nps": 2}, themes=["delivery"]),
-...     Feedback(id="b", customer_id="c2", channel="survey", kind="praise", at=at,
-...              scores={"nps": 10}, themes=["staff"]),
-...     Feedback(id="c", customer_id="c3", channel="email", kind="complaint", at=at,
-...              scores={"nps": 6}, themes=["delivery", "price"]),
-... ]
->>> report = theme_report(items)
->>> [(row.theme, row.volume, row.nps_impact) for row in report.top(2)]
-[('delivery', 2, -66.66...), ('price', 1, -66.66...)]
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.feedback.feedback import Feedback
+    >>> at = datetime(2026, 3, 2, tzinfo=UTC)
+    >>> items = [
+    ...     Feedback(id="a", customer_id="c1", channel="survey", kind="complaint", at=at,
+    ...              scores={"nps": 2}, themes=["delivery"]),
+    ...     Feedback(id="b", customer_id="c2", channel="survey", kind="praise", at=at,
+    ...              scores={"nps": 10}, themes=["staff"]),
+    ...     Feedback(id="c", customer_id="c3", channel="email", kind="complaint", at=at,
+    ...              scores={"nps": 6}, themes=["delivery", "price"]),
+    ... ]
+    >>> report = theme_report(items)
+    >>> [(row.theme, row.volume, row.nps_impact) for row in report.top(2)]
+    [('delivery', 2, -66.66...), ('price', 1, -66.66...)]
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ from crmcore.kernel.reports import html_table, json_number
 
 __all__ = ["RankBy", "ThemeReport", "ThemeRow", "theme_report"]
 
-#: How themes are ranked.
 RankBy: TypeAlias = Literal["volume", "nps_impact", "nps_drag"]
+"""How themes are ranked."""
 _RANKS: Final = ("volume", "nps_impact", "nps_drag")
 
 
@@ -118,7 +119,8 @@ class ThemeReport:
         return self.rows[:k]
 
     def row(self, theme: str) -> ThemeRow:
-        """The row of ``theme``; :class:`~crmcore.NotFoundError` when no feedback carries it."""
+        """The row of ``theme``; [`NotFoundError`][crmcore.NotFoundError] when no feedback carries
+        it."""
         for r in self.rows:
             if r.theme == theme:
                 return r

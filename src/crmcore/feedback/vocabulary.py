@@ -28,8 +28,9 @@ __all__ = [
 class Channel(enum.StrEnum):
     """Where feedback arrived: a closed set, so reports never split ``"e-mail"`` from ``"email"``.
 
-    >>> Channel.parse("In-App"), Channel.parse("e-mail")
-    (<Channel.IN_APP: 'in_app'>, <Channel.EMAIL: 'email'>)
+    Examples:
+        >>> Channel.parse("In-App"), Channel.parse("e-mail")
+        (<Channel.IN_APP: 'in_app'>, <Channel.EMAIL: 'email'>)
     """
 
     PHONE = "phone"
@@ -63,8 +64,9 @@ _CHANNEL_ALIASES: Final = {"e_mail": "email", "inapp": "in_app", "app": "in_app"
 class FeedbackKind(enum.StrEnum):
     """What kind of feedback it is.
 
-    >>> FeedbackKind.parse(" Complaint ")
-    <FeedbackKind.COMPLAINT: 'complaint'>
+    Examples:
+        >>> FeedbackKind.parse(" Complaint ")
+        <FeedbackKind.COMPLAINT: 'complaint'>
     """
 
     COMPLAINT = "complaint"
@@ -82,10 +84,10 @@ class FeedbackKind(enum.StrEnum):
         raise ValidationError(field, value, f"must be one of {', '.join(k.value for k in cls)}")
 
 
-#: Channel codes of :class:`FeedbackLog`: ``CHANNELS[code]``.
 CHANNELS: Final[tuple[Channel, ...]] = tuple(Channel)
-#: Kind codes of :class:`FeedbackLog`: ``KINDS[code]``.
+"""Channel codes of [`FeedbackLog`][crmcore.feedback.FeedbackLog]: ``CHANNELS[code]``."""
 KINDS: Final[tuple[FeedbackKind, ...]] = tuple(FeedbackKind)
+"""Kind codes of [`FeedbackLog`][crmcore.feedback.FeedbackLog]: ``KINDS[code]``."""
 
 
 class CaseState(enum.StrEnum):
@@ -144,5 +146,5 @@ class Verdict(enum.StrEnum):
     NOT_RESOLVED = "not_resolved"
 
 
-#: States in which the case still needs work or a verdict (all but closed).
 OPEN_STATES: Final = frozenset(s for s in CaseState if s is not CaseState.CLOSED)
+"""States in which the case still needs work or a verdict (all but closed)."""

@@ -4,7 +4,7 @@ Input is one row per event: customer code, time (int64 microseconds) and a
 *signature*, a bit mask of the funnel steps (bits ``0..K-1``) and exclusions
 (bits ``K..``) the event matches. Output is one row per customer who started
 at least one trial: how far their chosen trial got, when it started and the
-instant of each step (see :mod:`crmcore.funnel.analytics` for the rules).
+instant of each step (see [`crmcore.funnel.analytics`][crmcore.funnel.analytics] for the rules).
 
 Everything is whole-array numpy work. Python loops run over the funnel's
 steps and exclusions only, plus a bounded number of pointer-jumping rounds

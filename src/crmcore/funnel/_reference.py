@@ -1,6 +1,6 @@
 """The per-customer reference implementation of the funnel rules, in plain Python.
 
-It follows the definitions in :mod:`crmcore.funnel.analytics` literally, one
+It follows the definitions in [`crmcore.funnel.analytics`][crmcore.funnel.analytics] literally, one
 customer and one trial at a time, with times compared directly (no moment
 ids, no searches), so that the vectorised engine can be checked against it
 event for event. It is also the "object speed" path for small inputs.

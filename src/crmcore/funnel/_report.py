@@ -1,8 +1,8 @@
 """Funnel report objects (reports, breakdowns, per-customer outcomes) and the aggregations.
 
-:func:`aggregate` turns per-customer outcomes into step counts and
+`aggregate()` turns per-customer outcomes into step counts and
 time-to-convert statistics for many groups at once with numpy (one sort per
-step for all groups); :func:`aggregate_python` does the same for one group
+step for all groups); `aggregate_python()` does the same for one group
 in plain Python, for the reference paths. Both use numpy's default
 ("linear") percentile definition, computed the same way, so their numbers
 agree exactly apart from the mean's summation order.
@@ -34,8 +34,8 @@ __all__ = [
     "aggregate_python",
 ]
 
-#: The statistics of a :class:`ConversionTime`.
 TimeStat: TypeAlias = Literal["mean", "median", "p25", "p75", "p90"]
+"""The statistics of a [`ConversionTime`][crmcore.funnel._report.ConversionTime]."""
 _QUANTILES: Final = (("p25", 0.25), ("median", 0.5), ("p75", 0.75), ("p90", 0.9))
 _US_PER_S: Final = 1e6
 
@@ -58,7 +58,7 @@ class ConversionTime:
     p90: float | None
 
     def timedelta(self, stat: TimeStat = "median") -> timedelta | None:
-        """One statistic as a :class:`~datetime.timedelta` (rounded to the microsecond)."""
+        """One statistic as a `timedelta` (rounded to the microsecond)."""
         value: float | None = getattr(self, stat)
         return None if value is None else timedelta(seconds=value)
 
@@ -132,7 +132,7 @@ class FunnelReport:
     ``excluded`` how many were left out because an exclusion hit every one
     of their trials (they are in no step). ``steps[0].customers`` entered
     the funnel. Render it in Jupyter (``_repr_html_``) or serialise it with
-    :meth:`to_dict`.
+    [`to_dict()`][crmcore.funnel._report.FunnelReport.to_dict].
     """
 
     steps: tuple[FunnelStepStats, ...]
@@ -221,7 +221,8 @@ class FunnelReport:
 
 @attrs.frozen
 class FunnelBreakdown(Mapping[str | None, FunnelReport]):
-    """One funnel report per group: a read-only mapping of group key to :class:`FunnelReport`.
+    """One funnel report per group: a read-only mapping of group key to
+    [`FunnelReport`][crmcore.funnel._report.FunnelReport].
 
     ``by`` says what the groups are (a column name, ``"segments"``,
     ``"cohort:week"`` or ``"cohort:month"``); the key ``None`` is the group

@@ -1,7 +1,7 @@
 """Funnel definitions shared by the vectorised and the per-customer paths.
 
 A funnel is a sequence of *steps*; a step matches events by funnel stage (a
-:class:`~crmcore.kernel.stage.Stage`, compared with an event's ``stage``) or
+[`Stage`][crmcore.kernel.stage.Stage], compared with an event's ``stage``) or
 by event kind (a ``str``, compared with its ``kind``). Exclusions name
 events that disqualify a trial between two steps. Both paths parse and check
 their arguments here, so they reject the same input with the same errors.
@@ -30,23 +30,25 @@ __all__ = [
     "plan",
 ]
 
-#: A funnel step: a stage (matches the event's ``stage``) or an event kind (its ``kind``).
 FunnelStep: TypeAlias = Stage | str
+"""A funnel step: a stage (matches the event's ``stage``) or an event kind (its ``kind``)."""
 
-#: How steps must follow each other: in order with anything in between, in order with
-#: nothing in between, or in any order (PostHog's ordered / strict / unordered).
 FunnelMode: TypeAlias = Literal["ordered", "strict", "any"]
+"""How steps must follow each other: in order with anything in between, in order with
+nothing in between, or in any order (PostHog's ordered / strict / unordered).
+"""
 MODES: Final[tuple[str, ...]] = get_args(FunnelMode)
 
-#: PostHog's default conversion window (Mixpanel's is 7 or 30 days, depending on the docs' age).
 DEFAULT_WINDOW: Final = timedelta(days=14)
+"""PostHog's default conversion window (Mixpanel's is 7 or 30 days, depending on the docs' age)."""
 
-#: The most steps a funnel may have (plenty for a funnel, and it bounds the strict-mode work).
 MAX_STEPS: Final = 32
+"""The most steps a funnel may have (plenty for a funnel, and it bounds the strict-mode work)."""
 
-#: Window used internally for "no window": far beyond any real history, and
-#: small enough that ``time + window`` cannot overflow int64 microseconds.
 UNLIMITED_US: Final = 1 << 62
+"""Window used internally for "no window": far beyond any real history, and
+small enough that ``time + window`` cannot overflow int64 microseconds.
+"""
 
 
 def _check_event(value: object, field: str) -> None:
@@ -85,10 +87,11 @@ class Exclusion:
     is discarded; the customer may enter again later (Mixpanel's re-entry).
     A customer whose every trial was excluded is left out of the funnel
     altogether (PostHog's exclusion drop) and counted in
-    :attr:`FunnelReport.excluded <crmcore.funnel.analytics.FunnelReport.excluded>`.
+    `FunnelReport.excluded`.
 
-    >>> Exclusion("support_ticket", after=2)
-    Exclusion(event='support_ticket', after=2, before=None)
+    Examples:
+        >>> Exclusion("support_ticket", after=2)
+        Exclusion(event='support_ticket', after=2, before=None)
     """
 
     event: FunnelStep = attrs.field(validator=_check_exclusion_event)

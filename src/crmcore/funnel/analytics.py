@@ -1,22 +1,22 @@
 """Funnel analytics: how many customers reach each step, how fast, per segment and cohort.
 
 A funnel is a sequence of at least two *steps*; a step matches events by
-funnel stage (a :class:`~crmcore.kernel.stage.Stage`, against the event's
+funnel stage (a [`Stage`][crmcore.kernel.stage.Stage], against the event's
 ``stage``) or by event kind (a ``str``, against its ``kind``). Three paths
-compute the same report (:class:`FunnelReport`):
+compute the same report ([`FunnelReport`][crmcore.funnel.analytics.FunnelReport]):
 
-* :func:`funnel_report` over an :class:`~crmcore.columnar.EventLog`,
-  vectorised with numpy (no Python loop per customer or per event), with
-  :func:`funnel_breakdown` per category, segment or entry cohort and
-  :func:`funnel_customers` for who reached what;
-* :func:`funnel_report_python`, a plain per-customer implementation over
-  ``(customer_id, what, at)`` tuples: the reference the tests hold the
+* [`funnel_report()`][crmcore.funnel.analytics.funnel_report] over an
+  [`EventLog`][crmcore.columnar.EventLog], vectorised with numpy (no Python loop per customer or per
+  event), with [`funnel_breakdown()`][crmcore.funnel.analytics.funnel_breakdown] per category,
+  segment or entry cohort and [`funnel_customers()`][crmcore.funnel.analytics.funnel_customers] for
+  who reached what;
+* [`funnel_report_python()`][crmcore.funnel.analytics.funnel_report_python], a plain per-customer
+  implementation over ``(customer_id, what, at)`` tuples: the reference the tests hold the
   vectorised path to, number for number;
-* :func:`funnel_report_from_positions` over
-  :class:`~crmcore.funnel.position.FunnelPosition` objects.
+* [`funnel_report_from_positions()`][crmcore.funnel.analytics.funnel_report_from_positions] over
+  [`FunnelPosition`][crmcore.funnel.position.FunnelPosition] objects.
 
-The rules (PostHog's and Mixpanel's funnel semantics, made exact)
------------------------------------------------------------------
+**The rules** (PostHog's and Mixpanel's funnel semantics, made exact):
 
 **Stream order.** A customer's events are taken in time order. Events at the
 same instant are taken in funnel order (by the first step each matches;
@@ -61,28 +61,28 @@ event). ``window=None`` means one trial per customer, with no time limit.
   several steps if it matches several (say a kind and a stage); a step may
   not be listed twice.
 
-**Exclusions** (:class:`Exclusion`): a trial is excluded when an excluded
-event happens strictly after its step ``after`` and strictly before its
-step ``before``, or, if it never reached ``before``, while it was still
-open (within the window; for a strict trial, up to and including the
-instant that interrupted it). Exclusions are judged on the path above.
+**Exclusions** ([`Exclusion`][crmcore.funnel.analytics.Exclusion]): a trial is excluded when an
+excluded event happens strictly after its step ``after`` and strictly before its step ``before``,
+or, if it never reached ``before``, while it was still open (within the window; for a strict trial,
+up to and including the instant that interrupted it). Exclusions are judged on the path above.
 
 **Each customer counts once**, with the trial that reached the furthest
 step, ties to the earliest (PostHog keeps the furthest path per person).
 Excluded trials are discarded; a customer whose every trial was excluded
-is in no step and is counted in :attr:`FunnelReport.excluded` (PostHog's
+is in no step and is counted in `FunnelReport.excluded` (PostHog's
 exclusion drop). Step-to-step conversion is reach *k* / reach *k-1*,
 overall conversion reach *k* / reach 1, drop-off its complement (PostHog's
 metric note). Time to convert into step *k* is step *k*'s instant minus
 step *k-1*'s on the chosen trial, summarised by mean and the 25th, 50th
 (median), 75th and 90th percentiles (linear interpolation, numpy's default).
 
->>> from datetime import datetime, timedelta, UTC
->>> t = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
->>> events = [("ann", "A", t), ("ann", "A", t + timedelta(minutes=30)),
-...           ("ann", "B", t + timedelta(minutes=45)), ("ann", "C", t + timedelta(minutes=75))]
->>> funnel_report_python(events, ["A", "B", "C"], window=timedelta(hours=1)).counts
-(1, 1, 0)
+Examples:
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+    >>> events = [("ann", "A", t), ("ann", "A", t + timedelta(minutes=30)),
+    ...           ("ann", "B", t + timedelta(minutes=45)), ("ann", "C", t + timedelta(minutes=75))]
+    >>> funnel_report_python(events, ["A", "B", "C"], window=timedelta(hours=1)).counts
+    (1, 1, 0)
 """
 
 from __future__ import annotations
@@ -143,9 +143,11 @@ __all__ = [
 ]
 
 
-#: What an event is in :func:`funnel_report_python`: an event kind, a stage
-#: entered, or both (an event of that kind that also places the customer at the stage).
 EventWhat = str | Stage | tuple[str, Stage]
+"""What an event is in [`funnel_report_python()`][crmcore.funnel.analytics.funnel_report_python]: an
+event kind, a stage entered, or both (an event of that kind that also places the customer at the
+stage).
+"""
 
 
 # ---------------------------------------------------------------------------------------
@@ -225,22 +227,23 @@ def funnel_report(
     ``window`` (default 14 days, PostHog's; ``None`` for no limit) bounds
     how long after entering step 1 a step still counts; ``mode`` is
     ``"ordered"``, ``"strict"`` or ``"any"``. A kind step that no event has
-    raises :class:`~crmcore.kernel.errors.ValidationError` naming the step (a typo
+    raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the step (a typo
     would silently count zero) unless ``allow_unseen_kinds``; stage steps
     never do. Rows may be in any order (``assume_sorted`` skips the sort for
     a log grouped by customer and time-ordered, and checks it).
 
-    >>> from datetime import datetime, UTC
-    >>> from crmcore.columnar import EventLog
-    >>> t = datetime(2026, 1, 5, tzinfo=UTC)
-    >>> log = EventLog.from_records([
-    ...     {"customer_id": "a", "at": t, "kind": "visit"},
-    ...     {"customer_id": "a", "at": t + timedelta(days=1), "kind": "signup"},
-    ...     {"customer_id": "b", "at": t, "kind": "visit"},
-    ... ])
-    >>> report = funnel_report(log, ["visit", "signup"])
-    >>> report.counts, report.conversion
-    ((2, 1), 0.5)
+    Examples:
+        >>> from datetime import datetime, UTC
+        >>> from crmcore.columnar import EventLog
+        >>> t = datetime(2026, 1, 5, tzinfo=UTC)
+        >>> log = EventLog.from_records([
+        ...     {"customer_id": "a", "at": t, "kind": "visit"},
+        ...     {"customer_id": "a", "at": t + timedelta(days=1), "kind": "signup"},
+        ...     {"customer_id": "b", "at": t, "kind": "visit"},
+        ... ])
+        >>> report = funnel_report(log, ["visit", "signup"])
+        >>> report.counts, report.conversion
+        ((2, 1), 0.5)
     """
     funnel, result = _run(log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds)
     customers = np.array([int(_present(log).sum())], dtype=np.int64)
@@ -261,7 +264,8 @@ def funnel_customers(
     assume_sorted: bool = False,
     allow_unseen_kinds: bool = False,
 ) -> FunnelCustomers:
-    """Each customer's outcome in the funnel (the rows behind :func:`funnel_report`)."""
+    """Each customer's outcome in the funnel (the rows behind
+    [`funnel_report()`][crmcore.funnel.analytics.funnel_report])."""
     funnel, result = _run(log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds)
     done = np.arange(funnel.size)[None, :] < result.reached[:, None]
     step_at = np.where(done, result.times_us, np.iinfo(np.int64).min).view("datetime64[us]")
@@ -380,7 +384,7 @@ def funnel_breakdown(
     * ``by="country", frame=frame``: one group per value of a category,
       string or bool column of ``frame`` (key ``None``: missing value).
       Events are matched to frame rows by customer id
-      (:meth:`~crmcore.columnar.EventLog.with_customer_index`); every
+      (`with_customer_index()`); every
       customer of the log must be in the frame.
     * ``segments={"vip": mask, ...}, frame=frame``: one group per boolean
       mask over the frame's rows; segments may overlap.
@@ -388,8 +392,8 @@ def funnel_breakdown(
       chosen trial entered step 1 (UTC; ISO weeks, from Monday, keyed
       ``"2026-W02"``; months keyed ``"2026-01"``).
 
-    Each group's report is exactly :func:`funnel_report` over that group's
-    customers. Groups without customers are left out.
+    Each group's report is exactly [`funnel_report()`][crmcore.funnel.analytics.funnel_report] over
+    that group's customers. Groups without customers are left out.
     """
     chosen = [
         name
@@ -477,13 +481,14 @@ def funnel_report_python(
     exclusions: Sequence[Exclusion] = (),
     allow_unseen_kinds: bool = False,
 ) -> FunnelReport:
-    """The same report as :func:`funnel_report`, computed customer by customer in plain Python.
+    """The same report as [`funnel_report()`][crmcore.funnel.analytics.funnel_report], computed
+    customer by customer in plain Python.
 
     ``events`` are ``(customer_id, what, at)``: ``what`` is an event kind
-    (``str``), a :class:`~crmcore.kernel.stage.Stage` entered, or a
-    ``(kind, Stage)`` pair (what an :class:`EventLog` row with a stage is);
-    ``at`` is an aware datetime. Errors name the event (``events[3]``). Use
-    it on small inputs, to audit a number, or as an executable definition.
+    (``str``), a [`Stage`][crmcore.kernel.stage.Stage] entered, or a
+    ``(kind, Stage)`` pair (what an [`EventLog`][crmcore.funnel.analytics.EventLog] row with a stage
+    is); ``at`` is an aware datetime. Errors name the event (``events[3]``). Use it on small inputs,
+    to audit a number, or as an executable definition.
     """
     funnel = plan(steps, window, mode, exclusions)
     per_customer: dict[str, list[tuple[int, int]]] = {}
@@ -510,7 +515,9 @@ def funnel_report_python(
 
 
 class PositionLike(Protocol):
-    """What :func:`funnel_report_from_positions` reads from a funnel position."""
+    """What
+    [`funnel_report_from_positions()`][crmcore.funnel.analytics.funnel_report_from_positions] reads
+    from a funnel position."""
 
     @property
     def customer_id(self) -> str:
@@ -538,8 +545,9 @@ def funnel_report_from_positions(
     ``k``'s stage (``entered_at`` is not ``None``) no earlier than step
     ``k-1``'s, and, with a ``window``, within it of entering step 1. For a
     position moved only by its own rules (forward moves record skipped
-    stages at the same instant), this is exactly :func:`funnel_report` in
-    ``"ordered"`` mode over an event log holding one event per stage entry.
+    stages at the same instant), this is exactly
+    [`funnel_report()`][crmcore.funnel.analytics.funnel_report] in ``"ordered"`` mode over an event
+    log holding one event per stage entry.
     """
     funnel = plan(steps, window, "ordered")
     for i, step in enumerate(funnel.steps):

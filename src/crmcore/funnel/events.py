@@ -6,9 +6,10 @@ regress the business reason given by the caller (keep reasons operational,
 e.g. ``"disqualified: no budget"``, never personal details).
 
 Every entry added to a position's history raises exactly one
-:class:`StageEntered`, so a consumer can rebuild a position from those events
-alone; a regress additionally raises :class:`StageRegressed` (before the
-:class:`StageEntered`) carrying the reason.
+[`StageEntered`][crmcore.funnel.events.StageEntered], so a consumer can rebuild a position from
+those events alone; a regress additionally raises
+[`StageRegressed`][crmcore.funnel.events.StageRegressed] (before the
+[`StageEntered`][crmcore.funnel.events.StageEntered]) carrying the reason.
 """
 
 from __future__ import annotations

@@ -1,23 +1,23 @@
 """Where one customer stands in the seven-stage funnel, and how they got there.
 
-A :class:`FunnelPosition` is a small, storable aggregate (one per customer,
-``id`` = the customer id). Its :attr:`~FunnelPosition.history` is the single
-source of truth: every stage entered, when, from which touchpoint or
-interaction, and how (start, advance, skip, regress with a reason). The
-current stage and the entry time of each stage are derived from it, so they
-can never disagree with the audit trail.
+A [`FunnelPosition`][crmcore.funnel.position.FunnelPosition] is a small, storable aggregate (one per
+customer, ``id`` = the customer id). Its `history` is the single source of truth: every stage
+entered, when, from which touchpoint or interaction, and how (start, advance, skip, regress with a
+reason). The current stage and the entry time of each stage are derived from it, so they can never
+disagree with the audit trail.
 
-The rules, in the order they are checked by :meth:`~FunnelPosition.advance`
-and :meth:`~FunnelPosition.regress`:
+The rules, in the order they are checked by
+[`advance()`][crmcore.funnel.position.FunnelPosition.advance] and
+[`regress()`][crmcore.funnel.position.FunnelPosition.regress]:
 
 1. *Bad input* (an unknown stage, a naive datetime, an empty regress reason,
-   a malformed source id) raises :class:`~crmcore.kernel.errors.ValidationError`.
+   a malformed source id) raises [`ValidationError`][crmcore.kernel.errors.ValidationError].
 2. *Moving to the current stage again* is a no-op: the same object, no
    event, nothing recorded (not even when ``at`` is old).
-3. *Illegal moves* raise :class:`~crmcore.kernel.errors.IllegalTransitionError` naming
-   from/to and why: advancing backwards, regressing forwards, skipping when
-   the :class:`FunnelPolicy` forbids it, regressing when it forbids it or
-   below its ``lock_at`` stage.
+3. *Illegal moves* raise [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError]
+   naming from/to and why: advancing backwards, regressing forwards, skipping when the
+   [`FunnelPolicy`][crmcore.funnel.position.FunnelPolicy] forbids it, regressing when it forbids it
+   or below its ``lock_at`` stage.
 4. *Time never goes backwards within a position*: a move at an instant
    before the latest history entry raises ``ValidationError`` on ``at``
    (the move itself would be legal; the timestamp is the bad input). Equal
@@ -29,20 +29,21 @@ an entry time. A regress to stage ``r`` at ``t`` starts a new run from
 ``r``: ``entered_at(r)`` becomes ``t``, stages above ``r`` lose their entry
 times (they are entered afresh when the customer advances again), stages
 below keep theirs. Nothing is deleted from the history, and
-:attr:`~FunnelPosition.highest_stage` keeps the high-water mark.
+[`highest_stage`][crmcore.funnel.position.FunnelPosition.highest_stage] keeps the high-water mark.
 
->>> from datetime import datetime, UTC
->>> t = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
->>> p = FunnelPosition.start("C-1", Stage.AWARENESS, t, source="ad-17").value
->>> step = p.advance("intent", t.replace(hour=10), source="I-42")
->>> ", ".join(f"{e.stage.label}:{e.how.value}" for e in step.events)
-'interest:skip, consideration:skip, intent:advance'
->>> p = step.value
->>> p.stage.label, p.entered_at("consideration").hour
-('intent', 10)
->>> p = p.regress("interest", t.replace(hour=11), "no budget this year").value
->>> p.stage.label, p.reached("intent"), p.highest_stage.label
-('interest', False, 'intent')
+Examples:
+    >>> from datetime import datetime, UTC
+    >>> t = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    >>> p = FunnelPosition.start("C-1", Stage.AWARENESS, t, source="ad-17").value
+    >>> step = p.advance("intent", t.replace(hour=10), source="I-42")
+    >>> ", ".join(f"{e.stage.label}:{e.how.value}" for e in step.events)
+    'interest:skip, consideration:skip, intent:advance'
+    >>> p = step.value
+    >>> p.stage.label, p.entered_at("consideration").hour
+    ('intent', 10)
+    >>> p = p.regress("interest", t.replace(hour=11), "no budget this year").value
+    >>> p.stage.label, p.reached("intent"), p.highest_stage.label
+    ('interest', False, 'intent')
 """
 
 from __future__ import annotations
@@ -70,8 +71,8 @@ __all__ = [
     "normalize_reason",
 ]
 
-#: The longest regress reason accepted (it travels in events and audit logs).
 MAX_REASON_LENGTH: Final = 200
+"""The longest regress reason accepted (it travels in events and audit logs)."""
 
 
 def normalize_reason(value: object) -> str:
@@ -81,8 +82,9 @@ def normalize_reason(value: object) -> str:
     budget", "no purchase in 12 months"), never personal data: they are part
     of the audit trail and of the ``funnel.stage_regressed`` event.
 
-    >>> normalize_reason("  no   budget ")
-    'no budget'
+    Examples:
+        >>> normalize_reason("  no   budget ")
+        'no budget'
     """
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("reason", value, "a move back needs a non-empty reason")
@@ -139,10 +141,10 @@ class FunnelPolicy:
     as ``SKIP`` entries at the same instant). Without it every stage must be
     entered by its own move and a new position must start at awareness.
 
-    ``allow_regress``: an explicit :meth:`FunnelPosition.regress` with a
-    reason may move a customer back. Without it the funnel is forward-only
-    (like HubSpot's lifecycle stage, but a backward move raises instead of
-    being silently ignored).
+    ``allow_regress``: an explicit
+    [`FunnelPosition.regress()`][crmcore.funnel.position.FunnelPosition.regress] with a reason may
+    move a customer back. Without it the funnel is forward-only (like HubSpot's lifecycle stage, but
+    a backward move raises instead of being silently ignored).
 
     ``lock_at``: once a position is at or beyond this stage, a regress may
     not take it below it (e.g. ``Stage.CONVERSION``: a customer who bought
@@ -200,8 +202,8 @@ class FunnelPolicy:
             )
 
 
-#: Skips allowed, regress allowed (with a reason), no lock.
 DEFAULT_POLICY: Final = FunnelPolicy()
+"""Skips allowed, regress allowed (with a reason), no lock."""
 
 
 def _policy(value: object) -> FunnelPolicy:
@@ -297,10 +299,11 @@ class FunnelPosition:
 
     ``id`` is the customer id (one position per customer); ``version`` is the
     stored version for optimistic concurrency (0 until first saved). Build
-    one with :meth:`start` (or from interactions with
-    :func:`~crmcore.funnel.touchpoints.apply_interaction`) and change it only
-    through :meth:`advance` and :meth:`regress`, which return an
-    :class:`~crmcore.kernel.events.Outcome` with the new position and its events.
+    one with [`start()`][crmcore.funnel.position.FunnelPosition.start] (or from interactions with
+    [`apply_interaction()`][crmcore.funnel.touchpoints.apply_interaction]) and change it only
+    through [`advance()`][crmcore.funnel.position.FunnelPosition.advance] and
+    [`regress()`][crmcore.funnel.position.FunnelPosition.regress], which return an
+    [`Outcome`][crmcore.kernel.events.Outcome] with the new position and its events.
     """
 
     id: CustomerId = attrs.field(converter=_customer_id)
@@ -374,7 +377,8 @@ class FunnelPosition:
     def entered_at(self, stage: Stage | str) -> datetime | None:
         """When ``stage`` was entered in the current run, or ``None`` if it was not reached.
 
-        See :meth:`entry_times` for what a regress does.
+        See [`entry_times()`][crmcore.funnel.position.FunnelPosition.entry_times] for what a regress
+        does.
         """
         return self.entry_times().get(Stage.parse(stage, "stage"))
 
@@ -405,7 +409,8 @@ class FunnelPosition:
 
         Stages passed over are recorded as ``SKIP`` entries at ``at`` (if
         the policy allows skips). Advancing to the current stage is a no-op;
-        to an earlier one raises ``IllegalTransitionError`` (use :meth:`regress`).
+        to an earlier one raises ``IllegalTransitionError`` (use
+        [`regress()`][crmcore.funnel.position.FunnelPosition.regress]).
         """
         target = Stage.parse(to, "to")
         when = to_utc(at, "at")

@@ -1,28 +1,28 @@
 """Touchpoints that move customers through the funnel: a stage per interaction kind.
 
-A :class:`TouchpointMap` is plain, serialisable data: rules mapping an
-interaction ``kind`` (on one ``channel``, or on any) to the funnel stage it
-shows the customer has reached. :func:`apply_interaction` feeds one
-:class:`~crmcore.customers.records.Interaction` to a position (starting it on
-the first mapped interaction, advancing only forward, recording the
-interaction id as the source); :func:`replay` rebuilds a position from a
-customer's interactions.
+A [`TouchpointMap`][crmcore.funnel.touchpoints.TouchpointMap] is plain, serialisable data: rules
+mapping an interaction ``kind`` (on one ``channel``, or on any) to the funnel stage it shows the
+customer has reached. [`apply_interaction()`][crmcore.funnel.touchpoints.apply_interaction] feeds
+one [`Interaction`][crmcore.customers.records.Interaction] to a position (starting it on the first
+mapped interaction, advancing only forward, recording the interaction id as the source);
+[`replay()`][crmcore.funnel.touchpoints.replay] rebuilds a position from a customer's interactions.
 
->>> from datetime import datetime, UTC
->>> from crmcore.customers.records import Interaction
->>> t = datetime(2026, 3, 1, tzinfo=UTC)
->>> visits = [
-...     Interaction("I-2", "C-1", t.replace(day=5), "web", "cart_add"),
-...     Interaction("I-1", "C-1", t, "search", "website_visit"),
-...     Interaction("I-3", "C-1", t.replace(day=9), "web", "content_view"),
-... ]
->>> p = replay(visits)
->>> for change in p.history:
-...     print(change.stage.label, change.how.value, change.source)
-awareness start I-1
-interest skip I-2
-consideration skip I-2
-intent advance I-2
+Examples:
+    >>> from datetime import datetime, UTC
+    >>> from crmcore.customers.records import Interaction
+    >>> t = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> visits = [
+    ...     Interaction("I-2", "C-1", t.replace(day=5), "web", "cart_add"),
+    ...     Interaction("I-1", "C-1", t, "search", "website_visit"),
+    ...     Interaction("I-3", "C-1", t.replace(day=9), "web", "content_view"),
+    ... ]
+    >>> p = replay(visits)
+    >>> for change in p.history:
+    ...     print(change.stage.label, change.how.value, change.source)
+    awareness start I-1
+    interest skip I-2
+    consideration skip I-2
+    intent advance I-2
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ __all__ = [
     "replay",
 ]
 
-#: A rule's lookup key: ``(channel, kind)``, with ``channel=None`` for any channel.
 Key = tuple[str | None, str]
+"""A rule's lookup key: ``(channel, kind)``, with ``channel=None`` for any channel."""
 
 
 def _rule_kind(value: object) -> str:
@@ -67,7 +67,7 @@ def _rule_stage(value: object) -> Stage:
 class TouchpointRule:
     """Interactions of ``kind`` on ``channel`` (any channel when ``None``) show ``stage``.
 
-    Kinds and channels are normalised like :class:`~crmcore.customers.records.Interaction`'s
+    Kinds and channels are normalised like [`Interaction`][crmcore.customers.records.Interaction]'s
     (``"Cart Add"`` → ``"cart_add"``), so a rule matches what is stored.
     """
 
@@ -140,11 +140,10 @@ def _rules_from(mapping: Mapping[str | tuple[str, str], Stage | str]) -> list[To
 class TouchpointMap:
     """Which funnel stage an interaction shows: frozen, serialisable rules.
 
-    :meth:`stage_for` looks, in order, at the interaction's own ``stage`` tag
-    (when ``use_tagged_stage``: the host application classified it itself),
-    then a rule for its exact ``(channel, kind)``, then a rule for its
-    ``kind`` on any channel. Nothing matching means the interaction does not
-    move the funnel.
+    [`stage_for()`][crmcore.funnel.touchpoints.TouchpointMap.stage_for] looks, in order, at the
+    interaction's own ``stage`` tag (when ``use_tagged_stage``: the host application classified it
+    itself), then a rule for its exact ``(channel, kind)``, then a rule for its ``kind`` on any
+    channel. Nothing matching means the interaction does not move the funnel.
     """
 
     rules: tuple[TouchpointRule, ...] = attrs.field(default=(), converter=_rules)
@@ -159,17 +158,22 @@ class TouchpointMap:
     ) -> TouchpointMap:
         """Build a map from ``{kind: stage}`` and ``{(channel, kind): stage}`` entries.
 
-        >>> m = TouchpointMap.of({"Demo Request": "consideration", ("store", "visit"): "interest"})
-        >>> m.lookup("demo_request").label, m.lookup("visit", "store").label, m.lookup("visit")
-        ('consideration', 'interest', None)
+        Examples:
+            >>> m = TouchpointMap.of(
+            ...     {"Demo Request": "consideration", ("store", "visit"): "interest"}
+            ... )
+            >>> m.lookup("demo_request").label, m.lookup("visit", "store").label, m.lookup("visit")
+            ('consideration', 'interest', None)
         """
         return cls(_rules_from(mapping), use_tagged_stage)
 
     def updated(self, mapping: Mapping[str | tuple[str, str], Stage | str]) -> TouchpointMap:
         """A copy with ``mapping``'s entries added, replacing rules with the same key.
 
-        >>> DEFAULT_TOUCHPOINTS.updated({"website_visit": "interest"}).lookup("website_visit").label
-        'interest'
+        Examples:
+            >>> updated = DEFAULT_TOUCHPOINTS.updated({"website_visit": "interest"})
+            >>> updated.lookup("website_visit").label
+            'interest'
         """
         new = _rules_from(mapping)
         keys = {rule.key for rule in new}
@@ -223,11 +227,13 @@ _DEFAULT_KINDS: Final[Mapping[Stage, tuple[str, ...]]] = {
     Stage.ADVOCACY: ("referral_sent", "review_posted", "social_share", "testimonial"),
 }
 
-#: Common interaction kinds on any channel, including every kind the synthetic
-#: demo data uses (DOMAIN.md §2, §7). Extend it with :meth:`TouchpointMap.updated`.
 DEFAULT_TOUCHPOINTS: Final = TouchpointMap(
     [TouchpointRule(kind, stage) for stage, kinds in _DEFAULT_KINDS.items() for kind in kinds]
 )
+"""Common interaction kinds on any channel, including every kind the synthetic
+demo data uses (DOMAIN.md §2, §7). Extend it with
+[`TouchpointMap.updated()`][crmcore.funnel.touchpoints.TouchpointMap.updated].
+"""
 
 
 def _check_interaction(value: object, field: str) -> Interaction:
@@ -248,10 +254,10 @@ def apply_interaction(
     one starts the position; later ones advance it when they show a later
     stage, and are ignored when they show the current or an earlier one
     (interactions never move a customer back: that takes an explicit
-    :meth:`~FunnelPosition.regress` with a reason). The interaction id is
-    recorded as the source. A forward move dated before the position's
-    latest change raises ``ValidationError`` (use :func:`replay` for
-    out-of-order data); a move the policy forbids raises ``IllegalTransitionError``.
+    [`regress()`][crmcore.funnel.position.FunnelPosition.regress] with a reason). The interaction id
+    is recorded as the source. A forward move dated before the position's latest change raises
+    ``ValidationError`` (use [`replay()`][crmcore.funnel.touchpoints.replay] for out-of-order data);
+    a move the policy forbids raises ``IllegalTransitionError``.
     """
     event = _check_interaction(interaction, "interaction")
     if not isinstance(touchpoints, TouchpointMap):

@@ -2,11 +2,11 @@
 
 DOMAIN.md §7 (seeds 000, 003): identify the key touchpoints of each stage,
 measure the experience at each by feedback and satisfaction, find the pain
-points. :class:`Touchpoint` and :class:`JourneyMap` are the definition;
-:func:`journey_report` measures it over an
-:class:`~crmcore.columnar.EventLog` plus :class:`TouchpointScores`
-and returns a :class:`JourneyReport`; :func:`reference_journey_report` is
-the same computation over objects, one at a time.
+points. [`Touchpoint`][crmcore.journey.Touchpoint] and [`JourneyMap`][crmcore.journey.JourneyMap]
+are the definition; [`journey_report()`][crmcore.journey.journey_report] measures it over an
+[`EventLog`][crmcore.columnar.EventLog] plus [`TouchpointScores`][crmcore.journey.TouchpointScores]
+and returns a [`JourneyReport`][crmcore.journey.JourneyReport]; `reference_journey_report()` is the
+same computation over objects, one at a time.
 """
 
 from crmcore.journey._reference import reference_journey_report

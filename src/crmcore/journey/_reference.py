@@ -1,10 +1,10 @@
 """The journey report in plain Python, one interaction at a time.
 
 This is the definition written out as directly as possible (see
-:mod:`crmcore.journey.analysis` for the words): the test-suite checks that
-the vectorised :func:`~crmcore.journey.analysis.journey_report` agrees with
+[`crmcore.journey.analysis`][crmcore.journey.analysis] for the words): the test-suite checks that
+the vectorised [`journey_report()`][crmcore.journey.analysis.journey_report] agrees with
 it on random data. It is also handy for an application that holds a few
-:class:`~crmcore.customers.records.Interaction` objects and no frame. It is
+[`Interaction`][crmcore.customers.records.Interaction] objects and no frame. It is
 quadratic per customer, so keep it to small inputs.
 """
 
@@ -37,7 +37,7 @@ def reference_journey_report(
     """The journey report of ``interactions`` and ``scores``, computed object by object.
 
     Same arguments and result as
-    :func:`~crmcore.journey.analysis.journey_report` (which takes an
+    [`journey_report()`][crmcore.journey.analysis.journey_report] (which takes an
     ``EventLog``); every interaction has a channel, so ``other_events`` is 0.
     """
     span = check_window(window)

@@ -1,14 +1,14 @@
-"""The journey report over an :class:`~crmcore.columnar.EventLog`, vectorised.
+"""The journey report over an [`EventLog`][crmcore.columnar.EventLog], vectorised.
 
 Definitions (the reference implementation in
-:func:`~crmcore.journey.reference_journey_report` spells them out event by event):
+`reference_journey_report()` spells them out event by event):
 
 * A **touchpoint event** is an event with a channel; its touchpoint is
   ``(channel, kind)``. Events without a channel (e.g. stage markers) are
   counted as ``other_events``; their stage still counts as "reached".
-* A **touchpoint's stage** comes from the explicit :class:`JourneyMap`
-  entry, else (``derive=True``) the stage its events carry most often
-  (ties: the earlier stage), else none: *unmapped*.
+* A **touchpoint's stage** comes from the explicit
+  [`JourneyMap`][crmcore.journey.analysis.JourneyMap] entry, else (``derive=True``) the stage its
+  events carry most often (ties: the earlier stage), else none: *unmapped*.
 * An **event's stage** is its own ``stage`` value when it has one, else its
   touchpoint's stage.
 * **Conversion to a later stage**: a customer who touched touchpoint *T*
@@ -52,7 +52,7 @@ _US = timedelta(microseconds=1)
 
 
 def check_window(window: object) -> timedelta | None:
-    """``window`` if it is ``None`` or a positive :class:`~datetime.timedelta`, else raise."""
+    """``window`` if it is ``None`` or a positive `timedelta`, else raise."""
     if window is None:
         return None
     if not isinstance(window, timedelta):
@@ -63,7 +63,8 @@ def check_window(window: object) -> timedelta | None:
 
 
 def check_map(journey_map: object) -> JourneyMap:
-    """``journey_map`` if it is a :class:`JourneyMap`; ``None`` means derive from the log."""
+    """``journey_map`` if it is a [`JourneyMap`][crmcore.journey.analysis.JourneyMap]; ``None``
+    means derive from the log."""
     if journey_map is None:
         return JourneyMap()
     if not isinstance(journey_map, JourneyMap):
@@ -93,14 +94,13 @@ def journey_report(
 ) -> JourneyReport:
     """Measure the journey in ``log``: per touchpoint volume, reach, conversion, scores, pain.
 
-    ``scores`` (one scale) may be :class:`TouchpointScores` or
-    :class:`TouchpointScore` objects. ``journey_map`` places touchpoints in
-    stages (default: derived from the log's ``stage`` column). ``window``
-    bounds the time from a touchpoint to the later stage (``None``: any
-    time). See the module docs for the definitions and
-    :mod:`crmcore.journey.report` for the pain score. An empty log gives a
-    report whose rows are only the map's and the scores' touchpoints (none
-    at all when there are neither).
+    ``scores`` (one scale) may be [`TouchpointScores`][crmcore.journey.analysis.TouchpointScores] or
+    [`TouchpointScore`][crmcore.journey.analysis.TouchpointScore] objects. ``journey_map`` places
+    touchpoints in stages (default: derived from the log's ``stage`` column). ``window`` bounds the
+    time from a touchpoint to the later stage (``None``: any time). See the module docs for the
+    definitions and [`crmcore.journey.report`][crmcore.journey.report] for the pain score. An empty
+    log gives a report whose rows are only the map's and the scores' touchpoints (none at all when
+    there are neither).
     """
     if not isinstance(log, EventLog):
         raise ValidationError("log", log, "must be an EventLog")

@@ -1,8 +1,8 @@
-"""Decoding an :class:`~crmcore.columnar.EventLog` into touchpoints and stages.
+"""Decoding an [`EventLog`][crmcore.columnar.EventLog] into touchpoints and stages.
 
-The event-log readers shared by :class:`~crmcore.journey.journey_map.JourneyMap`,
-the vectorised journey report (:mod:`crmcore.journey.analysis`) and its
-report rows (:mod:`crmcore.journey.report`). Work is per *distinct* label (a
+The event-log readers shared by [`JourneyMap`][crmcore.journey.journey_map.JourneyMap],
+the vectorised journey report ([`crmcore.journey.analysis`][crmcore.journey.analysis]) and its
+report rows ([`crmcore.journey.report`][crmcore.journey.report]). Work is per *distinct* label (a
 handful), never per event; per-event work is numpy indexing.
 """
 
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["N_STAGES", "derive_stages", "event_stages", "event_touchpoints"]
 
-#: Stage numbers run 1..N_STAGES; 0 stands for "no stage" in the int arrays here.
 N_STAGES: Final = max(Stage)
+"""Stage numbers run 1..N_STAGES; 0 stands for "no stage" in the int arrays here."""
 
 
 def event_touchpoints(log: EventLog) -> tuple[tuple[Touchpoint, ...], Int64Array]:
@@ -32,7 +32,7 @@ def event_touchpoints(log: EventLog) -> tuple[tuple[Touchpoint, ...], Int64Array
 
     Events without a channel are not touchpoints (index ``-1``): e.g. stage
     markers written by a funnel. A channel or kind that is not a valid slug
-    raises a :class:`~crmcore.kernel.errors.ValidationError` naming its first row.
+    raises a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming its first row.
     """
     channel, kind = log["channel"], log["kind"]
     ch_codes = channel.values.astype(np.int64)
@@ -59,7 +59,7 @@ def event_stages(log: EventLog) -> Int64Array:
     """Each event's own stage number (0 where the ``stage`` column is missing).
 
     A label that is not a funnel stage raises a
-    :class:`~crmcore.kernel.errors.ValidationError` naming the first row carrying it.
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the first row carrying it.
     """
     column = log["stage"]
     codes = column.values.astype(np.int64)
@@ -77,8 +77,9 @@ def derive_stages(index: Int64Array, stages: Int64Array, count: int) -> Int64Arr
     """Per touchpoint, the stage its staged events carry most often (ties: earlier; 0: none).
 
     ``index`` is each event's touchpoint (``-1``: none) and ``stages`` its own
-    stage number (0: none), as :func:`event_touchpoints` and
-    :func:`event_stages` return them; ``count`` is the number of touchpoints.
+    stage number (0: none), as [`event_touchpoints()`][crmcore.journey.event_log.event_touchpoints]
+    and [`event_stages()`][crmcore.journey.event_log.event_stages] return them; ``count`` is the
+    number of touchpoints.
     """
     staged = (index >= 0) & (stages > 0)
     slots = N_STAGES + 1

@@ -1,7 +1,7 @@
 """The journey map: which funnel stage each touchpoint belongs to.
 
 A map is data: an explicit ``{touchpoint: stage}`` table of
-:class:`~crmcore.journey.touchpoint.Touchpoint` keys, optionally filled in
+[`Touchpoint`][crmcore.journey.touchpoint.Touchpoint] keys, optionally filled in
 from the stages that the interactions themselves carry (``derive=True``).
 Explicit entries always win over derived ones.
 """
@@ -53,19 +53,20 @@ class JourneyMap:
     """Which funnel stage each touchpoint belongs to.
 
     ``stages`` is the explicit table; keys may be
-    :class:`~crmcore.journey.touchpoint.Touchpoint`,
+    [`Touchpoint`][crmcore.journey.touchpoint.Touchpoint],
     ``(channel, kind)`` or ``"channel/kind"``, values a
-    :class:`~crmcore.kernel.stage.Stage`, its label or number. With
+    [`Stage`][crmcore.kernel.stage.Stage], its label or number. With
     ``derive=True`` (the default) a touchpoint missing from the table takes
     the stage its interactions carry most often (ties: the earlier stage);
-    see :meth:`derived_from`. A touchpoint with neither is *unmapped*: the
-    journey report still lists it, under "unmapped", with no conversion.
+    see [`derived_from()`][crmcore.journey.journey_map.JourneyMap.derived_from]. A touchpoint with
+    neither is *unmapped*: the journey report still lists it, under "unmapped", with no conversion.
 
-    >>> m = JourneyMap({"web/website_visit": "awareness", ("phone", "sales_call"): 4})
-    >>> m.stage_of(Touchpoint("phone", "sales_call"))
-    <Stage.INTENT: 4>
-    >>> m.to_dict()
-    {'stages': {'phone/sales_call': 'intent', 'web/website_visit': 'awareness'}, 'derive': True}
+    Examples:
+        >>> m = JourneyMap({"web/website_visit": "awareness", ("phone", "sales_call"): 4})
+        >>> m.stage_of(Touchpoint("phone", "sales_call"))
+        <Stage.INTENT: 4>
+        >>> m.to_dict()
+        {'stages': {'phone/sales_call': 'intent', 'web/website_visit': 'awareness'}, 'derive': True}
     """
 
     stages: FrozenDict[Touchpoint, Stage] = attrs.field(factory=FrozenDict, converter=_stages)
@@ -102,9 +103,10 @@ class JourneyMap:
 
         Each touchpoint gets the stage most of its staged events carry (ties:
         the earlier stage); touchpoints whose events carry no stage are left
-        out. Useful to pin a derived map, edit it (:meth:`with_stage`) and pass
-        it back with ``derive=False``. Unknown stage labels raise a
-        :class:`~crmcore.kernel.errors.ValidationError` naming the row.
+        out. Useful to pin a derived map, edit it
+        ([`with_stage()`][crmcore.journey.journey_map.JourneyMap.with_stage]) and pass it back with
+        ``derive=False``. Unknown stage labels raise a
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the row.
         """
         touchpoints, index = event_touchpoints(log)
         derived = derive_stages(index, event_stages(log), len(touchpoints))
@@ -116,7 +118,8 @@ class JourneyMap:
     def from_touchpoint_map(
         cls, touchpoints: TouchpointMap, log: EventLog, *, derive: bool = False
     ) -> JourneyMap:
-        """The map a funnel :class:`~crmcore.funnel.touchpoints.TouchpointMap` implies for ``log``.
+        """The map a funnel [`TouchpointMap`][crmcore.funnel.touchpoints.TouchpointMap] implies for
+        ``log``.
 
         Each touchpoint of the log gets the stage the rules give it
         (``touchpoints.lookup(kind, channel)``: an exact ``(channel, kind)``
@@ -142,7 +145,7 @@ class JourneyMap:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> JourneyMap:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict()`][crmcore.journey.journey_map.JourneyMap.to_dict]."""
         if not isinstance(data, Mapping):
             raise ValidationError("journey_map", data, "must be a mapping")
         unknown = set(data) - {"stages", "derive"}

@@ -1,15 +1,15 @@
 """The journey report: experience per touchpoint, grouped by stage, with pain points ranked.
 
 Both ways of computing a journey report, the vectorised
-:func:`~crmcore.journey.analysis.journey_report` and the plain-Python
-:func:`~crmcore.journey.reference_journey_report`, only *count*
+[`journey_report()`][crmcore.journey.analysis.journey_report] and the plain-Python
+`reference_journey_report()`, only *count*
 (volume, customers, conversions, score sums, negatives) and hand the counts
-to :func:`assemble`. Every derived number (rates, means, stage averages,
-pain) is computed here, once, so the two cannot drift apart.
+to [`assemble()`][crmcore.journey.report.assemble]. Every derived number (rates, means, stage
+averages, pain) is computed here, once, so the two cannot drift apart.
 
 **Pain score.** Pain ranks where the journey hurts most, as severity times
 impact (the usual prioritisation of problems by how bad and how wide; seed
-002 §4.1.1 prioritises needs "by urgency and importance")::
+002 §4.1.1 prioritises needs "by urgency and importance"):
 
     negative   N = share of the touchpoint's scores in the scale's negative band
     shortfall  S = clip((neutral - mean score) / (neutral - scale low), 0, 1)
@@ -50,8 +50,8 @@ __all__ = [
     "assemble",
 ]
 
-#: Where a touchpoint's stage came from: the explicit map, the log's stage column, or nowhere.
 StageSource = Literal["map", "log"]
+"""Where a touchpoint's stage came from: the explicit map, the log's stage column, or nowhere."""
 
 
 def _weight(_instance: object, attribute: attrs.Attribute[float], value: object) -> None:
@@ -196,14 +196,14 @@ class JourneyReport:
     ``rows`` run through the stages in funnel order, unmapped touchpoints
     last; within a stage, by volume (descending), then name. Every touchpoint
     seen in the log, listed in the map or scored appears: unmapped ones under
-    :attr:`unmapped`, mapped or scored ones never seen in the log under
-    :attr:`unseen`. ``other_events`` counts events without a channel (not
-    touchpoints; their stage still counts as "reached").
+    [`unmapped`][crmcore.journey.report.JourneyReport.unmapped], mapped or scored ones never seen in
+    the log under [`unseen`][crmcore.journey.report.JourneyReport.unseen]. ``other_events`` counts
+    events without a channel (not touchpoints; their stage still counts as "reached").
 
     ``window`` is the conversion window (``None``: unlimited), ``scale`` the
     scores' scale (``None``: no scores), ``customers`` the distinct customers
     in the log, ``events`` its size. Render it in Jupyter, or
-    :meth:`to_dict` it.
+    [`to_dict()`][crmcore.journey.report.JourneyReport.to_dict] it.
     """
 
     rows: tuple[TouchpointRow, ...]

@@ -3,10 +3,10 @@
 The journey map measures experience at each touchpoint by the scores
 customers gave there (DOMAIN.md §7; seed 000 "分析客户体验 … 通过客户反馈、
 满意度调查"). Until a feedback module exists the scores come in as plain data:
-:class:`TouchpointScore` objects or parallel arrays
-(:meth:`TouchpointScores.from_arrays`).
+[`TouchpointScore`][crmcore.journey.scores.TouchpointScore] objects or parallel arrays
+([`TouchpointScores.from_arrays()`][crmcore.journey.scores.TouchpointScores.from_arrays]).
 
-Every score declares its :class:`Scale`, because "negative" means something
+Every score declares its [`Scale`][crmcore.journey.scores.Scale], because "negative" means something
 different on each (definitions from PEERS.md §5.2):
 
 * ``csat``, 1-5: negative 1-2 (below the neutral 3; "satisfied" is the
@@ -50,10 +50,11 @@ __all__ = ["Scale", "TouchpointScore", "TouchpointScores"]
 class Scale(enum.StrEnum):
     """A survey scale: its range, its negative band and its neutral point (PEERS.md §5.2).
 
-    >>> Scale.NPS.low, Scale.NPS.high, Scale.NPS.negative_max, Scale.NPS.neutral
-    (0, 10, 6, 7.5)
-    >>> Scale.CSAT.is_negative(2), Scale.CSAT.is_negative(3)
-    (True, False)
+    Examples:
+        >>> Scale.NPS.low, Scale.NPS.high, Scale.NPS.negative_max, Scale.NPS.neutral
+        (0, 10, 6, 7.5)
+        >>> Scale.CSAT.is_negative(2), Scale.CSAT.is_negative(3)
+        (True, False)
     """
 
     CSAT = "csat"
@@ -141,11 +142,12 @@ class TouchpointScore:
     ``score`` is a whole number within ``scale`` (CSAT 1-5, NPS 0-10, CES
     1-7); ``at`` is when it was given (aware, stored in UTC).
 
-    >>> from datetime import UTC, datetime
-    >>> at = datetime(2026, 1, 5, tzinfo=UTC)
-    >>> s = TouchpointScore("C1", "phone", "service_inquiry", at, 2, "csat")
-    >>> s.touchpoint.label, s.negative
-    ('phone/service_inquiry', True)
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> at = datetime(2026, 1, 5, tzinfo=UTC)
+        >>> s = TouchpointScore("C1", "phone", "service_inquiry", at, 2, "csat")
+        >>> s.touchpoint.label, s.negative
+        ('phone/service_inquiry', True)
     """
 
     customer_id: CustomerId = attrs.field(converter=_score_customer)
@@ -170,7 +172,8 @@ class TouchpointScore:
 
     @property
     def negative(self) -> bool:
-        """Whether the answer is in the scale's negative band (:meth:`Scale.is_negative`)."""
+        """Whether the answer is in the scale's negative band
+        ([`Scale.is_negative()`][crmcore.journey.scores.Scale.is_negative])."""
         return self.scale.is_negative(self.score)
 
 
@@ -218,13 +221,13 @@ def _touchpoint_tuple(value: object) -> tuple[Touchpoint, ...]:
 class TouchpointScores:
     """Scores on one scale as columns: the batch form that the journey report reads.
 
-    ``codes`` index :attr:`touchpoints` (sorted, distinct), one per score;
-    ``scores`` are ``float64`` whole numbers within :attr:`scale`; ``at`` is
+    ``codes`` index `touchpoints` (sorted, distinct), one per score;
+    ``scores`` are ``float64`` whole numbers within `scale`; ``at`` is
     ``datetime64[us]`` UTC (``NaT`` where unknown). ``customer_ids`` say who
     answered (carried for joins; the per-touchpoint aggregates do not use
-    them). Usually built with :meth:`from_scores` or :meth:`from_arrays`; the
-    constructor copies the arrays, makes them read-only and checks lengths,
-    codes and score range.
+    them). Usually built with [`from_scores()`][crmcore.journey.scores.TouchpointScores.from_scores]
+    or [`from_arrays()`][crmcore.journey.scores.TouchpointScores.from_arrays]; the constructor
+    copies the arrays, makes them read-only and checks lengths, codes and score range.
 
     One instance holds one scale: a mean of CSAT and NPS answers would mean
     nothing. Split mixed feedback by scale and build one report per scale.
@@ -266,9 +269,10 @@ class TouchpointScores:
     ) -> TouchpointScores:
         """Columns of ``scores``; all must be on one scale (``scale``, or the first one's).
 
-        A row on another scale, or not a :class:`TouchpointScore`, raises a
-        :class:`~crmcore.kernel.errors.ValidationError` naming the row. An empty
-        input needs ``scale``.
+        A row on another scale, or not a
+        [`TouchpointScore`][crmcore.journey.scores.TouchpointScore], raises a
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the row. An empty input
+        needs ``scale``.
         """
         items = list(scores)
         for i, item in enumerate(items):

@@ -2,7 +2,7 @@
 
 A *touchpoint* is a channel plus an interaction kind (``web/website_visit``,
 ``phone/service_inquiry``). The *journey map*
-(:class:`~crmcore.journey.journey_map.JourneyMap`) says which funnel stage
+([`JourneyMap`][crmcore.journey.journey_map.JourneyMap]) says which funnel stage
 each touchpoint belongs to (DOMAIN.md §7, seed 000 "识别关键接触点": website
 visit, service inquiry, sales talk, product use, after-sales, per stage).
 """
@@ -30,14 +30,15 @@ class Touchpoint:
     """A channel and an interaction kind: one place in the journey.
 
     Both parts are slugs (``"Website Visit"`` → ``"website_visit"``), the
-    same normalisation as :class:`~crmcore.customers.records.Interaction`
+    same normalisation as [`Interaction`][crmcore.customers.records.Interaction]
     uses, so an interaction's touchpoint is simply ``Touchpoint(i.channel,
     i.kind)``. Touchpoints order by channel, then kind.
 
-    >>> Touchpoint("Web", "Website Visit").label
-    'web/website_visit'
-    >>> Touchpoint.parse("phone/service_inquiry")
-    Touchpoint(channel='phone', kind='service_inquiry')
+    Examples:
+        >>> Touchpoint("Web", "Website Visit").label
+        'web/website_visit'
+        >>> Touchpoint.parse("phone/service_inquiry")
+        Touchpoint(channel='phone', kind='service_inquiry')
     """
 
     channel: str = attrs.field(converter=_channel)
@@ -55,7 +56,8 @@ class Touchpoint:
     def parse(cls, value: object, field: str = "touchpoint") -> Touchpoint:
         """A touchpoint from itself, a ``(channel, kind)`` pair or ``"channel/kind"``.
 
-        Anything else raises a :class:`~crmcore.kernel.errors.ValidationError` naming ``field``.
+        Anything else raises a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming
+        ``field``.
         """
         if isinstance(value, Touchpoint):
             return value

@@ -2,18 +2,20 @@
 
 Nothing here imports a domain module. Each module holds one idea:
 
-* :mod:`~crmcore.kernel.errors`: the exception hierarchy under ``CrmError``;
-* :mod:`~crmcore.kernel.events`: domain events and ``Outcome`` (a value plus its events);
-* :mod:`~crmcore.kernel.ids`: typed identifiers;
-* :mod:`~crmcore.kernel.money`: ``Money``, exact decimals with a currency;
-* :mod:`~crmcore.kernel.clock`: aware datetimes, clocks, microseconds since the epoch;
-* :mod:`~crmcore.kernel.frozen`: ``FrozenDict``;
-* :mod:`~crmcore.kernel.machine`: state machines as data (transition tables, guards, histories);
-* :mod:`~crmcore.kernel.codec`: the JSON codec of every value object;
-* :mod:`~crmcore.kernel.reports`: report rendering (HTML tables, JSON numbers);
-* :mod:`~crmcore.kernel.stage`: the seven funnel stages, the vocabulary records share;
-* :mod:`~crmcore.kernel.countries`, :mod:`~crmcore.kernel.currencies`: ISO reference data;
-* :mod:`~crmcore.kernel.arrays`, :mod:`~crmcore.kernel.validators`,
-  :mod:`~crmcore.kernel.deprecation`: numpy type names, shared attrs validators,
+* [`errors`][crmcore.kernel.errors]: the exception hierarchy under ``CrmError``;
+* [`events`][crmcore.kernel.events]: domain events and ``Outcome`` (a value plus its events);
+* [`ids`][crmcore.kernel.ids]: typed identifiers;
+* [`money`][crmcore.kernel.money]: ``Money``, exact decimals with a currency;
+* [`clock`][crmcore.kernel.clock]: aware datetimes, clocks, microseconds since the epoch;
+* [`frozen`][crmcore.kernel.frozen]: ``FrozenDict``;
+* [`machine`][crmcore.kernel.machine]: state machines as data (transition tables, guards,
+  histories);
+* [`codec`][crmcore.kernel.codec]: the JSON codec of every value object;
+* [`reports`][crmcore.kernel.reports]: report rendering (HTML tables, JSON numbers);
+* [`stage`][crmcore.kernel.stage]: the seven funnel stages, the vocabulary records share;
+* [`countries`][crmcore.kernel.countries], [`currencies`][crmcore.kernel.currencies]: ISO reference
+  data;
+* [`arrays`][crmcore.kernel.arrays], [`validators`][crmcore.kernel.validators],
+  [`deprecation`][crmcore.kernel.deprecation]: numpy type names, shared attrs validators,
   renamed names that keep working for a release.
 """

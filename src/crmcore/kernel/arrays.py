@@ -31,8 +31,8 @@ Int16Array: TypeAlias = npt.NDArray[np.int16]
 Int32Array: TypeAlias = npt.NDArray[np.int32]
 Int64Array: TypeAlias = npt.NDArray[np.int64]
 Float64Array: TypeAlias = npt.NDArray[np.float64]
-#: Any unsigned integer array (codes, counts).
 UIntArray: TypeAlias = npt.NDArray[np.unsignedinteger[Any]]
+"""Any unsigned integer array (codes, counts)."""
 
 A = TypeVar("A", bound=npt.NDArray[Any])
 
@@ -40,9 +40,10 @@ A = TypeVar("A", bound=npt.NDArray[Any])
 def read_only(array: A, *, copy: bool = False) -> A:
     """``array`` marked read-only (a read-only copy with ``copy=True``), returned for chaining.
 
-    >>> a = read_only(np.arange(3))
-    >>> a.flags.writeable
-    False
+    Examples:
+        >>> a = read_only(np.arange(3))
+        >>> a.flags.writeable
+        False
     """
     out = np.array(array, copy=True) if copy else array
     out.setflags(write=False)

@@ -1,8 +1,9 @@
 """Time: aware datetimes only, and clocks passed in rather than read globally.
 
 Domain code never reads the wall clock. A caller passes an explicit ``at=``
-(an aware :class:`~datetime.datetime`) or a :class:`Clock`; tests use
-:class:`FixedClock`, applications :class:`SystemClock`.
+(an aware `datetime`) or a [`Clock`][crmcore.kernel.clock.Clock]; tests use
+[`FixedClock`][crmcore.kernel.clock.FixedClock], applications
+[`SystemClock`][crmcore.kernel.clock.SystemClock].
 """
 
 from __future__ import annotations
@@ -29,24 +30,25 @@ __all__ = [
     "to_utc",
 ]
 
-#: The Unix epoch as an aware datetime (the origin of ``datetime64[us]`` columns).
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: One microsecond: the resolution of every stored time and ``datetime64[us]`` column.
+"""The Unix epoch as an aware datetime (the origin of ``datetime64[us]`` columns)."""
 MICROSECOND = timedelta(microseconds=1)
-#: Microseconds in a day (of 24 hours): the unit of day windows in the batch arrays.
+"""One microsecond: the resolution of every stored time and ``datetime64[us]`` column."""
 DAY_US = 86_400_000_000
+"""Microseconds in a day (of 24 hours): the unit of day windows in the batch arrays."""
 
 
 def ensure_aware(value: object, field: str = "at") -> datetime:
     """Return ``value`` if it is a timezone-aware datetime, else raise.
 
     Naive datetimes are ambiguous (whose midnight?) and are rejected with a
-    :class:`~crmcore.kernel.errors.ValidationError` naming ``field``.
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``field``.
 
-    >>> ensure_aware(datetime(2024, 1, 1))
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.ValidationError: at: must be a timezone-aware datetime ...
+    Examples:
+        >>> ensure_aware(datetime(2024, 1, 1))
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: at: must be a timezone-aware datetime ...
     """
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a timezone-aware datetime")
@@ -72,23 +74,26 @@ def to_micros(value: object, field: str = "at") -> int:
 
     The integer form of every time in the batch arrays (``datetime64[us]``).
 
-    >>> to_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
-    1000000
+    Examples:
+        >>> to_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC))
+        1000000
     """
     return (ensure_aware(value, field) - EPOCH) // MICROSECOND
 
 
 def from_micros(value: int) -> datetime:
-    """The aware UTC datetime ``value`` microseconds after the epoch (inverse of :func:`to_micros`).
+    """The aware UTC datetime ``value`` microseconds after the epoch (inverse of
+    [`to_micros()`][crmcore.kernel.clock.to_micros]).
 
-    >>> from_micros(1_000_000)
-    datetime.datetime(1970, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc)
+    Examples:
+        >>> from_micros(1_000_000)
+        datetime.datetime(1970, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc)
     """
     return EPOCH + timedelta(microseconds=value)
 
 
 def ensure_date(value: object, field: str) -> date:
-    """Return ``value`` if it is a :class:`~datetime.date` (not a datetime)."""
+    """Return ``value`` if it is a `date` (not a datetime)."""
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValidationError(field, value, "must be a date (not a datetime)")
     return value
@@ -127,9 +132,10 @@ class SystemClock:
 class FixedClock:
     """A clock that stands still until told to move: deterministic tests.
 
-    >>> clock = FixedClock(datetime(2024, 1, 1, tzinfo=UTC))
-    >>> clock.advance(days=1).now()
-    datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
+    Examples:
+        >>> clock = FixedClock(datetime(2024, 1, 1, tzinfo=UTC))
+        >>> clock.advance(days=1).now()
+        datetime.datetime(2024, 1, 2, 0, 0, tzinfo=datetime.timezone.utc)
     """
 
     current: datetime = attrs.field(validator=lambda _i, _a, v: ensure_aware(v, "current"))

@@ -14,8 +14,8 @@ from typing import Any
 
 __all__ = ["REMOVED_IN", "renamed"]
 
-#: The release that drops the old names.
 REMOVED_IN = "0.3"
+"""The release that drops the old names."""
 
 
 def renamed(namespace: Mapping[str, Any], renames: Mapping[str, str]) -> Callable[[str], Any]:

@@ -1,10 +1,9 @@
 """The crmcore exception hierarchy.
 
-Every error the public API raises derives from :class:`CrmError`, so a host
-application can catch one type at its boundary. Each subclass carries the
-facts a caller needs to react (the field and value that failed validation,
-the expected and actual version of a conflicting write, ...) as attributes,
-and a message that quotes them.
+Every error the public API raises derives from [`CrmError`][crmcore.kernel.errors.CrmError], so a
+host application can catch one type at its boundary. Each subclass carries the facts a caller needs
+to react (the field and value that failed validation, the expected and actual version of a
+conflicting write, ...) as attributes, and a message that quotes them.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ class ValidationError(CrmError, ValueError):
     ``"contact.email"``, or ``"row 17: at"`` for bulk input), ``value`` is the
     offending value and ``reason`` says what was expected.
 
-    It also derives from :class:`ValueError` so that ``attrs`` validators and
+    It also derives from `ValueError` so that ``attrs`` validators and
     generic callers that expect ``ValueError`` keep working.
     """
 
@@ -294,7 +293,6 @@ class MissingDependencyError(CrmError, ImportError):
         return (type(self), (self.package, self.extra, self.feature))
 
 
-#: Names before 0.2 (every error class now ends in ``Error``); removed in 0.3.
 RENAMED: Final = {
     "AlreadyExists": "AlreadyExistsError",
     "ConcurrencyConflict": "ConcurrencyConflictError",
@@ -306,4 +304,5 @@ RENAMED: Final = {
     "MissingDependency": "MissingDependencyError",
     "NotFound": "NotFoundError",
 }
+"""Names before 0.2 (every error class now ends in ``Error``); removed in 0.3."""
 __getattr__ = renamed(globals(), RENAMED)

@@ -1,13 +1,14 @@
 """Domain events and the result type of domain operations.
 
 A domain operation never stores anything and never publishes anything: it
-returns an :class:`Outcome`, the new value plus the events it raised. A
+returns an [`Outcome`][crmcore.kernel.events.Outcome], the new value plus the events it raised. A
 service hands both to a unit of work, which saves the value and writes the
 events to the outbox in the same transaction.
 
 Every event class is registered under a stable ``kind`` string
-(``"customer.registered"``) with :func:`event_type`, so stored events decode
-back to their classes with :func:`event_from_json`.
+(``"customer.registered"``) with [`event_type()`][crmcore.kernel.events.event_type], so stored
+events decode back to their classes with
+[`event_from_json()`][crmcore.kernel.events.event_from_json].
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def event_kinds() -> dict[str, type[DomainEvent]]:
 
 
 def event_from_json(kind: str, payload: dict[str, JSON]) -> DomainEvent:
-    """Rebuild an event from its ``kind`` and :meth:`DomainEvent.payload`."""
+    """Rebuild an event from its ``kind`` and
+    [`DomainEvent.payload()`][crmcore.kernel.events.DomainEvent.payload]."""
     cls = _REGISTRY.get(kind)
     if cls is None:
         raise ValidationError("kind", kind, "is not a registered event kind")

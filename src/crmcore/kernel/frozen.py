@@ -14,8 +14,9 @@ V = TypeVar("V")
 class FrozenDict(Mapping[K, V]):
     """A read-only ``dict``: hashable (when its values are), equal by content.
 
-    >>> FrozenDict({"b": 2, "a": 1}) == FrozenDict([("a", 1), ("b", 2)])
-    True
+    Examples:
+        >>> FrozenDict({"b": 2, "a": 1}) == FrozenDict([("a", 1), ("b", 2)])
+        True
     """
 
     __slots__ = ("_data", "_hash")

@@ -3,7 +3,7 @@
 Ids are strings at run time and distinct types for the type checker, so a
 ``CustomerId`` cannot be passed where an ``OrderId`` is expected. The
 ``*_id`` functions validate untrusted input and return the typed value;
-:func:`new_id` makes a fresh random one for callers that do not bring their
+[`new_id()`][crmcore.kernel.ids.new_id] makes a fresh random one for callers that do not bring their
 own (ids from the host application are preferred).
 """
 
@@ -53,22 +53,22 @@ def validate_id(value: object, field: str = "id") -> str:
 
 
 def customer_id(value: object) -> CustomerId:
-    """Validate ``value`` and return it as a :data:`CustomerId`."""
+    """Validate ``value`` and return it as a `CustomerId`."""
     return CustomerId(validate_id(value, "customer_id"))
 
 
 def order_id(value: object) -> OrderId:
-    """Validate ``value`` and return it as an :data:`OrderId`."""
+    """Validate ``value`` and return it as an `OrderId`."""
     return OrderId(validate_id(value, "order_id"))
 
 
 def interaction_id(value: object) -> InteractionId:
-    """Validate ``value`` and return it as an :data:`InteractionId`."""
+    """Validate ``value`` and return it as an `InteractionId`."""
     return InteractionId(validate_id(value, "interaction_id"))
 
 
 def service_record_id(value: object) -> ServiceRecordId:
-    """Validate ``value`` and return it as a :data:`ServiceRecordId`."""
+    """Validate ``value`` and return it as a `ServiceRecordId`."""
     return ServiceRecordId(validate_id(value, "service_record_id"))
 
 

@@ -1,60 +1,62 @@
 """State machines as data: a transition table, named guards, and histories of changes.
 
-A :class:`Machine` is a table of :class:`Transition` rows over two enums, its
-states and its triggers. Each row reads "from ``source``, on ``trigger``, go
-to ``target`` if the guard named ``guard`` holds"; a pair ``(source,
-trigger)`` may have several rows told apart by their guards, and the first
-whose guard holds wins. A guard is a named predicate over a *context*, the
-facts a move is judged on (the evidence of a lifecycle move, the case and
-the follow-up of a case move, ...), so it can be listed, documented and
-explained when it refuses. The machine is immutable and holds no state of
-its own: an aggregate keeps its current state and its history, and asks the
-machine which row a move takes (:meth:`Machine.fire`, :meth:`Machine.move`).
-A move with no row, or with no row whose guard holds, raises
-:class:`~crmcore.kernel.errors.IllegalTransitionError` naming the state, the
-trigger and the target.
+A [`Machine`][crmcore.kernel.machine.Machine] is a table of
+[`Transition`][crmcore.kernel.machine.Transition] rows over two enums, its states and its triggers.
+Each row reads "from ``source``, on ``trigger``, go to ``target`` if the guard named ``guard``
+holds"; a pair ``(source, trigger)`` may have several rows told apart by their guards, and the first
+whose guard holds wins. A guard is a named predicate over a *context*, the facts a move is judged on
+(the evidence of a lifecycle move, the case and the follow-up of a case move, ...), so it can be
+listed, documented and explained when it refuses. The machine is immutable and holds no state of its
+own: an aggregate keeps its current state and its history, and asks the machine which row a move
+takes ([`Machine.fire()`][crmcore.kernel.machine.Machine.fire],
+[`Machine.move()`][crmcore.kernel.machine.Machine.move]). A move with no row, or with no row whose
+guard holds, raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] naming
+the state, the trigger and the target.
 
-For batches the table is also an array: :meth:`Machine.targets` maps arrays
-of state and trigger codes to target codes and :meth:`Machine.rows_between`
-arrays of (from, to) state codes to row numbers, without a Python loop.
+For batches the table is also an array:
+[`Machine.targets()`][crmcore.kernel.machine.Machine.targets] maps arrays of state and trigger codes
+to target codes and [`Machine.rows_between()`][crmcore.kernel.machine.Machine.rows_between] arrays
+of (from, to) state codes to row numbers, without a Python loop.
 
 A history is a tuple of changes, each with ``at``, ``from_state`` and
-``to_state`` (:class:`Change`): :func:`state_at` answers "which state as of
-``t``", :func:`changes_between` slices by time, and :func:`check_history`
-re-checks a stored history against the table (times never go back, each
-change starts where the previous ended and is a row of the table).
+``to_state`` ([`Change`][crmcore.kernel.machine.Change]):
+[`state_at()`][crmcore.kernel.machine.state_at] answers "which state as of ``t``",
+[`changes_between()`][crmcore.kernel.machine.changes_between] slices by time, and
+[`check_history()`][crmcore.kernel.machine.check_history] re-checks a stored history against the
+table (times never go back, each change starts where the previous ended and is a row of the table).
 
 A small machine, defined as data:
 
->>> import enum
->>> class Door(enum.StrEnum):
-...     OPEN = "open"
-...     CLOSED = "closed"
-...     LOCKED = "locked"
->>> class Act(enum.StrEnum):
-...     CLOSE = "close"
-...     OPEN = "open"
-...     LOCK = "lock"
-...     UNLOCK = "unlock"
->>> has_key = Guard("has_key", "the person holds the key", lambda person: person == "owner")
->>> door = Machine(
-...     "door", Door, Act, initial=Door.OPEN,
-...     transitions=[
-...         Transition(Door.OPEN, Act.CLOSE, Door.CLOSED),
-...         Transition(Door.CLOSED, Act.OPEN, Door.OPEN),
-...         Transition(Door.CLOSED, Act.LOCK, Door.LOCKED, guard="has_key"),
-...         Transition(Door.LOCKED, Act.UNLOCK, Door.CLOSED, guard="has_key"),
-...     ],
-...     guards=[has_key],
-... )
->>> door.fire(Door.CLOSED, Act.LOCK, "owner").target
-<Door.LOCKED: 'locked'>
->>> door.fire(Door.CLOSED, Act.LOCK, "guest")
-Traceback (most recent call last):
-...
-crmcore.kernel.errors.IllegalTransitionError: cannot go from closed to locked on 'lock': ...
->>> door.allowed_triggers(Door.LOCKED)
-(<Act.UNLOCK: 'unlock'>,)
+Examples:
+    >>> import enum
+    >>> class Door(enum.StrEnum):
+    ...     OPEN = "open"
+    ...     CLOSED = "closed"
+    ...     LOCKED = "locked"
+    >>> class Act(enum.StrEnum):
+    ...     CLOSE = "close"
+    ...     OPEN = "open"
+    ...     LOCK = "lock"
+    ...     UNLOCK = "unlock"
+    >>> has_key = Guard("has_key", "the person holds the key", lambda person: person == "owner")
+    >>> door = Machine(
+    ...     "door", Door, Act, initial=Door.OPEN,
+    ...     transitions=[
+    ...         Transition(Door.OPEN, Act.CLOSE, Door.CLOSED),
+    ...         Transition(Door.CLOSED, Act.OPEN, Door.OPEN),
+    ...         Transition(Door.CLOSED, Act.LOCK, Door.LOCKED, guard="has_key"),
+    ...         Transition(Door.LOCKED, Act.UNLOCK, Door.CLOSED, guard="has_key"),
+    ...     ],
+    ...     guards=[has_key],
+    ... )
+    >>> door.fire(Door.CLOSED, Act.LOCK, "owner").target
+    <Door.LOCKED: 'locked'>
+    >>> door.fire(Door.CLOSED, Act.LOCK, "guest")
+    Traceback (most recent call last):
+    ...
+    crmcore.kernel.errors.IllegalTransitionError: cannot go from closed to locked on 'lock': ...
+    >>> door.allowed_triggers(Door.LOCKED)
+    (<Act.UNLOCK: 'unlock'>,)
 """
 
 from __future__ import annotations
@@ -101,10 +103,11 @@ H_co = TypeVar("H_co", covariant=True)
 def parse_member(kind: type[E], value: object, field: str) -> E:
     """``value`` as a member of the enum ``kind`` (the member or its value); ValidationError else.
 
-    >>> class Colour(enum.StrEnum):
-    ...     RED = "red"
-    >>> parse_member(Colour, "red", "colour")
-    <Colour.RED: 'red'>
+    Examples:
+        >>> class Colour(enum.StrEnum):
+        ...     RED = "red"
+        >>> parse_member(Colour, "red", "colour")
+        <Colour.RED: 'red'>
     """
     if isinstance(value, kind):
         return value
@@ -142,7 +145,7 @@ class Guard(Generic[C]):
     """A named predicate over a move's context; ``check`` answers whether it holds.
 
     ``explain`` (optional) words a refusal from the context; by default the
-    refusal quotes :attr:`description`.
+    refusal quotes `description`.
     """
 
     name: str
@@ -160,7 +163,8 @@ class Guard(Generic[C]):
 
 
 class Row(Protocol[S_co, T_co]):
-    """What a machine needs of a row of its table (:class:`Transition` is the ready-made one)."""
+    """What a machine needs of a row of its table ([`Transition`][crmcore.kernel.machine.Transition]
+    is the ready-made one)."""
 
     @property
     def source(self) -> S_co:
@@ -189,7 +193,8 @@ class Transition(Generic[S, T]):
 
     ``guard`` is the name of one of the machine's guards (``None``: no
     condition). A machine whose rows carry more (the lifecycle's kind of
-    move, for one) uses its own row class with these attributes (:class:`Row`).
+    move, for one) uses its own row class with these attributes
+    ([`Row`][crmcore.kernel.machine.Row]).
     """
 
     source: S
@@ -202,11 +207,11 @@ class Transition(Generic[S, T]):
 class Machine(Generic[S, T, R, C]):
     """A transition table over the states ``S`` and triggers ``T``, with guards over ``C``.
 
-    ``transitions`` are rows of type ``R`` (a :class:`Transition`, or any
-    class with its attributes, :class:`Row`); ``guards`` the named predicates the rows refer
-    to; ``initial`` where every instance starts; ``final`` the states no row
-    may leave. The table is checked once, here: members of the right enums,
-    known guards, no row out of a final state, no two rows alike.
+    ``transitions`` are rows of type ``R`` (a [`Transition`][crmcore.kernel.machine.Transition], or
+    any class with its attributes, [`Row`][crmcore.kernel.machine.Row]); ``guards`` the named
+    predicates the rows refer to; ``initial`` where every instance starts; ``final`` the states no
+    row may leave. The table is checked once, here: members of the right enums, known guards, no row
+    out of a final state, no two rows alike.
     """
 
     def __init__(
@@ -294,7 +299,7 @@ class Machine(Generic[S, T, R, C]):
     def fire(self, state: S, trigger: T, context: C) -> R:
         """The row ``trigger`` takes from ``state`` given ``context``: the first whose guard holds.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the
+        Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] when the
         table has no row for the pair (naming the allowed triggers) or no
         row whose guard holds (saying why each guard refuses).
         """
@@ -303,7 +308,7 @@ class Machine(Generic[S, T, R, C]):
     def move(self, state: S, target: S, context: C) -> R:
         """The row that moves ``state`` to ``target`` given ``context`` (first guard that holds).
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when no
+        Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] when no
         row leads there (naming the reachable states) or no such row's guard holds.
         """
         return self.choose(self.reaching(state, target), context)
@@ -311,8 +316,8 @@ class Machine(Generic[S, T, R, C]):
     def triggered(self, state: S, trigger: T) -> tuple[R, ...]:
         """The rows for ``trigger`` in ``state``; IllegalTransitionError when there are none.
 
-        The first half of :meth:`fire`, for an aggregate that checks other
-        facts (times, say) before the guards.
+        The first half of [`fire()`][crmcore.kernel.machine.Machine.fire], for an aggregate that
+        checks other facts (times, say) before the guards.
         """
         rows = self.rows_on(state, trigger)
         if not rows:
@@ -336,7 +341,7 @@ class Machine(Generic[S, T, R, C]):
     def choose(self, rows: Sequence[R], context: C) -> R:
         """The first of ``rows`` whose guard holds for ``context``.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` from
+        Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] from
         the first row's source to its target, quoting why each guard refused.
         """
         for row in rows:
@@ -385,7 +390,8 @@ class Machine(Generic[S, T, R, C]):
         return self._row_table
 
     def targets(self, states: AnyArray, triggers: AnyArray) -> Int16Array:
-        """Vectorised :meth:`fire` without guards: target codes of (state, trigger) code arrays.
+        """Vectorised [`fire()`][crmcore.kernel.machine.Machine.fire] without guards: target codes
+        of (state, trigger) code arrays.
 
         -1 where the table has no row, -2 where guards choose between targets.
         """
@@ -395,7 +401,8 @@ class Machine(Generic[S, T, R, C]):
         return out
 
     def rows_of(self, sources: AnyArray, targets: AnyArray) -> Int16Array:
-        """Vectorised :meth:`rows_between`: the first row's number per (from, to) pair, or -1."""
+        """Vectorised [`rows_between()`][crmcore.kernel.machine.Machine.rows_between]: the first
+        row's number per (from, to) pair, or -1."""
         out: Int16Array = self._row_table[
             np.asarray(sources, dtype=np.intp), np.asarray(targets, dtype=np.intp)
         ]

@@ -1,20 +1,21 @@
-"""Money: an exact :class:`~decimal.Decimal` amount in one ISO 4217 currency.
+"""Money: an exact `Decimal` amount in one ISO 4217 currency.
 
 Rounding policy (one place, documented):
 
 * Arithmetic is exact; nothing is rounded implicitly. ``Money("10", "EUR") / 3``
-  is not offered because it cannot be exact: use :meth:`Money.allocate`.
-* :meth:`Money.rounded` rounds to the currency's minor unit (2 decimals for EUR,
-  0 for JPY, 3 for KWD) with banker's rounding, ``ROUND_HALF_EVEN``, by default
-  (the IEEE 754 / accounting default, unbiased over many roundings); pass
-  another :mod:`decimal` rounding mode where a contract says otherwise.
-* :meth:`Money.allocate` splits an amount by weights into rounded parts that
-  add up exactly to the rounded whole (largest-remainder method), so a refund
-  split over order lines never gains or loses a cent.
+  is not offered because it cannot be exact: use
+  [`Money.allocate()`][crmcore.kernel.money.Money.allocate].
+* [`Money.rounded()`][crmcore.kernel.money.Money.rounded] rounds to the currency's minor unit (2
+  decimals for EUR, 0 for JPY, 3 for KWD) with banker's rounding, ``ROUND_HALF_EVEN``, by default
+  (the IEEE 754 / accounting default, unbiased over many roundings); pass another `decimal` rounding
+  mode where a contract says otherwise.
+* [`Money.allocate()`][crmcore.kernel.money.Money.allocate] splits an amount by weights into rounded
+  parts that add up exactly to the rounded whole (largest-remainder method), so a refund split over
+  order lines never gains or loses a cent.
 
-Combining two currencies raises :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
-Floats are refused (``Money(0.1, "EUR")`` is not 0.1): pass a ``str``,
-``int`` or ``Decimal``.
+Combining two currencies raises
+[`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError]. Floats are refused
+(``Money(0.1, "EUR")`` is not 0.1): pass a ``str``, ``int`` or ``Decimal``.
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ def _currency(value: object) -> str:
 class Money:
     """An amount of money in one currency.
 
-    >>> Money("19.99", "eur") + Money("0.01", "EUR")
-    Money('20.00', 'EUR')
-    >>> Money("10", "EUR").allocate([1, 1, 1])
-    (Money('3.34', 'EUR'), Money('3.33', 'EUR'), Money('3.33', 'EUR'))
+    Examples:
+        >>> Money("19.99", "eur") + Money("0.01", "EUR")
+        Money('20.00', 'EUR')
+        >>> Money("10", "EUR").allocate([1, 1, 1])
+        (Money('3.34', 'EUR'), Money('3.33', 'EUR'), Money('3.33', 'EUR'))
     """
 
     amount: Decimal = attrs.field(converter=_amount)
@@ -153,7 +155,8 @@ class Money:
         return Money(self.amount.quantize(exponent, rounding=rounding), self.currency)
 
     def to_minor(self, rounding: str = ROUND_HALF_EVEN) -> int:
-        """The amount as an integer count of minor units, after :meth:`rounded`."""
+        """The amount as an integer count of minor units, after
+        [`rounded()`][crmcore.kernel.money.Money.rounded]."""
         return int(self.rounded(rounding).amount.scaleb(self.minor_units))
 
     def allocate(self, weights: Sequence[int | Decimal]) -> tuple[Money, ...]:
@@ -195,7 +198,7 @@ class Money:
 
     @classmethod
     def from_dict(cls, data: Any) -> Money:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict()`][crmcore.kernel.money.Money.to_dict]."""
         if not isinstance(data, dict) or set(data) != {"amount", "currency"}:
             raise ValidationError("money", data, "must be {'amount': ..., 'currency': ...}")
         return cls(data["amount"], data["currency"])

@@ -6,9 +6,9 @@ undefined values such as a rate with no denominator) and ``_repr_html_()``,
 which Jupyter calls to show a table with inline bars: plain HTML and CSS, no
 plotting dependency, and every value escaped.
 
-The helpers here give all reports one look: :func:`html_table` renders rows
-with optional bar columns, :func:`json_number` turns numpy scalars and NaN
-into JSON values.
+The helpers here give all reports one look: [`html_table()`][crmcore.kernel.reports.html_table]
+renders rows with optional bar columns, [`json_number()`][crmcore.kernel.reports.json_number] turns
+numpy scalars and NaN into JSON values.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def html_table(
 ) -> str:
     """An HTML table; ``bars`` maps a column index to its maximum for an inline bar.
 
-    Values are escaped with :func:`html.escape`; numbers are right-aligned.
+    Values are escaped with `html.escape()`; numbers are right-aligned.
     """
     kinds = list(kinds) if kinds is not None else ["auto"] * len(header)
     bars = dict(bars or {})

@@ -2,7 +2,7 @@
 
 A kernel vocabulary type: customer interactions carry a stage, so it sits
 below the customer and funnel modules (imported as ``crmcore.kernel.stage.Stage``,
-and re-exported by :mod:`crmcore.funnel`).
+and re-exported by [`crmcore.funnel`][crmcore.funnel]).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ __all__ = ["Stage"]
 class Stage(enum.IntEnum):
     """A funnel stage. Ordered: ``Stage.INTEREST > Stage.AWARENESS``.
 
-    Stored and serialised by :attr:`label` (``"awareness"``), so the numbering
-    may grow without breaking stored data.
+    Stored and serialised by [`label`][crmcore.kernel.stage.Stage.label] (``"awareness"``), so the
+    numbering may grow without breaking stored data.
     """
 
     AWARENESS = 1

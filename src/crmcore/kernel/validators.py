@@ -19,8 +19,8 @@ def non_negative_int(_instance: object, attribute: attrs.Attribute[int], value: 
         raise ValidationError(attribute.name, value, "must be a non-negative integer")
 
 
-#: The validator of an aggregate's stored ``version``.
 version = non_negative_int
+"""The validator of an aggregate's stored ``version``."""
 
 
 def flag(_instance: object, attribute: attrs.Attribute[bool], value: object) -> None:

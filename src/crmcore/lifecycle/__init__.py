@@ -2,9 +2,10 @@
 
 Prospect → new → growth → mature → decline → churned, with win-back
 (DOMAIN.md §3, seed 002 §2.1). States are inferred from purchases by a
-:class:`LifecyclePolicy`, per customer (:func:`classify`) or for a whole
-transaction log at once (:func:`classify_log`); a :class:`Lifecycle` record
-keeps every change with its evidence and answers as-of queries.
+[`LifecyclePolicy`][crmcore.lifecycle.LifecyclePolicy], per customer
+([`classify()`][crmcore.lifecycle.classify]) or for a whole transaction log at once
+([`classify_log()`][crmcore.lifecycle.classify_log]); a [`Lifecycle`][crmcore.lifecycle.Lifecycle]
+record keeps every change with its evidence and answers as-of queries.
 """
 
 from crmcore.lifecycle.events import (

@@ -1,13 +1,15 @@
 """Events raised when a customer's lifecycle state changes.
 
 A state change raises exactly one event; its class follows from the
-:class:`~crmcore.lifecycle.transitions.TransitionKind` of the table row
-(:data:`EVENT_FOR_KIND`): :class:`ChurnWarning` on entering decline (the churn
-early warning, with its risk score and reason codes),
-:class:`CustomerChurned` on entering churned, :class:`CustomerReactivated` on
-a win-back, :class:`LifecycleChanged` otherwise. All carry the full evidence:
-the reasons, the risk score, the activity facts and the policy name. They
-hold no personal data.
+[`TransitionKind`][crmcore.lifecycle.transitions.TransitionKind] of the table row
+([`EVENT_FOR_KIND`][crmcore.lifecycle.events.EVENT_FOR_KIND]):
+[`ChurnWarning`][crmcore.lifecycle.events.ChurnWarning] on entering decline (the churn early
+warning, with its risk score and reason codes),
+[`CustomerChurned`][crmcore.lifecycle.events.CustomerChurned] on entering churned,
+[`CustomerReactivated`][crmcore.lifecycle.events.CustomerReactivated] on a win-back,
+[`LifecycleChanged`][crmcore.lifecycle.events.LifecycleChanged] otherwise. All carry the full
+evidence: the reasons, the risk score, the activity facts and the policy name. They hold no personal
+data.
 """
 
 from __future__ import annotations
@@ -81,7 +83,6 @@ class CustomerReactivated(LifecycleEvent):
     """Win-back: a declining or churned customer is active again (``from_state`` says which)."""
 
 
-#: The event class each kind of move raises.
 EVENT_FOR_KIND: Final[Mapping[TransitionKind, type[LifecycleEvent]]] = FrozenDict(
     {
         TransitionKind.ACQUISITION: LifecycleChanged,
@@ -91,3 +92,4 @@ EVENT_FOR_KIND: Final[Mapping[TransitionKind, type[LifecycleEvent]]] = FrozenDic
         TransitionKind.REACTIVATION: CustomerReactivated,
     }
 )
+"""The event class each kind of move raises."""

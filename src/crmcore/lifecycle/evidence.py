@@ -1,18 +1,19 @@
 """Evidence: the reason codes and the activity facts behind a lifecycle state.
 
 Every classification, every recorded transition and every lifecycle event
-carries an :class:`Evidence`: which rules fired (:class:`Reason` codes) and
-the facts they looked at (recency, frequency and spend in the trend windows,
-the customer's usual gap between purchases), the risk score, the as-of time
-and the name of the policy. That is what makes a lifecycle auditable: a state
+carries an [`Evidence`][crmcore.lifecycle.evidence.Evidence]: which rules fired
+([`Reason`][crmcore.lifecycle.evidence.Reason] codes) and the facts they looked at (recency,
+frequency and spend in the trend windows, the customer's usual gap between purchases), the risk
+score, the as-of time and the name of the policy. That is what makes a lifecycle auditable: a state
 comes with its receipts.
 
->>> from datetime import UTC, datetime
->>> e = Evidence(datetime(2026, 1, 1, tzinfo=UTC), ["frequency_down"], 0.5)
->>> e.reasons
-(<Reason.FREQUENCY_DOWN: 'frequency_down'>,)
->>> reasons_from_bits(Reason.FREQUENCY_DOWN.bit | Reason.SPEND_DOWN.bit)
-(<Reason.FREQUENCY_DOWN: 'frequency_down'>, <Reason.SPEND_DOWN: 'spend_down'>)
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> e = Evidence(datetime(2026, 1, 1, tzinfo=UTC), ["frequency_down"], 0.5)
+    >>> e.reasons
+    (<Reason.FREQUENCY_DOWN: 'frequency_down'>,)
+    >>> reasons_from_bits(Reason.FREQUENCY_DOWN.bit | Reason.SPEND_DOWN.bit)
+    (<Reason.FREQUENCY_DOWN: 'frequency_down'>, <Reason.SPEND_DOWN: 'spend_down'>)
 """
 
 from __future__ import annotations
@@ -35,31 +36,32 @@ class Reason(enum.StrEnum):
     """A reason code: one rule of the lifecycle policy that fired.
 
     Declared in the order the policy evaluates them. In batch results the
-    reasons of a customer are a bit mask: reason ``r`` is bit :attr:`bit`.
+    reasons of a customer are a bit mask: reason ``r`` is bit
+    [`bit`][crmcore.lifecycle.evidence.Reason.bit].
     """
 
-    #: No purchase at or before the as-of time: a prospect.
     NO_PURCHASES = "no_purchases"
-    #: No purchase within the churn horizon.
+    """No purchase at or before the as-of time: a prospect."""
     NO_ACTIVITY_BEYOND_CHURN_HORIZON = "no_activity_beyond_churn_horizon"
-    #: The first purchase lies within the new-customer window.
+    """No purchase within the churn horizon."""
     FIRST_PURCHASE_RECENT = "first_purchase_recent"
-    #: Silent for longer than ``gap_multiple`` times the customer's usual gap.
+    """The first purchase lies within the new-customer window."""
     RECENCY_BEYOND_USUAL_GAP = "recency_beyond_usual_gap"
-    #: One purchase only, and the new-customer window has passed.
+    """Silent for longer than ``gap_multiple`` times the customer's usual gap."""
     NO_REPEAT_PURCHASE = "no_repeat_purchase"
-    #: Purchases in the current window fell to ``decline_ratio`` of the previous one or less.
+    """One purchase only, and the new-customer window has passed."""
     FREQUENCY_DOWN = "frequency_down"
-    #: Spend in the current window fell to ``decline_ratio`` of the previous one or less.
+    """Purchases in the current window fell to ``decline_ratio`` of the previous one or less."""
     SPEND_DOWN = "spend_down"
-    #: Purchases in the current window rose to ``growth_ratio`` of the previous one or more.
+    """Spend in the current window fell to ``decline_ratio`` of the previous one or less."""
     FREQUENCY_UP = "frequency_up"
-    #: Spend in the current window rose to ``growth_ratio`` of the previous one or more.
+    """Purchases in the current window rose to ``growth_ratio`` of the previous one or more."""
     SPEND_UP = "spend_up"
-    #: Fewer than ``mature_min_purchases`` purchases so far: still building a history.
+    """Spend in the current window rose to ``growth_ratio`` of the previous one or more."""
     BUILDING_HISTORY = "building_history"
-    #: Active, established and no trend either way.
+    """Fewer than ``mature_min_purchases`` purchases so far: still building a history."""
     STABLE_ACTIVITY = "stable_activity"
+    """Active, established and no trend either way."""
 
     @property
     def bit(self) -> int:
@@ -171,9 +173,10 @@ class Evidence:
     """Why a customer is in a state: reasons that fired, the facts, the risk score.
 
     ``as_of`` is the instant the facts describe, ``policy`` the name of the
-    :class:`~crmcore.lifecycle.policy.LifecyclePolicy` that judged them and
+    [`LifecyclePolicy`][crmcore.lifecycle.policy.LifecyclePolicy] that judged them and
     ``risk_score`` its churn risk (0 = none, 1 = churned; see the policy for
-    the formula). Reasons are kept unique and in :class:`Reason` order.
+    the formula). Reasons are kept unique and in [`Reason`][crmcore.lifecycle.evidence.Reason]
+    order.
     """
 
     as_of: datetime = attrs.field(converter=_as_of)

@@ -1,11 +1,11 @@
 """Lifecycle policy: infer a customer's state from purchases, one customer at a time.
 
-A :class:`LifecyclePolicy` is frozen, serialisable data: the windows and
-ratios of the rules below. :func:`classify` applies it to one customer's
-purchases in plain Python; :func:`crmcore.lifecycle.policy_batch.classify_log`
-applies the same rules to a whole :class:`~crmcore.columnar.TransactionLog`
-with numpy, and the two agree exactly (a differential property test checks
-it).
+A [`LifecyclePolicy`][crmcore.lifecycle.policy.LifecyclePolicy] is frozen, serialisable data: the
+windows and ratios of the rules below. [`classify()`][crmcore.lifecycle.policy.classify] applies it
+to one customer's purchases in plain Python;
+[`crmcore.lifecycle.policy_batch.classify_log()`][crmcore.lifecycle.policy_batch.classify_log]
+applies the same rules to a whole [`TransactionLog`][crmcore.columnar.TransactionLog] with numpy,
+and the two agree exactly (a differential property test checks it).
 
 The rules, evaluated at ``as_of`` on the purchases made at or before it
 (later ones are ignored, so past dates give true as-of answers); first match
@@ -76,15 +76,17 @@ __all__ = [
     "classify",
 ]
 
-#: An amount paid: a number or :class:`~crmcore.kernel.money.Money` (converted to float).
 Amount = float | int | Decimal | Money
-#: One purchase for :func:`classify`: a :class:`Purchase` or an ``(at, amount)`` pair.
+"""An amount paid: a number or [`Money`][crmcore.kernel.money.Money] (converted to float)."""
 PurchaseInput = Purchase | tuple[datetime, Amount]
+"""One purchase for [`classify()`][crmcore.lifecycle.policy.classify]: a
+[`Purchase`][crmcore.lifecycle.policy.Purchase] or an ``(at, amount)`` pair."""
 
-#: Spend is summed in these units per currency unit (exact, order-independent sums).
 SPEND_SCALE: Final = 10_000.0
-#: A customer's spend in :data:`SPEND_SCALE` units must stay below this (float64 exactness).
+"""Spend is summed in these units per currency unit (exact, order-independent sums)."""
 MAX_SCALED_SPEND: Final = 2.0**53
+"""A customer's spend in [`SPEND_SCALE`][crmcore.lifecycle.policy.SPEND_SCALE] units must stay below
+this (float64 exactness)."""
 MAX_DAYS: Final = 36_500
 _US: Final = timedelta(microseconds=1)
 
@@ -197,8 +199,8 @@ class LifecyclePolicy:
             )
 
 
-#: The policy with the documented defaults.
 DEFAULT_POLICY: Final = LifecyclePolicy()
+"""The policy with the documented defaults."""
 
 
 def _state(value: object) -> LifecycleState:
@@ -262,17 +264,18 @@ def classify(
 ) -> Classification:
     """Classify one customer at ``as_of`` from their purchases (any order).
 
-    ``purchases`` are :class:`~crmcore.customers.records.Purchase` objects of
+    ``purchases`` are [`Purchase`][crmcore.customers.records.Purchase] objects of
     this customer or ``(at, amount)`` pairs (``at`` aware, ``amount`` a
-    non-negative number or :class:`~crmcore.kernel.money.Money`); purchases after
+    non-negative number or [`Money`][crmcore.kernel.money.Money]); purchases after
     ``as_of`` are ignored. Amounts in more than one currency raise
-    :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
+    [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError].
 
-    >>> from datetime import UTC, datetime
-    >>> t = datetime(2026, 6, 30, tzinfo=UTC)
-    >>> c = classify("c-1", [(datetime(2026, 6, 1, tzinfo=UTC), 25)], t)
-    >>> c.state, c.reasons
-    (<LifecycleState.NEW: 'new'>, (<Reason.FIRST_PURCHASE_RECENT: 'first_purchase_recent'>,))
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> t = datetime(2026, 6, 30, tzinfo=UTC)
+        >>> c = classify("c-1", [(datetime(2026, 6, 1, tzinfo=UTC), 25)], t)
+        >>> c.state, c.reasons
+        (<LifecycleState.NEW: 'new'>, (<Reason.FIRST_PURCHASE_RECENT: 'first_purchase_recent'>,))
     """
     cid = customer_id(customer)
     if not isinstance(policy, LifecyclePolicy):
@@ -381,8 +384,8 @@ def _rules(
 ) -> tuple[LifecycleState, tuple[Reason, ...], float]:
     """The decision list and the risk score for one customer.
 
-    The batch classifier (:mod:`crmcore.lifecycle.policy_batch`) evaluates the same
-    expressions over arrays, in the same floating-point order: keep them in step.
+    The batch classifier ([`crmcore.lifecycle.policy_batch`][crmcore.lifecycle.policy_batch])
+    evaluates the same expressions over arrays, in the same floating-point order: keep them in step.
     """
     if n == 0:
         return LifecycleState.PROSPECT, (Reason.NO_PURCHASES,), 0.0

@@ -1,15 +1,15 @@
 """The lifecycle policy at batch speed: classify a whole transaction log with numpy.
 
-:func:`classify_log` applies the rules of
-:mod:`crmcore.lifecycle.policy` to every customer of a
-:class:`~crmcore.columnar.TransactionLog` at once, with no Python loop per
+[`classify_log()`][crmcore.lifecycle.policy_batch.classify_log] applies the rules of
+[`crmcore.lifecycle.policy`][crmcore.lifecycle.policy] to every customer of a
+[`TransactionLog`][crmcore.columnar.TransactionLog] at once, with no Python loop per
 customer: each row gets a window bin (current, previous, older, after
 ``as_of``) from two comparisons on ``at``; one ``np.bincount`` over
 ``customer_code * 4 + bin`` counts purchases per customer and window, a
 second with the amounts as weights sums spend; ``np.minimum.at`` /
 ``np.maximum.at`` find first and last purchase times. The decision list then
 runs over per-customer arrays, in the same floating-point order as the
-per-customer :func:`~crmcore.lifecycle.policy.classify`, so both give the
+per-customer [`classify()`][crmcore.lifecycle.policy.classify], so both give the
 same states, reasons, risk scores and facts, bit for bit.
 
 Row order does not matter: counts, exact fixed-point sums and minima/maxima
@@ -17,15 +17,16 @@ are independent of it, so an unsorted log gives the same answer as a sorted
 one (no sorting is needed or done).
 
 The state changes between two classifications are
-:func:`crmcore.lifecycle.transitions_batch.transitions`.
+[`crmcore.lifecycle.transitions_batch.transitions()`][crmcore.lifecycle.transitions_batch.transitions].
 
->>> from datetime import UTC, datetime
->>> from crmcore.columnar import TransactionLog
->>> t = datetime(2026, 6, 1, tzinfo=UTC)
->>> log = TransactionLog.from_records([{"customer_id": "a", "at": t, "amount": 10.0}])
->>> batch = classify_log(log, datetime(2026, 6, 30, tzinfo=UTC), customers=["a", "b"])
->>> tuple(s.value for s in batch.state_list())
-('new', 'prospect')
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.columnar import TransactionLog
+    >>> t = datetime(2026, 6, 1, tzinfo=UTC)
+    >>> log = TransactionLog.from_records([{"customer_id": "a", "at": t, "amount": 10.0}])
+    >>> batch = classify_log(log, datetime(2026, 6, 30, tzinfo=UTC), customers=["a", "b"])
+    >>> tuple(s.value for s in batch.state_list())
+    ('new', 'prospect')
 """
 
 from __future__ import annotations
@@ -71,12 +72,13 @@ class BatchClassification:
     """Lifecycle states of many customers at one ``as_of``, as aligned numpy arrays.
 
     Row ``i`` is customer ``customer_ids[i]``: ``states`` holds
-    :attr:`LifecycleState.code <crmcore.lifecycle.states.LifecycleState.code>`
+    [`LifecycleState.code`][crmcore.lifecycle.states.LifecycleState.code]
     values (``int8``), ``risk_scores`` the churn risk (``float64``, 0..1),
     ``reason_bits`` the reasons as a mask of :attr:`Reason.bit
     <crmcore.lifecycle.evidence.Reason.bit>` (``uint16``), and the fact
-    arrays what :class:`~crmcore.lifecycle.evidence.ActivityFacts` holds per
-    customer (``NaN``/``NaT`` where undefined). :meth:`classification` gives
+    arrays what [`ActivityFacts`][crmcore.lifecycle.evidence.ActivityFacts] holds per
+    customer (``NaN``/``NaT`` where undefined).
+    [`classification()`][crmcore.lifecycle.policy_batch.BatchClassification.classification] gives
     one row as the per-customer result. Arrays are read-only.
 
     It is a report: ``to_dict()`` and ``_repr_html_()`` show the state
@@ -140,7 +142,8 @@ class BatchClassification:
 
     # -- rows ----------------------------------------------------------------------------------
     def index_of(self, customer: str) -> int:
-        """The row of ``customer``; :class:`~crmcore.kernel.errors.NotFoundError` when absent."""
+        """The row of ``customer``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] when
+        absent."""
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
@@ -168,7 +171,7 @@ class BatchClassification:
     def classification(self, row: int | str) -> Classification:
         """Row ``row`` (position or customer id) as a per-customer classification.
 
-        Equal to what :func:`~crmcore.lifecycle.policy.classify` returns for
+        Equal to what [`classify()`][crmcore.lifecycle.policy.classify] returns for
         that customer's purchases.
         """
         i = self._row(row)
@@ -345,17 +348,17 @@ def classify_log(
     """Classify every customer of ``log`` at ``as_of``, vectorised (one rule, two speeds).
 
     Rows are customers in order of first appearance in the log or, with
-    ``customers`` (ids or a :class:`~crmcore.columnar.CustomerFrame`), in that
+    ``customers`` (ids or a [`CustomerFrame`][crmcore.columnar.CustomerFrame]), in that
     order: then customers without purchases are prospects and log rows of
     customers not listed are ignored (matching ids costs a dict lookup each,
     about a second per million). Purchases after ``as_of`` are ignored. The
     log may be in any row order.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` for a naive ``as_of``,
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for a naive ``as_of``,
     a negative or non-finite amount (naming the row), a duplicate customer
     id, or a customer's spend beyond exact summation, and
-    :class:`~crmcore.kernel.errors.CurrencyMismatchError` when one customer's purchases
-    are in two currencies.
+    [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError] when one customer's
+    purchases are in two currencies.
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")

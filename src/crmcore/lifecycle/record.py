@@ -1,24 +1,27 @@
 """The lifecycle record: a customer's current state and every change, with evidence.
 
-A :class:`Lifecycle` is a frozen aggregate (its ``id`` is the customer id).
-It starts as a prospect with an empty history and changes only through the
-table in :mod:`crmcore.lifecycle.transitions`: :meth:`Lifecycle.fire` applies
-a trigger, :meth:`Lifecycle.move_to` a target state, and :func:`reclassify`
-feeds it a :class:`~crmcore.lifecycle.policy.Classification`. Each change is
-kept as a :class:`LifecycleChange` (time, from, to, trigger, kind, evidence),
-so the record answers "which state, as of when, and why" for any past time
-(:meth:`Lifecycle.state_at`) and moves backwards (mature → decline) without
-losing what came before.
+A [`Lifecycle`][crmcore.lifecycle.record.Lifecycle] is a frozen aggregate (its ``id`` is the
+customer id). It starts as a prospect with an empty history and changes only through the table in
+[`crmcore.lifecycle.transitions`][crmcore.lifecycle.transitions]:
+[`Lifecycle.fire()`][crmcore.lifecycle.record.Lifecycle.fire] applies a trigger,
+[`Lifecycle.move_to()`][crmcore.lifecycle.record.Lifecycle.move_to] a target state, and
+[`reclassify()`][crmcore.lifecycle.record.reclassify] feeds it a
+[`Classification`][crmcore.lifecycle.policy.Classification]. Each change is kept as a
+[`LifecycleChange`][crmcore.lifecycle.record.LifecycleChange] (time, from, to, trigger, kind,
+evidence), so the record answers "which state, as of when, and why" for any past time
+([`Lifecycle.state_at()`][crmcore.lifecycle.record.Lifecycle.state_at]) and moves backwards (mature
+→ decline) without losing what came before.
 
->>> from datetime import UTC, datetime
->>> from crmcore.lifecycle.policy import classify
->>> june = datetime(2026, 6, 30, tzinfo=UTC)
->>> c = classify("c-1", [(datetime(2026, 6, 1, tzinfo=UTC), 25)], june)
->>> outcome = reclassify(Lifecycle("c-1"), c, june)
->>> outcome.value.state, [e.kind for e in outcome.events]
-(<LifecycleState.NEW: 'new'>, ['lifecycle.changed'])
->>> outcome.value.state_at(datetime(2026, 1, 1, tzinfo=UTC))
-<LifecycleState.PROSPECT: 'prospect'>
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.lifecycle.policy import classify
+    >>> june = datetime(2026, 6, 30, tzinfo=UTC)
+    >>> c = classify("c-1", [(datetime(2026, 6, 1, tzinfo=UTC), 25)], june)
+    >>> outcome = reclassify(Lifecycle("c-1"), c, june)
+    >>> outcome.value.state, [e.kind for e in outcome.events]
+    (<LifecycleState.NEW: 'new'>, ['lifecycle.changed'])
+    >>> outcome.value.state_at(datetime(2026, 1, 1, tzinfo=UTC))
+    <LifecycleState.PROSPECT: 'prospect'>
 """
 
 from __future__ import annotations
@@ -48,8 +51,8 @@ from crmcore.lifecycle.transitions import MACHINE, Transition, TransitionKind, T
 
 __all__ = ["INITIAL_STATE", "Lifecycle", "LifecycleChange", "reclassify", "replay"]
 
-#: Every record starts here; nothing ever moves back to it.
 INITIAL_STATE: Final = LifecycleState.PROSPECT
+"""Every record starts here; nothing ever moves back to it."""
 
 
 def _at(value: object) -> datetime:
@@ -171,7 +174,8 @@ class Lifecycle:
         """The state as of ``when``: where the last change at or before it ended.
 
         Before the first recorded change the record was a prospect, as far as
-        it knows (use :func:`replay` to rebuild a history from purchases).
+        it knows (use [`replay()`][crmcore.lifecycle.record.replay] to rebuild a history from
+        purchases).
         """
         return machine.state_at(self.history, when, INITIAL_STATE)
 
@@ -183,10 +187,10 @@ class Lifecycle:
     def fire(self, trigger: Trigger | str, at: datetime, evidence: Evidence) -> Outcome[Lifecycle]:
         """Apply ``trigger`` at ``at``: the table's move from the current state, if its guard holds.
 
-        Raises :class:`~crmcore.kernel.errors.IllegalTransitionError` when the table has
-        no row for the trigger in this state or the evidence fails the row's
-        guard, and :class:`~crmcore.kernel.errors.ValidationError` for a time before
-        the last change or evidence from after ``at``.
+        Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] when the
+        table has no row for the trigger in this state or the evidence fails the row's guard, and
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] for a time before the last change
+        or evidence from after ``at``.
         """
         (row,) = MACHINE.triggered(self.state, _trigger(trigger))
         return self._apply(row, at, evidence)
@@ -196,7 +200,8 @@ class Lifecycle:
     ) -> Outcome[Lifecycle]:
         """Move to ``target`` at ``at`` by the table's row for it; no change, no event.
 
-        Raises like :meth:`fire`, naming the attempted from and to states.
+        Raises like [`fire()`][crmcore.lifecycle.record.Lifecycle.fire], naming the attempted from
+        and to states.
         """
         state = LifecycleState.parse(target, "target")
         when = self._check_time(at, evidence)
@@ -270,10 +275,10 @@ def reclassify(
 ) -> Outcome[Lifecycle]:
     """Bring ``record`` to the state of ``classification``, recorded at ``at``.
 
-    Raises one event when the state changed (:data:`~crmcore.lifecycle.events.EVENT_FOR_KIND`
-    picks it: a churn warning on entering decline, a reactivation on a
-    win-back, ...) and none when it did not. ``at`` must not be before the
-    last change nor before the classification's as-of time.
+    Raises one event when the state changed
+    ([`EVENT_FOR_KIND`][crmcore.lifecycle.events.EVENT_FOR_KIND] picks it: a churn warning on
+    entering decline, a reactivation on a win-back, ...) and none when it did not. ``at`` must not
+    be before the last change nor before the classification's as-of time.
     """
     if not isinstance(record, Lifecycle):
         raise ValidationError("record", record, "must be a Lifecycle")
@@ -300,7 +305,8 @@ def replay(
 
     Starts from ``record`` (a new prospect record by default); the events of
     every change come back in order. Use it to backfill a record, e.g. at
-    every month end, so that :meth:`Lifecycle.state_at` answers for the past.
+    every month end, so that [`Lifecycle.state_at()`][crmcore.lifecycle.record.Lifecycle.state_at]
+    answers for the past.
     """
     items = list(purchases)
     current = Lifecycle(customer) if record is None else record

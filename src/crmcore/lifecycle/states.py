@@ -3,13 +3,14 @@
 Prospect (潜在客户) → new (新客户) → growth (成长) → mature (成熟) → decline
 (衰退) → churned (流失), with win-back from decline or churned to an active
 state. States are inferred from purchases by a
-:class:`~crmcore.lifecycle.policy.LifecyclePolicy`; the moves between them are
-declared in :mod:`crmcore.lifecycle.transitions`.
+[`LifecyclePolicy`][crmcore.lifecycle.policy.LifecyclePolicy]; the moves between them are
+declared in [`crmcore.lifecycle.transitions`][crmcore.lifecycle.transitions].
 
->>> LifecycleState.parse("decline")
-<LifecycleState.DECLINE: 'decline'>
->>> LifecycleState.DECLINE.code, LifecycleState.from_code(4)
-(4, <LifecycleState.DECLINE: 'decline'>)
+Examples:
+    >>> LifecycleState.parse("decline")
+    <LifecycleState.DECLINE: 'decline'>
+    >>> LifecycleState.DECLINE.code, LifecycleState.from_code(4)
+    (4, <LifecycleState.DECLINE: 'decline'>)
 """
 
 from __future__ import annotations
@@ -26,22 +27,22 @@ class LifecycleState(enum.StrEnum):
     """Where a customer stands in the relationship.
 
     Stored and serialised by value (``"mature"``). In batch results a state
-    is an ``int8`` :attr:`code`: its position in declaration order (prospect
-    0 ... churned 5), which never changes for existing states.
+    is an ``int8`` [`code`][crmcore.lifecycle.states.LifecycleState.code]: its position in
+    declaration order (prospect 0 ... churned 5), which never changes for existing states.
     """
 
-    #: Known, no purchase yet (潜在客户).
     PROSPECT = "prospect"
-    #: First purchase within the new-customer window (新客户).
+    """Known, no purchase yet (潜在客户)."""
     NEW = "new"
-    #: Buying more: rising frequency or spend, or still building a history (成长).
+    """First purchase within the new-customer window (新客户)."""
     GROWTH = "growth"
-    #: Stable, established buyer: the main revenue (成熟).
+    """Buying more: rising frequency or spend, or still building a history (成长)."""
     MATURE = "mature"
-    #: Buying less or overdue: the churn early warning (衰退, 流失预警).
+    """Stable, established buyer: the main revenue (成熟)."""
     DECLINE = "decline"
-    #: No purchase within the churn horizon (流失).
+    """Buying less or overdue: the churn early warning (衰退, 流失预警)."""
     CHURNED = "churned"
+    """No purchase within the churn horizon (流失)."""
 
     @property
     def code(self) -> int:
@@ -55,7 +56,9 @@ class LifecycleState(enum.StrEnum):
 
     @classmethod
     def from_code(cls, code: int) -> LifecycleState:
-        """The state with integer ``code``; :class:`~crmcore.ValidationError` otherwise."""
+        """The state with integer ``code``;
+        [`ValidationError`][crmcore.ValidationError] otherwise.
+        """
         if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code < len(_STATES):
             raise ValidationError("state", code, f"must be a state code 0..{len(_STATES) - 1}")
         return _STATES[code]
@@ -77,5 +80,5 @@ class LifecycleState(enum.StrEnum):
 _STATES: Final[tuple[LifecycleState, ...]] = tuple(LifecycleState)
 _CODE: Final[dict[LifecycleState, int]] = {state: i for i, state in enumerate(_STATES)}
 
-#: The states of a buying customer who is not at risk: win-back leads into one of these.
 ACTIVE_STATES: Final = frozenset({LifecycleState.NEW, LifecycleState.GROWTH, LifecycleState.MATURE})
+"""The states of a buying customer who is not at risk: win-back leads into one of these."""

@@ -1,27 +1,29 @@
 """The lifecycle state machine, declared as data: one table of transitions.
 
-Each :class:`Transition` row reads "from ``source``, on ``trigger``, go to
-``target`` if the ``guard`` holds". A trigger names where it leads
-(``grow`` always ends in growth, ``decline`` in decline, ...), so
-``(source, trigger)`` and ``(source, target)`` each pick at most one row.
-What kind of move a row is (acquisition, progression, the churn early
-warning, churn, reactivation) is the row's :class:`TransitionKind`, and the
-kind decides which event is raised.
+Each [`Transition`][crmcore.lifecycle.transitions.Transition] row reads "from ``source``, on
+``trigger``, go to ``target`` if the ``guard`` holds". A trigger names where it leads (``grow``
+always ends in growth, ``decline`` in decline, ...), so ``(source, trigger)`` and ``(source,
+target)`` each pick at most one row. What kind of move a row is (acquisition, progression, the churn
+early warning, churn, reactivation) is the row's
+[`TransitionKind`][crmcore.lifecycle.transitions.TransitionKind], and the kind decides which event
+is raised.
 
 A guard is data too: a named set of reason codes, at least one of which the
-move's :class:`~crmcore.lifecycle.evidence.Evidence` must carry. A move into
+move's [`Evidence`][crmcore.lifecycle.evidence.Evidence] must carry. A move into
 decline needs a decline reason, a move into churned the churn-horizon reason,
 and so on; a transition without receipts is refused.
 
 Moves that are not in the table raise
-:class:`~crmcore.kernel.errors.IllegalTransitionError` (:mod:`crmcore.lifecycle.record`):
-nothing ever goes back to prospect, and only a prospect becomes new.
+[`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError]
+([`crmcore.lifecycle.record`][crmcore.lifecycle.record]): nothing ever goes back to prospect, and
+only a prospect becomes new.
 
->>> row = transition_for(LifecycleState.DECLINE, LifecycleState.MATURE)
->>> row.trigger, row.kind, row.guard
-(<Trigger.MATURE: 'mature'>, <TransitionKind.REACTIVATION: 'reactivation'>, 'stable_activity')
->>> transition_for(LifecycleState.MATURE, LifecycleState.NEW) is None
-True
+Examples:
+    >>> row = transition_for(LifecycleState.DECLINE, LifecycleState.MATURE)
+    >>> row.trigger, row.kind, row.guard
+    (<Trigger.MATURE: 'mature'>, <TransitionKind.REACTIVATION: 'reactivation'>, 'stable_activity')
+    >>> transition_for(LifecycleState.MATURE, LifecycleState.NEW) is None
+    True
 """
 
 from __future__ import annotations
@@ -60,31 +62,31 @@ S = LifecycleState
 class Trigger(enum.StrEnum):
     """What happened: each trigger names the state it leads to."""
 
-    #: A prospect bought for the first time (to new).
     FIRST_PURCHASE = "first_purchase"
-    #: Buying more, or rebuilding after a win-back (to growth).
+    """A prospect bought for the first time (to new)."""
     GROW = "grow"
-    #: Settled into stable buying (to mature).
+    """Buying more, or rebuilding after a win-back (to growth)."""
     MATURE = "mature"
-    #: Buying less or overdue (to decline: the churn early warning).
+    """Settled into stable buying (to mature)."""
     DECLINE = "decline"
-    #: Silent beyond the churn horizon (to churned).
+    """Buying less or overdue (to decline: the churn early warning)."""
     CHURN = "churn"
+    """Silent beyond the churn horizon (to churned)."""
 
 
 class TransitionKind(enum.StrEnum):
     """The business meaning of a move; it selects the event a move raises."""
 
-    #: From prospect into an active state.
     ACQUISITION = "acquisition"
-    #: Between active states.
+    """From prospect into an active state."""
     PROGRESSION = "progression"
-    #: Into decline: the churn early warning.
+    """Between active states."""
     WARNING = "warning"
-    #: Into churned.
+    """Into decline: the churn early warning."""
     CHURN = "churn"
-    #: Win-back: from decline or churned back to an active state.
+    """Into churned."""
     REACTIVATION = "reactivation"
+    """Win-back: from decline or churned back to an active state."""
 
 
 @attrs.frozen
@@ -109,7 +111,6 @@ class Guard:
         )
 
 
-#: Every guard, by name.
 GUARDS: Final[Mapping[str, Guard]] = FrozenDict(
     (guard.name, guard)
     for guard in (
@@ -147,6 +148,7 @@ GUARDS: Final[Mapping[str, Guard]] = FrozenDict(
         ),
     )
 )
+"""Every guard, by name."""
 
 
 def _guard_name(value: object) -> str:
@@ -159,7 +161,7 @@ def _guard_name(value: object) -> str:
 class Transition:
     """One row of the table: ``source`` --``trigger``--> ``target``, if ``guard`` holds.
 
-    A row of the kernel's state machine (:class:`crmcore.kernel.machine.Row`)
+    A row of the kernel's state machine ([`crmcore.kernel.machine.Row`][crmcore.kernel.machine.Row])
     that also says what ``kind`` of move it is; every lifecycle row is guarded.
     """
 
@@ -177,7 +179,6 @@ class Transition:
 
 T, K = Trigger, TransitionKind
 
-#: The lifecycle state machine. Read a row as: from source, on trigger, to target.
 TRANSITIONS: Final[tuple[Transition, ...]] = (
     # acquisition: a prospect starts buying (or is first seen with a purchase history)
     Transition(S.PROSPECT, T.FIRST_PURCHASE, S.NEW, K.ACQUISITION, "first_purchase_recent",
@@ -219,8 +220,8 @@ TRANSITIONS: Final[tuple[Transition, ...]] = (
     Transition(S.CHURNED, T.MATURE, S.MATURE, K.REACTIVATION, "stable_activity",
                "won back after churning, straight to steady buying"),
 )  # fmt: skip
+"""The lifecycle state machine. Read a row as: from source, on trigger, to target."""
 
-#: The table on the kernel's state-machine engine: lookups, guards, and the array form.
 MACHINE: Final = machine.Machine[LifecycleState, Trigger, Transition, Evidence](
     "lifecycle",
     LifecycleState,
@@ -229,6 +230,7 @@ MACHINE: Final = machine.Machine[LifecycleState, Trigger, Transition, Evidence](
     transitions=TRANSITIONS,
     guards=GUARDS.values(),
 )
+"""The table on the kernel's state-machine engine: lookups, guards, and the array form."""
 
 
 def _check_table() -> None:
@@ -274,5 +276,5 @@ def allowed_targets(source: LifecycleState) -> tuple[LifecycleState, ...]:
     return MACHINE.allowed_targets(source)
 
 
-#: For the batch diff: the index of the row from state code ``i`` to ``j``, or -1.
 ROW_OF_PAIR: Final[Int16Array] = MACHINE.row_table
+"""For the batch diff: the index of the row from state code ``i`` to ``j``, or -1."""

@@ -1,15 +1,15 @@
 """The lifecycle transition table at batch speed: diff two sets of states, vectorised.
 
-:func:`transitions` compares two classifications of the same customers (e.g.
-last night's and tonight's) row by row and looks every change up in the
-table (:data:`~crmcore.lifecycle.transitions.MACHINE`'s array form), with no
-Python loop: a change the table does not allow is refused, the others come
-back with their row, kind and trigger.
+[`transitions()`][crmcore.lifecycle.transitions_batch.transitions] compares two classifications of
+the same customers (e.g. last night's and tonight's) row by row and looks every change up in the
+table ([`MACHINE`][crmcore.lifecycle.transitions.MACHINE]'s array form), with no Python loop: a
+change the table does not allow is refused, the others come back with their row, kind and trigger.
 
->>> import numpy as np
->>> diff = transitions(np.array([1, 3, 3]), np.array([2, 3, 4]))
->>> diff.positions.tolist(), [TRANSITIONS[r].kind.value for r in diff.rows.tolist()]
-([0, 2], ['progression', 'warning'])
+Examples:
+    >>> import numpy as np
+    >>> diff = transitions(np.array([1, 3, 3]), np.array([2, 3, 4]))
+    >>> diff.positions.tolist(), [TRANSITIONS[r].kind.value for r in diff.rows.tolist()]
+    ([0, 2], ['progression', 'warning'])
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ class BatchTransitions:
 
     ``positions`` are the rows that changed, ``from_codes``/``to_codes`` their
     state codes, ``rows`` the index of the table row in
-    :data:`~crmcore.lifecycle.transitions.TRANSITIONS` that each change is,
+    [`TRANSITIONS`][crmcore.lifecycle.transitions.TRANSITIONS] that each change is,
     ``kinds`` and ``triggers`` its kind and trigger (as positions in
-    :class:`~crmcore.lifecycle.transitions.TransitionKind` and
-    :class:`~crmcore.lifecycle.transitions.Trigger`). A report: ``to_dict()``
+    [`TransitionKind`][crmcore.lifecycle.transitions.TransitionKind] and
+    [`Trigger`][crmcore.lifecycle.transitions.Trigger]). A report: ``to_dict()``
     and ``_repr_html_()`` show the from → to counts.
     """
 
@@ -178,11 +178,11 @@ def transitions(
 ) -> BatchTransitions:
     """Diff two sets of states row by row against the transition table, vectorised.
 
-    Each side is a :class:`BatchClassification` or an array of state codes
-    (or states). Two classifications must list the same customers in the same
-    order. A change the table does not allow raises
-    :class:`~crmcore.kernel.errors.IllegalTransitionError` naming the first such row and
-    how many there are; unchanged rows are not transitions.
+    Each side is a [`BatchClassification`][crmcore.lifecycle.transitions_batch.BatchClassification]
+    or an array of state codes (or states). Two classifications must list the same customers in the
+    same order. A change the table does not allow raises
+    [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] naming the first such
+    row and how many there are; unchanged rows are not transitions.
     """
     ids: AnyArray | None = None
     if isinstance(previous, BatchClassification) and isinstance(new, BatchClassification):

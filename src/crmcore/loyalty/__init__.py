@@ -1,12 +1,12 @@
 """Loyalty: programs, an append-only points ledger with lots and expiry, tiers and referrals.
 
-A :class:`LoyaltyProgram` (:mod:`~crmcore.loyalty.program`) says how points
-are earned, redeemed and expire (:mod:`~crmcore.loyalty.expiry`); a
-:class:`LoyaltyAccount` (:mod:`~crmcore.loyalty.ledger`) is the append-only
-ledger of one member, its points held in lots; :mod:`~crmcore.loyalty.ledger_batch`
-expires every account and reports the outstanding liability;
-:mod:`~crmcore.loyalty.tier_policy`, :mod:`~crmcore.loyalty.tiers` (with
-:mod:`~crmcore.loyalty.tiers_batch`) and :mod:`~crmcore.loyalty.referrals` add
+A [`LoyaltyProgram`][crmcore.loyalty.LoyaltyProgram] ([`program`][crmcore.loyalty.program]) says how
+points are earned, redeemed and expire ([`expiry`][crmcore.loyalty.expiry]); a
+[`LoyaltyAccount`][crmcore.loyalty.LoyaltyAccount] ([`ledger`][crmcore.loyalty.ledger]) is the
+append-only ledger of one member, its points held in lots;
+[`ledger_batch`][crmcore.loyalty.ledger_batch] expires every account and reports the outstanding
+liability; [`tier_policy`][crmcore.loyalty.tier_policy], [`tiers`][crmcore.loyalty.tiers] (with
+[`tiers_batch`][crmcore.loyalty.tiers_batch]) and [`referrals`][crmcore.loyalty.referrals] add
 membership tiers and referral rewards.
 """
 

@@ -2,11 +2,11 @@
 
 Entries go into an append-only journal shared by successive versions of an
 account: a version sees its own prefix, and acting on an older version copies
-the journal once. A :class:`LedgerState` is what a prefix adds up to (the open
+the journal once. A `LedgerState` is what a prefix adds up to (the open
 lots in FIFO order, the debt, the totals, the lots still pending);
-:func:`append_entry` derives the next state from one entry, checking that no
+`append_entry()` derives the next state from one entry, checking that no
 lot or debt goes negative, without copying history or re-sorting the lots.
-:func:`replay_state` rebuilds it from entries alone, checking each.
+`replay_state()` rebuilds it from entries alone, checking each.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """What the ledger's operations post: the rules that turn a checked request into entries.
 
-Functions over a :class:`~crmcore.loyalty._journal.LedgerState`, used by
-:class:`~crmcore.loyalty.ledger.LoyaltyAccount`: the spendable balance at a
+Functions over a `LedgerState`, used by
+[`LoyaltyAccount`][crmcore.loyalty.ledger.LoyaltyAccount]: the spendable balance at a
 time, when points next expire and the expiry due by then, which lots a spend
 consumes (FIFO), the lots an earn, award or positive adjustment creates
 (settling debt first), what a refund claws back and what a cancelled
 redemption restores. The rules themselves are stated in
-:mod:`crmcore.loyalty.ledger` and ``docs/loyalty.md``.
+[`crmcore.loyalty.ledger`][crmcore.loyalty.ledger] and ``docs/loyalty.md``.
 """
 
 from __future__ import annotations

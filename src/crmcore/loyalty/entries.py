@@ -1,15 +1,15 @@
 """The points ledger's values: entry types, entries, the lots they form, qualifying earns.
 
-A :class:`LedgerEntry` is one posted line of the ledger; points created by an
-earn, award or positive adjustment form a :class:`Lot` (earned at, expires
-at, pending until, available), which later entries consume or restore by
-``(lot key, delta)`` moves. A :class:`QualifyingEarn` is a purchase's
+A [`LedgerEntry`][crmcore.loyalty.entries.LedgerEntry] is one posted line of the ledger; points
+created by an earn, award or positive adjustment form a [`Lot`][crmcore.loyalty.entries.Lot] (earned
+at, expires at, pending until, available), which later entries consume or restore by ``(lot key,
+delta)`` moves. A [`QualifyingEarn`][crmcore.loyalty.entries.QualifyingEarn] is a purchase's
 contribution to tier qualification, read from the entries.
 
 The ledger derives its entries and lots from inputs it has already validated;
-:func:`new_entry` and :func:`new_lot` build those without re-running
-validators (same classes, equal values). Building an entry from outside still
-validates everything.
+[`new_entry()`][crmcore.loyalty.entries.new_entry] and
+[`new_lot()`][crmcore.loyalty.entries.new_lot] build those without re-running validators (same
+classes, equal values). Building an entry from outside still validates everything.
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ class EntryType(enum.StrEnum):
     ADJUST = "adjust"
 
 
-#: The entry types that can create a lot (earn, award, positive adjust; internal).
 LOT_CREATING: Final = frozenset({EntryType.EARN, EntryType.AWARD, EntryType.ADJUST})
-#: The entry types that count as activity for the inactivity rule (internal).
+"""The entry types that can create a lot (earn, award, positive adjust; internal)."""
 ACTIVITY: Final = frozenset({EntryType.EARN, EntryType.AWARD, EntryType.REDEEM})
+"""The entry types that count as activity for the inactivity rule (internal)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -127,7 +127,8 @@ class Lot:
 
 
 def fifo_key(lot: Lot) -> tuple[datetime, datetime, int]:
-    """:attr:`Lot.fifo` as a function: the key the open lots are sorted by (internal)."""
+    """[`Lot.fifo`][crmcore.loyalty.entries.Lot.fifo] as a function: the key the open lots are
+    sorted by (internal)."""
     return (lot.expires_at or _FAR, lot.earned_at, lot.seq)
 
 
@@ -211,7 +212,8 @@ def new_entry(
     expires_at: datetime | None = None,
     pending_until: datetime | None = None,
 ) -> LedgerEntry:
-    """A :class:`LedgerEntry` of an operation (not a reversal) from validated values (internal)."""
+    """A [`LedgerEntry`][crmcore.loyalty.entries.LedgerEntry] of an operation (not a reversal) from
+    validated values (internal)."""
     entry: LedgerEntry = _new(LedgerEntry)
     _e_type(entry, type_)
     _e_key(entry, key)
@@ -246,7 +248,7 @@ def new_lot(
     pending_until: datetime | None,
     order_id: str | None,
 ) -> Lot:
-    """A :class:`Lot` from the values of a validated entry (internal)."""
+    """A [`Lot`][crmcore.loyalty.entries.Lot] from the values of a validated entry (internal)."""
     lot: Lot = _new(Lot)
     _l_key(lot, key)
     _l_seq(lot, seq)
@@ -274,7 +276,8 @@ class QualifyingEarn:
 
 
 def qualifying_earns(entries: Sequence[LedgerEntry]) -> tuple[QualifyingEarn, ...]:
-    """Each purchase's :class:`QualifyingEarn` in ``entries``, net of its reversals (internal)."""
+    """Each purchase's [`QualifyingEarn`][crmcore.loyalty.entries.QualifyingEarn] in ``entries``,
+    net of its reversals (internal)."""
     reversed_points: dict[str, int] = {}
     refunded: dict[str, Money] = {}
     for entry in entries:

@@ -7,18 +7,17 @@ codes and numbers only (an adjustment's free-text reason stays in the
 ledger, not in the event), so the outbox holds no personal data.
 
 The ledger builds its events (and its entries and lots) with
-:func:`trusted_setters`: the same classes and values, without re-running the
-validators on data it has already validated. Constructing an event directly
-still validates.
+[`trusted_setters()`][crmcore.loyalty.events.trusted_setters]: the same classes and values, without
+re-running the validators on data it has already validated. Constructing an event directly still
+validates.
 
 Tier events (``loyalty.tier_*``) are raised by
-:meth:`crmcore.loyalty.tiers.TierStatus.evaluate`; their ``aggregate_id`` is
-the customer (or account) id. Referral events (``loyalty.referral_*``) are
-raised by :class:`crmcore.loyalty.referrals.ReferralCode` and
-:class:`~crmcore.loyalty.referrals.ReferralClaim`; their ``aggregate_id`` is
-the code (issued) or the claim's id (claimed, rewarded), and ``program_id``
-names the referral program. Like the ledger's, they carry ids, tier names,
-codes and numbers only, never personal data.
+[`crmcore.loyalty.tiers.TierStatus.evaluate()`][crmcore.loyalty.tiers.TierStatus.evaluate]; their
+``aggregate_id`` is the customer (or account) id. Referral events (``loyalty.referral_*``) are
+raised by [`crmcore.loyalty.referrals.ReferralCode`][crmcore.loyalty.referrals.ReferralCode] and
+[`ReferralClaim`][crmcore.loyalty.referrals.ReferralClaim]; their ``aggregate_id`` is the code
+(issued) or the claim's id (claimed, rewarded), and ``program_id`` names the referral program. Like
+the ledger's, they carry ids, tier names, codes and numbers only, never personal data.
 """
 
 from __future__ import annotations
@@ -171,7 +170,8 @@ def points_earned(
     pending_until: datetime | None,
     expires_at: datetime | None,
 ) -> PointsEarned:
-    """:class:`PointsEarned` from already-valid values (``occurred_at`` aware; internal)."""
+    """[`PointsEarned`][crmcore.loyalty.events.PointsEarned] from already-valid values
+    (``occurred_at`` aware; internal)."""
     event: PointsEarned = _new(PointsEarned)
     _aggregate_id(event, aggregate_id)
     _occurred_at(event, occurred_at)
@@ -194,7 +194,8 @@ def points_redeemed(
     balance: int,
     value: Money,
 ) -> PointsRedeemed:
-    """:class:`PointsRedeemed` from already-valid values (``occurred_at`` aware; internal)."""
+    """[`PointsRedeemed`][crmcore.loyalty.events.PointsRedeemed] from already-valid values
+    (``occurred_at`` aware; internal)."""
     event: PointsRedeemed = _new(PointsRedeemed)
     _aggregate_id(event, aggregate_id)
     _occurred_at(event, occurred_at)
@@ -223,7 +224,7 @@ class TierEvent(DomainEvent):
 
     ``points`` and ``spend`` are the qualifying totals of the window the
     decision looked at (spend in the policy's currency, rounded to its minor
-    unit); ``policy`` names the :class:`~crmcore.loyalty.tiers.TierPolicy`.
+    unit); ``policy`` names the [`TierPolicy`][crmcore.loyalty.tiers.TierPolicy].
     """
 
     from_tier: str

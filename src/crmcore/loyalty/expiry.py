@@ -1,19 +1,19 @@
 """Points expiry policies: when the points of a lot stop being spendable.
 
-One :class:`ExpiryPolicy` value (serialisable data) names a rule and its
-parameters; :meth:`ExpiryPolicy.lot_expiry` turns an earning time into the
-instant the lot expires and :meth:`ExpiryPolicy.inactivity_deadline` gives the
-account-wide deadline of the inactivity rule. Expiry instants are exclusive:
-points are spendable while ``at < expires_at`` and expired from
-``expires_at`` on. Calendar arithmetic is done in the program's time zone
-(wall clock, so a month end is the local month end) and the result returned
-in UTC.
+One [`ExpiryPolicy`][crmcore.loyalty.expiry.ExpiryPolicy] value (serialisable data) names a rule and
+its parameters; [`ExpiryPolicy.lot_expiry()`][crmcore.loyalty.expiry.ExpiryPolicy.lot_expiry] turns
+an earning time into the instant the lot expires and
+[`ExpiryPolicy.inactivity_deadline()`][crmcore.loyalty.expiry.ExpiryPolicy.inactivity_deadline]
+gives the account-wide deadline of the inactivity rule. Expiry instants are exclusive: points are
+spendable while ``at < expires_at`` and expired from ``expires_at`` on. Calendar arithmetic is done
+in the program's time zone (wall clock, so a month end is the local month end) and the result
+returned in UTC.
 
 The rules (the union of the peers' taxonomies, PEERS.md §4.2):
 
 * ``never``: points do not expire;
 * ``months_after``: ``months`` calendar months after earning, by
-  :class:`dateutil.relativedelta.relativedelta` (Jan 31 + 1 month = Feb 28,
+  `dateutil.relativedelta.relativedelta` (Jan 31 + 1 month = Feb 28,
   or Feb 29 in a leap year: the day is clamped to the month's end);
 * ``end_of_month``: at the end of the ``months``-th month after the month of
   earning (valid through its last day; 0 = the end of the month earned in;
@@ -24,11 +24,12 @@ The rules (the union of the peers' taxonomies, PEERS.md §4.2):
 * ``inactivity``: every point expires once ``months`` months pass without
   activity (an earn, award or redemption); lots carry no date of their own.
 
->>> from datetime import UTC, datetime
->>> ExpiryPolicy.months_after(1).lot_expiry(datetime(2024, 1, 31, 15, tzinfo=UTC))
-datetime.datetime(2024, 2, 29, 15, 0, tzinfo=datetime.timezone.utc)
->>> ExpiryPolicy.end_of_month(12).lot_expiry(datetime(2020, 7, 6, tzinfo=UTC))
-datetime.datetime(2021, 8, 1, 0, 0, tzinfo=datetime.timezone.utc)
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> ExpiryPolicy.months_after(1).lot_expiry(datetime(2024, 1, 31, 15, tzinfo=UTC))
+    datetime.datetime(2024, 2, 29, 15, 0, tzinfo=datetime.timezone.utc)
+    >>> ExpiryPolicy.end_of_month(12).lot_expiry(datetime(2020, 7, 6, tzinfo=UTC))
+    datetime.datetime(2021, 8, 1, 0, 0, tzinfo=datetime.timezone.utc)
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def add_months(day: date, months: int) -> date:
 
 @functools.lru_cache(maxsize=256)
 def program_zone(name: str) -> tzinfo:
-    """The :class:`~zoneinfo.ZoneInfo` named ``name`` (``"UTC"`` is :data:`datetime.UTC`)."""
+    """The `ZoneInfo` named ``name`` (``"UTC"`` is `datetime.UTC`)."""
     if name == "UTC":
         return UTC
     try:
@@ -112,8 +113,11 @@ def _local_midnight(day: date, zone: tzinfo) -> datetime:
 class ExpiryPolicy:
     """When points expire: a rule and its parameters (frozen, serialisable).
 
-    Build one with the class methods (:meth:`never`, :meth:`months_after`,
-    :meth:`end_of_month`, :meth:`fixed_date`, :meth:`inactivity`).
+    Build one with the class methods ([`never()`][crmcore.loyalty.expiry.ExpiryPolicy.never],
+    [`months_after()`][crmcore.loyalty.expiry.ExpiryPolicy.months_after],
+    [`end_of_month()`][crmcore.loyalty.expiry.ExpiryPolicy.end_of_month],
+    [`fixed_date()`][crmcore.loyalty.expiry.ExpiryPolicy.fixed_date],
+    [`inactivity()`][crmcore.loyalty.expiry.ExpiryPolicy.inactivity]).
     """
 
     rule: ExpiryRule = attrs.field(default=ExpiryRule.NEVER, converter=_rule)

@@ -1,16 +1,15 @@
 """The points ledger: an account of append-only entries whose points live in lots.
 
-A :class:`LoyaltyAccount` is a frozen aggregate (``id``, ``version``, the
-customer and the program it belongs to) holding its
-:class:`~crmcore.loyalty.entries.LedgerEntry` values in order. Every operation
-returns an :class:`~crmcore.kernel.events.Outcome` with the new account and one
-event per posted entry; nothing is ever changed or removed, corrections are
-new entries.
+A [`LoyaltyAccount`][crmcore.loyalty.ledger.LoyaltyAccount] is a frozen aggregate (``id``,
+``version``, the customer and the program it belongs to) holding its
+[`LedgerEntry`][crmcore.loyalty.entries.LedgerEntry] values in order. Every operation returns an
+[`Outcome`][crmcore.kernel.events.Outcome] with the new account and one event per posted entry;
+nothing is ever changed or removed, corrections are new entries.
 
 Rules (all documented in ``docs/loyalty.md``):
 
 * **Lots.** Points created by an earn, award or positive adjustment form a
-  :class:`~crmcore.loyalty.entries.Lot` (earned at, expires at, pending until,
+  [`Lot`][crmcore.loyalty.entries.Lot] (earned at, expires at, pending until,
   available). The balance is the sum of the available points of the lots
   that are neither pending nor expired, minus any debt; it always equals what
   the entries add up to (pending and not-yet-posted expiries aside).
@@ -22,16 +21,15 @@ Rules (all documented in ``docs/loyalty.md``):
   balance and cannot be spent until ``pending_until``.
 * **Expiry.** Each operation at ``at`` first posts an ``expire`` entry for
   the lots due by then, so expired points can never be spent;
-  :meth:`LoyaltyAccount.expire` does the same on its own (idempotent).
-  :meth:`LoyaltyAccount.balance` excludes lots past their expiry even before
-  that entry is posted.
-* **Refunds.** :meth:`LoyaltyAccount.reverse` of an earn claws back that
-  entry's points (all, a number, or in proportion to a refunded amount,
-  cumulatively, with the program's rounding) from what remains of its lot.
-  Points of the lot that already expired are not owed. The rest was spent:
-  under ``within_balance`` it is recorded as the entry's ``shortfall`` and the
-  balance stays >= 0; under ``allow_negative`` it becomes a debt (the balance
-  goes negative) that new points settle first, pending ones included.
+  [`LoyaltyAccount.expire()`][crmcore.loyalty.ledger.LoyaltyAccount.expire] does the same on its own
+  (idempotent). [`LoyaltyAccount.balance()`][crmcore.loyalty.ledger.LoyaltyAccount.balance] excludes
+  lots past their expiry even before that entry is posted.
+* **Refunds.** [`LoyaltyAccount.reverse()`][crmcore.loyalty.ledger.LoyaltyAccount.reverse] of an
+  earn claws back that entry's points (all, a number, or in proportion to a refunded amount,
+  cumulatively, with the program's rounding) from what remains of its lot. Points of the lot that
+  already expired are not owed. The rest was spent: under ``within_balance`` it is recorded as the
+  entry's ``shortfall`` and the balance stays >= 0; under ``allow_negative`` it becomes a debt (the
+  balance goes negative) that new points settle first, pending ones included.
 * **Cancelled redemptions.** Reversing a redemption restores its points to the
   very lots it consumed, with their original expiry; points already past
   their expiry expire at the next run. Points that would go back to a lot
@@ -40,9 +38,9 @@ Rules (all documented in ``docs/loyalty.md``):
 * **Idempotency.** Every operation takes a caller's ``key``. The same key
   with the same request returns the account unchanged and posts nothing; the
   same key with a different request raises
-  :class:`~crmcore.kernel.errors.DuplicateOperationError`. An order earns once.
+  [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]. An order earns once.
 * **Time.** Times must be aware; an operation dated before the last entry is
-  rejected (:class:`~crmcore.kernel.errors.ValidationError` naming ``at``): the
+  rejected ([`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``at``): the
   ledger is a journal in posting order, so "as of" answers stay stable.
 
 Operations copy no history: entries go into an append-only journal shared by
@@ -54,23 +52,24 @@ values); the program's derived data (multipliers, expiry per earning day,
 point values) is computed once per program value. Building an entry or an
 account from outside still validates everything.
 
-The entries and lots are defined in :mod:`crmcore.loyalty.entries`, the
-statement in :mod:`crmcore.loyalty.statement`; the array path over many
+The entries and lots are defined in [`crmcore.loyalty.entries`][crmcore.loyalty.entries], the
+statement in [`crmcore.loyalty.statement`][crmcore.loyalty.statement]; the array path over many
 accounts (nightly expiry, the liability report) is
-:mod:`crmcore.loyalty.ledger_batch`.
+[`crmcore.loyalty.ledger_batch`][crmcore.loyalty.ledger_batch].
 
->>> from datetime import UTC, datetime
->>> from crmcore.customers import Purchase
->>> from crmcore.kernel.money import Money
->>> from crmcore.loyalty.program import LoyaltyProgram
->>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
->>> at = datetime(2026, 3, 1, tzinfo=UTC)
->>> account = LoyaltyAccount(id="A-1", customer_id="c-1", program_id="P")
->>> sale = Purchase("o-1", "c-1", at, Money("120.50", "EUR"))
->>> account = account.earn(program, sale, key="earn-o-1").value
->>> outcome = account.redeem(program, 100, at=at, key="r-1")
->>> outcome.value.balance(at), [e.kind for e in outcome.events]
-(20, ['loyalty.points_redeemed'])
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.customers import Purchase
+    >>> from crmcore.kernel.money import Money
+    >>> from crmcore.loyalty.program import LoyaltyProgram
+    >>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
+    >>> at = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> account = LoyaltyAccount(id="A-1", customer_id="c-1", program_id="P")
+    >>> sale = Purchase("o-1", "c-1", at, Money("120.50", "EUR"))
+    >>> account = account.earn(program, sale, key="earn-o-1").value
+    >>> outcome = account.redeem(program, 100, at=at, key="r-1")
+    >>> outcome.value.balance(at), [e.kind for e in outcome.events]
+    (20, ['loyalty.points_redeemed'])
 """
 
 from __future__ import annotations
@@ -157,7 +156,7 @@ def _at(value: object, field: str = "at") -> datetime:
 def replay(entries: Iterable[LedgerEntry]) -> tuple[tuple[Lot, ...], int]:
     """Rebuild the open lots and the debt from ``entries`` alone, validating them.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the first entry
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the first entry
     that does not fit (time going back, a key used twice, a lot
     over-consumed, points not matching moves).
     """
@@ -172,9 +171,9 @@ class LoyaltyAccount:
     ``id`` is the account id, ``version`` the stored version (0 until a
     repository saves it). Built from entries (also when decoded from
     storage), it replays and validates them; operations append without
-    copying the history. Each operation takes the :class:`LoyaltyProgram`
-    (its ``id`` must be the account's ``program_id``) and returns an
-    :class:`~crmcore.kernel.events.Outcome`.
+    copying the history. Each operation takes the
+    [`LoyaltyProgram`][crmcore.loyalty.ledger.LoyaltyProgram] (its ``id`` must be the account's
+    ``program_id``) and returns an [`Outcome`][crmcore.kernel.events.Outcome].
     """
 
     id: str = attrs.field(converter=_account_id)
@@ -280,7 +279,8 @@ class LoyaltyAccount:
         return self._state.n
 
     def entry(self, key: str) -> LedgerEntry:
-        """The entry posted under ``key`` (raises :class:`~crmcore.kernel.errors.NotFoundError`)."""
+        """The entry posted under ``key`` (raises
+        [`NotFoundError`][crmcore.kernel.errors.NotFoundError])."""
         found = self._state.find(key) if isinstance(key, str) else None
         if found is None:
             raise NotFoundError("ledger entry", key)
@@ -291,7 +291,8 @@ class LoyaltyAccount:
         return isinstance(key, str) and self._state.find(key) is not None
 
     def earn_entry_for(self, order_id: str) -> LedgerEntry:
-        """The earn entry of ``order_id`` (raises :class:`~crmcore.kernel.errors.NotFoundError`)."""
+        """The earn entry of ``order_id`` (raises
+        [`NotFoundError`][crmcore.kernel.errors.NotFoundError])."""
         found = self._state.find("order#" + order_id) if isinstance(order_id, str) else None
         if found is None:
             raise NotFoundError("earn entry for order", order_id)
@@ -467,8 +468,8 @@ class LoyaltyAccount:
     ) -> Outcome[LoyaltyAccount]:
         """Spend ``points`` (FIFO over spendable lots); ``redemption_id`` defaults to ``key``.
 
-        Raises :class:`~crmcore.kernel.errors.InsufficientPointsError` with the balance
-        as of ``at`` when it is short.
+        Raises [`InsufficientPointsError`][crmcore.kernel.errors.InsufficientPointsError] with the
+        balance as of ``at`` when it is short.
         """
         program = self._check_program(program)
         key = _key(key)
@@ -515,7 +516,8 @@ class LoyaltyAccount:
         """A manual correction: ``delta > 0`` creates a lot, ``delta < 0`` consumes FIFO.
 
         A negative adjustment beyond the spendable balance raises
-        :class:`~crmcore.kernel.errors.InsufficientPointsError` (only refunds create debt).
+        [`InsufficientPointsError`][crmcore.kernel.errors.InsufficientPointsError] (only refunds
+        create debt).
         """
         program = self._check_program(program)
         key = _key(key)

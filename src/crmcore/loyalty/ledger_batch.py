@@ -1,23 +1,22 @@
 """The ledger's array path over many accounts: nightly expiry and the points liability report.
 
-The per-account path is :class:`~crmcore.loyalty.ledger.LoyaltyAccount`.
+The per-account path is [`LoyaltyAccount`][crmcore.loyalty.ledger.LoyaltyAccount].
 
-Both start from :func:`lot_columns`, which flattens the open lots of every
-account into numpy columns once (account index, available points, earned,
-expiry and pending instants as ``int64`` microseconds since the epoch, with
-the inactivity deadline standing in for the expiry of lots under the
-inactivity rule). Then:
+Both start from [`lot_columns()`][crmcore.loyalty.ledger_batch.lot_columns], which flattens the open
+lots of every account into numpy columns once (account index, available points, earned, expiry and
+pending instants as ``int64`` microseconds since the epoch, with the inactivity deadline standing in
+for the expiry of lots under the inactivity rule). Then:
 
-* :func:`expire_all` finds the accounts with something due as of a date with
-  one vectorised mask and runs :meth:`LoyaltyAccount.expire` on those only
-  (the same rule as one account at a time; the tests check they agree);
-* :func:`liability_report` groups outstanding points by the month they
-  expire in (program time zone) with ``np.unique`` and exact sums per month
-  (sort + ``np.add.reduceat``), and values them at the program's point
-  value. With ``expected_redemption`` (1 - expected breakage) it also gives
-  the IFRS 15 / ASC 606 contract liability, the value of the points
-  expected to be redeemed (the material right is released on redemption or
-  expiry; PEERS.md §4.2, [AC1]).
+* [`expire_all()`][crmcore.loyalty.ledger_batch.expire_all] finds the accounts with something due as
+  of a date with one vectorised mask and runs
+  [`LoyaltyAccount.expire()`][crmcore.loyalty.ledger.LoyaltyAccount.expire] on those only (the same
+  rule as one account at a time; the tests check they agree);
+* [`liability_report()`][crmcore.loyalty.ledger_batch.liability_report] groups outstanding points by
+  the month they expire in (program time zone) with ``np.unique`` and exact sums per month (sort +
+  ``np.add.reduceat``), and values them at the program's point value. With ``expected_redemption``
+  (1 - expected breakage) it also gives the IFRS 15 / ASC 606 contract liability, the value of the
+  points expected to be redeemed (the material right is released on redemption or expiry; PEERS.md
+  §4.2, [AC1]).
 """
 
 from __future__ import annotations
@@ -49,8 +48,8 @@ __all__ = [
     "lot_columns",
 ]
 
-#: Stands for "no date" in the int64 microsecond columns.
 NEVER_US = np.iinfo(np.int64).max
+"""Stands for "no date" in the int64 microsecond columns."""
 
 
 def _us(value: datetime | None) -> int:
@@ -64,9 +63,9 @@ class LotColumns:
     """The open lots of many accounts as numpy columns (one row per lot).
 
     ``account`` indexes ``account_ids``; instants are ``int64`` microseconds
-    since the epoch (:data:`NEVER_US` for none). ``expires_us`` already holds
-    the inactivity deadline for lots under the inactivity rule. ``debt`` is
-    per account.
+    since the epoch ([`NEVER_US`][crmcore.loyalty.ledger_batch.NEVER_US] for none). ``expires_us``
+    already holds the inactivity deadline for lots under the inactivity rule. ``debt`` is per
+    account.
     """
 
     account_ids: tuple[str, ...]
@@ -123,7 +122,8 @@ def lot_columns(program: LoyaltyProgram, accounts: Sequence[LoyaltyAccount]) -> 
 
 @attrs.frozen(eq=False)
 class ExpiryRun:
-    """The result of :func:`expire_all`: every account (changed or not) and the events.
+    """The result of [`expire_all()`][crmcore.loyalty.ledger_batch.expire_all]: every account
+    (changed or not) and the events.
 
     ``accounts`` is in input order; ``expired_points`` the points expired and
     ``accounts_expired`` how many accounts posted an expiry.
@@ -145,10 +145,10 @@ def expire_all(
     """Post the expiry due by ``as_of`` on every account of ``program`` that has some.
 
     Accounts with nothing due are returned as they are. Which accounts have
-    something due is read from each account's :meth:`~LoyaltyAccount.next_expiry`
-    (constant time per account), or, when ``columns`` from :func:`lot_columns`
-    are given (e.g. already built for a liability report), from one vectorised
-    mask over them.
+    something due is read from each account's
+    [`next_expiry()`][crmcore.loyalty.ledger.LoyaltyAccount.next_expiry] (constant time per
+    account), or, when ``columns`` from [`lot_columns()`][crmcore.loyalty.ledger_batch.lot_columns]
+    are given (e.g. already built for a liability report), from one vectorised mask over them.
     """
     instant = to_utc(as_of, "as_of")
     for i, acc in enumerate(accounts):
@@ -322,7 +322,7 @@ def liability_report(
 
     Counts the open lots earned by ``as_of`` and not expired as of then; run it
     on accounts as they stand (lots already consumed are gone), typically
-    right after :func:`expire_all`.
+    right after [`expire_all()`][crmcore.loyalty.ledger_batch.expire_all].
     """
     instant = to_utc(as_of, "as_of")
     rate = _rate(expected_redemption)

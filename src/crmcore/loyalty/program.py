@@ -1,18 +1,19 @@
 """Loyalty program configuration: earning, campaigns, actions, caps, redemption, expiry.
 
-A :class:`LoyaltyProgram` is frozen, serialisable data (it round-trips
-through :mod:`crmcore.kernel.codec`), so a program can be stored, versioned and
-diffed like any other document. The ledger (:mod:`crmcore.loyalty.ledger`)
-reads it; nothing here touches an account.
+A [`LoyaltyProgram`][crmcore.loyalty.program.LoyaltyProgram] is frozen, serialisable data (it
+round-trips through [`crmcore.kernel.codec`][crmcore.kernel.codec]), so a program can be stored,
+versioned and diffed like any other document. The ledger
+([`crmcore.loyalty.ledger`][crmcore.loyalty.ledger]) reads it; nothing here touches an account.
 
-How purchase points are computed (:meth:`LoyaltyProgram.quote`), in order:
+How purchase points are computed
+([`LoyaltyProgram.quote()`][crmcore.loyalty.program.LoyaltyProgram.quote]), in order:
 
-1. ``base = amount * points_per_unit`` (exact :class:`~decimal.Decimal`);
+1. ``base = amount * points_per_unit`` (exact `Decimal`);
 2. ``multiplier`` = channel multiplier * category multiplier * tier
    multiplier * the multipliers of every campaign running at the purchase
    time (a missing key multiplies by 1);
 3. ``points = round(base * multiplier)`` with the program's ``rounding``
-   (a :mod:`decimal` constant; ``ROUND_FLOOR`` by default, so a customer
+   (a `decimal` constant; ``ROUND_FLOOR`` by default, so a customer
    never gets a point that was not fully paid for), plus the bonus points of
    the running campaigns;
 4. the per-order cap, then what is left of the per-day cap (days in the
@@ -21,16 +22,17 @@ How purchase points are computed (:meth:`LoyaltyProgram.quote`), in order:
 Campaigns run over ``[starts_at, ends_at)``: a purchase at ``starts_at``
 qualifies, one at ``ends_at`` does not.
 
->>> from datetime import UTC, datetime
->>> from decimal import Decimal
->>> from crmcore.customers import Purchase
->>> from crmcore.kernel.money import Money
->>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"),
-...     earn=EarnRule(channel_multipliers={"app": Decimal(2)}))
->>> sale = Purchase("o-1", "c-1", datetime(2026, 3, 1, tzinfo=UTC), Money("19.99", "EUR"),
-...     channel="app")
->>> program.quote(sale).points
-39
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from decimal import Decimal
+    >>> from crmcore.customers import Purchase
+    >>> from crmcore.kernel.money import Money
+    >>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"),
+    ...     earn=EarnRule(channel_multipliers={"app": Decimal(2)}))
+    >>> sale = Purchase("o-1", "c-1", datetime(2026, 3, 1, tzinfo=UTC), Money("19.99", "EUR"),
+    ...     channel="app")
+    >>> program.quote(sale).points
+    39
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ __all__ = [
     "ReturnPolicy",
 ]
 
-#: The :mod:`decimal` rounding constants accepted for earning.
 ROUNDING_MODES: Final = frozenset(
     {
         decimal.ROUND_FLOOR,
@@ -76,9 +77,10 @@ ROUNDING_MODES: Final = frozenset(
         decimal.ROUND_HALF_EVEN,
     }
 )
+"""The `decimal` rounding constants accepted for earning."""
 
-#: Action names the docs use; any slug may be configured.
 STANDARD_ACTIONS: Final = ("sign_up", "review", "referral", "birthday", "survey", "social_share")
+"""Action names the docs use; any slug may be configured."""
 
 
 class ReturnPolicy(enum.StrEnum):
@@ -161,7 +163,7 @@ class EarnRule:
     ``points_per_unit`` points per unit of the program currency (1 = one
     point per euro); multipliers by channel, category and tier name (tier
     names as the tiers module spells them; an absent name multiplies by 1);
-    ``rounding`` a :mod:`decimal` rounding constant; ``max_points_per_order``
+    ``rounding`` a `decimal` rounding constant; ``max_points_per_order``
     and ``max_points_per_day`` (None = no cap) limit purchase points, bonus
     included (action rewards are not capped).
     """
@@ -439,17 +441,18 @@ class LoyaltyProgram:
 
 _ONE: Final = Decimal(1)
 
-#: Bound on each per-program memo (distinct channel/category/tier keys, days, point counts).
 _MEMO_SIZE: Final = 4096
+"""Bound on each per-program memo (distinct channel/category/tier keys, days, point counts)."""
 
 
 class _Derived:
     """What a program's rules reduce to, computed once per program value (the hot path).
 
-    The rules themselves are applied here and only here: :meth:`LoyaltyProgram.quote`
-    and the ledger both call :meth:`quote`. Memos only store results of the same
-    computation keyed by its inputs (a product of multipliers, a lot's expiry per
-    earning day, a points value); they are bounded and never change a result.
+    The rules themselves are applied here and only here:
+    [`LoyaltyProgram.quote()`][crmcore.loyalty.program.LoyaltyProgram.quote] and the ledger both
+    call `quote()`. Memos only store results of the same computation keyed by its inputs (a product
+    of multipliers, a lot's expiry per earning day, a points value); they are bounded and never
+    change a result.
     """
 
     __slots__ = (

@@ -1,45 +1,48 @@
 """Referrals: codes, guarded claims, and a reward for both sides exactly once.
 
-A :class:`ReferralProgram` is frozen configuration: its ``id``, the points
-the referrer (advocate) and the referee (friend) get, the minimum purchase
-that qualifies, how long a code is valid and how many friends may use it
-(0 = unlimited, as Talon.One's ``usageLimit``).
+A [`ReferralProgram`][crmcore.loyalty.referrals.ReferralProgram] is frozen configuration: its
+``id``, the points the referrer (advocate) and the referee (friend) get, the minimum purchase that
+qualifies, how long a code is valid and how many friends may use it (0 = unlimited, as Talon.One's
+``usageLimit``).
 
 Codes and claims are small aggregates of their own (``id``, ``version``), so
 a claim touches one code and one claim, never the whole program:
 
-* :meth:`ReferralCode.issue` gives a referrer a code, supplied or generated
-  deterministically (:func:`generate_code`). The code's id is the
-  normalised code, unique across programs.
-* :meth:`ReferralCode.claim` records that a referee came through the code,
-  with the guards LoyaltyLion applies: no self-referral, no existing
-  customer (one who bought before claiming), no code outside its validity
-  window or past its usage limit. It returns the code with one more use and
-  the new :class:`ReferralClaim`.
+* [`ReferralCode.issue()`][crmcore.loyalty.referrals.ReferralCode.issue] gives a referrer a code,
+  supplied or generated deterministically
+  ([`generate_code()`][crmcore.loyalty.referrals.generate_code]). The code's id is the normalised
+  code, unique across programs.
+* [`ReferralCode.claim()`][crmcore.loyalty.referrals.ReferralCode.claim] records that a referee came
+  through the code, with the guards LoyaltyLion applies: no self-referral, no existing customer (one
+  who bought before claiming), no code outside its validity window or past its usage limit. It
+  returns the code with one more use and the new
+  [`ReferralClaim`][crmcore.loyalty.referrals.ReferralClaim].
 * A referee is referred once per program: the claim's id is
-  :func:`claim_id` of the program and the referee, so a second claim is an
-  id collision. Before claiming, the caller looks that id up; if a claim is
-  stored, :meth:`ReferralClaim.reclaim` returns it for the same code and
-  raises :class:`~crmcore.kernel.errors.DuplicateOperationError` for another.
-* :meth:`ReferralClaim.qualify` is called on the referee's purchases: the
-  first one at or above the minimum rewards both sides once and returns
-  :class:`RewardInstruction` s, each with a deterministic idempotency key
-  (``referral:{code}:{referee}:referrer`` / ``...:referee``) for the ledger's
+  [`claim_id()`][crmcore.loyalty.referrals.claim_id] of the program and the referee, so a second
+  claim is an id collision. Before claiming, the caller looks that id up; if a claim is stored,
+  [`ReferralClaim.reclaim()`][crmcore.loyalty.referrals.ReferralClaim.reclaim] returns it for the
+  same code and raises [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]
+  for another.
+* [`ReferralClaim.qualify()`][crmcore.loyalty.referrals.ReferralClaim.qualify] is called on the
+  referee's purchases: the first one at or above the minimum rewards both sides once and returns
+  [`RewardInstruction`][crmcore.loyalty.referrals.RewardInstruction] s, each with a deterministic
+  idempotency key (``referral:{code}:{referee}:referrer`` / ``...:referee``) for the ledger's
   ``award(...)``; later calls return no instructions.
 
->>> from datetime import UTC, datetime
->>> from crmcore.customers.records import Purchase
->>> from crmcore.kernel.money import Money
->>> t = datetime(2026, 5, 1, tzinfo=UTC)
->>> program = ReferralProgram(id="friends", referrer_points=500, referee_points=200,
-...                           minimum_purchase=Money("20", "EUR"))
->>> code = ReferralCode.issue(program, "ann", t, code="ANN-2026").value
->>> code, claim = code.claim(program, "bob", t).value
->>> code.uses, claim.id == claim_id("friends", "bob")
-(1, True)
->>> result = claim.qualify(program, Purchase("o-1", "bob", t, Money("35", "EUR")), t).value
->>> [(r.account, r.points, r.key) for r in result.rewards]
-[('ann', 500, 'referral:ANN-2026:bob:referrer'), ('bob', 200, 'referral:ANN-2026:bob:referee')]
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.customers.records import Purchase
+    >>> from crmcore.kernel.money import Money
+    >>> t = datetime(2026, 5, 1, tzinfo=UTC)
+    >>> program = ReferralProgram(id="friends", referrer_points=500, referee_points=200,
+    ...                           minimum_purchase=Money("20", "EUR"))
+    >>> code = ReferralCode.issue(program, "ann", t, code="ANN-2026").value
+    >>> code, claim = code.claim(program, "bob", t).value
+    >>> code.uses, claim.id == claim_id("friends", "bob")
+    (1, True)
+    >>> result = claim.qualify(program, Purchase("o-1", "bob", t, Money("35", "EUR")), t).value
+    >>> [(r.account, r.points, r.key) for r in result.rewards]
+    [('ann', 500, 'referral:ANN-2026:bob:referrer'), ('bob', 200, 'referral:ANN-2026:bob:referee')]
 """
 
 from __future__ import annotations
@@ -76,8 +79,8 @@ __all__ = [
     "reward_key",
 ]
 
-#: Letters and digits of generated codes: no 0/O, 1/I/L or U, so codes read aloud safely.
 CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+"""Letters and digits of generated codes: no 0/O, 1/I/L or U, so codes read aloud safely."""
 _CODE: Final = re.compile(r"[A-Z0-9](?:[A-Z0-9-]{2,30})[A-Z0-9]\Z")
 MAX_VALID_DAYS: Final = 36_500
 
@@ -87,12 +90,13 @@ def referral_code(value: object, field: str = "code") -> str:
 
     Codes are 4-32 characters of ``A-Z``, ``0-9`` and inner hyphens.
 
-    >>> referral_code(" ann-2026 ")
-    'ANN-2026'
-    >>> referral_code("a b")
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.ValidationError: code: must be 4-32 letters, digits or inner hyphens ...
+    Examples:
+        >>> referral_code(" ann-2026 ")
+        'ANN-2026'
+        >>> referral_code("a b")
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: code: must be 4-32 letters, digits or ...
     """
     text = value.strip().upper() if isinstance(value, str) else None
     if text is None or not _CODE.match(text) or "--" in text:
@@ -106,10 +110,11 @@ def generate_code(seed: str | int, referrer: str, *, length: int = 8, prefix: st
     The same arguments always give the same code; a different ``seed`` gives
     a referrer another one. ``prefix`` (e.g. ``"FRIEND-"``) is prepended.
 
-    >>> generate_code("spring-2026", "ann") == generate_code("spring-2026", "ann")
-    True
-    >>> len(generate_code(7, "ann", length=10))
-    10
+    Examples:
+        >>> generate_code("spring-2026", "ann") == generate_code("spring-2026", "ann")
+        True
+        >>> len(generate_code(7, "ann", length=10))
+        10
     """
     if isinstance(length, bool) or not isinstance(length, int) or not 4 <= length <= 24:
         raise ValidationError("length", length, "must be a whole number in 4..24")
@@ -235,10 +240,11 @@ def claim_id(program_id: str, referee: str) -> str:
     A digest of both ids (``rc-`` and 40 hex digits), so any two ids fit the
     128-character id limit and no pair collides with another by a separator.
 
-    >>> claim_id("friends", "bob") == claim_id("friends", "bob") != claim_id("friends", "cy")
-    True
-    >>> claim_id("friends", "bob")[:3], len(claim_id("friends", "bob"))
-    ('rc-', 43)
+    Examples:
+        >>> claim_id("friends", "bob") == claim_id("friends", "bob") != claim_id("friends", "cy")
+        True
+        >>> claim_id("friends", "bob")[:3], len(claim_id("friends", "bob"))
+        ('rc-', 43)
     """
     program = validate_id(program_id, "program_id")
     who = _referee(referee)
@@ -296,8 +302,8 @@ class ReferralCode:
         A generated code comes from ``seed`` (default: the program id) and the
         referrer, so the same arguments give the same code. Whether that code
         is already stored (the same referrer's: issue nothing; another's:
-        :class:`~crmcore.kernel.errors.AlreadyExistsError`) is the caller's look-up, as
-        :func:`crmcore.services.issue_referral_code` does.
+        [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError]) is the caller's look-up,
+        as [`crmcore.services.issue_referral_code()`][crmcore.services.issue_referral_code] does.
         """
         program = _check_program(program)
         who = _referrer(referrer)
@@ -341,10 +347,10 @@ class ReferralCode:
         ``first_purchase_at`` is the referee's first purchase, if any (the
         caller knows the customer); one at or before ``at`` makes them an
         existing customer. The caller checks first that the referee holds no
-        claim in the program (the id :func:`claim_id`; see
-        :meth:`ReferralClaim.reclaim`).
+        claim in the program (the id [`claim_id()`][crmcore.loyalty.referrals.claim_id]; see
+        [`ReferralClaim.reclaim()`][crmcore.loyalty.referrals.ReferralClaim.reclaim]).
 
-        Raises :class:`~crmcore.kernel.errors.ValidationError` for a program other
+        Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for a program other
         than the code's (field ``program``), a self-referral (``referee``), an
         existing customer (``referee``), or a code not yet valid, expired or
         used up (``code``).
@@ -426,9 +432,9 @@ def _rewards(values: object) -> tuple[RewardInstruction, ...]:
 class ReferralClaim:
     """A referee's claim on a code (an aggregate); rewarded once a purchase qualified.
 
-    ``id`` is :func:`claim_id` of the program and the referee, so a referee
-    holds at most one claim per program. ``rewarded_at``, ``order_id`` and
-    ``rewards`` are set by the qualifying purchase.
+    ``id`` is [`claim_id()`][crmcore.loyalty.referrals.claim_id] of the program and the referee, so
+    a referee holds at most one claim per program. ``rewarded_at``, ``order_id`` and ``rewards`` are
+    set by the qualifying purchase.
     """
 
     id: str = attrs.field(converter=_id)
@@ -465,7 +471,7 @@ class ReferralClaim:
     def reclaim(self, code: str) -> ReferralClaim:
         """The referee claims ``code`` again: this claim for the same code (the first one stands).
 
-        Raises :class:`~crmcore.kernel.errors.DuplicateOperationError` (key
+        Raises [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError] (key
         ``referral:{referee}``) when the referee was referred with another code.
         """
         key = referral_code(code)
@@ -484,16 +490,16 @@ class ReferralClaim:
 
         A purchase qualifies when it is the referee's, made at or after the
         claim, and at least the program's ``minimum_purchase``. Then both
-        sides get a :class:`RewardInstruction` (a side with 0 points gets
-        none) and one :class:`~crmcore.loyalty.events.ReferralRewarded`
-        event is raised; the caller posts each instruction with the ledger's
-        ``award(...)`` under its key. Any later call, with this or another
-        purchase, returns no instructions, no event and this claim unchanged.
+        sides get a [`RewardInstruction`][crmcore.loyalty.referrals.RewardInstruction] (a side with
+        0 points gets none) and one [`ReferralRewarded`][crmcore.loyalty.events.ReferralRewarded]
+        event is raised; the caller posts each instruction with the ledger's ``award(...)`` under
+        its key. Any later call, with this or another purchase, returns no instructions, no event
+        and this claim unchanged.
 
-        Raises :class:`~crmcore.kernel.errors.ValidationError` for another program, a
+        Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for another program, a
         purchase of another customer, before the claim, or after ``at``, and
-        :class:`~crmcore.kernel.errors.CurrencyMismatchError` for a purchase in another
-        currency than the minimum.
+        [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError] for a purchase in
+        another currency than the minimum.
         """
         program = _check_program(program)
         _same_program(program, self.program_id, "claim")
@@ -549,7 +555,8 @@ class ReferralClaim:
 
 @attrs.frozen(kw_only=True)
 class ReferralResult:
-    """What :meth:`ReferralClaim.qualify` returns: the claim and the rewards to post.
+    """What [`ReferralClaim.qualify()`][crmcore.loyalty.referrals.ReferralClaim.qualify] returns:
+    the claim and the rewards to post.
 
     ``rewards`` is empty when the purchase did not qualify or the referral
     was already rewarded (then ``claim.rewards`` holds the first result).

@@ -1,8 +1,9 @@
 """An account statement: the entries of a period with the opening and closing totals.
 
-:meth:`LoyaltyAccount.statement <crmcore.loyalty.ledger.LoyaltyAccount.statement>`
-returns a :class:`Statement`; it converts to JSON-compatible data
-(:meth:`Statement.to_dict`) and shows as a table in Jupyter.
+[`LoyaltyAccount.statement`][crmcore.loyalty.ledger.LoyaltyAccount.statement]
+returns a [`Statement`][crmcore.loyalty.statement.Statement]; it converts to JSON-compatible data
+([`Statement.to_dict()`][crmcore.loyalty.statement.Statement.to_dict]) and shows as a table in
+Jupyter.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ class Statement:
 def statement_of(
     account_id: str, entries: Iterable[LedgerEntry], lo: datetime, hi: datetime
 ) -> Statement:
-    """The :class:`Statement` of ``entries`` over ``[lo, hi)`` (checked UTC times; internal)."""
+    """The [`Statement`][crmcore.loyalty.statement.Statement] of ``entries`` over ``[lo, hi)``
+    (checked UTC times; internal)."""
     opening = 0
     chosen: list[LedgerEntry] = []
     for entry in entries:

@@ -1,14 +1,15 @@
 """Loyalty tier rules: the tiers, their thresholds, the qualification window, the downgrade rule.
 
-A :class:`TierPolicy` is frozen, serialisable data: ordered :class:`Tier` s
-(a name, a threshold on qualifying points and/or qualifying spend, an earn
-multiplier), a :class:`QualificationWindow` (calendar year or rolling 12
-months), a :class:`DowngradePolicy` (Talon.One's ``one_down`` or
-``balance_based``) and a grace period in days. The windows and periods are
-computed here in integer microseconds (exact), for the per-customer
-:class:`~crmcore.loyalty.tiers.TierStatus` and for the batch path
-(:mod:`crmcore.loyalty.tiers_batch`) alike; :mod:`crmcore.loyalty.tiers`
-states the rules.
+A [`TierPolicy`][crmcore.loyalty.tier_policy.TierPolicy] is frozen, serialisable data: ordered
+[`Tier`][crmcore.loyalty.tier_policy.Tier] s (a name, a threshold on qualifying points and/or
+qualifying spend, an earn multiplier), a
+[`QualificationWindow`][crmcore.loyalty.tier_policy.QualificationWindow] (calendar year or rolling
+12 months), a [`DowngradePolicy`][crmcore.loyalty.tier_policy.DowngradePolicy] (Talon.One's
+``one_down`` or ``balance_based``) and a grace period in days. The windows and periods are computed
+here in integer microseconds (exact), for the per-customer
+[`TierStatus`][crmcore.loyalty.tiers.TierStatus] and for the batch path
+([`crmcore.loyalty.tiers_batch`][crmcore.loyalty.tiers_batch]) alike;
+[`crmcore.loyalty.tiers`][crmcore.loyalty.tiers] states the rules.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ __all__ = [
 ]
 
 _NAME: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._-]{0,62}[A-Za-z0-9._-])?\Z")
-#: The longest grace period a policy may set, in days.
 MAX_GRACE_DAYS: Final = 3660
+"""The longest grace period a policy may set, in days."""
 _LAST_YEAR: Final = 9990
 
 

@@ -1,16 +1,17 @@
 """A customer's tier: qualification, upgrades at once, downgrades at period end after a grace.
 
-A :class:`TierPolicy` is frozen, serialisable data: ordered :class:`Tier` s
-(a name, a threshold on qualifying points and/or qualifying spend, an earn
-multiplier), a :class:`QualificationWindow` (calendar year or rolling 12
-months), a :class:`DowngradePolicy` (Talon.One's ``one_down`` or
-``balance_based``) and a grace period in days. A :class:`TierStatus` is a
-customer's tier with its history (an aggregate with ``id`` and ``version``);
-:meth:`TierStatus.evaluate` brings it up to ``as_of`` from a sequence of
-:class:`QualifyingFact` s (time, points, spend) and returns an
-:class:`~crmcore.kernel.events.Outcome` with the tier events.
-:func:`evaluate_batch` runs the same rules for many customers with numpy,
-and a differential property test checks that both give the same answers.
+A [`TierPolicy`][crmcore.loyalty.tiers.TierPolicy] is frozen, serialisable data: ordered
+[`Tier`][crmcore.loyalty.tiers.Tier] s (a name, a threshold on qualifying points and/or qualifying
+spend, an earn multiplier), a [`QualificationWindow`][crmcore.loyalty.QualificationWindow] (calendar
+year or rolling 12 months), a [`DowngradePolicy`][crmcore.loyalty.tiers.DowngradePolicy]
+(Talon.One's ``one_down`` or ``balance_based``) and a grace period in days. A
+[`TierStatus`][crmcore.loyalty.tiers.TierStatus] is a customer's tier with its history (an aggregate
+with ``id`` and ``version``); [`TierStatus.evaluate()`][crmcore.loyalty.tiers.TierStatus.evaluate]
+brings it up to ``as_of`` from a sequence of
+[`QualifyingFact`][crmcore.loyalty.tiers.QualifyingFact] s (time, points, spend) and returns an
+[`Outcome`][crmcore.kernel.events.Outcome] with the tier events.
+[`evaluate_batch()`][crmcore.loyalty.evaluate_batch] runs the same rules for many customers with
+numpy, and a differential property test checks that both give the same answers.
 
 The rules (all times in UTC):
 
@@ -47,20 +48,21 @@ but do not trigger upgrades in the past: evaluate as facts arrive (or
 rebuild from the first fact) for a history that is exact. Evaluating at
 several checkpoints gives the same status as evaluating once at the last.
 
->>> from datetime import UTC, datetime
->>> from crmcore.kernel.money import Money
->>> policy = TierPolicy(
-...     name="club", currency="EUR",
-...     tiers=(Tier("Member"), Tier("Silver", min_points=1000, multiplier=Decimal("1.25")),
-...            Tier("Gold", min_points=5000, multiplier=Decimal("1.5"))),
-... )
->>> facts = [QualifyingFact(datetime(2026, 3, 1, tzinfo=UTC), points=1200)]
->>> june = datetime(2026, 6, 1, tzinfo=UTC)
->>> outcome = TierStatus.new("c-1", policy).evaluate(facts, june, policy)
->>> outcome.value.tier, [e.kind for e in outcome.events]
-('Silver', ['loyalty.tier_upgraded'])
->>> outcome.value.multiplier(policy)
-Decimal('1.25')
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.kernel.money import Money
+    >>> policy = TierPolicy(
+    ...     name="club", currency="EUR",
+    ...     tiers=(Tier("Member"), Tier("Silver", min_points=1000, multiplier=Decimal("1.25")),
+    ...            Tier("Gold", min_points=5000, multiplier=Decimal("1.5"))),
+    ... )
+    >>> facts = [QualifyingFact(datetime(2026, 3, 1, tzinfo=UTC), points=1200)]
+    >>> june = datetime(2026, 6, 1, tzinfo=UTC)
+    >>> outcome = TierStatus.new("c-1", policy).evaluate(facts, june, policy)
+    >>> outcome.value.tier, [e.kind for e in outcome.events]
+    ('Silver', ['loyalty.tier_upgraded'])
+    >>> outcome.value.multiplier(policy)
+    Decimal('1.25')
 """
 
 from __future__ import annotations
@@ -165,11 +167,11 @@ class _QualifyingSource(Protocol):
 def facts_from_ledger(account: _QualifyingSource) -> tuple[QualifyingFact, ...]:
     """The qualifying facts of a loyalty account: each purchase's points and spend.
 
-    Reads :meth:`crmcore.loyalty.ledger.LoyaltyAccount.qualifying_earns`
-    (purchases net of their refunds, dated at the purchase), so a refund
-    lowers the qualifying totals from then on; action awards such as
-    referral rewards do not qualify. Any object with such a method works:
-    this module does not import the ledger.
+    Reads
+    [`crmcore.loyalty.ledger.LoyaltyAccount.qualifying_earns()`][crmcore.loyalty.ledger.LoyaltyAccount.qualifying_earns]
+    (purchases net of their refunds, dated at the purchase), so a refund lowers the qualifying
+    totals from then on; action awards such as referral rewards do not qualify. Any object with such
+    a method works: this module does not import the ledger.
     """
     earns = getattr(account, "qualifying_earns", None)
     if not callable(earns):
@@ -262,12 +264,12 @@ class TierChange:
 
     @property
     def from_state(self) -> str:
-        """:attr:`from_tier` under the name all histories share (the kernel's machine)."""
+        """`from_tier` under the name all histories share (the kernel's machine)."""
         return self.from_tier
 
     @property
     def to_state(self) -> str:
-        """:attr:`to_tier` under the name all histories share."""
+        """`to_tier` under the name all histories share."""
         return self.to_tier
 
 
@@ -297,7 +299,7 @@ class TierStatus:
     version (0 until saved). ``since`` is when the current tier started
     (``None`` in the base tier before any change), ``period_end`` when its
     period ends (``None`` in the base tier), ``evaluated_at`` the ``as_of``
-    of the last evaluation. Build a new one with :meth:`new`.
+    of the last evaluation. Build a new one with [`new()`][crmcore.loyalty.tiers.TierStatus.new].
     """
 
     id: str = attrs.field(converter=_status_id)

@@ -1,12 +1,13 @@
-"""Loyalty tiers at batch speed: the rules of :mod:`crmcore.loyalty.tiers` for many customers.
+"""Loyalty tiers at batch speed: the rules of [`crmcore.loyalty.tiers`][crmcore.loyalty.tiers] for
+many customers.
 
-:func:`evaluate_batch` runs the same rules as
-:meth:`crmcore.loyalty.tiers.TierStatus.evaluate` over flattened facts of
-many customers with numpy: customers move in lock-step, one fact time per
-step, so the work grows with the number of distinct fact times, not with
-customers x facts in Python. :func:`evaluate_log` does it from a
-:class:`~crmcore.columnar.TransactionLog`. A differential property test checks
-that both paths give the same tiers.
+[`evaluate_batch()`][crmcore.loyalty.tiers_batch.evaluate_batch] runs the same rules as
+[`crmcore.loyalty.tiers.TierStatus.evaluate()`][crmcore.loyalty.tiers.TierStatus.evaluate] over
+flattened facts of many customers with numpy: customers move in lock-step, one fact time per step,
+so the work grows with the number of distinct fact times, not with customers x facts in Python.
+[`evaluate_log()`][crmcore.loyalty.tiers_batch.evaluate_log] does it from a
+[`TransactionLog`][crmcore.columnar.TransactionLog]. A differential property test checks that both
+paths give the same tiers.
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class BatchTiers:
     ``tiers`` holds positions in ``policy.tiers``, ``since`` and
     ``period_end`` are ``datetime64[us]`` (``NaT`` where the per-customer
     status has ``None``), ``upgrades``/``downgrades``/``retentions`` count
-    the events the per-customer :meth:`TierStatus.evaluate` would raise.
+    the events the per-customer `TierStatus.evaluate()` would raise.
     A report: ``to_dict()`` and ``_repr_html_()`` show customers per tier.
     """
 
@@ -226,7 +227,8 @@ class BatchTiers:
         customer_ids: AnyArray | None,
         engine: _BatchEngine,
     ) -> None:
-        """Assemble a result (:func:`evaluate_batch` does this)."""
+        """Assemble a result ([`evaluate_batch()`][crmcore.loyalty.tiers_batch.evaluate_batch] does
+        this)."""
         self.policy = policy
         self.as_of = as_of
         self.customer_ids = None if customer_ids is None else read_only(customer_ids)
@@ -407,13 +409,15 @@ def evaluate_log(
     *,
     points: npt.ArrayLike | None = None,
 ) -> BatchTiers:
-    """:func:`evaluate_batch` over a :class:`~crmcore.columnar.TransactionLog`.
+    """[`evaluate_batch()`][crmcore.loyalty.tiers_batch.evaluate_batch] over a
+    [`TransactionLog`][crmcore.columnar.TransactionLog].
 
     Each purchase's amount counts as qualifying spend (rounded half-even to
-    the minor unit, as :meth:`Money.to_minor <crmcore.kernel.money.Money.to_minor>`
+    the minor unit, as [`Money.to_minor`][crmcore.kernel.money.Money.to_minor]
     does); ``points`` optionally gives qualifying points per row. Rows are
     the log's customers, in its ``customer_ids`` order. A row in another
-    currency than the policy's raises :class:`~crmcore.kernel.errors.CurrencyMismatchError`.
+    currency than the policy's raises
+    [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError].
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")

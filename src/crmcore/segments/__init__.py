@@ -1,14 +1,15 @@
 """Segment rules: one rule language, evaluated on objects, numpy frames and SQL.
 
-A rule is a tree of frozen nodes (:mod:`~crmcore.segments.rules`), written as
-text (:mod:`~crmcore.segments.parser`, :mod:`~crmcore.segments.printer`),
-stored as versioned JSON (:mod:`~crmcore.segments.jsonform`) and type-checked
-against a schema (:mod:`~crmcore.segments.typecheck`) before it runs. It runs
-three ways with one meaning: on one customer (:func:`matches`), as a numpy
-mask over a frame (:func:`mask`) and as parameterised SQL (:func:`to_sql`),
-all three from the rule's resolved form (:mod:`~crmcore.segments.resolved`).
-Segments (:mod:`~crmcore.segments.segment`) name rules, evaluate many at once
-and diff memberships into ``segment.entered`` / ``segment.exited`` events.
+A rule is a tree of frozen nodes ([`rules`][crmcore.segments.rules]), written as
+text ([`parser`][crmcore.segments.parser], [`printer`][crmcore.segments.printer]),
+stored as versioned JSON ([`jsonform`][crmcore.segments.jsonform]) and type-checked
+against a schema ([`typecheck`][crmcore.segments.typecheck]) before it runs. It runs
+three ways with one meaning: on one customer ([`matches()`][crmcore.segments.matches]), as a numpy
+mask over a frame ([`mask()`][crmcore.segments.mask]) and as parameterised SQL
+([`to_sql()`][crmcore.segments.to_sql]), all three from the rule's resolved form
+([`resolved`][crmcore.segments.resolved]). Segments ([`segment`][crmcore.segments.segment]) name
+rules, evaluate many at once and diff memberships into ``segment.entered`` / ``segment.exited``
+events.
 """
 
 from __future__ import annotations

@@ -1,19 +1,21 @@
 """Evaluate a segment rule on one customer: the per-object back end.
 
-:func:`matches` resolves the rule (:func:`crmcore.segments.resolved.resolve`: type
-check, fixed instants, one value domain per field) and tests the resolved tree on
-one customer's record and log rows; :func:`record_schema` is the rule schema of a
-record (the standard fields plus its ``attr.*`` fields). The numpy back end
-(:func:`crmcore.segments.evaluate_batch.mask`) and SQL
-(:func:`crmcore.segments.sql.to_sql`) evaluate the same resolved tree and give the
-same answers.
+[`matches()`][crmcore.segments.evaluate.matches] resolves the rule
+([`crmcore.segments.resolved.resolve()`][crmcore.segments.resolved.resolve]: type check, fixed
+instants, one value domain per field) and tests the resolved tree on one customer's record and log
+rows; [`record_schema()`][crmcore.segments.evaluate.record_schema] is the rule schema of a record
+(the standard fields plus its ``attr.*`` fields). The numpy back end
+([`crmcore.segments.evaluate_batch.mask()`][crmcore.segments.evaluate_batch.mask]) and SQL
+([`crmcore.segments.sql.to_sql()`][crmcore.segments.sql.to_sql]) evaluate the same resolved tree and
+give the same answers.
 
->>> from datetime import UTC, datetime
->>> from crmcore.segments.rules import Compare, Field, Literal
->>> rule = Compare(Field("total_spent"), ">=", Literal(100))
->>> record = {"id": "c-1", "name": "Ann", "total_spent": 250.0}
->>> matches(rule, record, datetime(2026, 1, 1, tzinfo=UTC))
-True
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.segments.rules import Compare, Field, Literal
+    >>> rule = Compare(Field("total_spent"), ">=", Literal(100))
+    >>> record = {"id": "c-1", "name": "Ann", "total_spent": 250.0}
+    >>> matches(rule, record, datetime(2026, 1, 1, tzinfo=UTC))
+    True
 """
 
 from __future__ import annotations
@@ -283,22 +285,23 @@ def matches(
 ) -> bool:
     """Whether one customer matches ``rule`` at ``as_of`` (the reference evaluator).
 
-    ``customer`` is a :class:`~crmcore.customers.Customer` or a flat record
-    (:func:`~crmcore.columnar.schema.customer_record`, or a row of
-    :meth:`CustomerFrame.to_records`). ``purchases`` are
-    :class:`~crmcore.customers.Purchase` objects or transaction-log records,
-    ``events`` :class:`~crmcore.customers.Interaction` objects or event-log
+    ``customer`` is a [`Customer`][crmcore.customers.Customer] or a flat record
+    ([`customer_record()`][crmcore.columnar.schema.customer_record], or a row of
+    `CustomerFrame.to_records()`). ``purchases`` are
+    [`Purchase`][crmcore.customers.Purchase] objects or transaction-log records,
+    ``events`` [`Interaction`][crmcore.customers.Interaction] objects or event-log
     records (the event kind is the interaction kind); rows of other
     customers are ignored. ``schema`` defaults to the standard schema plus
     the record's ``attr.*`` fields. Raises
-    :class:`~crmcore.kernel.errors.RuleTypeError` when the rule does not fit the
+    [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] when the rule does not fit the
     schema.
 
-    >>> from datetime import UTC, datetime
-    >>> from crmcore.segments.rules import HasTag, Not
-    >>> at = datetime(2026, 1, 1, tzinfo=UTC)
-    >>> matches(Not(HasTag("vip")), {"id": "c-1", "tags": frozenset()}, at)
-    True
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> from crmcore.segments.rules import HasTag, Not
+        >>> at = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> matches(Not(HasTag("vip")), {"id": "c-1", "tags": frozenset()}, at)
+        True
     """
     record = customer_record(customer) if isinstance(customer, Customer) else customer
     if not isinstance(record, Mapping):

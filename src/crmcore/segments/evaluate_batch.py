@@ -1,36 +1,38 @@
-"""Evaluate a segment rule over a whole :class:`~crmcore.columnar.CustomerFrame` with numpy.
+"""Evaluate a segment rule over a whole [`CustomerFrame`][crmcore.columnar.CustomerFrame] with
+numpy.
 
-:func:`mask` returns one boolean per customer: the same answer as
-:func:`crmcore.segments.evaluate.matches` on each customer's record, computed
-column-wise without a per-customer Python loop (the batch speed of
-:mod:`crmcore.segments.evaluate`; both evaluate the tree of
-:mod:`crmcore.segments.resolved`).
+[`mask()`][crmcore.segments.evaluate_batch.mask] returns one boolean per customer: the same answer
+as [`crmcore.segments.evaluate.matches()`][crmcore.segments.evaluate.matches] on each customer's
+record, computed column-wise without a per-customer Python loop (the batch speed of
+[`crmcore.segments.evaluate`][crmcore.segments.evaluate]; both evaluate the tree of
+[`crmcore.segments.resolved`][crmcore.segments.resolved]).
 
 * numbers, bools, datetimes and dates compare on their numpy arrays, with the
   column's missing mask (``NaN``/``NaT``/mask) and-ed out of every leaf;
 * categories compare by code: the predicate runs once per *category* and the
   result is gathered by code (code ``-1``, missing, is false);
-* tags use the CSR columns (:meth:`Column.has <crmcore.columnar.Column.has>`);
+* tags use the CSR columns ([`Column.has`][crmcore.columnar.columns.Column.has]);
 * text matching uses ``numpy.strings`` on ``StringDType`` (``ignore case``
   folds ASCII values with ``numpy.strings.lower`` and the few non-ASCII
-  distinct values with :meth:`str.casefold`);
+  distinct values with `str.casefold()`);
 * aggregates group the log rows by customer row
   (:meth:`TransactionLog.with_customer_index
   <crmcore.columnar.TransactionLog.with_customer_index>`) with
   ``np.bincount`` (count, sum, avg) and ``np.minimum.at``/``np.maximum.at``.
 
-:class:`MaskEvaluator` memoises every resolved sub-tree by value, so a set of
-segments sharing predicates evaluates each distinct one once
-(:class:`crmcore.segments.segment.SegmentSet` relies on it).
+[`MaskEvaluator`][crmcore.segments.evaluate_batch.MaskEvaluator] memoises every resolved sub-tree by
+value, so a set of segments sharing predicates evaluates each distinct one once
+([`crmcore.segments.segment.SegmentSet`][crmcore.segments.segment.SegmentSet] relies on it).
 
->>> from crmcore.datasets import synthetic
->>> from crmcore.columnar import CustomerFrame
->>> from crmcore.segments.rules import Compare, Field, Literal
->>> data = synthetic.generate(200, seed=1)
->>> frame = CustomerFrame.from_customers(data.customers)
->>> big = mask(Compare(Field("total_spent"), ">=", Literal(100)), frame, data.end)
->>> big.dtype, big.shape == (len(frame),), bool(0 < big.sum() < len(frame))
-(dtype('bool'), True, True)
+Examples:
+    >>> from crmcore.datasets import synthetic
+    >>> from crmcore.columnar import CustomerFrame
+    >>> from crmcore.segments.rules import Compare, Field, Literal
+    >>> data = synthetic.generate(200, seed=1)
+    >>> frame = CustomerFrame.from_customers(data.customers)
+    >>> big = mask(Compare(Field("total_spent"), ">=", Literal(100)), frame, data.end)
+    >>> big.dtype, big.shape == (len(frame),), bool(0 < big.sum() < len(frame))
+    (dtype('bool'), True, True)
 """
 
 from __future__ import annotations
@@ -425,9 +427,9 @@ def mask(
     """One bool per customer of ``frame`` (row order): does the customer match ``rule``?
 
     ``transactions`` / ``events`` are needed only by aggregates over them
-    (a :class:`~crmcore.kernel.errors.ValidationError` names the missing log);
+    (a [`ValidationError`][crmcore.kernel.errors.ValidationError] names the missing log);
     ``schema`` defaults to the frame's columns plus the computed fields.
-    Raises :class:`~crmcore.kernel.errors.RuleTypeError` when the rule does not fit
+    Raises [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] when the rule does not fit
     the schema. The array is read-only.
     """
     evaluator = MaskEvaluator(frame, as_of, transactions=transactions, events=events, schema=schema)

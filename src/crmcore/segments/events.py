@@ -1,9 +1,9 @@
 """Events raised when customers enter or leave a segment.
 
-:func:`crmcore.segments.segment.diff` compares two membership evaluations
-and raises one :class:`SegmentEntered` per customer that joined a segment
-and one :class:`SegmentExited` per customer that left it: the hook for
-automation (send the welcome mail when someone becomes "vip"). They carry
+[`crmcore.segments.segment.diff()`][crmcore.segments.segment.diff] compares two membership
+evaluations and raises one [`SegmentEntered`][crmcore.segments.events.SegmentEntered] per customer
+that joined a segment and one [`SegmentExited`][crmcore.segments.events.SegmentExited] per customer
+that left it: the hook for automation (send the welcome mail when someone becomes "vip"). They carry
 ids and the segment name only, no personal data.
 """
 

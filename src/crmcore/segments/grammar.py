@@ -1,14 +1,15 @@
 """The grammar of segment rule text and its hand-written one-pass parser.
 
-A rule reads like a sentence::
+A rule reads like a sentence:
 
     total_spent >= 1000 and country in ("CN", "TW") and last_purchase_at within 90 days
 
-:func:`parse_rule_with_positions` turns the tokens of such text
-(:func:`~crmcore.segments.tokenizer.tokenize`) into the AST of
-:mod:`crmcore.segments.rules`, and :func:`~crmcore.segments.printer.to_text` turns an
-AST back into text, so ``parse_rule(to_text(rule)) == rule`` for every rule. The
-grammar (in EBNF, with the full description in ``docs/segments.md``)::
+[`parse_rule_with_positions()`][crmcore.segments.grammar.parse_rule_with_positions] turns the tokens
+of such text ([`tokenize()`][crmcore.segments.tokenizer.tokenize]) into the AST of
+[`crmcore.segments.rules`][crmcore.segments.rules], and
+[`to_text()`][crmcore.segments.printer.to_text] turns an AST back into text, so
+``parse_rule(to_text(rule)) == rule`` for every rule. The grammar (in EBNF, with the full
+description in ``docs/segments.md``):
 
     rule      = or_expr EOF ;
     or_expr   = and_expr { "or" and_expr } ;
@@ -22,14 +23,14 @@ grammar (in EBNF, with the full description in ``docs/segments.md``)::
 Keywords are case-insensitive; field names are case-sensitive. Why a hand-written
 parser: the grammar is small, error messages can say exactly what was expected, and
 the whole parse is one linear pass with no recursion (nesting is kept on an explicit
-stack and capped at :data:`MAX_DEPTH`), so hostile input can neither hang it nor
-exhaust Python's stack.
+stack and capped at [`MAX_DEPTH`][crmcore.segments.grammar.MAX_DEPTH]), so hostile input can neither
+hang it nor exhaust Python's stack.
 
-Every node's position is recorded in a :class:`~crmcore.segments.positions.SourceMap`,
+Every node's position is recorded in a [`SourceMap`][crmcore.segments.positions.SourceMap],
 keyed by the node's *path* (the tuple of child indices from the root, in
-:func:`~crmcore.segments.rules.children` order), so the type checker can point at the
-offending node. :func:`crmcore.segments.parser.parse_rule` is the entry point that
-also type-checks.
+[`children()`][crmcore.segments.rules.children] order), so the type checker can point at the
+offending node. [`crmcore.segments.parser.parse_rule()`][crmcore.segments.parser.parse_rule] is the
+entry point that also type-checks.
 """
 
 from __future__ import annotations
@@ -73,10 +74,11 @@ T = TypeVar("T")
 
 __all__ = ["MAX_DEPTH", "boolean_depth", "parse_rule_with_positions"]
 
-#: How deeply ``and``/``or``/``not`` may nest (and parentheses in text). Deeper rules are
-#: rejected with a :class:`~crmcore.kernel.errors.RuleSyntaxError` rather than a RecursionError
-#: in some back end.
 MAX_DEPTH: Final = 200
+"""How deeply ``and``/``or``/``not`` may nest (and parentheses in text). Deeper rules are
+rejected with a [`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] rather than a
+RecursionError in some back end.
+"""
 
 _UNITS: Final[dict[str, DurationUnit]] = {
     "day": "days",
@@ -502,9 +504,10 @@ def parse_rule_with_positions(text: str) -> tuple[Predicate, SourceMap]:
 def boolean_depth(rule: Predicate) -> int:
     """How many ``and``/``or``/``not`` nodes are on the longest path from the root.
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> boolean_depth(parse_rule("not (a or b and c)"))
-    3
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> boolean_depth(parse_rule("not (a or b and c)"))
+        3
     """
     deepest = 0
     stack: list[tuple[Predicate, int]] = [(rule, 0)]

@@ -2,7 +2,7 @@
 
 A document is ``{"crmcore_rule": 1, "rule": <node>}``. Every node is an object
 with a ``"type"`` tag; literal values carry their own type, because ``1``,
-``1.0``, ``Decimal("1")`` and ``true`` are different literals::
+``1.0``, ``Decimal("1")`` and ``true`` are different literals:
 
     {"type": "compare", "operator": ">=",
      "operand": {"type": "field", "name": "total_spent"},
@@ -13,14 +13,15 @@ Literal kinds: ``int`` (JSON integer), ``float`` (JSON number), ``decimal`` (str
 8601 in UTC, ``"2024-01-01T01:30:00Z"``) and ``null``. The full format is in
 ``docs/segments.md``.
 
-:func:`rule_to_json` always writes every key; :func:`rule_from_json` is strict — an
-unknown ``type``, a missing or unexpected key, a value of the wrong JSON type or a
-version other than :data:`JSON_VERSION` raises
-:class:`~crmcore.kernel.errors.RuleSyntaxError` whose message names the JSON path (e.g.
-``$.rule.items[1].value.kind``). Optional keys (``negated``, ``ignore_case``,
-``window``, ``column``, ``event_kind``) may be left out when reading. Both
-directions are iterative over and/or/not, so deep documents cannot exhaust the stack;
-nesting beyond :data:`~crmcore.segments.grammar.MAX_DEPTH` is rejected.
+[`rule_to_json()`][crmcore.segments.jsonform.rule_to_json] always writes every key;
+[`rule_from_json()`][crmcore.segments.jsonform.rule_from_json] is strict — an unknown ``type``, a
+missing or unexpected key, a value of the wrong JSON type or a version other than
+[`JSON_VERSION`][crmcore.segments.jsonform.JSON_VERSION] raises
+[`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] whose message names the JSON path (e.g.
+``$.rule.items[1].value.kind``). Optional keys (``negated``, ``ignore_case``, ``window``,
+``column``, ``event_kind``) may be left out when reading. Both directions are iterative over
+and/or/not, so deep documents cannot exhaust the stack; nesting beyond
+[`MAX_DEPTH`][crmcore.segments.grammar.MAX_DEPTH] is rejected.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ __all__ = [
 
 _S = TypeVar("_S", bound=str)
 
-#: The format version this crmcore writes and reads.
 JSON_VERSION: Final = 1
+"""The format version this crmcore writes and reads."""
 
 _UNITS: Final[tuple[DurationUnit, ...]] = ("days", "weeks", "months", "years")
 _SOURCES: Final[tuple[AggregateSource, ...]] = ("purchases", "events")
@@ -186,10 +187,11 @@ def _condition_json(node: Predicate) -> dict[str, Any]:
 def rule_to_json(rule: Predicate) -> dict[str, Any]:
     """The rule as a JSON-ready dict: ``{"crmcore_rule": 1, "rule": {...}}``.
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> rule_to_json(parse_rule('has tag "vip"'))
-    {'crmcore_rule': 1,
-     'rule': {'type': 'has_tag', 'field': {'type': 'field', 'name': 'tags'}, 'tag': 'vip'}}
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> rule_to_json(parse_rule('has tag "vip"'))
+        {'crmcore_rule': 1,
+         'rule': {'type': 'has_tag', 'field': {'type': 'field', 'name': 'tags'}, 'tag': 'vip'}}
     """
     out: list[dict[str, Any]] = []
     stack: list[tuple[Predicate, bool]] = [(rule, False)]
@@ -215,9 +217,10 @@ def rule_to_json(rule: Predicate) -> dict[str, Any]:
 def rule_to_json_text(rule: Predicate, *, indent: int | None = None) -> str:
     """The JSON form as a string (keys in a fixed order, so equal rules give equal text).
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> rule_to_json_text(parse_rule('did "signup"'))
-    '{"crmcore_rule": 1, "rule": {"type": "did", "event_kind": "signup", "window": null}}'
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> rule_to_json_text(parse_rule('did "signup"'))
+        '{"crmcore_rule": 1, "rule": {"type": "did", "event_kind": "signup", "window": null}}'
     """
     document = rule_to_json(rule)
     try:
@@ -485,14 +488,16 @@ def _build_condition(obj: object, path: str, tag: str) -> Predicate:
 
 
 def rule_from_json(document: object) -> Predicate:
-    """Read a rule from its JSON form (as produced by :func:`rule_to_json`).
+    """Read a rule from its JSON form (as produced by
+    [`rule_to_json()`][crmcore.segments.jsonform.rule_to_json]).
 
-    >>> rule_from_json({"crmcore_rule": 1, "rule": {"type": "did", "event_kind": "signup"}})
-    Did(event_kind='signup', window=None)
-    >>> rule_from_json({"crmcore_rule": 2, "rule": {}})
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.RuleSyntaxError: invalid rule JSON at $.crmcore_rule: version 2 ...
+    Examples:
+        >>> rule_from_json({"crmcore_rule": 1, "rule": {"type": "did", "event_kind": "signup"}})
+        Did(event_kind='signup', window=None)
+        >>> rule_from_json({"crmcore_rule": 2, "rule": {}})
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.RuleSyntaxError: invalid rule JSON at $.crmcore_rule: version 2 ...
 
     :raises RuleSyntaxError: the document is malformed or of another version; the
         message names the JSON path of the problem.
@@ -544,7 +549,8 @@ def rule_from_json(document: object) -> Predicate:
 
 
 def rule_from_json_text(text: str) -> Predicate:
-    """Read a rule from a JSON string (see :func:`rule_from_json`).
+    """Read a rule from a JSON string (see
+    [`rule_from_json()`][crmcore.segments.jsonform.rule_from_json]).
 
     :raises RuleSyntaxError: not JSON (with the line and column of the JSON error),
         or not a valid rule document.

@@ -1,11 +1,12 @@
 """Where things are in rule text: node spans, the source map, and positioned syntax errors.
 
-The parser records where each node of a rule starts as a tree of :class:`Span`
-(one per node, children in :func:`~crmcore.segments.rules.children` order). A
-:class:`SourceMap` turns a node's *path* (the tuple of child indices from the root)
-into a 1-based (line, column), so the type checker can point at the offending node;
-:func:`syntax_error` turns an offset in the text into a
-:class:`~crmcore.kernel.errors.RuleSyntaxError` with line, column and caret excerpt.
+The parser records where each node of a rule starts as a tree of
+[`Span`][crmcore.segments.positions.Span] (one per node, children in
+[`children()`][crmcore.segments.rules.children] order). A
+[`SourceMap`][crmcore.segments.positions.SourceMap] turns a node's *path* (the tuple of child
+indices from the root) into a 1-based (line, column), so the type checker can point at the offending
+node; [`syntax_error()`][crmcore.segments.positions.syntax_error] turns an offset in the text into a
+[`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] with line, column and caret excerpt.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ class SourceMap:
     """Positions of a parsed rule's nodes: ``position(path)`` → (line, column), 1-based.
 
     A *path* is the tuple of child indices from the root (``()`` is the root), in
-    :func:`~crmcore.segments.rules.children` order.
+    [`children()`][crmcore.segments.rules.children] order.
 
-    >>> from crmcore.segments.grammar import parse_rule_with_positions
-    >>> rule, where = parse_rule_with_positions("a = 1 and\\n  b = 2")
-    >>> where.position((1,)), where.position((1, 1))
-    ((2, 3), (2, 7))
+    Examples:
+        >>> from crmcore.segments.grammar import parse_rule_with_positions
+        >>> rule, where = parse_rule_with_positions("a = 1 and\\n  b = 2")
+        >>> where.position((1,)), where.position((1, 1))
+        ((2, 3), (2, 7))
     """
 
     def __init__(self, text: str, root: Span) -> None:
@@ -64,7 +66,8 @@ def line_starts(text: str) -> list[int]:
 
 
 def line_column(starts: list[int], offset: int) -> tuple[int, int]:
-    """The 1-based (line, column) of ``offset``, given the :func:`line_starts` of the text."""
+    """The 1-based (line, column) of ``offset``, given the
+    [`line_starts()`][crmcore.segments.positions.line_starts] of the text."""
     line = bisect.bisect_right(starts, offset) - 1
     if line >= 1 and line == len(starts) - 1:
         # The end of the text belongs to the last line (even after a final line break).
@@ -73,6 +76,7 @@ def line_column(starts: list[int], offset: int) -> tuple[int, int]:
 
 
 def syntax_error(message: str, text: str, offset: int) -> RuleSyntaxError:
-    """A :class:`~crmcore.kernel.errors.RuleSyntaxError` pointing at ``offset`` in ``text``."""
+    """A [`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] pointing at ``offset`` in
+    ``text``."""
     line, column = line_column(line_starts(text), offset)
     return RuleSyntaxError(message, text, line, column)

@@ -1,8 +1,9 @@
 """Print a segment rule as text that parses back to the same rule.
 
-:func:`to_text` is the inverse of :func:`~crmcore.segments.parser.parse_rule`:
-``parse_rule(to_text(rule)) == rule`` for every rule (a hypothesis property test
-checks it). That needs care with literals, whose type is part of their value:
+[`to_text()`][crmcore.segments.printer.to_text] is the inverse of
+[`parse_rule()`][crmcore.segments.parser.parse_rule]: ``parse_rule(to_text(rule)) == rule`` for
+every rule (a hypothesis property test checks it). That needs care with literals, whose type is part
+of their value:
 
 * ints print plainly (``3``), Decimals always with a point (``12.50``, ``1000.0``),
   floats always with an exponent (``1.5e0``, ``1e+16``) so each reads back as its
@@ -66,8 +67,9 @@ def _escape(text: str, quote: str) -> str:
 def quote_string(text: str) -> str:
     """``text`` as a double-quoted string literal.
 
-    >>> print(quote_string('say "hi"\\n'))
-    "say \\"hi\\"\\n"
+    Examples:
+        >>> print(quote_string('say "hi"\\n'))
+        "say \\"hi\\"\\n"
     """
     return f'"{_escape(text, chr(34))}"'
 
@@ -75,8 +77,9 @@ def quote_string(text: str) -> str:
 def quote_name(name: str) -> str:
     """A field or column name as written in a rule: plain, or backquoted when needed.
 
-    >>> quote_name("attr.loyalty_tier"), quote_name("count"), quote_name("my field")
-    ('attr.loyalty_tier', '`count`', '`my field`')
+    Examples:
+        >>> quote_name("attr.loyalty_tier"), quote_name("count"), quote_name("my field")
+        ('attr.loyalty_tier', '`count`', '`my field`')
     """
     if _PLAIN_NAME.fullmatch(name) and name.lower() not in KEYWORDS:
         return name
@@ -86,8 +89,9 @@ def quote_name(name: str) -> str:
 def format_literal(value: LiteralValue) -> str:
     """A literal value as rule text that reads back as the same type and value.
 
-    >>> format_literal(1500.0), format_literal(Decimal("12.50")), format_literal(None)
-    ('1500.0e0', '12.50', 'null')
+    Examples:
+        >>> format_literal(1500.0), format_literal(Decimal("12.50")), format_literal(None)
+        ('1500.0e0', '12.50', 'null')
     """
     if value is None:
         return "null"
@@ -213,12 +217,13 @@ def _flat(node: And | Or | Not, parts: list[str]) -> str:
 def to_text(rule: Predicate) -> str:
     """The rule as one line of text; ``parse_rule(to_text(rule)) == rule``.
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> to_text(parse_rule("(a = 1 OR b = 2) AND NOT c IS NULL and x = 1.5e3"))
-    '(a = 1 or b = 2) and not c is null and x = 1500.0e0'
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> to_text(parse_rule("(a = 1 OR b = 2) AND NOT c IS NULL and x = 1.5e3"))
+        '(a = 1 or b = 2) and not c is null and x = 1500.0e0'
 
     :raises RuleSyntaxError: the rule nests deeper than
-        :data:`~crmcore.segments.grammar.MAX_DEPTH` levels of and/or/not, which the
+        [`MAX_DEPTH`][crmcore.segments.grammar.MAX_DEPTH] levels of and/or/not, which the
         parser would not read back.
     """
     return _fold(rule, _condition, _flat)
@@ -228,23 +233,24 @@ def to_pretty_text(rule: Predicate, *, width: int = 80, indent: str = "  ") -> s
     """The rule over several lines: an and/or group longer than ``width`` puts one item
     per line, each after its ``and``/``or``, with parenthesised groups indented.
 
-    It parses back to the same rule, like :func:`to_text`.
+    It parses back to the same rule, like [`to_text()`][crmcore.segments.printer.to_text].
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> rule = parse_rule(
-    ...     'total_spent >= 1000 and (country = "CN" or country = "TW") and consent_email'
-    ... )
-    >>> print(to_pretty_text(rule, width=40))
-    total_spent >= 1000
-    and (country = "CN" or country = "TW")
-    and consent_email = true
-    >>> print(to_pretty_text(rule, width=30))
-    total_spent >= 1000
-    and (
-      country = "CN"
-      or country = "TW"
-    )
-    and consent_email = true
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> rule = parse_rule(
+        ...     'total_spent >= 1000 and (country = "CN" or country = "TW") and consent_email'
+        ... )
+        >>> print(to_pretty_text(rule, width=40))
+        total_spent >= 1000
+        and (country = "CN" or country = "TW")
+        and consent_email = true
+        >>> print(to_pretty_text(rule, width=30))
+        total_spent >= 1000
+        and (
+          country = "CN"
+          or country = "TW"
+        )
+        and consent_email = true
     """
 
     def leaf(node: Predicate) -> tuple[str, list[str]]:

@@ -1,32 +1,31 @@
 """The resolved form of a segment rule: the small tree every back end evaluates.
 
-A rule (:mod:`crmcore.segments.rules`) is first *resolved* against a
-:class:`~crmcore.segments.rules.RuleSchema` and an ``as_of`` instant by
-:func:`resolve`: every field is checked to exist and to take the literal's
-type (else :class:`~crmcore.kernel.errors.RuleTypeError`, before any value or SQL
-is touched), every relative time becomes a fixed instant, literals are
-converted to the one value domain their field compares in, and sugar
-(``between``, ``within``, ``did``, time tests) is rewritten into plain
-comparisons. The three back ends (:func:`crmcore.segments.evaluate.matches`,
-:func:`crmcore.segments.evaluate_batch.mask` and
-:func:`crmcore.segments.sql.to_sql`) then evaluate the same small resolved
-tree, which is why they agree.
+A rule ([`crmcore.segments.rules`][crmcore.segments.rules]) is first *resolved* against a
+[`RuleSchema`][crmcore.segments.rules.RuleSchema] and an ``as_of`` instant by
+[`resolve()`][crmcore.segments.resolved.resolve]: every field is checked to exist and to take the
+literal's type (else [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError], before any value or SQL
+is touched), every relative time becomes a fixed instant, literals are converted to the one value
+domain their field compares in, and sugar (``between``, ``within``, ``did``, time tests) is
+rewritten into plain comparisons. The three back ends
+([`crmcore.segments.evaluate.matches()`][crmcore.segments.evaluate.matches],
+[`crmcore.segments.evaluate_batch.mask()`][crmcore.segments.evaluate_batch.mask] and
+[`crmcore.segments.sql.to_sql()`][crmcore.segments.sql.to_sql]) then evaluate the same small
+resolved tree, which is why they agree.
 
 Value domains of the resolved comparisons:
 
-==============  ===============================================================
-field type      compared as
-==============  ===============================================================
-``number``      ``float`` (ints, floats and Decimals alike)
-``string``      ``str``, by code point (categories too)
-``bool``        ``bool``
-``datetime``    ``int`` microseconds since the Unix epoch (a date literal is
-                midnight UTC)
-``date``        ``date`` (a datetime bound is turned into the equivalent date
-                bound: ``birth_date > 2000-01-01T12:00Z`` is ``> 2000-01-01``)
-==============  ===============================================================
+| field type | compared as |
+|---|---|
+| ``number`` | ``float`` (ints, floats and Decimals alike) |
+| ``string`` | ``str``, by code point (categories too) |
+| ``bool`` | ``bool`` |
+| ``datetime`` | ``int`` microseconds since the Unix epoch (a date literal is midnight UTC) |
+| ``date`` | ``date`` (a datetime bound becomes the date bound it means) |
 
-Null semantics (see :mod:`crmcore.segments.rules`): every leaf is *false* on
+A datetime bound on a date field means the equivalent date bound:
+``birth_date > 2000-01-01T12:00Z`` is ``birth_date > 2000-01-01``.
+
+Null semantics (see [`crmcore.segments.rules`][crmcore.segments.rules]): every leaf is *false* on
 a missing value, ``not`` is the plain complement, ``count``/``sum`` over no
 rows are ``0`` and ``avg``/``min``/``max`` missing. Aggregate windows cover
 ``(as_of - window, as_of]``; rows after ``as_of`` never count; ``did "x"
@@ -86,8 +85,8 @@ __all__ = [
 ]
 
 
-#: A resolved comparison value: float, str, bool, int (microseconds) or date.
 Value: TypeAlias = float | str | bool | int | date
+"""A resolved comparison value: float, str, bool, int (microseconds) or date."""
 
 
 # --- the resolved tree -------------------------------------------------------------------
@@ -122,8 +121,8 @@ class AggRef:
         return self.function not in ("count", "sum")
 
 
-#: What a resolved leaf tests.
 Ref: TypeAlias = FieldRef | AggRef
+"""What a resolved leaf tests."""
 
 
 @attrs.frozen(cache_hash=True)
@@ -198,10 +197,10 @@ class RNot:
     item: Resolved
 
 
-#: A resolved leaf.
 Leaf: TypeAlias = RCompare | RIn | RNull | RText | RTag | Const
-#: A resolved rule.
+"""A resolved leaf."""
 Resolved: TypeAlias = Leaf | RAnd | ROr | RNot
+"""A resolved rule."""
 
 
 # --- resolution -----------------------------------------------------------------------------
@@ -260,7 +259,6 @@ def _literal(tp: FieldType, literal: Literal, name: str) -> Value | None:
     raise _error(f"field {name!r} of type {tp} cannot be compared with {v!r}")
 
 
-#: The Python function of each comparison operator.
 COMPARATORS: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -269,6 +267,7 @@ COMPARATORS: Final[Mapping[str, Callable[[Any, Any], Any]]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
+"""The Python function of each comparison operator."""
 
 
 def _date_compare(ref: Ref, op: str, us: int) -> Resolved:
@@ -319,15 +318,16 @@ def _time_field(field: Field, schema: RuleSchema) -> FieldRef:
 def resolve(rule: Predicate, schema: RuleSchema, as_of: datetime) -> Resolved:
     """Type-check ``rule`` against ``schema`` and resolve it at ``as_of``.
 
-    Raises :class:`~crmcore.kernel.errors.RuleTypeError` for an unknown field,
+    Raises [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] for an unknown field,
     purchase column or event kind, or a literal of the wrong type.
 
-    >>> from datetime import UTC, datetime
-    >>> from crmcore.segments.rules import Field, Within, Duration
-    >>> r = resolve(Within(Field("last_purchase_at"), Duration(1, "days")),
-    ...             RuleSchema.default(), datetime(1970, 1, 2, tzinfo=UTC))
-    >>> [(c.op, c.value) for c in r.items]
-    [('>', 0), ('<=', 86400000000)]
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> from crmcore.segments.rules import Field, Within, Duration
+        >>> r = resolve(Within(Field("last_purchase_at"), Duration(1, "days")),
+        ...             RuleSchema.default(), datetime(1970, 1, 2, tzinfo=UTC))
+        >>> [(c.op, c.value) for c in r.items]
+        [('>', 0), ('<=', 86400000000)]
     """
     at = to_utc(as_of, "as_of")
     end = to_micros(at)

@@ -1,21 +1,23 @@
 """The segment rule language: an abstract syntax tree of frozen nodes.
 
-A rule is a tree of *predicates* (:data:`Predicate`) over *operands*
-(:data:`Operand`): customer fields (:class:`Field`, the columns of
-:data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` plus ``attr.<name>`` custom
-attributes and the computed fields of :data:`COMPUTED_FIELDS`) and
-behavioural aggregates over a transaction or event log (:class:`Aggregate`).
-Literal values are :class:`Literal` nodes.
+A rule is a tree of *predicates* ([`Predicate`][crmcore.segments.rules.Predicate]) over *operands*
+([`Operand`][crmcore.segments.rules.Operand]): customer fields
+([`Field`][crmcore.segments.rules.Field], the columns of
+[`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA] plus ``attr.<name>`` custom attributes
+and the computed fields of [`COMPUTED_FIELDS`][crmcore.segments.rules.COMPUTED_FIELDS]) and
+behavioural aggregates over a transaction or event log
+([`Aggregate`][crmcore.segments.rules.Aggregate]). Literal values are
+[`Literal`][crmcore.segments.rules.Literal] nodes.
 
 The same tree is evaluated by three back ends (one customer, a numpy mask
-over a :class:`~crmcore.columnar.CustomerFrame`, SQL), printed as text and
+over a [`CustomerFrame`][crmcore.columnar.CustomerFrame], SQL), printed as text and
 parsed back, and stored as versioned JSON. Every node is immutable and
 hashable, so rules compare by value: ``parse(print(rule)) == rule``.
 
 Relative times (``within 90 days``, ``30 days ago``, ``in last 365 days``)
-are :class:`Duration` nodes, resolved against the caller's ``as_of`` by
-:meth:`Duration.before`, once, before any back end compares values; so all
-back ends see the same cutoff instant.
+are [`Duration`][crmcore.segments.rules.Duration] nodes, resolved against the caller's ``as_of`` by
+[`Duration.before()`][crmcore.segments.rules.Duration.before], once, before any back end compares
+values; so all back ends see the same cutoff instant.
 
 Null semantics (the same in every back end):
 
@@ -81,11 +83,11 @@ __all__ = [
     "walk",
 ]
 
-#: The value types a :class:`Literal` may hold.
 LiteralValue: TypeAlias = int | float | Decimal | str | bool | date | datetime | None
+"""The value types a [`Literal`][crmcore.segments.rules.Literal] may hold."""
 
-#: How a rule sees a column: categories compare as strings, ints and floats as numbers.
 FieldType = TypingLiteral["string", "number", "bool", "datetime", "date", "tags"]
+"""How a rule sees a column: categories compare as strings, ints and floats as numbers."""
 
 ComparisonOperator = TypingLiteral["=", "!=", "<", "<=", ">", ">="]
 COMPARISON_OPERATORS: Final[tuple[ComparisonOperator, ...]] = ("=", "!=", "<", "<=", ">", ">=")
@@ -101,7 +103,6 @@ _DURATION_UNITS: Final = ("days", "weeks", "months", "years")
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _TEXT_OPERATORS: Final = ("contains", "starts_with", "ends_with")
 
-#: Fields computed from stored columns and ``as_of``: name → (type, meaning).
 COMPUTED_FIELDS: Final[Mapping[str, tuple[FieldType, str]]] = {
     "age": ("number", "whole years from birth_date to as_of (missing without a birth date)"),
     "tenure_days": ("number", "days from created_at to as_of (fractional)"),
@@ -114,6 +115,7 @@ COMPUTED_FIELDS: Final[Mapping[str, tuple[FieldType, str]]] = {
         "total_spent / purchase_count (missing when there are no purchases)",
     ),
 }
+"""Fields computed from stored columns and ``as_of``: name → (type, meaning)."""
 
 _KIND_TO_TYPE: Final[Mapping[ColumnKind, FieldType]] = {
     "string": "string",
@@ -247,9 +249,10 @@ class Duration:
         A duration reaching before year 1 gives the earliest representable
         instant (``datetime.min`` in UTC): everything is within it.
 
-        >>> from datetime import UTC
-        >>> Duration(1, "months").before(datetime(2026, 3, 31, tzinfo=UTC))
-        datetime.datetime(2026, 2, 28, 0, 0, tzinfo=datetime.timezone.utc)
+        Examples:
+            >>> from datetime import UTC
+            >>> Duration(1, "months").before(datetime(2026, 3, 31, tzinfo=UTC))
+            datetime.datetime(2026, 2, 28, 0, 0, tzinfo=datetime.timezone.utc)
         """
         at = to_utc(as_of)
         n = self.amount
@@ -314,8 +317,8 @@ class Aggregate:
             raise ValidationError("aggregate.event_kind", self.event_kind, "only for events")
 
 
-#: What a predicate tests: a customer field or an aggregate of their log rows.
 Operand: TypeAlias = Field | Aggregate
+"""What a predicate tests: a customer field or an aggregate of their log rows."""
 
 
 # --- predicates ------------------------------------------------------------------------
@@ -419,9 +422,9 @@ class Within:
 class TimeCompare:
     """``created_at before 2024-01-01`` / ``last_purchase_at after 30 days ago``.
 
-    ``point`` is a date or datetime :class:`Literal`, or a :class:`Duration`
-    meaning "that long before ``as_of``". ``before`` is strict (``<``),
-    ``after`` strict (``>``). A date compared with a datetime field means
+    ``point`` is a date or datetime [`Literal`][crmcore.segments.rules.Literal], or a
+    [`Duration`][crmcore.segments.rules.Duration] meaning "that long before ``as_of``". ``before``
+    is strict (``<``), ``after`` strict (``>``). A date compared with a datetime field means
     midnight UTC at the start of that date.
     """
 
@@ -482,7 +485,6 @@ class Not:
     item: Predicate = attrs.field(validator=_is_predicate)
 
 
-#: A boolean rule node.
 Predicate: TypeAlias = (
     Compare
     | InList
@@ -497,9 +499,10 @@ Predicate: TypeAlias = (
     | Or
     | Not
 )
+"""A boolean rule node."""
 
-#: Any node of a rule tree.
 Node: TypeAlias = Predicate | Operand | Literal | Duration
+"""Any node of a rule tree."""
 
 _PREDICATE_TYPES: Final = (
     Compare, InList, Between, IsNull, TextMatch, HasTag, Within, TimeCompare, Did, And, Or, Not
@@ -561,9 +564,10 @@ class RuleSchema:
     log known yet); otherwise aggregates and ``did`` over an unlisted kind
     fail the type check.
 
-    >>> schema = RuleSchema.default()
-    >>> schema.fields["total_spent"], schema.fields["country"], schema.fields["age"]
-    ('number', 'string', 'number')
+    Examples:
+        >>> schema = RuleSchema.default()
+        >>> schema.fields["total_spent"], schema.fields["country"], schema.fields["age"]
+        ('number', 'string', 'number')
     """
 
     fields: FrozenDict[str, FieldType] = attrs.field(converter=_frozen_types)

@@ -1,37 +1,37 @@
 """Segments: named rules, evaluated together, and the diff between two evaluations.
 
-A :class:`Segment` is a name, a rule and a description. A
-:class:`SegmentSet` evaluates many segments over one
-:class:`~crmcore.columnar.CustomerFrame` at once: their rules are resolved
+A [`Segment`][crmcore.segments.segment.Segment] is a name, a rule and a description. A
+[`SegmentSet`][crmcore.segments.segment.SegmentSet] evaluates many segments over one
+[`CustomerFrame`][crmcore.columnar.CustomerFrame] at once: their rules are resolved
 and every distinct sub-predicate is computed once
-(:class:`~crmcore.segments.evaluate_batch.MaskEvaluator` memoises by value), so
+([`MaskEvaluator`][crmcore.segments.evaluate_batch.MaskEvaluator] memoises by value), so
 ten segments that all test ``country = "CN"`` pay for it once. The result,
-:class:`SegmentMembership`, is columnar: one boolean row per segment over
-the frame's customer ids.
+[`SegmentMembership`][crmcore.segments.segment.SegmentMembership], is columnar: one boolean row per
+segment over the frame's customer ids.
 
-:func:`diff` compares two memberships (say last night's and tonight's) and
-returns who entered and who exited each segment, with one
-:class:`~crmcore.segments.events.SegmentEntered` /
-:class:`~crmcore.segments.events.SegmentExited` event per change: the hook
-for automation.
+[`diff()`][crmcore.segments.segment.diff] compares two memberships (say last night's and tonight's)
+and returns who entered and who exited each segment, with one
+[`SegmentEntered`][crmcore.segments.events.SegmentEntered] /
+[`SegmentExited`][crmcore.segments.events.SegmentExited] event per change: the hook for automation.
 
->>> from datetime import timedelta
->>> from crmcore.datasets import synthetic
->>> from crmcore.columnar import CustomerFrame
->>> from crmcore.segments.rules import Compare, Field, HasTag, Literal
->>> data = synthetic.generate(300, seed=3)
->>> frame = CustomerFrame.from_customers(data.customers)
->>> segments = SegmentSet([
-...     Segment("big_spenders", Compare(Field("total_spent"), ">=", Literal(500))),
-...     Segment("recent", Compare(Field("days_since_last_purchase"), "<=", Literal(30))),
-... ])
->>> before = segments.evaluate(frame, data.end - timedelta(days=30))
->>> after = segments.evaluate(frame, data.end)
->>> change = diff(before, after)
->>> change.entered["big_spenders"]
-()
->>> {e.kind for e in change.events} <= {"segment.entered", "segment.exited"}
-True
+Examples:
+    >>> from datetime import timedelta
+    >>> from crmcore.datasets import synthetic
+    >>> from crmcore.columnar import CustomerFrame
+    >>> from crmcore.segments.rules import Compare, Field, HasTag, Literal
+    >>> data = synthetic.generate(300, seed=3)
+    >>> frame = CustomerFrame.from_customers(data.customers)
+    >>> segments = SegmentSet([
+    ...     Segment("big_spenders", Compare(Field("total_spent"), ">=", Literal(500))),
+    ...     Segment("recent", Compare(Field("days_since_last_purchase"), "<=", Literal(30))),
+    ... ])
+    >>> before = segments.evaluate(frame, data.end - timedelta(days=30))
+    >>> after = segments.evaluate(frame, data.end)
+    >>> change = diff(before, after)
+    >>> change.entered["big_spenders"]
+    ()
+    >>> {e.kind for e in change.events} <= {"segment.entered", "segment.exited"}
+    True
 """
 
 from __future__ import annotations
@@ -253,7 +253,8 @@ class SegmentMembership:
         return {name: int(n) for name, n in zip(self.names, counts, strict=True)}
 
     def segments_of(self, customer_id: str) -> tuple[str, ...]:
-        """The segments ``customer_id`` belongs to (:class:`NotFoundError` for an unknown id)."""
+        """The segments ``customer_id`` belongs to
+        ([`NotFoundError`][crmcore.segments.segment.NotFoundError] for an unknown id)."""
         where = np.flatnonzero(self.ids == customer_id)
         if not where.size:
             raise NotFoundError("customer", customer_id)
@@ -307,8 +308,8 @@ class MembershipDiff:
     """Who entered and who exited each segment between two evaluations, and the events.
 
     ``entered[name]`` / ``exited[name]`` are sorted customer ids; ``events``
-    holds one :class:`SegmentEntered` / :class:`SegmentExited` per change,
-    segment by segment.
+    holds one [`SegmentEntered`][crmcore.segments.segment.SegmentEntered] /
+    [`SegmentExited`][crmcore.segments.segment.SegmentExited] per change, segment by segment.
     """
 
     before_as_of: datetime

@@ -1,39 +1,38 @@
 """Compile a segment rule to parameterised SQL for SQLite, PostgreSQL and DuckDB.
 
-:func:`to_sql` returns ``(sql_text, params)``: a ``SELECT`` of the matching
-customer ids (or, with ``what="where"``, just the condition over the
-customers table aliased ``c``). The rule is resolved and type-checked first
-(:func:`crmcore.segments.resolved.resolve`), so an unknown field never
-reaches SQL text; identifiers are quoted; **every literal value travels as a
-parameter** (placeholders ``?`` for SQLite and DuckDB, ``%s`` for psycopg),
-including LIKE patterns, whose ``%``, ``_`` and ``\\`` are escaped.
+[`to_sql()`][crmcore.segments.sql.to_sql] returns ``(sql_text, params)``: a ``SELECT`` of the
+matching customer ids (or, with ``what="where"``, just the condition over the customers table
+aliased ``c``). The rule is resolved and type-checked first
+([`crmcore.segments.resolved.resolve()`][crmcore.segments.resolved.resolve]), so an unknown field
+never reaches SQL text; identifiers are quoted; **every literal value travels as a parameter**
+(placeholders ``?`` for SQLite and DuckDB, ``%s`` for psycopg), including LIKE patterns, whose
+``%``, ``_`` and ``\\`` are escaped.
 
 SQL's three-valued logic is neutralised: every leaf is compiled so that it is
 TRUE or FALSE, never NULL (``COALESCE(<test>, FALSE)``, ``IS NULL``,
 ``EXISTS``), before ``NOT``, ``AND`` and ``OR`` combine them. So
 ``NOT (country = 'CN')`` matches customers without a country, exactly as
-:func:`~crmcore.segments.evaluate.matches` and
-:func:`~crmcore.segments.evaluate_batch.mask` do.
+[`matches()`][crmcore.segments.evaluate.matches] and
+[`mask()`][crmcore.segments.evaluate_batch.mask] do.
 
 Aggregates are correlated subqueries over the purchase and event tables;
 tag tests are ``EXISTS`` over the tag table; computed fields are expressions
-over the stored columns. :class:`SqlTables` names the tables and columns and
-says how times are stored: the defaults for ``sqlite`` follow
-:class:`~crmcore.storage.sqlite.SqliteStore` (datetimes as integer
-microseconds since the epoch, dates as ``YYYY-MM-DD`` text, amounts as
-decimal text, custom attributes in ``customer_attributes``); for
-``postgresql`` and ``duckdb`` datetimes are ``TIMESTAMPTZ``, dates ``DATE``
-and custom attributes are columns named ``attr.<name>`` of the customers
-table.
+over the stored columns. [`SqlTables`][crmcore.segments.sql.SqlTables] names the tables and columns
+and says how times are stored: the defaults for ``sqlite`` follow
+[`SqliteStore`][crmcore.storage.sqlite.SqliteStore] (datetimes as integer microseconds since the
+epoch, dates as ``YYYY-MM-DD`` text, amounts as decimal text, custom attributes in
+``customer_attributes``); for ``postgresql`` and ``duckdb`` datetimes are ``TIMESTAMPTZ``, dates
+``DATE`` and custom attributes are columns named ``attr.<name>`` of the customers table.
 
->>> from datetime import UTC, datetime
->>> from crmcore.segments.rules import Compare, Field, Literal
->>> sql, params = to_sql(Compare(Field("country"), "=", Literal("CN")), "sqlite",
-...                      as_of=datetime(2026, 1, 1, tzinfo=UTC))
->>> sql
-'SELECT c."id" FROM "customers" AS c WHERE COALESCE(c."country" = ?, FALSE) ORDER BY c."id"'
->>> params
-('CN',)
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.segments.rules import Compare, Field, Literal
+    >>> sql, params = to_sql(Compare(Field("country"), "=", Literal("CN")), "sqlite",
+    ...                      as_of=datetime(2026, 1, 1, tzinfo=UTC))
+    >>> sql
+    'SELECT c."id" FROM "customers" AS c WHERE COALESCE(c."country" = ?, FALSE) ORDER BY c."id"'
+    >>> params
+    ('CN',)
 """
 
 from __future__ import annotations
@@ -84,8 +83,9 @@ def quote_identifier(name: str) -> str:
 def escape_like(text: str) -> str:
     """``text`` with the LIKE wildcards ``%``, ``_`` and the escape ``\\`` escaped.
 
-    >>> escape_like("50%_off\\\\")
-    '50\\\\%\\\\_off\\\\\\\\'
+    Examples:
+        >>> escape_like("50%_off\\\\")
+        '50\\\\%\\\\_off\\\\\\\\'
     """
     return (
         text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
@@ -357,11 +357,11 @@ def to_sql(
     ``what="select"`` (default): ``SELECT c.<id> FROM <customers> AS c WHERE
     ... ORDER BY c.<id>``; ``what="where"``: the condition alone, over
     customers aliased ``c``. ``tables`` defaults to
-    :meth:`SqlTables.default` of the dialect, ``schema`` to the standard
-    rule schema (add ``attr.*`` fields with
-    :meth:`~crmcore.segments.rules.RuleSchema.with_attributes`). Raises
-    :class:`~crmcore.kernel.errors.RuleTypeError` for a rule that does not fit the
-    schema, before any SQL is built.
+    [`SqlTables.default()`][crmcore.segments.sql.SqlTables.default] of the dialect, ``schema`` to
+    the standard rule schema (add ``attr.*`` fields with
+    [`with_attributes()`][crmcore.segments.rules.RuleSchema.with_attributes]). Raises
+    [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] for a rule that does not fit the schema,
+    before any SQL is built.
     """
     _check_dialect(dialect)
     if what not in ("select", "where"):

@@ -1,12 +1,13 @@
 """The tokenizer of segment rule text: keywords, names, strings, numbers, dates, operators.
 
-:func:`tokenize` splits rule text into :class:`Token` values for the parser
-(:mod:`crmcore.segments.grammar`). Whitespace and ``#`` comments separate tokens;
-keywords (:data:`KEYWORDS`) are matched case-insensitively; strings and backquoted
-names take backslash escapes; numbers are ``int``, ``Decimal`` or ``float`` by how
-they are written; dates and datetimes are ISO 8601 (a datetime needs a UTC offset).
-Every pattern is linear in the input length, and a bad token is a
-:class:`~crmcore.kernel.errors.RuleSyntaxError` at its line and column.
+[`tokenize()`][crmcore.segments.tokenizer.tokenize] splits rule text into
+[`Token`][crmcore.segments.tokenizer.Token] values for the parser
+([`crmcore.segments.grammar`][crmcore.segments.grammar]). Whitespace and ``#`` comments separate
+tokens; keywords ([`KEYWORDS`][crmcore.segments.tokenizer.KEYWORDS]) are matched case-insensitively;
+strings and backquoted names take backslash escapes; numbers are ``int``, ``Decimal`` or ``float``
+by how they are written; dates and datetimes are ISO 8601 (a datetime needs a UTC offset). Every
+pattern is linear in the input length, and a bad token is a
+[`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] at its line and column.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from crmcore.segments.rules import Literal, LiteralValue
 
 __all__ = ["KEYWORDS", "Token", "TokenKind", "tokenize"]
 
-#: Reserved words (matched case-insensitively). A field with one of these names, or a
-#: name that is not a plain ASCII identifier, is written in backquotes.
 KEYWORDS: Final[frozenset[str]] = frozenset(
     {
         "and",
@@ -67,11 +66,14 @@ KEYWORDS: Final[frozenset[str]] = frozenset(
         "years",
     }
 )
+"""Reserved words (matched case-insensitively). A field with one of these names, or a
+name that is not a plain ASCII identifier, is written in backquotes.
+"""
 
-#: The kinds of :class:`Token`.
 TokenKind = TypingLiteral[
     "name", "keyword", "string", "number", "date", "datetime", "op", "(", ")", ",", "end"
 ]
+"""The kinds of [`Token`][crmcore.segments.tokenizer.Token]."""
 
 # Possessive quantifiers keep every pattern linear in the input length.
 _SPACE = re.compile(r"(?:\s++|#[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*+)++")
@@ -176,8 +178,9 @@ def tokenize(text: str) -> list[Token]:
 
     Whitespace and ``#`` comments (to the end of the line) separate tokens.
 
-    >>> [t.kind for t in tokenize('age >= 18 and has tag "vip"')]
-    ['name', 'op', 'number', 'keyword', 'keyword', 'keyword', 'string', 'end']
+    Examples:
+        >>> [t.kind for t in tokenize('age >= 18 and has tag "vip"')]
+        ['name', 'op', 'number', 'keyword', 'keyword', 'keyword', 'string', 'end']
     """
     if not isinstance(text, str):
         raise RuleSyntaxError(f"rule text must be a string, not {type(text).__name__}")

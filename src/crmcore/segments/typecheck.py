@@ -2,25 +2,21 @@
 
 A rule can be well formed and still meaningless for the data: a misspelt field,
 ``total_spent >= "high"``, ``gender before 2024-01-01``, ``sum(order_id)`` or
-``did "cart_abandonned"``. :func:`check_rule` finds the first such problem (in
-source order) before any back end runs, and raises
-:class:`~crmcore.kernel.errors.RuleTypeError` with the position of the offending node when
+``did "cart_abandonned"``. [`check_rule()`][crmcore.segments.typecheck.check_rule] finds the first
+such problem (in source order) before any back end runs, and raises
+[`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] with the position of the offending node when
 the rule's text is known.
 
-The rules, by field type (see :class:`~crmcore.segments.rules.RuleSchema`):
+The rules, by field type (see [`RuleSchema`][crmcore.segments.rules.RuleSchema]):
 
-=========== ================================= =========================================
-field type  literals it compares with         tests allowed
-=========== ================================= =========================================
-number      int, float, Decimal (not bool)    = != < <= > >=, in, between, is null
-string      string                            the same, plus contains / starts with /
-                                              ends with (ordering is by code point)
-bool        true / false                      = !=, in, is null
-datetime    datetime or date (midnight UTC)   comparisons, in, between, is null,
-                                              within, before, after
-date        date                              the same as datetime
-tags        string tags                       only ``has`` (tags are never null)
-=========== ================================= =========================================
+| field type | literals it compares with | tests allowed |
+|---|---|---|
+| number | int, float, Decimal (not bool) | = != < <= > >=, in, between, is null |
+| string | string | the same, plus contains / starts with / ends with (ordering is by code point) |
+| bool | true / false | = !=, in, is null |
+| datetime | datetime or date (midnight) | compare, in, between, is null, within, before, after |
+| date | date | the same as datetime |
+| tags | string tags | only ``has`` (tags are never null) |
 
 Aggregates are numbers: ``count`` of any log, ``sum``/``avg``/``min``/``max`` of a
 numeric purchase column (``schema.purchase_columns``). Event kinds (in aggregates and
@@ -29,8 +25,8 @@ numeric purchase column (``schema.purchase_columns``). Event kinds (in aggregate
 A duration longer than the calendar (over 9,998 years) is rejected too.
 
 ``= null``, ``!= null`` and ``null`` in a list or range are rejected: under the null
-semantics of :mod:`crmcore.segments.rules` they would never match, which is never what
-was meant; write ``is null`` / ``is not null``.
+semantics of [`crmcore.segments.rules`][crmcore.segments.rules] they would never match, which is
+never what was meant; write ``is null`` / ``is not null``.
 """
 
 from __future__ import annotations
@@ -307,19 +303,21 @@ def check_positions(rule: Predicate, schema: RuleSchema, where: SourceMap | None
 
 
 def check_rule(rule: Predicate, schema: RuleSchema, text: str | None = None) -> None:
-    """Raise :class:`~crmcore.kernel.errors.RuleTypeError` if ``rule`` does not fit ``schema``.
+    """Raise [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] if ``rule`` does not fit
+    ``schema``.
 
     Pass the rule's source ``text`` to get the line and column of the problem (the
     text is parsed again to locate nodes; if it does not parse to ``rule`` the
     position is line 0).
 
-    >>> from crmcore.segments.parser import parse_rule
-    >>> schema = RuleSchema.default()
-    >>> text = "country = 'CN' and total_spnt > 10"
-    >>> check_rule(parse_rule(text), schema, text)
-    Traceback (most recent call last):
-    ...
-    crmcore.kernel.errors.RuleTypeError: line 1, column 20: unknown field 'total_spnt'; did you ...
+    Examples:
+        >>> from crmcore.segments.parser import parse_rule
+        >>> schema = RuleSchema.default()
+        >>> text = "country = 'CN' and total_spnt > 10"
+        >>> check_rule(parse_rule(text), schema, text)
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.RuleTypeError: line 1, column 20: unknown field 'total_spnt'; ...
     """
     where: SourceMap | None = None
     if text is not None:

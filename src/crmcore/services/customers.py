@@ -4,8 +4,8 @@ Each function is one transaction: it either completes entirely (aggregate,
 records and outbox events) or leaves the store unchanged. Functions that
 change an existing customer take an ``expected_version`` where a caller
 holds a copy (a form that was open for a while): a stale version raises
-:class:`~crmcore.kernel.errors.ConcurrencyConflictError` instead of overwriting a newer
-change.
+[`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] instead of overwriting
+a newer change.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ T = TypeVar("T")
 
 
 def register_customer(store: Store, outcome: Outcome[Customer]) -> Customer:
-    """Store a customer made with :meth:`Customer.register` and its events; return it stored."""
+    """Store a customer made with
+    [`Customer.register()`][crmcore.customers.customer.Customer.register] and its events; return it
+    stored."""
     with store.unit_of_work() as uow:
         customer = uow.customers.add(uow.take(outcome))
     return customer
@@ -55,7 +57,8 @@ def change_customer(
 ) -> Customer:
     """Apply ``change`` to the stored customer and save it, in one transaction.
 
-    >>> # change_customer(store, "c-1", lambda c: c.tag(["vip"], at))
+    Examples:
+        >>> # change_customer(store, "c-1", lambda c: c.tag(["vip"], at))
     """
     with store.unit_of_work() as uow:
         current = uow.customers.get(customer_id)
@@ -78,8 +81,8 @@ def record_purchase(store: Store, purchase: Purchase) -> Customer:
     """Store a purchase and update its customer's summary together.
 
     A purchase whose order id is already stored raises
-    :class:`~crmcore.kernel.errors.AlreadyExistsError` and changes nothing, so a retried
-    request cannot count an order twice.
+    [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] and changes nothing, so a
+    retried request cannot count an order twice.
     """
     with store.unit_of_work() as uow:
         uow.purchases.add(purchase)
@@ -126,7 +129,7 @@ def set_consent(
 def export_customer_data(store: Store, customer_id: str) -> dict[str, JSON]:
     """Everything stored about one customer, as one JSON document (right of access).
 
-    The customer export of :func:`~crmcore.customers.export_customer` plus the
+    The customer export of [`export_customer()`][crmcore.customers.export_customer] plus the
     customer's ``feedback`` (what they told the company, with its text).
     """
     with store.unit_of_work() as uow:
@@ -149,7 +152,7 @@ def erase_customer(
 
     Interaction notes, service summaries and feedback texts are blanked, and
     so are the notes and actions of the cases opened from that feedback
-    (:meth:`~crmcore.feedback.cases.Case.redacted`); the rest (times,
+    ([`redacted()`][crmcore.feedback.cases.Case.redacted]); the rest (times,
     channels, scores, themes, case states) stays for analytics. A case opened
     without feedback is not linked to the customer's records: redact it with
     ``Case.redacted`` where the application keeps that link.
@@ -196,7 +199,9 @@ def import_customers(
 
 
 def retry_on_conflict(operation: Callable[[], T], attempts: int = 3) -> T:
-    """Run ``operation``, again after each :class:`ConcurrencyConflictError` (``attempts`` in all).
+    """Run ``operation``, again after each
+    [`ConcurrencyConflictError`][crmcore.services.customers.ConcurrencyConflictError] (``attempts``
+    in all).
 
     Only safe for operations that reload what they change (all the functions
     in this module without ``expected_version`` do).

@@ -1,25 +1,26 @@
 """Feedback use cases: store feedback, open and work closed-loop cases, plan improvements.
 
 Each function is one unit of work: it loads what it changes, calls the domain
-(:mod:`crmcore.feedback`), saves, and hands the events to the outbox in the
+([`crmcore.feedback`][crmcore.feedback]), saves, and hands the events to the outbox in the
 same transaction, so it either completes entirely or leaves the store
 unchanged. Functions that change a stored aggregate reload it first, so they
-can be wrapped in :func:`~crmcore.services.customers.retry_on_conflict`.
+can be wrapped in [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict].
 
->>> from datetime import UTC, datetime
->>> from crmcore.storage.memory import MemoryStore
->>> store = MemoryStore()
->>> at = datetime(2026, 3, 2, 9, tzinfo=UTC)
->>> complaint = Feedback(id="fb-1", customer_id="c-1", channel="email", kind="complaint",
-...                      text="Still no refund", scores={"nps": 2}, at=at)
->>> result = submit_feedback(store, complaint, customer_value=2500)
->>> result.case.id, result.case.priority.label, result.case.rules
-('case-fb-1', 'urgent', ('alarm_keyword',))
->>> case = act_on_case(store, "case-fb-1", lambda c: c.acknowledge(at))
->>> case.state.value, case.version
-('acknowledged', 2)
->>> [m.kind for m in store.outbox.pending()]
-['feedback.received', 'case.opened', 'case.acknowledged']
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.storage.memory import MemoryStore
+    >>> store = MemoryStore()
+    >>> at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    >>> complaint = Feedback(id="fb-1", customer_id="c-1", channel="email", kind="complaint",
+    ...                      text="Still no refund", scores={"nps": 2}, at=at)
+    >>> result = submit_feedback(store, complaint, customer_value=2500)
+    >>> result.case.id, result.case.priority.label, result.case.rules
+    ('case-fb-1', 'urgent', ('alarm_keyword',))
+    >>> case = act_on_case(store, "case-fb-1", lambda c: c.acknowledge(at))
+    >>> case.state.value, case.version
+    ('acknowledged', 2)
+    >>> [m.kind for m in store.outbox.pending()]
+    ['feedback.received', 'case.opened', 'case.acknowledged']
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ __all__ = [
 
 @attrs.frozen
 class FeedbackSubmission:
-    """What :func:`submit_feedback` stored: the feedback and the case it opened, if any."""
+    """What [`submit_feedback()`][crmcore.services.feedback.submit_feedback] stored: the feedback
+    and the case it opened, if any."""
 
     feedback: Feedback
     case: Case | None
@@ -67,7 +69,7 @@ def submit_feedback(
 ) -> FeedbackSubmission:
     """Store ``feedback`` and, when an auto-open rule matches, open its case, atomically.
 
-    The case (see :func:`~crmcore.feedback.rules.open_case_for`: priority from
+    The case (see [`open_case_for()`][crmcore.feedback.rules.open_case_for]: priority from
     the matched severity and ``customer_value``, id ``"case-" + feedback.id``
     unless ``case_id`` is given) opens at ``at`` (default: when the feedback
     was given). The feedback, the case and their events
@@ -75,9 +77,9 @@ def submit_feedback(
     routes to a team) are written in one transaction.
 
     Submitting a feedback id that is already stored raises
-    :class:`~crmcore.kernel.errors.AlreadyExistsError` and changes nothing, so a retried
-    request opens no second case; so does a case id (or a case for this
-    feedback) that is already taken.
+    [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] and changes nothing, so a
+    retried request opens no second case; so does a case id (or a case for this feedback) that is
+    already taken.
     """
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")
@@ -95,16 +97,16 @@ def act_on_case(
     *,
     expected_version: int | None = None,
 ) -> Case:
-    """Apply ``operation`` (a :class:`~crmcore.feedback.cases.Case` method) to a stored case.
+    """Apply ``operation`` (a [`Case`][crmcore.feedback.cases.Case] method) to a stored case.
 
     ``operation`` receives the stored case and returns the outcome of one of
     its operations, e.g. ``lambda c: c.resolve(at, root_cause="billing",
     action_taken="refunded")``, ``lambda c: c.follow_up(at, verdict="resolved",
     satisfaction=5)``, ``lambda c: c.close(at)`` or ``lambda c: c.fire(trigger,
     at)``. The case is saved and the events queued in one transaction; an
-    :class:`~crmcore.kernel.errors.IllegalTransitionError` (or any error) changes nothing.
-    ``expected_version``: the version the caller last saw; a newer stored
-    version raises :class:`~crmcore.kernel.errors.ConcurrencyConflictError`.
+    [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] (or any error) changes
+    nothing. ``expected_version``: the version the caller last saw; a newer stored version raises
+    [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError].
     """
     with store.unit_of_work() as uow:
         current = uow.cases.get(case_id)
@@ -122,9 +124,11 @@ def act_on_case(
 
 
 def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) -> ImprovementAction:
-    """Store an action made with :meth:`ImprovementAction.plan` and its event; return it stored.
+    """Store an action made with
+    [`ImprovementAction.plan()`][crmcore.feedback.improvement.ImprovementAction.plan] and its event;
+    return it stored.
 
-    An id already taken raises :class:`~crmcore.kernel.errors.AlreadyExistsError`.
+    An id already taken raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
     if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
         raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")

@@ -1,51 +1,53 @@
 """Loyalty use cases: accounts, earning with tiers, redemption, refunds, expiry, referrals.
 
-Each function is one unit of work over a :class:`~crmcore.ports.Store`: it
-loads the :class:`~crmcore.loyalty.ledger.LoyaltyAccount` (and the tier
+Each function is one unit of work over a [`Store`][crmcore.ports.Store]: it
+loads the [`LoyaltyAccount`][crmcore.loyalty.ledger.LoyaltyAccount] (and the tier
 status or referral code and claim it needs), calls the ledger, saves, and queues the
 events in the same transaction, so it completes entirely or changes nothing.
 
 * **Idempotency.** Every posting takes the caller's ``key``. Replaying a
   key with the same request returns the stored account and writes nothing
   (no new version, no event); the same key with another request raises
-  :class:`~crmcore.kernel.errors.DuplicateOperationError`. A request that timed out can
-  therefore simply be sent again.
+  [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]. A request that timed
+  out can therefore simply be sent again.
 * **Concurrency.** Functions reload what they change, so they can be
-  wrapped in :func:`~crmcore.services.customers.retry_on_conflict`; a
+  wrapped in [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict]; a
   concurrent change of the same account raises
-  :class:`~crmcore.kernel.errors.ConcurrencyConflictError` at commit otherwise.
-* **Tiers.** With a ``tier_policy``, :func:`earn_for_purchase` earns at the
-  stored :class:`~crmcore.loyalty.tiers.TierStatus` tier (stored under the
-  account id) and then re-evaluates it from the ledger's qualifying earns,
-  in the same unit of work: an upgrade applies from the next purchase.
-  The tier multipliers come from the policy: a program without
-  ``earn.tier_multipliers`` earns with ``tier_policy.multipliers()``; a
-  program with its own must agree with the policy.
+  [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] at commit otherwise.
+* **Tiers.** With a ``tier_policy``,
+  [`earn_for_purchase()`][crmcore.services.loyalty.earn_for_purchase] earns at the stored
+  [`TierStatus`][crmcore.loyalty.tiers.TierStatus] tier (stored under the account id) and then
+  re-evaluates it from the ledger's qualifying earns, in the same unit of work: an upgrade applies
+  from the next purchase. The tier multipliers come from the policy: a program without
+  ``earn.tier_multipliers`` earns with ``tier_policy.multipliers()``; a program with its own must
+  agree with the policy.
 * **Referrals.** Each code and each claim is its own small aggregate, so a
   claim writes one code and one claim, whatever the program's size.
-  :func:`claim_referral` saves the code's new use count and the claim in one
-  unit of work; :func:`qualify_referral` posts both reward instructions to
-  the referrer's and the referee's accounts in the program (found by
-  customer) together with the rewarded claim, in one unit of work; the
-  program must configure the ``referral`` action.
+  [`claim_referral()`][crmcore.services.loyalty.claim_referral] saves the code's new use count and
+  the claim in one unit of work; [`qualify_referral()`][crmcore.services.loyalty.qualify_referral]
+  posts both reward instructions to the referrer's and the referee's accounts in the program (found
+  by customer) together with the rewarded claim, in one unit of work; the program must configure the
+  ``referral`` action.
 
->>> from datetime import UTC, datetime
->>> from crmcore.customers.records import Purchase
->>> from crmcore.loyalty.program import LoyaltyProgram
->>> from crmcore.kernel.money import Money
->>> from crmcore.storage.memory import MemoryStore
->>> store = MemoryStore()
->>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
->>> at = datetime(2026, 3, 1, tzinfo=UTC)
->>> _ = open_account(store, "A-1", "c-1", program)
->>> sale = Purchase("o-1", "c-1", at, Money("120.50", "EUR"))
->>> earn_for_purchase(store, "A-1", program, sale, key="earn-o-1").account.balance(at)
-120
->>> account = redeem_points(store, "A-1", program, 100, at=at, key="r-1")
->>> redeem_points(store, "A-1", program, 100, at=at, key="r-1") == account  # a replay posts nothing
-True
->>> account.balance(at), account.version
-(20, 3)
+Examples:
+    >>> from datetime import UTC, datetime
+    >>> from crmcore.customers.records import Purchase
+    >>> from crmcore.loyalty.program import LoyaltyProgram
+    >>> from crmcore.kernel.money import Money
+    >>> from crmcore.storage.memory import MemoryStore
+    >>> store = MemoryStore()
+    >>> program = LoyaltyProgram(id="P", currency="EUR", point_value=Money("0.01", "EUR"))
+    >>> at = datetime(2026, 3, 1, tzinfo=UTC)
+    >>> _ = open_account(store, "A-1", "c-1", program)
+    >>> sale = Purchase("o-1", "c-1", at, Money("120.50", "EUR"))
+    >>> earn_for_purchase(store, "A-1", program, sale, key="earn-o-1").account.balance(at)
+    120
+    >>> account = redeem_points(store, "A-1", program, 100, at=at, key="r-1")
+    >>> # a replay posts nothing:
+    >>> redeem_points(store, "A-1", program, 100, at=at, key="r-1") == account
+    True
+    >>> account.balance(at), account.version
+    (20, 3)
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ __all__ = [
     "reverse_entry",
 ]
 
-#: The action name under which referral rewards are awarded.
 REFERRAL_ACTION = "referral"
+"""The action name under which referral rewards are awarded."""
 
 
 def _program(program: object) -> LoyaltyProgram:
@@ -143,10 +145,10 @@ def open_account(
 ) -> LoyaltyAccount:
     """Open an empty points account of ``customer_id`` in ``program`` (and its base tier).
 
-    With ``tier_policy``, a :class:`~crmcore.loyalty.tiers.TierStatus` in the
+    With ``tier_policy``, a [`TierStatus`][crmcore.loyalty.tiers.TierStatus] in the
     policy's base tier is stored under the account id in the same unit of
     work. A taken account id, or a second account of the customer in the
-    program, raises :class:`~crmcore.kernel.errors.AlreadyExistsError`.
+    program, raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
     program = _program(program)
     account = LoyaltyAccount(id=account_id, customer_id=customer_id, program_id=program.id)
@@ -159,7 +161,8 @@ def open_account(
 
 @attrs.frozen
 class EarnResult:
-    """What :func:`earn_for_purchase` stored: the account and the tier status (if tiered)."""
+    """What [`earn_for_purchase()`][crmcore.services.loyalty.earn_for_purchase] stored: the account
+    and the tier status (if tiered)."""
 
     account: LoyaltyAccount
     tier: TierStatus | None = None
@@ -255,8 +258,8 @@ def redeem_points(
 ) -> LoyaltyAccount:
     """Redeem ``points`` (FIFO over spendable lots).
 
-    Too few points raise :class:`~crmcore.kernel.errors.InsufficientPointsError` (with the
-    balance as of ``at``) and change nothing.
+    Too few points raise [`InsufficientPointsError`][crmcore.kernel.errors.InsufficientPointsError]
+    (with the balance as of ``at``) and change nothing.
     """
     program = _program(program)
     return _post(
@@ -328,7 +331,7 @@ def adjust_points(
 
 @attrs.frozen
 class ExpirySummary:
-    """What :func:`expire_accounts` did.
+    """What [`expire_accounts()`][crmcore.services.loyalty.expire_accounts] did.
 
     ``accounts_scanned``: accounts of the program read; ``accounts_expired``:
     accounts that posted an expiry; ``expired_points``: points expired (a
@@ -368,11 +371,12 @@ def expire_accounts(
 
     Accounts are read in id order, ``batch_size`` per unit of work (each
     batch commits on its own; accounts of other programs are skipped). Only
-    accounts with something due change (:func:`~crmcore.loyalty.ledger_batch.expire_all`).
+    accounts with something due change ([`expire_all()`][crmcore.loyalty.ledger_batch.expire_all]).
     Idempotent: a rerun, or a run resumed after a failure, posts nothing
     twice. A batch that meets a concurrent change is re-read and redone, up
-    to ``attempts`` times, then :class:`~crmcore.kernel.errors.ConcurrencyConflictError`
-    propagates (earlier batches stay committed).
+    to ``attempts`` times, then
+    [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] propagates (earlier
+    batches stay committed).
     """
     program = _program(program)
     instant = to_utc(as_of, "as_of")
@@ -412,7 +416,7 @@ def loyalty_liability(
     """The points liability of every stored account of ``program`` as of ``as_of``.
 
     Reads the committed accounts page by page (``page_size`` per read) and
-    runs the vectorised :func:`~crmcore.loyalty.ledger_batch.liability_report` over
+    runs the vectorised [`liability_report()`][crmcore.loyalty.ledger_batch.liability_report] over
     their lots; ``expected_redemption`` as there.
     """
     program = _program(program)
@@ -439,11 +443,11 @@ def issue_referral_code(
 ) -> ReferralCode:
     """Issue ``referrer`` a code of ``program`` (``code``, else generated from ``seed``).
 
-    Returns the stored :class:`~crmcore.loyalty.referrals.ReferralCode` (its
+    Returns the stored [`ReferralCode`][crmcore.loyalty.referrals.ReferralCode] (its
     ``id`` is the code). Issuing the same code to the same referrer in the
     same program again returns the stored one and writes nothing; a code
     held by someone else (or in another program) raises
-    :class:`~crmcore.kernel.errors.AlreadyExistsError`.
+    [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
     program = _referral_program(program)
     outcome = ReferralCode.issue(program, referrer, at, code=code, seed=seed)
@@ -470,15 +474,15 @@ def claim_referral(
     """Record that ``referee`` claimed ``code`` in ``program``; return the stored claim.
 
     One unit of work: the referee's claim in the program (its id is
-    :func:`~crmcore.loyalty.referrals.claim_id`) is looked up first; if it
+    [`claim_id()`][crmcore.loyalty.referrals.claim_id]) is looked up first; if it
     exists, the same code returns it and writes nothing, another code raises
-    :class:`~crmcore.kernel.errors.DuplicateOperationError`. Otherwise the code is loaded
-    (:class:`~crmcore.kernel.errors.NotFoundError` if unknown in this program), claimed
-    (guards: see :meth:`~crmcore.loyalty.referrals.ReferralCode.claim`), and
-    the code with its new use count and the new claim are saved together. Two
-    referees claiming one code at once conflict on the code's version
-    (:class:`~crmcore.kernel.errors.ConcurrencyConflictError`; retry with
-    :func:`~crmcore.services.customers.retry_on_conflict`).
+    [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]. Otherwise the code
+    is loaded ([`NotFoundError`][crmcore.kernel.errors.NotFoundError] if unknown in this program),
+    claimed (guards: see [`claim()`][crmcore.loyalty.referrals.ReferralCode.claim]), and the code
+    with its new use count and the new claim are saved together. Two referees claiming one code at
+    once conflict on the code's version
+    ([`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError]; retry with
+    [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict]).
     """
     program = _referral_program(program)
     key = referral_code(code)
@@ -506,12 +510,12 @@ def qualify_referral(
     """Reward a referral on the referee's qualifying purchase, on both ledgers at once.
 
     The referee is the purchase's customer; their claim in
-    ``referral_program`` is loaded (:class:`~crmcore.kernel.errors.NotFoundError` if
+    ``referral_program`` is loaded ([`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
     they were not referred). When ``purchase`` is their first qualifying one,
     the rewarded claim and an ``award`` of the ``referral`` action on the
     referrer's and the referee's accounts in ``program`` (under the
     instructions' deterministic keys) are saved in one unit of work; a
-    missing account raises :class:`~crmcore.kernel.errors.NotFoundError` and nothing is
+    missing account raises [`NotFoundError`][crmcore.kernel.errors.NotFoundError] and nothing is
     written. Later calls (and replays) award nothing. The returned result's
     ``claim`` is the stored claim.
     """

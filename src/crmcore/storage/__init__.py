@@ -1,15 +1,19 @@
-"""Storage adapters: :mod:`crmcore.storage.memory` and :mod:`crmcore.storage.sqlite`.
+"""Storage adapters: [`crmcore.storage.memory`][crmcore.storage.memory] and
+[`crmcore.storage.sqlite`][crmcore.storage.sqlite].
 
 Both are built on the same machinery, re-exported here for adapters and for
 new kinds of stored things:
 
-* :mod:`crmcore.storage.kinds`: :class:`AggregateKind`, :class:`RecordKind`
-  and the kinds of the built-in aggregates and records;
-* :mod:`crmcore.storage.backend`: the :class:`Backend` protocol an adapter
-  implements and the :class:`ChangeSet` it applies atomically;
-* :mod:`crmcore.storage.unit_of_work`: :class:`BufferedUnitOfWork`, the
-  unit of work and its repositories over any backend;
-* :mod:`crmcore.storage.outbox`: outbox message ids and the relay loop.
+* [`crmcore.storage.kinds`][crmcore.storage.kinds]:
+  [`AggregateKind`][crmcore.storage.AggregateKind], [`RecordKind`][crmcore.storage.RecordKind] and
+  the kinds of the built-in aggregates and records;
+* [`crmcore.storage.backend`][crmcore.storage.backend]: the [`Backend`][crmcore.storage.Backend]
+  protocol an adapter implements and the [`ChangeSet`][crmcore.storage.ChangeSet] it applies
+  atomically;
+* [`crmcore.storage.unit_of_work`][crmcore.storage.unit_of_work]:
+  [`BufferedUnitOfWork`][crmcore.storage.BufferedUnitOfWork], the unit of work and its repositories
+  over any backend;
+* [`crmcore.storage.outbox`][crmcore.storage.outbox]: outbox message ids and the relay loop.
 """
 
 from crmcore.storage.backend import AggregateWrite, Backend, ChangeSet, RecordWrite

@@ -1,11 +1,13 @@
-"""The adapter side of a unit of work: change sets and the :class:`Backend` protocol.
+"""The adapter side of a unit of work: change sets and the
+[`Backend`][crmcore.storage.backend.Backend] protocol.
 
-An adapter implements :class:`Backend`: reads of committed data, and
-:meth:`Backend.apply`, which applies a whole :class:`ChangeSet` (aggregate
-writes, record writes and events) atomically, checking versions and unique
-keys first. The conventions every adapter follows live here too: records are
-returned ordered by (at, id) (:func:`sort_records`) and a page holds 1 to
-10,000 items (:func:`check_limit`).
+An adapter implements [`Backend`][crmcore.storage.backend.Backend]: reads of committed data, and
+[`Backend.apply()`][crmcore.storage.backend.Backend.apply], which applies a whole
+[`ChangeSet`][crmcore.storage.backend.ChangeSet] (aggregate writes, record writes and events)
+atomically, checking versions and unique keys first. The conventions every adapter follows live here
+too: records are returned ordered by (at, id)
+([`sort_records()`][crmcore.storage.backend.sort_records]) and a page holds 1 to 10,000 items
+([`check_limit()`][crmcore.storage.backend.check_limit]).
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ __all__ = [
 A = TypeVar("A")
 R = TypeVar("R")
 
-#: The largest page a repository or an outbox hands out at once.
 MAX_PAGE = 10_000
+"""The largest page a repository or an outbox hands out at once."""
 
 
 @attrs.frozen
@@ -85,7 +87,7 @@ class ChangeSet:
 class Backend(Protocol):
     """What an adapter implements for a unit of work (committed data only).
 
-    :class:`~crmcore.storage.unit_of_work.BufferedUnitOfWork` runs over it.
+    [`BufferedUnitOfWork`][crmcore.storage.unit_of_work.BufferedUnitOfWork] runs over it.
     """
 
     def fetch(self, kind: AggregateKind[A], id: str) -> A | None:
@@ -131,9 +133,10 @@ class Backend(Protocol):
     def apply(self, changes: ChangeSet) -> None:
         """Apply ``changes`` atomically, or raise and change nothing.
 
-        Raises :class:`~crmcore.kernel.errors.ConcurrencyConflictError` when a stored
-        version is not the expected one and :class:`~crmcore.kernel.errors.AlreadyExistsError`
-        for a taken id or unique key.
+        Raises [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] when a
+        stored version is not the expected one and
+        [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] for a taken id or unique
+        key.
         """
         ...
 

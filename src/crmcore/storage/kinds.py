@@ -1,13 +1,13 @@
 """Kinds of stored things: how an adapter names, identifies and indexes them.
 
-An :class:`AggregateKind` describes a type of versioned aggregate (its name,
-class and unique keys) and a :class:`RecordKind` a type of append-only
-record owned by a customer. Both adapters store any kind generically, so new
-aggregate types plug in by declaring a kind and asking the unit of work for
-its repository (:meth:`~crmcore.storage.unit_of_work.BufferedUnitOfWork.repository`).
+An [`AggregateKind`][crmcore.storage.kinds.AggregateKind] describes a type of versioned aggregate
+(its name, class and unique keys) and a [`RecordKind`][crmcore.storage.kinds.RecordKind] a type of
+append-only record owned by a customer. Both adapters store any kind generically, so new aggregate
+types plug in by declaring a kind and asking the unit of work for its repository
+([`repository()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.repository]).
 
 The kinds of the built-in aggregates and records are declared here too
-(:data:`CUSTOMERS`, :data:`PURCHASES`, :data:`LOYALTY_ACCOUNTS`, ...).
+(`CUSTOMERS`, `PURCHASES`, [`LOYALTY_ACCOUNTS`][crmcore.storage.kinds.LOYALTY_ACCOUNTS], ...).
 """
 
 from __future__ import annotations
@@ -145,23 +145,23 @@ def _account_owner(account: LoyaltyAccount) -> str:
     return account_key(account.program_id, account.customer_id)
 
 
-#: Customer feedback, append-only; erasure blanks the text.
 FEEDBACK: RecordKind[Feedback] = RecordKind("feedback", Feedback, "id", redact_feedback)
-#: Closed-loop cases; at most one case per feedback (unique key ``feedback_id``).
+"""Customer feedback, append-only; erasure blanks the text."""
 CASES: AggregateKind[Case] = AggregateKind("case", Case, (("feedback_id", _case_feedback),))
-#: Improvement actions on feedback themes.
+"""Closed-loop cases; at most one case per feedback (unique key ``feedback_id``)."""
 IMPROVEMENT_ACTIONS: AggregateKind[ImprovementAction] = AggregateKind(
     "improvement_action", ImprovementAction
 )
-#: Loyalty accounts (the ledger); one per program and customer (unique key ``customer``).
+"""Improvement actions on feedback themes."""
 LOYALTY_ACCOUNTS: AggregateKind[LoyaltyAccount] = AggregateKind(
     "loyalty_account", LoyaltyAccount, (("customer", _account_owner),)
 )
-#: Loyalty tier statuses, by loyalty account id.
+"""Loyalty accounts (the ledger); one per program and customer (unique key ``customer``)."""
 TIER_STATUSES: AggregateKind[TierStatus] = AggregateKind("loyalty_tier_status", TierStatus)
-#: Referral codes, by the normalised code (unique across programs).
+"""Loyalty tier statuses, by loyalty account id."""
 REFERRAL_CODES: AggregateKind[ReferralCode] = AggregateKind("loyalty_referral_code", ReferralCode)
-#: Referral claims, by ``claim_id(program_id, referee)``: one per referee and program.
+"""Referral codes, by the normalised code (unique across programs)."""
 REFERRAL_CLAIMS: AggregateKind[ReferralClaim] = AggregateKind(
     "loyalty_referral_claim", ReferralClaim
 )
+"""Referral claims, by ``claim_id(program_id, referee)``: one per referee and program."""

@@ -29,7 +29,7 @@ R = TypeVar("R")
 
 
 class _Data:
-    """The committed state of a :class:`MemoryStore`."""
+    """The committed state of a [`MemoryStore`][crmcore.storage.memory.MemoryStore]."""
 
     def __init__(self) -> None:
         self.aggregates: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -181,7 +181,7 @@ class _MemoryBackend:
 
 
 class MemoryOutbox:
-    """The outbox of a :class:`MemoryStore`."""
+    """The outbox of a [`MemoryStore`][crmcore.storage.memory.MemoryStore]."""
 
     def __init__(self, data: _Data, lock: threading.RLock) -> None:
         self._data = data
@@ -205,17 +205,19 @@ class MemoryOutbox:
             self._data.published.update(positions)
 
     def relay(self, handler: Callable[[OutboxMessage], None], *, limit: int = 100) -> int:
-        """Hand pending messages to ``handler`` in order (:func:`~crmcore.storage.outbox.relay`)."""
+        """Hand pending messages to ``handler`` in order
+        ([`relay()`][crmcore.storage.outbox.relay])."""
         return relay(self, handler, limit)
 
 
 class MemoryStore:
-    """An in-memory :class:`~crmcore.ports.Store`.
+    """An in-memory [`Store`][crmcore.ports.Store].
 
-    >>> store = MemoryStore()
-    >>> with store.unit_of_work() as uow:
-    ...     uow.customers.count()
-    0
+    Examples:
+        >>> store = MemoryStore()
+        >>> with store.unit_of_work() as uow:
+        ...     uow.customers.count()
+        0
     """
 
     def __init__(self) -> None:
@@ -233,7 +235,7 @@ class MemoryStore:
         return self._outbox
 
     def close(self) -> None:
-        """Nothing to release; present for the :class:`~crmcore.ports.Store` protocol."""
+        """Nothing to release; present for the [`Store`][crmcore.ports.Store] protocol."""
 
     def __enter__(self) -> MemoryStore:
         return self

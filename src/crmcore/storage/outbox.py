@@ -1,8 +1,8 @@
 """What both shipped outboxes share: message ids and the relay loop.
 
-:func:`relay` is the :meth:`~crmcore.ports.Outbox.relay` of
-:class:`~crmcore.storage.memory.MemoryOutbox` and
-:class:`~crmcore.storage.sqlite.SqliteOutbox`: hand pending messages on in
+[`relay()`][crmcore.storage.outbox.relay] is the [`relay()`][crmcore.ports.Outbox.relay] of
+[`MemoryOutbox`][crmcore.storage.memory.MemoryOutbox] and
+[`SqliteOutbox`][crmcore.storage.sqlite.SqliteOutbox]: hand pending messages on in
 order, then mark them published.
 """
 
@@ -22,7 +22,8 @@ def new_message_id() -> str:
 
 
 def relay(outbox: Outbox, handler: Callable[[OutboxMessage], None], limit: int) -> int:
-    """The shared :meth:`Outbox.relay` loop: hand on in order, mark what was handed on.
+    """The shared [`Outbox.relay()`][crmcore.ports.Outbox.relay] loop: hand on in order, mark what
+    was handed on.
 
     The marks of one call are written together when it ends, also when the
     handler raises (one transaction, one disk sync, per call rather than per

@@ -1,20 +1,20 @@
 """The buffered unit of work and the repositories it hands out.
 
-:class:`BufferedUnitOfWork` turns a :class:`~crmcore.storage.backend.Backend`
-into the :class:`~crmcore.ports.UnitOfWork` port: writes are checked early
-(so a stale save fails at ``save``), buffered, and applied at commit in one
-transaction (:meth:`~crmcore.storage.backend.Backend.apply`), so an exception
-anywhere leaves storage untouched. Both shipped adapters use it.
+[`BufferedUnitOfWork`][crmcore.storage.unit_of_work.BufferedUnitOfWork] turns a
+[`Backend`][crmcore.storage.backend.Backend] into the [`UnitOfWork`][crmcore.ports.UnitOfWork] port:
+writes are checked early (so a stale save fails at ``save``), buffered, and applied at commit in one
+transaction ([`apply()`][crmcore.storage.backend.Backend.apply]), so an exception anywhere leaves
+storage untouched. Both shipped adapters use it.
 
 An aggregate read in a unit of work is remembered: saving it checks its
 version and unique keys against that copy instead of reading (and decoding)
 it again. A change committed by someone else after the read is still caught,
-by :meth:`~crmcore.storage.backend.Backend.apply` at commit.
+by [`apply()`][crmcore.storage.backend.Backend.apply] at commit.
 
-Any :class:`~crmcore.storage.kinds.AggregateKind` gets a generic repository
-(:meth:`BufferedUnitOfWork.repository`), any
-:class:`~crmcore.storage.kinds.RecordKind` a record repository
-(:meth:`BufferedUnitOfWork.records`).
+Any [`AggregateKind`][crmcore.storage.kinds.AggregateKind] gets a generic repository
+([`BufferedUnitOfWork.repository()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.repository]),
+any [`RecordKind`][crmcore.storage.kinds.RecordKind] a record repository
+([`BufferedUnitOfWork.records()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.records]).
 """
 
 from __future__ import annotations
@@ -313,7 +313,7 @@ State = Literal["open", "closed"]
 
 
 class BufferedUnitOfWork:
-    """A :class:`~crmcore.ports.UnitOfWork` that buffers writes and applies them at commit."""
+    """A [`UnitOfWork`][crmcore.ports.UnitOfWork] that buffers writes and applies them at commit."""
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
@@ -403,11 +403,12 @@ class BufferedUnitOfWork:
         return self._referral_claims
 
     def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
-        """A repository for any :class:`AggregateKind` (how later modules plug in)."""
+        """A repository for any [`AggregateKind`][crmcore.storage.unit_of_work.AggregateKind] (how
+        later modules plug in)."""
         return _AggregateRepository(self, kind)
 
     def records(self, kind: RecordKind[R]) -> _RecordRepository[R]:
-        """A repository for any :class:`RecordKind`."""
+        """A repository for any [`RecordKind`][crmcore.storage.unit_of_work.RecordKind]."""
         return _RecordRepository(self, kind)
 
     def _require_open(self) -> None:

@@ -1,6 +1,6 @@
 """Factories: valid objects in one call, with every field overridable.
 
-For example-based tests, where a hypothesis strategy would be too much::
+For example-based tests, where a hypothesis strategy would be too much:
 
     from crmcore.testing.factories import make_customer, make_purchase
 
@@ -27,8 +27,8 @@ from crmcore.kernel.stage import Stage
 
 __all__ = ["T0", "make_customer", "make_interaction", "make_purchase", "make_service_record"]
 
-#: The default time of every factory: an aware UTC datetime.
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+"""The default time of every factory: an aware UTC datetime."""
 
 _numbers = itertools.count(1)
 
@@ -48,7 +48,7 @@ def make_customer(
 ) -> Customer:
     """A registered customer (version 0). ``email="default"`` gives a unique address.
 
-    Extra keyword arguments are passed to :class:`~crmcore.customers.customer.Customer`
+    Extra keyword arguments are passed to [`Customer`][crmcore.customers.customer.Customer]
     (``tags=...``, ``attributes=...``, ``demographics=...``).
     """
     n = _next()

@@ -1,15 +1,15 @@
 """Hypothesis strategies for segment rules and the customer data they run on.
 
-:func:`rules` draws well-typed random rules for a
-:class:`~crmcore.segments.rules.RuleSchema` (every node kind, nested
-``and``/``or``/``not``, aggregates, relative times); :func:`scenarios` draws
-an ``as_of`` and small matching data sets: customer records (flat
-:data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` records with two custom
-attributes), purchase rows and event rows. Values come from small pools
-chosen to hit the hard cases often: missing values, empty strings, Unicode
-(``ß``, ``Σ``, CJK, emoji), LIKE wildcards and quotes, times exactly at a
-window's cutoff (and one microsecond either side), 29 February birthdays,
-empty tag sets, log rows after ``as_of`` and rows of unknown customers.
+[`rules()`][crmcore.testing.rule_strategies.rules] draws well-typed random rules for a
+[`RuleSchema`][crmcore.segments.rules.RuleSchema] (every node kind, nested
+``and``/``or``/``not``, aggregates, relative times);
+[`scenarios()`][crmcore.testing.rule_strategies.scenarios] draws an ``as_of`` and small matching
+data sets: customer records (flat [`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA]
+records with two custom attributes), purchase rows and event rows. Values come from small pools
+chosen to hit the hard cases often: missing values, empty strings, Unicode (``ß``, ``Σ``, CJK,
+emoji), LIKE wildcards and quotes, times exactly at a window's cutoff (and one microsecond either
+side), 29 February birthdays, empty tag sets, log rows after ``as_of`` and rows of unknown
+customers.
 
 Amounts and numbers are multiples of 0.5, so sums are exact in every back
 end and the comparison at a boundary means the same everywhere.
@@ -68,10 +68,10 @@ __all__ = [
     "scenarios",
 ]
 
-#: The custom attributes the scenarios carry, with their rule types.
 ATTRIBUTES: Final[dict[str, FieldType]] = {"attr.score": "number", "attr.plan": "string"}
-#: The event kinds the scenarios use (a rule may also name an unseen kind).
+"""The custom attributes the scenarios carry, with their rule types."""
 EVENT_KINDS: Final = ("email_open", "cart_abandoned", "website_visit")
+"""The event kinds the scenarios use (a rule may also name an unseen kind)."""
 
 _AS_OF: Final = (
     datetime(2026, 3, 1, tzinfo=UTC),
@@ -116,7 +116,7 @@ def rule_schema() -> RuleSchema:
 class RuleScenario:
     """An ``as_of`` and a small data set: customer records, purchase rows, event rows.
 
-    Purchase rows have the :data:`~crmcore.columnar.schema.TRANSACTION_SCHEMA`
+    Purchase rows have the [`TRANSACTION_SCHEMA`][crmcore.columnar.schema.TRANSACTION_SCHEMA]
     keys ``customer_id, at, amount, currency, order_id, items, channel``;
     event rows ``customer_id, at, kind, channel``. Some rows belong to a
     customer id that is not among the records.
@@ -335,7 +335,8 @@ def _leaf(draw: st.DrawFn, schema: RuleSchema) -> Predicate:
 
 
 def rules(schema: RuleSchema | None = None, max_leaves: int = 8) -> st.SearchStrategy[Predicate]:
-    """Well-typed random rules over ``schema`` (default :func:`rule_schema`)."""
+    """Well-typed random rules over ``schema`` (default
+    [`rule_schema()`][crmcore.testing.rule_strategies.rule_schema])."""
     base = rule_schema() if schema is None else schema
     return st.recursive(
         _leaf(base),
@@ -380,11 +381,11 @@ def _quoted(name: str) -> str:
 def load_sqlite(connection: Any, scenario: RuleScenario) -> None:
     """Insert ``scenario`` into a SQLite database migrated to the store's schema.
 
-    ``connection`` is a :mod:`sqlite3` connection on which
-    :func:`crmcore.storage.sqlite.schema.migrate` has run; rows are written
-    with the encodings :class:`~crmcore.storage.sqlite.SqliteStore` uses
-    (microseconds, ISO dates, 0/1, amounts as decimal text, attributes and
-    tags in their own tables).
+    ``connection`` is a `sqlite3` connection on which
+    [`crmcore.storage.sqlite.schema.migrate()`][crmcore.storage.sqlite.schema.migrate] has run; rows
+    are written with the encodings [`SqliteStore`][crmcore.storage.sqlite.SqliteStore] uses
+    (microseconds, ISO dates, 0/1, amounts as decimal text, attributes and tags in their own
+    tables).
     """
     names = ["id", "version", "body", *(c.name for c in _SCALARS if c.name != "id")]
     sql = (
@@ -446,7 +447,7 @@ _DUCK_TYPES: Final = {
 
 
 def load_duckdb(connection: Any, scenario: RuleScenario) -> None:
-    """Create and fill DuckDB tables in the default ``duckdb`` layout of :func:`to_sql`.
+    """Create and fill DuckDB tables in the default ``duckdb`` layout of `to_sql()`.
 
     Datetimes are ``TIMESTAMPTZ``, dates ``DATE``, custom attributes columns
     named ``attr.<name>``; tags in ``customer_tags``, purchases and events

@@ -1,6 +1,6 @@
 """Hypothesis strategies for crmcore's value objects (needs ``hypothesis``).
 
-Use them in your own property tests::
+Use them in your own property tests:
 
     from hypothesis import given
     from crmcore.testing.strategies import customers

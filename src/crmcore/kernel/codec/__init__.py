@@ -1,8 +1,8 @@
 """A type-directed JSON codec for crmcore's value objects.
 
 ``encode(value)`` turns frozen attrs objects (and the types they hold:
-``Decimal``, aware ``datetime``, ``date``, ``timedelta``, enums, :class:`~crmcore.Money`,
-tuples, frozensets, :class:`~crmcore.kernel.frozen.FrozenDict`) into plain JSON data;
+``Decimal``, aware ``datetime``, ``date``, ``timedelta``, enums, [`Money`][crmcore.Money],
+tuples, frozensets, [`FrozenDict`][crmcore.kernel.frozen.FrozenDict]) into plain JSON data;
 ``decode(SomeType, data)`` rebuilds them from their annotations, validating as
 it goes (every attrs validator runs again). The format is exact: decimals
 travel as strings, datetimes as ISO 8601 with their offset, durations as whole
@@ -23,13 +23,14 @@ recursive and forward-referenced classes work. The runtime type of an encoded
 value is classified once per class. Behaviour, error paths and messages are
 those of a plain recursive walk over the annotations:
 
->>> from crmcore.kernel.money import Money
->>> encode(Money("1.50", "EUR"))
-{'amount': '1.50', 'currency': 'EUR'}
->>> decode(tuple[int, ...], [1, 2, "3"])
-Traceback (most recent call last):
-...
-crmcore.kernel.errors.ValidationError: $[2]: must be a JSON int ...
+Examples:
+    >>> from crmcore.kernel.money import Money
+    >>> encode(Money("1.50", "EUR"))
+    {'amount': '1.50', 'currency': 'EUR'}
+    >>> decode(tuple[int, ...], [1, 2, "3"])
+    Traceback (most recent call last):
+    ...
+    crmcore.kernel.errors.ValidationError: $[2]: must be a JSON int ...
 """
 
 from crmcore.kernel.codec.decoders import decode

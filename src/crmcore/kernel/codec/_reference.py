@@ -136,7 +136,7 @@ def _ref_hints(cls: type) -> dict[str, Any]:
 def reference_decode(tp: Any, data: JSON, path: str = "$") -> Any:
     """The original ``crmcore.kernel.codec.decode``: a value of type ``tp`` from encoded data.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the JSON path of
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the JSON path of
     the first value that does not fit.
     """
     try:

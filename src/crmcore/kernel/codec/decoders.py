@@ -32,9 +32,9 @@ __all__ = ["decode"]
 
 
 def decode(tp: Any, data: JSON, path: str = "$") -> Any:
-    """Rebuild a value of type ``tp`` from :func:`encode` output.
+    """Rebuild a value of type ``tp`` from [`encode()`][crmcore.kernel.codec.encode] output.
 
-    Raises :class:`~crmcore.kernel.errors.ValidationError` naming the JSON path of
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the JSON path of
     the first value that does not fit.
     """
     try:
@@ -273,12 +273,13 @@ def _decode_money(data: Any, path: str) -> Any:
     return Money.from_dict(data)
 
 
-#: Decoders that return some inputs unchanged: (values of exactly this class, None); the
-#: attrs decoder passes such field values through without calling them.
-#: (Weak keys: a type that cannot be cached is compiled at every call.)
 _PASS_THROUGH: weakref.WeakKeyDictionary[Decoder, tuple[type | None, bool]] = (
     weakref.WeakKeyDictionary()
 )
+"""Decoders that return some inputs unchanged: (values of exactly this class, None); the
+attrs decoder passes such field values through without calling them.
+(Weak keys: a type that cannot be cached is compiled at every call.)
+"""
 _PASS_THROUGH[_decode_bool] = (bool, False)
 _PASS_THROUGH[_decode_int] = (int, False)
 _PASS_THROUGH[_decode_str] = (str, False)
@@ -322,9 +323,10 @@ def _enum_decoder(tp: type[enum.Enum]) -> Decoder:
     return decode_enum
 
 
-#: One field of an attrs class: name, ".name" (the path suffix), init alias, decoder,
-#: required, and what its decoder returns unchanged: values of exactly that class, None.
 _Field = tuple[str, str, str, Decoder, bool, type | None, bool]
+"""One field of an attrs class: name, ".name" (the path suffix), init alias, decoder,
+required, and what its decoder returns unchanged: values of exactly that class, None.
+"""
 
 
 def _missing_hint(name: str) -> Decoder:

@@ -150,8 +150,6 @@ def _encode_enum(value: Any) -> JSON:
     return _encode_plain(value.value)
 
 
-#: How a value of each runtime class is encoded; ``None``: a container (or nothing
-#: encodable), decided per value since ``Mapping`` is an ABC.
 _LEAVES: dict[type, Encoder | None] = {
     NONE_TYPE: _encode_same,
     bool: _encode_same,
@@ -164,6 +162,9 @@ _LEAVES: dict[type, Encoder | None] = {
     timedelta: _encode_timedelta,
     Money: _encode_money,
 }
+"""How a value of each runtime class is encoded; ``None``: a container (or nothing
+encodable), decided per value since ``Mapping`` is an ABC.
+"""
 
 
 def _classify(cls: type) -> Encoder | None:

@@ -39,10 +39,10 @@ __all__ = [
 JSON = None | bool | int | float | str | list["JSON"] | dict[str, "JSON"]
 T = TypeVar("T")
 
-#: A compiled decoder: ``(data, path) -> value``.
 Decoder = Callable[[Any, str], Any]
-#: A compiled encoder: ``value -> JSON``.
+"""A compiled decoder: ``(data, path) -> value``."""
 Encoder = Callable[[Any], JSON]
+"""A compiled encoder: ``value -> JSON``."""
 
 NONE_TYPE: type = type(None)
 MICROSECOND = timedelta(microseconds=1)

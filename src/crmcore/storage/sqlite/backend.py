@@ -1,11 +1,11 @@
-"""The :class:`~crmcore.storage.backend.Backend` over a SQLite database.
+"""The [`Backend`][crmcore.storage.backend.Backend] over a SQLite database.
 
 Reads run in autocommit, one statement each, except the bulk read behind
-:meth:`~crmcore.ports.CustomerRepository.to_frame`, which runs in one read
-transaction so that it sees one snapshot. :meth:`SqliteBackend.apply`
+[`to_frame()`][crmcore.ports.CustomerRepository.to_frame], which runs in one read
+transaction so that it sees one snapshot. `SqliteBackend.apply()`
 commits a change set in one ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction:
 it re-checks every expected version and unique key first (as the memory
-adapter does), then writes the rows :func:`~crmcore.storage.sqlite.writes.prepare`
+adapter does), then writes the rows [`prepare()`][crmcore.storage.sqlite.writes.prepare]
 made, domain events included, and rolls everything back on any failure.
 """
 
@@ -62,7 +62,7 @@ class _Current:
 
 
 class SqliteBackend:
-    """The :class:`~crmcore.storage.backend.Backend` over a SQLite database."""
+    """The [`Backend`][crmcore.storage.backend.Backend] over a SQLite database."""
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
@@ -143,7 +143,8 @@ class SqliteBackend:
         return count
 
     def customer_records(self) -> Iterator[dict[str, object]]:
-        """Every customer as a :func:`~crmcore.columnar.schema.customer_record`, in id order.
+        """Every customer as a [`customer_record()`][crmcore.columnar.schema.customer_record], in id
+        order.
 
         Built from the real columns, ``customer_tags`` and
         ``customer_attributes`` with three bulk SELECTs in one read

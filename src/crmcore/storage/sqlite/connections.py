@@ -25,8 +25,8 @@ class Connections:
     """Opens and hands out configured connections.
 
     A file gets one connection per thread (``check_same_thread=False`` only so
-    that :meth:`close` can close them all from one thread); ``":memory:"``
-    gets one connection, shared under a lock.
+    that [`close()`][crmcore.storage.sqlite.connections.Connections.close] can close them all from
+    one thread); ``":memory:"`` gets one connection, shared under a lock.
     """
 
     def __init__(self, path: str, timeout: float) -> None:
@@ -111,7 +111,7 @@ class Connections:
 
     @property
     def closed(self) -> bool:
-        """True once :meth:`close` ran."""
+        """True once [`close()`][crmcore.storage.sqlite.connections.Connections.close] ran."""
         return self._closed
 
     def close(self) -> None:

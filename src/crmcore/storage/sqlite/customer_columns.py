@@ -1,13 +1,14 @@
 """How a customer is stored in SQLite: real columns, tags and custom attributes.
 
-Each scalar column of :data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA` is a
+Each scalar column of [`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA] is a
 real column of the ``customers`` table (next to ``id``, ``version`` and the
 JSON ``body``), so that segment SQL and frames read plain columns. The
 tag-set columns are rows of ``customer_tags`` and the custom attributes rows
 of ``customer_attributes`` (with the codec's type tag, so that they are
-restored exactly). :func:`customer_rows` writes a customer as those rows and
-:func:`customer_records_from_rows` reads them back as
-:func:`~crmcore.columnar.schema.customer_record` dicts without decoding JSON.
+restored exactly). `customer_rows()` writes a customer as those rows and
+[`customer_records_from_rows()`][crmcore.storage.sqlite.customer_columns.customer_records_from_rows]
+reads them back as [`customer_record()`][crmcore.columnar.schema.customer_record] dicts without
+decoding JSON.
 """
 
 from __future__ import annotations
@@ -44,28 +45,30 @@ __all__ = [
     "is_customers",
 ]
 
-#: Scalar CUSTOMER_SCHEMA columns stored as real columns of ``customers`` (schema order).
 _SCALARS: Final = tuple(c for c in CUSTOMER_SCHEMA.columns if c.kind != "tags" and c.name != "id")
-#: The tag-set columns, stored as rows of ``customer_tags`` (field = column name).
+"""Scalar CUSTOMER_SCHEMA columns stored as real columns of ``customers`` (schema order)."""
 _TAG_FIELDS: Final = tuple(c.name for c in CUSTOMER_SCHEMA.columns if c.kind == "tags")
-#: The columns of ``customers``, in table order.
+"""The tag-set columns, stored as rows of ``customer_tags`` (field = column name)."""
 CUSTOMER_COLUMNS: Final = ("id", "version", "body", *(c.name for c in _SCALARS))
-#: Where the e-mail is in a row of CUSTOMER_COLUMNS.
+"""The columns of ``customers``, in table order."""
 EMAIL_INDEX: Final = CUSTOMER_COLUMNS.index("email")
-#: Customer unique keys (CUSTOMERS.unique_keys) and the column holding each.
+"""Where the e-mail is in a row of CUSTOMER_COLUMNS."""
 CUSTOMER_KEY_COLUMNS: Final = {"email": "email"}
+"""Customer unique keys (CUSTOMERS.unique_keys) and the column holding each."""
 
 if not {name for name, _get in CUSTOMERS.unique_keys} <= set(CUSTOMER_KEY_COLUMNS):
     raise ImportError("every unique key of CUSTOMERS needs a column in the SQLite adapter")
 
-#: Inserts a customer row (CUSTOMER_COLUMNS), or updates the stored one.
 CUSTOMER_UPSERT: Final = (
     f"INSERT INTO customers ({', '.join(map(quote, CUSTOMER_COLUMNS))}) "
     f"VALUES ({placeholders(len(CUSTOMER_COLUMNS))}) ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in CUSTOMER_COLUMNS[1:])
 )
-#: The id and scalar columns of every customer (for :func:`customer_records_from_rows`).
+"""Inserts a customer row (CUSTOMER_COLUMNS), or updates the stored one."""
 CUSTOMER_SELECT: Final = f"SELECT id, {', '.join(quote(c.name) for c in _SCALARS)} FROM customers"
+"""The id and scalar columns of every customer (for
+[`customer_records_from_rows()`][crmcore.storage.sqlite.customer_columns.customer_records_from_rows]).
+"""
 
 
 def _column_to_sql(kind: ColumnKind, value: object) -> SqlValue:
@@ -102,8 +105,8 @@ def _reader(kind: ColumnKind) -> Callable[[Any], object]:
 _READERS: Final = tuple(_reader(c.kind) for c in _SCALARS)
 
 
-#: The ints stored as INTEGER; larger ones are stored as text.
 _INT64: Final = range(-(2**63), 2**63)
+"""The ints stored as INTEGER; larger ones are stored as text."""
 
 
 def _attribute_to_sql(value: AttributeValue) -> tuple[str, SqlValue]:

@@ -1,12 +1,13 @@
 """How values go into SQLite and come back: parameters, identifiers, chunks, JSON documents.
 
-A value ``sqlite3`` binds is a :data:`SqlValue`, a row of them a :data:`Row`.
-Aggregates other than customers, and records of kinds without a dedicated
-table, are stored as the JSON document of :mod:`crmcore.kernel.codec`
-(:func:`encode_body`, :func:`decode_body`). Bulk statements run in chunks of
-at most 500 rows or ids (:func:`chunks`). A stored value that cannot be read
-back raises a :class:`~crmcore.kernel.errors.StorageError` naming it
-(:func:`corrupt`).
+A value ``sqlite3`` binds is a [`SqlValue`][crmcore.storage.sqlite.encoding.SqlValue], a row of them
+a `Row`. Aggregates other than customers, and records of kinds without a dedicated table, are stored
+as the JSON document of [`crmcore.kernel.codec`][crmcore.kernel.codec]
+([`encode_body()`][crmcore.storage.sqlite.encoding.encode_body],
+[`decode_body()`][crmcore.storage.sqlite.encoding.decode_body]). Bulk statements run in chunks of at
+most 500 rows or ids ([`chunks()`][crmcore.storage.sqlite.encoding.chunks]). A stored value that
+cannot be read back raises a [`StorageError`][crmcore.kernel.errors.StorageError] naming it
+([`corrupt()`][crmcore.storage.sqlite.encoding.corrupt]).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ __all__ = [
 
 A = TypeVar("A")
 
-#: A value sqlite3 binds as a parameter.
 SqlValue = str | int | float | bytes | None
+"""A value sqlite3 binds as a parameter."""
 Row = tuple[SqlValue, ...]
 
 _CHUNK: Final = 500  # rows per executemany batch and ids per "IN (...)" lookup
@@ -62,7 +63,8 @@ def dumps(data: JSON) -> str:
 
 
 def encode_body(value: object) -> str:
-    """The stored JSON document of an aggregate or record (:mod:`crmcore.kernel.codec`)."""
+    """The stored JSON document of an aggregate or record
+    ([`crmcore.kernel.codec`][crmcore.kernel.codec])."""
     return dumps(encode(value))
 
 
@@ -74,7 +76,8 @@ def corrupt(entity: str, id: object, exc: BaseException) -> StorageError:
 
 
 def decode_body(kind: AggregateKind[A] | RecordKind[A], id: object, body: object) -> A:
-    """The aggregate or record stored as the JSON document ``body`` (or :func:`corrupt`)."""
+    """The aggregate or record stored as the JSON document ``body`` (or
+    [`corrupt()`][crmcore.storage.sqlite.encoding.corrupt])."""
     try:
         if not isinstance(body, str):
             raise TypeError(f"body is a {type(body).__name__}, not text")

@@ -2,11 +2,11 @@
 
 Every ``sqlite3`` failure (locked past the timeout, disk full, corrupt or
 non-SQLite file, closed store) becomes a
-:class:`~crmcore.kernel.errors.StorageError` with the original chained, a
+[`StorageError`][crmcore.kernel.errors.StorageError] with the original chained, a
 UNIQUE constraint the database itself caught an
-:class:`~crmcore.kernel.errors.AlreadyExistsError` naming the entity and
+[`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] naming the entity and
 key (a stored value that cannot be read back is
-:func:`~crmcore.storage.sqlite.encoding.corrupt`).
+[`corrupt()`][crmcore.storage.sqlite.encoding.corrupt]).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ __all__ = ["BIND_ERRORS", "integrity_error", "storage_error", "translated"]
 
 
 def storage_error(exc: BaseException, action: str) -> StorageError:
-    """A :class:`StorageError` describing a failed ``sqlite3`` call (chain it with ``from``)."""
+    """A [`StorageError`][crmcore.storage.sqlite.errors.StorageError] describing a failed
+    ``sqlite3`` call (chain it with ``from``)."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     if name == "SQLITE_NOTADB":
         reason = "the file is not a SQLite database (or it is encrypted or corrupt)"
@@ -42,13 +43,14 @@ def storage_error(exc: BaseException, action: str) -> StorageError:
     return StorageError(f"SQLite {action} failed: {reason}{suffix}")
 
 
-#: What sqlite3 raises besides sqlite3.Error: binding a too-large int or an unencodable str.
 BIND_ERRORS: Final = (OverflowError, UnicodeEncodeError)
+"""What sqlite3 raises besides sqlite3.Error: binding a too-large int or an unencodable str."""
 
 
 @contextmanager
 def translated(action: str) -> Iterator[None]:
-    """Turn ``sqlite3`` (and parameter binding) errors into :class:`StorageError`."""
+    """Turn ``sqlite3`` (and parameter binding) errors into
+    [`StorageError`][crmcore.storage.sqlite.errors.StorageError]."""
     try:
         yield
     except (sqlite3.Error, *BIND_ERRORS) as exc:

@@ -1,7 +1,8 @@
 """The outbox of a SQLite store: the ``outbox`` table, read and marked in position order.
 
 Domain events are written to the table by the commit that collected them
-(:mod:`crmcore.storage.sqlite.writes`); :class:`SqliteOutbox` hands them on.
+([`crmcore.storage.sqlite.writes`][crmcore.storage.sqlite.writes]);
+[`SqliteOutbox`][crmcore.storage.sqlite.outbox.SqliteOutbox] hands them on.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ __all__ = ["SqliteOutbox"]
 
 
 class SqliteOutbox:
-    """The outbox of a :class:`~crmcore.storage.sqlite.store.SqliteStore`, in position order."""
+    """The outbox of a [`SqliteStore`][crmcore.storage.sqlite.store.SqliteStore],
+    in position order.
+    """
 
     def __init__(self, connections: Connections) -> None:
         self._db = connections
@@ -79,5 +82,6 @@ class SqliteOutbox:
                 raise
 
     def relay(self, handler: Callable[[OutboxMessage], None], *, limit: int = 100) -> int:
-        """Hand pending messages to ``handler`` in order (:func:`~crmcore.storage.outbox.relay`)."""
+        """Hand pending messages to ``handler`` in order
+        ([`relay()`][crmcore.storage.outbox.relay])."""
         return relay(self, handler, limit)

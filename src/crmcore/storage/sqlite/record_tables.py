@@ -2,9 +2,10 @@
 
 Purchases, interactions and service records have dedicated tables with one
 column per field (so that segment SQL and logs read plain columns); records
-of any other :class:`~crmcore.storage.kinds.RecordKind` share the generic
+of any other [`RecordKind`][crmcore.storage.kinds.RecordKind] share the generic
 ``records`` table as JSON documents, scoped by their kind.
-:func:`record_table` gives the :class:`RecordTable` of a kind.
+[`record_table()`][crmcore.storage.sqlite.record_tables.record_table] gives the
+[`RecordTable`][crmcore.storage.sqlite.record_tables.RecordTable] of a kind.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["RecordTable", "record_table"]
 
 @attrs.frozen
 class RecordTable:
-    """Where and how one :class:`~crmcore.storage.kinds.RecordKind` is stored."""
+    """Where and how one [`RecordKind`][crmcore.storage.kinds.RecordKind] is stored."""
 
     entity: str
     table: str

@@ -1,10 +1,10 @@
 """The SQLite adapter's schema and its forward migrations.
 
 ``PRAGMA user_version`` holds the schema version of a database: the number
-of migrations applied to it. :func:`migrate` applies the missing ones in
-order, all in one transaction, when a :class:`~crmcore.storage.sqlite.SqliteStore`
-opens, and refuses a database written by a newer crmcore
-(:class:`~crmcore.kernel.errors.SchemaVersionError`).
+of migrations applied to it. [`migrate()`][crmcore.storage.sqlite.schema.migrate] applies the
+missing ones in order, all in one transaction, when a
+[`SqliteStore`][crmcore.storage.sqlite.SqliteStore] opens, and refuses a database written by a newer
+crmcore ([`SchemaVersionError`][crmcore.kernel.errors.SchemaVersionError]).
 
 A migration is frozen once released: it never changes, a later one alters
 what it made. Each is idempotent in effect (``IF NOT EXISTS``), so a
@@ -12,7 +12,7 @@ half-applied version from a crash, impossible inside a transaction anyway,
 would not break the next open.
 
 The ``customers`` table has one column per scalar column of
-:data:`~crmcore.columnar.schema.CUSTOMER_SCHEMA`, named as there, so that
+[`CUSTOMER_SCHEMA`][crmcore.columnar.schema.CUSTOMER_SCHEMA], named as there, so that
 segment SQL and :meth:`CustomerFrame.from_records
 <crmcore.columnar.frame.CustomerFrame.from_records>` read plain columns.
 Encodings: strings and categories ``TEXT``, ints ``INTEGER``, floats
@@ -31,8 +31,8 @@ from crmcore.kernel.errors import SchemaVersionError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "user_version"]
 
-#: A forward migration: runs inside the migrating transaction on the connection.
 Migration = Callable[[sqlite3.Connection], None]
+"""A forward migration: runs inside the migrating transaction on the connection."""
 
 
 def _statements(*sql: str) -> Migration:
@@ -194,11 +194,11 @@ _V1: Final[Sequence[str]] = (
     "CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (position) WHERE published_at IS NULL",
 )
 
-#: The forward migrations, in order; migration ``i`` brings a database to version ``i + 1``.
 MIGRATIONS: Final[tuple[Migration, ...]] = (_statements(*_V1),)
+"""The forward migrations, in order; migration ``i`` brings a database to version ``i + 1``."""
 
-#: The schema version this code writes and reads.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
+"""The schema version this code writes and reads."""
 
 
 def user_version(connection: sqlite3.Connection) -> int:
@@ -213,7 +213,7 @@ def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] = MI
 
     ``connection`` must be in autocommit mode (``isolation_level=None``) with
     no transaction open. A database already up to date is not locked for
-    writing. Raises :class:`~crmcore.kernel.errors.SchemaVersionError` for a
+    writing. Raises [`SchemaVersionError`][crmcore.kernel.errors.SchemaVersionError] for a
     database newer than the code; ``sqlite3`` errors propagate to the caller.
     """
     supported = len(migrations)

@@ -1,12 +1,13 @@
 """The SQLite store: opening a database, units of work over it, segments run inside it.
 
-:class:`SqliteStore` opens (and creates or migrates, see
-:mod:`crmcore.storage.sqlite.schema`) a database file in WAL mode, hands out
-:class:`~crmcore.storage.unit_of_work.BufferedUnitOfWork` instances over its
-:class:`~crmcore.storage.sqlite.backend.SqliteBackend` and its
-:class:`~crmcore.storage.sqlite.outbox.SqliteOutbox`, and runs segment rules
-as SQL (:meth:`SqliteStore.segment_members`) against the schema of what it
-stores (:meth:`SqliteStore.rule_schema`).
+[`SqliteStore`][crmcore.storage.sqlite.store.SqliteStore] opens (and creates or migrates, see
+[`crmcore.storage.sqlite.schema`][crmcore.storage.sqlite.schema]) a database file in WAL mode, hands
+out [`BufferedUnitOfWork`][crmcore.storage.unit_of_work.BufferedUnitOfWork] instances over its
+[`SqliteBackend`][crmcore.storage.sqlite.backend.SqliteBackend] and its
+[`SqliteOutbox`][crmcore.storage.sqlite.outbox.SqliteOutbox], and runs segment rules as SQL
+([`SqliteStore.segment_members()`][crmcore.storage.sqlite.store.SqliteStore.segment_members])
+against the schema of what it stores
+([`SqliteStore.rule_schema()`][crmcore.storage.sqlite.store.SqliteStore.rule_schema]).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from crmcore.storage.unit_of_work import BufferedUnitOfWork
 __all__ = ["SqliteStore"]
 
 
-#: The rule type of each stored custom attribute type (for :meth:`SqliteStore.segment_members`).
 _ATTRIBUTE_RULE_TYPES: Final[dict[str, FieldType]] = {
     "str": "string",
     "int": "number",
@@ -41,22 +41,24 @@ _ATTRIBUTE_RULE_TYPES: Final[dict[str, FieldType]] = {
     "date": "date",
     "datetime": "datetime",
 }
+"""The rule type of each stored custom attribute type (for
+[`SqliteStore.segment_members()`][crmcore.storage.sqlite.store.SqliteStore.segment_members])."""
 
 
 class SqliteStore:
-    """A :class:`~crmcore.ports.Store` in a SQLite database file.
+    """A [`Store`][crmcore.ports.Store] in a SQLite database file.
 
     ``path`` is the database file (created when missing, migrated to
-    :data:`~crmcore.storage.sqlite.schema.SCHEMA_VERSION` on open) or
+    [`SCHEMA_VERSION`][crmcore.storage.sqlite.schema.SCHEMA_VERSION] on open) or
     ``":memory:"`` for a private, non-durable database shared by the store's
     threads. ``timeout`` is how many seconds a write waits for another
     connection's lock before failing with
-    :class:`~crmcore.kernel.errors.StorageError`.
+    [`StorageError`][crmcore.kernel.errors.StorageError].
 
-    Raises :class:`~crmcore.kernel.errors.SchemaVersionError` for a database from a
-    newer crmcore and :class:`~crmcore.kernel.errors.StorageError` for a file that
+    Raises [`SchemaVersionError`][crmcore.kernel.errors.SchemaVersionError] for a database from a
+    newer crmcore and [`StorageError`][crmcore.kernel.errors.StorageError] for a file that
     is not a SQLite database or cannot be opened. Use it as a context
-    manager, or call :meth:`close`.
+    manager, or call [`close()`][crmcore.storage.sqlite.store.SqliteStore.close].
     """
 
     def __init__(self, path: str | os.PathLike[str] = ":memory:", *, timeout: float = 5.0) -> None:
@@ -121,12 +123,13 @@ class SqliteStore:
     ) -> list[str]:
         """The ids of the customers matching segment ``rule`` at ``as_of``, in id order.
 
-        The rule is compiled by :func:`crmcore.segments.sql.to_sql` and runs
-        inside the database (no customer is loaded into Python); it means
-        exactly what :func:`crmcore.segments.matches` means on the stored
-        customers, purchases and interactions. ``schema`` defaults to
-        :meth:`rule_schema`. Raises :class:`~crmcore.kernel.errors.RuleTypeError` for
-        a rule that does not fit the schema.
+        The rule is compiled by [`crmcore.segments.sql.to_sql()`][crmcore.segments.sql.to_sql] and
+        runs inside the database (no customer is loaded into Python); it means exactly what
+        [`crmcore.segments.matches()`][crmcore.segments.matches] means on the stored customers,
+        purchases and interactions. ``schema`` defaults to
+        [`rule_schema()`][crmcore.storage.sqlite.store.SqliteStore.rule_schema]. Raises
+        [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] for a rule that does not fit the
+        schema.
         """
         sql, params = to_sql(
             rule, "sqlite", as_of=as_of, schema=self.rule_schema() if schema is None else schema

@@ -1,18 +1,17 @@
 """How a commit writes: a change set turned into rows, written in checked batches.
 
-:func:`prepare` encodes a :class:`~crmcore.storage.backend.ChangeSet` into
-rows before the write lock is taken (pure CPU work); a :class:`Writer` then
-runs the batched statements inside the open transaction and, when the
-database refuses a batch, redoes it row by row to name the culprit
-(:func:`~crmcore.storage.sqlite.errors.integrity_error`).
+[`prepare()`][crmcore.storage.sqlite.writes.prepare] encodes a
+[`ChangeSet`][crmcore.storage.backend.ChangeSet] into rows before the write lock is taken (pure CPU
+work); a [`Writer`][crmcore.storage.sqlite.writes.Writer] then runs the batched statements inside
+the open transaction and, when the database refuses a batch, redoes it row by row to name the
+culprit ([`integrity_error()`][crmcore.storage.sqlite.errors.integrity_error]).
 
 **Test hook (private).** When the environment variable
-``CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS`` (:data:`PAUSE_ENV`) is set to ``N``,
-a commit that has written ``N`` rows (inside its transaction, before
-``COMMIT``) prints ``CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS <rows written>`` to
-stdout, once, and blocks reading a line from stdin. The crash tests use it
-to kill a process at a known point in the middle of a commit. Unset, it
-costs one environment lookup per commit.
+``CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS`` ([`PAUSE_ENV`][crmcore.storage.sqlite.writes.PAUSE_ENV]) is
+set to ``N``, a commit that has written ``N`` rows (inside its transaction, before ``COMMIT``)
+prints ``CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS <rows written>`` to stdout, once, and blocks reading a
+line from stdin. The crash tests use it to kill a process at a known point in the middle of a
+commit. Unset, it costs one environment lookup per commit.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ from crmcore.storage.sqlite.record_tables import RecordTable, record_table
 
 __all__ = ["PAUSE_ENV", "Prepared", "Progress", "Writer", "prepare"]
 
-#: The environment variable of the private crash-test hook (see the module docstring).
 PAUSE_ENV: Final = "CRMCORE_SQLITE_TEST_PAUSE_AFTER_ROWS"
+"""The environment variable of the private crash-test hook (see the module docstring)."""
 
 
 class Progress:
@@ -99,12 +98,13 @@ class Prepared:
     aggregates: list[tuple[Row, list[Row]]] = attrs.Factory(list)
     records: dict[tuple[str, bool], tuple[RecordTable, list[Row]]] = attrs.Factory(dict)
     outbox: list[Row] = attrs.Factory(list)
-    #: The first encoding failure, raised after validation (as the memory adapter would).
     error: CrmError | None = None
+    """The first encoding failure, raised after validation (as the memory adapter would)."""
 
 
 def prepare(changes: ChangeSet) -> Prepared:
-    """The rows of ``changes``; an encoding failure is kept in :attr:`Prepared.error`."""
+    """The rows of ``changes``; an encoding failure is kept in
+    [`Prepared.error`][crmcore.storage.sqlite.writes.Prepared.error]."""
     prepared = Prepared()
     try:
         for write in changes.aggregates:

@@ -1,8 +1,8 @@
-"""The storage contract test-kit: what every :class:`~crmcore.ports.Store` must do.
+"""The storage contract test-kit: what every [`Store`][crmcore.ports.Store] must do.
 
 crmcore runs these tests against its in-memory and SQLite adapters; run them
 against your own adapter (PostgreSQL, Django ORM, ...) by subclassing
-:class:`StoreContract` in your test suite and telling it how to make a store::
+`StoreContract` in your test suite and telling it how to make a store:
 
     # tests/test_my_store.py
     from crmcore.testing.contract import StoreContract
@@ -17,18 +17,18 @@ against your own adapter (PostgreSQL, Django ORM, ...) by subclassing
 Then ``pytest tests/test_my_store.py``. Every ``make_store`` call must return
 an empty store. The kit needs ``pytest`` and ``hypothesis``.
 
-:class:`StoreContract` (in :mod:`~crmcore.testing.contract.suite`) combines one
-mixin per group of tests, each on :class:`~crmcore.testing.contract.hooks.AdapterHooks`:
+`StoreContract` (in `suite`) combines one
+mixin per group of tests, each on [`AdapterHooks`][crmcore.testing.contract.hooks.AdapterHooks]:
 
-* :mod:`~crmcore.testing.contract.customers`: customers and their records;
-* :mod:`~crmcore.testing.contract.units_of_work`: units of work and the outbox;
-* :mod:`~crmcore.testing.contract.funnel_lifecycle`: funnel positions and lifecycles;
-* :mod:`~crmcore.testing.contract.feedback`: feedback, cases and improvement actions;
-* :mod:`~crmcore.testing.contract.loyalty`: ledgers, tier statuses and referrals;
-* :mod:`~crmcore.testing.contract.durability`: data survives reopening the store;
-* :mod:`~crmcore.testing.contract.state_machine`: random operations against a model.
+* [`customers`][crmcore.testing.contract.customers]: customers and their records;
+* [`units_of_work`][crmcore.testing.contract.units_of_work]: units of work and the outbox;
+* [`funnel_lifecycle`][crmcore.testing.contract.funnel_lifecycle]: funnel positions and lifecycles;
+* [`feedback`][crmcore.testing.contract.feedback]: feedback, cases and improvement actions;
+* [`loyalty`][crmcore.testing.contract.loyalty]: ledgers, tier statuses and referrals;
+* [`durability`][crmcore.testing.contract.durability]: data survives reopening the store;
+* [`state_machine`][crmcore.testing.contract.state_machine]: random operations against a model.
 
-The sample data they share is in :mod:`~crmcore.testing.contract.samples`.
+The sample data they share is in [`samples`][crmcore.testing.contract.samples].
 """
 
 from crmcore.testing.contract.samples import PROGRAM as PROGRAM

@@ -1,6 +1,6 @@
 """Contract tests for durable adapters: committed data survives reopening the store.
 
-They skip when :meth:`~crmcore.testing.contract.hooks.AdapterHooks.reopen` returns ``None``.
+They skip when [`reopen()`][crmcore.testing.contract.hooks.AdapterHooks.reopen] returns ``None``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ __all__ = ["DurabilityContract"]
 
 
 class DurabilityContract(AdapterHooks):
-    """What a unit of work committed is still there after :meth:`reopen` (skipped if ``None``)."""
+    """What a unit of work committed is still there after
+    [`reopen()`][crmcore.testing.contract.hooks.AdapterHooks.reopen] (skipped if ``None``)."""
 
     def test_feedback_and_loyalty_survive_reopening(self, store: Store, tmp_path: Path) -> None:
         feedback = _feedback(1, text="cancel my order", scores={"nps": 0}, themes=["orders"])

@@ -13,7 +13,8 @@ __all__ = ["AdapterHooks"]
 
 
 class AdapterHooks:
-    """The base of every contract group: an adapter overrides :meth:`make_store`."""
+    """The base of every contract group: an adapter overrides
+    [`make_store()`][crmcore.testing.contract.hooks.AdapterHooks.make_store]."""
 
     def make_store(self, tmp_path: Path) -> Store:
         """Return a new, empty store. Subclasses must override this."""

@@ -24,8 +24,8 @@ from crmcore.loyalty import (
 
 __all__ = ["PROGRAM", "REFERRALS", "T0", "TIERS", "new_customer"]
 
-#: The time every sample starts at.
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+"""The time every sample starts at."""
 
 
 class _BoomError(Exception):
@@ -61,7 +61,6 @@ def _feedback(
     )
 
 
-#: The loyalty program of the contract tests: 1 point per EUR, points expire after 12 months.
 PROGRAM = LoyaltyProgram(
     id="P",
     currency="EUR",
@@ -69,15 +68,16 @@ PROGRAM = LoyaltyProgram(
     actions={"referral": 100},
     expiry=ExpiryPolicy.months_after(12),
 )
+"""The loyalty program of the contract tests: 1 point per EUR, points expire after 12 months."""
 TIERS = TierPolicy(
     name="status",
     currency="EUR",
     tiers=(Tier("base"), Tier("gold", min_points=50, multiplier=Decimal(2))),
 )
-#: The referral program of the contract tests.
 REFERRALS = ReferralProgram(
     id="friends", referrer_points=100, referee_points=50, minimum_purchase=Money("20", "EUR")
 )
+"""The referral program of the contract tests."""
 
 
 def _account(n: int, *, program_id: str = "P") -> LoyaltyAccount:

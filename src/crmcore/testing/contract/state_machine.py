@@ -1,9 +1,9 @@
 """The contract's state machine: random operations on a store, checked against a model.
 
-:class:`StateMachineContract` runs a hypothesis
-:class:`~hypothesis.stateful.RuleBasedStateMachine` of customers, purchases,
-loyalty ledgers and feedback cases against stores made by the adapter's
-:meth:`~crmcore.testing.contract.hooks.AdapterHooks.make_store`.
+[`StateMachineContract`][crmcore.testing.contract.state_machine.StateMachineContract] runs a
+hypothesis `RuleBasedStateMachine` of customers, purchases, loyalty ledgers and feedback cases
+against stores made by the adapter's
+[`make_store()`][crmcore.testing.contract.hooks.AdapterHooks.make_store].
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The whole storage contract: :class:`StoreContract` combines every group of contract tests."""
+"""The whole storage contract: `StoreContract` combines every group of contract tests."""
 
 from __future__ import annotations
 
@@ -24,4 +24,5 @@ class StoreContract(
     UnitOfWorkContract,
     CustomerContract,
 ):
-    """Subclass with :meth:`make_store` to run the storage contract against an adapter."""
+    """Subclass with [`make_store()`][crmcore.testing.contract.hooks.AdapterHooks.make_store] to run
+    the storage contract against an adapter."""
