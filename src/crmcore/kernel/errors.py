@@ -293,7 +293,7 @@ class MissingDependencyError(CrmError, ImportError):
         return (type(self), (self.package, self.extra, self.feature))
 
 
-RENAMED: Final = {
+_RENAMED: Final = {
     "AlreadyExists": "AlreadyExistsError",
     "ConcurrencyConflict": "ConcurrencyConflictError",
     "CurrencyMismatch": "CurrencyMismatchError",
@@ -305,4 +305,4 @@ RENAMED: Final = {
     "NotFound": "NotFoundError",
 }
 """Names before 0.2 (every error class now ends in ``Error``); removed in 0.3."""
-__getattr__ = renamed(globals(), RENAMED)
+__getattr__ = renamed(globals(), _RENAMED)
