@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from crmcore.kernel.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.grammar import MAX_DEPTH
 from crmcore.segments.jsonform import (
     JSON_VERSION,
@@ -440,9 +440,14 @@ def test_deep_documents_are_rejected_not_recursed() -> None:
         rule_from_json_text(hostile)
 
 
-def test_unwritable_values_raise_rule_errors() -> None:
-    with pytest.raises(RuleSyntaxError, match="cannot be written as JSON"):
+def test_numbers_beyond_the_exact_range_are_refused_before_json() -> None:
+    with pytest.raises(ValidationError, match=r"2\*\*53"):
         rule_to_json_text(Compare(Field("x"), "=", Literal(10**5000)))
+    document = {"crmcore_rule": 1, "rule": {"type": "compare", "operand": {"field": "x"}}}
+    document["rule"]["operator"] = "="
+    document["rule"]["value"] = {"int": str(2**60)}
+    with pytest.raises(RuleSyntaxError):
+        rule_from_json(document)
 
 
 def test_values_a_node_refuses_are_rule_syntax_errors_naming_the_path() -> None:

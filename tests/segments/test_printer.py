@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.kernel.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.grammar import MAX_DEPTH
 from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import (
@@ -46,10 +46,12 @@ from crmcore.segments.tokenizer import KEYWORDS
 
 ZONES = [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5, minutes=30))]
 
+#: Text without NUL or lone surrogates, which rules refuse (the back ends disagree on them).
+NO_NUL = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
 names = st.one_of(
     st.sampled_from(["total_spent", "country", "attr.tier", "tags", "values", "x_1"]),
     st.sampled_from(sorted(KEYWORDS)).map(lambda w: w.upper() if len(w) % 2 else w),
-    st.text(min_size=1, max_size=8),
+    st.text(NO_NUL, min_size=1, max_size=8),
 )
 odd_decimals = st.sampled_from(
     [Decimal("1E+3"), Decimal("-0"), Decimal("0.000"), Decimal("1E-7"), Decimal("-12.50")]
@@ -57,11 +59,11 @@ odd_decimals = st.sampled_from(
 literal_values = st.one_of(
     st.none(),
     st.booleans(),
-    st.integers(),
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-(2**53), 2**53),
+    st.floats(min_value=-(2.0**53), max_value=2.0**53),
     st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**15), max_value=10**15),
     odd_decimals,
-    st.text(max_size=12),
+    st.text(NO_NUL, max_size=12),
     st.dates(),
     st.datetimes(
         min_value=datetime(2, 1, 1),
@@ -83,7 +85,7 @@ aggregates = st.one_of(
         Aggregate,
         st.just("count"),
         st.just("events"),
-        event_kind=st.none() | st.text(min_size=1, max_size=8),
+        event_kind=st.none() | st.text(NO_NUL, min_size=1, max_size=8),
         window=windows,
     ),
     st.builds(
@@ -104,13 +106,13 @@ conditions: st.SearchStrategy[Predicate] = st.one_of(
         TextMatch,
         fields,
         st.sampled_from(["contains", "starts_with", "ends_with"]),
-        st.text(max_size=10),
+        st.text(NO_NUL, max_size=10),
         st.booleans(),
     ),
-    st.builds(HasTag, st.text(min_size=1, max_size=8), fields | st.just(Field("tags"))),
+    st.builds(HasTag, st.text(NO_NUL, min_size=1, max_size=8), fields | st.just(Field("tags"))),
     st.builds(Within, fields, durations),
     st.builds(TimeCompare, fields, st.sampled_from(["before", "after"]), literals | durations),
-    st.builds(Did, st.text(min_size=1, max_size=8), windows),
+    st.builds(Did, st.text(NO_NUL, min_size=1, max_size=8), windows),
 )
 
 
@@ -148,7 +150,7 @@ def test_literals_keep_their_type_through_text(value: object) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(min_size=1))
+@given(st.text(NO_NUL, min_size=1))
 def test_any_name_round_trips(name: str) -> None:
     assert parse_rule(f"{quote_name(name)} is null") == IsNull(Field(name))
 
@@ -162,14 +164,14 @@ def test_any_name_round_trips(name: str) -> None:
         (3, "3"),
         (-3, "-3"),
         (1500.0, "1500.0e0"),
-        (1e16, "1e+16"),
+        (1e-7, "1e-07"),
         (-0.0, "-0.0e0"),
         (Decimal("12.50"), "12.50"),
         (Decimal("1E+3"), "1000.0"),
         (True, "true"),
         (None, "null"),
         ('a "b"\\\n', '"a \\"b\\"\\\\\\n"'),
-        ("\x00\u2028", '"\\u0000\\u2028"'),
+        ("\x01\u2028", '"\\u0001\\u2028"'),
         (date(2024, 1, 1), "2024-01-01"),
         (datetime(2024, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=8))), "2024-01-01T01:30:00Z"),
         (datetime(2024, 1, 1, 0, 0, 0, 5, tzinfo=UTC), "2024-01-01T00:00:00.000005Z"),
@@ -244,9 +246,8 @@ def test_alternating_nesting_at_the_cap_round_trips() -> None:
 
 
 def test_unprintable_values_raise_rule_errors() -> None:
-    huge = Compare(Field("x"), "=", Literal(10**5000))
-    with pytest.raises(RuleSyntaxError, match="too many digits"):
-        to_text(huge)
+    with pytest.raises(ValidationError, match=r"2\*\*53"):
+        Literal(10**5000)  # refused when the node is made, so it never reaches the printer
     with pytest.raises(RuleSyntaxError, match="not a rule node"):
         to_text(Field("x"))  # type: ignore[arg-type]
 

@@ -44,6 +44,7 @@ import attrs
 from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.positions import SourceMap, Span, line_column, line_starts, syntax_error
 from crmcore.segments.rules import (
+    MAX_LIST_VALUES,
     Aggregate,
     AggregateFunction,
     And,
@@ -72,9 +73,12 @@ from crmcore.segments.tokenizer import Token, tokenize
 
 T = TypeVar("T")
 
-__all__ = ["MAX_DEPTH", "boolean_depth", "parse_rule_with_positions"]
+__all__ = ["MAX_DEPTH", "MAX_RULE_LENGTH", "boolean_depth", "parse_rule_with_positions"]
 
 MAX_DEPTH: Final = 200
+"""The deepest nesting of and/or/not a rule may have."""
+MAX_RULE_LENGTH: Final = 100_000
+"""The longest rule text, in characters, checked before anything is parsed."""
 """How deeply ``and``/``or``/``not`` may nest (and parentheses in text). Deeper rules are
 rejected with a [`RuleSyntaxError`][crmcore.kernel.errors.RuleSyntaxError] rather than a
 RecursionError in some back end.
@@ -296,7 +300,7 @@ class _Parser:
             raise self.error(expected)
         self.take()
         assert isinstance(token.value, str)
-        field = Field(token.value)
+        field = self.node(token.offset, Field, token.value)
         return self.operand_test(field, Span(token.offset), is_field=True)
 
     def operand_test(
@@ -349,7 +353,8 @@ class _Parser:
                 self.take()
                 self.keyword("case", " after 'ignoring'")
                 ignore = True
-            return TextMatch(operand, operator, text, ignore), Span(start, (span,))
+            match = self.node(start, TextMatch, operand, operator, text, ignore)
+            return match, Span(start, (span,))
         if word == "has":
             self.take()
             tag = self.string("a tag in quotes after 'has'")
@@ -392,6 +397,10 @@ class _Parser:
             value, vspan = self.literal()
             values.append(value)
             spans.append(vspan)
+            if len(values) > MAX_LIST_VALUES:
+                raise syntax_error(
+                    f"an in-list takes at most {MAX_LIST_VALUES:,} values", self.text, vspan.offset
+                )
             token = self.take()
             if token.kind == ")":
                 break
@@ -493,9 +502,16 @@ class _Parser:
 def parse_rule_with_positions(text: str) -> tuple[Predicate, SourceMap]:
     """Parse rule text; return the rule and where each of its nodes starts.
 
-    :raises RuleSyntaxError: the text does not follow the grammar (with line, column
-        and a caret excerpt).
+    Raises:
+        RuleSyntaxError: the text does not follow the grammar (with line, column
+            and a caret excerpt).
     """
+    if isinstance(text, str) and len(text) > MAX_RULE_LENGTH:
+        raise syntax_error(
+            f"rule text is {len(text):,} characters long; the limit is {MAX_RULE_LENGTH:,}",
+            text[:200],
+            0,
+        )
     parser = _Parser(text)
     rule, span = parser.parse()
     return rule, SourceMap(text, span)

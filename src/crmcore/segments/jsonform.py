@@ -499,8 +499,9 @@ def rule_from_json(document: object) -> Predicate:
         ...
         crmcore.kernel.errors.RuleSyntaxError: invalid rule JSON at $.crmcore_rule: version 2 ...
 
-    :raises RuleSyntaxError: the document is malformed or of another version; the
-        message names the JSON path of the problem.
+    Raises:
+        RuleSyntaxError: the document is malformed or of another version; the
+            message names the JSON path of the problem.
     """
     top = _Reader(document, "$")
     version = top.raw("crmcore_rule")
@@ -552,8 +553,9 @@ def rule_from_json_text(text: str) -> Predicate:
     """Read a rule from a JSON string (see
     [`rule_from_json()`][crmcore.segments.jsonform.rule_from_json]).
 
-    :raises RuleSyntaxError: not JSON (with the line and column of the JSON error),
-        or not a valid rule document.
+    Raises:
+        RuleSyntaxError: not JSON (with the line and column of the JSON error),
+            or not a valid rule document.
     """
     if not isinstance(text, str):
         raise RuleSyntaxError(f"rule JSON must be a string, not {type(text).__name__}")

@@ -31,9 +31,10 @@ def parse_rule(text: str, schema: RuleSchema | None = None) -> Predicate:
         ...
         crmcore.kernel.errors.RuleSyntaxError: line 1, column 15: expected a value ...
 
-    :raises RuleSyntaxError: the text does not follow the grammar.
-    :raises RuleTypeError: a schema is given and the rule does not type-check against it
-        (with the position of the offending node).
+    Raises:
+        RuleSyntaxError: the text does not follow the grammar.
+        RuleTypeError: a schema is given and the rule does not type-check against it
+            (with the position of the offending node).
     """
     rule, where = parse_rule_with_positions(text)
     if schema is not None:

@@ -222,9 +222,10 @@ def to_text(rule: Predicate) -> str:
         >>> to_text(parse_rule("(a = 1 OR b = 2) AND NOT c IS NULL and x = 1.5e3"))
         '(a = 1 or b = 2) and not c is null and x = 1500.0e0'
 
-    :raises RuleSyntaxError: the rule nests deeper than
-        [`MAX_DEPTH`][crmcore.segments.grammar.MAX_DEPTH] levels of and/or/not, which the
-        parser would not read back.
+    Raises:
+        RuleSyntaxError: the rule nests deeper than
+            [`MAX_DEPTH`][crmcore.segments.grammar.MAX_DEPTH] levels of and/or/not, which the
+            parser would not read back.
     """
     return _fold(rule, _condition, _flat)
 

@@ -274,19 +274,21 @@ def _date_compare(ref: Ref, op: str, us: int) -> Resolved:
     """``date_field <op> instant`` as the equivalent comparison of dates."""
     day = date(1970, 1, 1) + timedelta(days=us // DAY_US)
     exact = us % DAY_US == 0
-    ceil = day if exact else day + timedelta(days=1)
-    if op == ">=":
-        return RCompare(ref, ">=", ceil)
     if op == ">":
         return RCompare(ref, ">", day)
     if op == "<=":
         return RCompare(ref, "<=", day)
-    if op == "<":
-        return RCompare(ref, "<", ceil)
     if op == "=":
         return RCompare(ref, "=", day) if exact else Const(False)
-    # "!=": every present date differs from a non-midnight instant
-    return RCompare(ref, "!=", day) if exact else RNull(ref, negated=True)
+    if op == "!=":
+        # every present date differs from a non-midnight instant
+        return RCompare(ref, "!=", day) if exact else RNull(ref, negated=True)
+    if not exact and day == date.max:
+        # The first date after the instant would be past 9999-12-31: every present date
+        # is before it, none at or after it.
+        return Const(False) if op == ">=" else RNull(ref, negated=True)
+    ceil = day if exact else day + timedelta(days=1)
+    return RCompare(ref, op, ceil)  # ">=" or "<"
 
 
 def _compare(ref: Ref, tp: FieldType, op: str, value: Value | None) -> Resolved:

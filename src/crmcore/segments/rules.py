@@ -33,10 +33,11 @@ Null semantics (the same in every back end):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeGuard
 from typing import Literal as TypingLiteral
 
 import attrs
@@ -49,6 +50,9 @@ from crmcore.kernel.frozen import FrozenDict
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",
+    "MAX_LIST_VALUES",
+    "MAX_RULE_NUMBER",
+    "MAX_STRING_LENGTH",
     "COMPARISON_OPERATORS",
     "COMPUTED_FIELDS",
     "Aggregate",
@@ -144,14 +148,34 @@ def _is_literal(_instance: object, attribute: attrs.Attribute[Any], value: Any) 
         raise ValidationError(attribute.name, value, "must be a Literal")
 
 
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _no_nul(field: str, value: str) -> None:
+    # numpy's fixed-width strings drop trailing NULs and SQLite's string functions stop at
+    # the first one, so the back ends would disagree on text holding it: it is refused.
+    if "\x00" in value:
+        raise ValidationError(field, value, "must not contain the NUL character (U+0000)")
+    if _SURROGATE.search(value):
+        raise ValidationError(
+            field, value, "must be valid Unicode text (no lone surrogates U+D800-U+DFFF)"
+        )
+    if len(value) > MAX_STRING_LENGTH:
+        raise ValidationError(
+            field, value[:40] + "...", f"is longer than {MAX_STRING_LENGTH} characters"
+        )
+
+
 def _is_text(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str):
         raise ValidationError(attribute.name, value, "must be a string")
+    _no_nul(attribute.name, value)
 
 
 def _is_name(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ValidationError(attribute.name, value, "must be a non-empty string")
+    _no_nul(attribute.name, value)
 
 
 def _is_bool(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -167,17 +191,49 @@ def _is_predicate(_instance: object, attribute: attrs.Attribute[Any], value: Any
 # --- literals and operands -------------------------------------------------------------
 
 
+#: The largest magnitude of a number in a rule: every back end (Python, numpy float64,
+#: SQLite, PostgreSQL, DuckDB) compares integers up to 2**53 exactly, and beyond it they
+#: disagree (float rounding against exact integers), so larger numbers are refused.
+MAX_RULE_NUMBER: Final = 2**53
+#: The longest string literal in a rule, in characters.
+MAX_STRING_LENGTH: Final = 10_000
+#: The most values in one ``in (...)`` list.
+MAX_LIST_VALUES: Final = 10_000
+
+
 def _check_literal(_instance: object, _attribute: object, value: LiteralValue) -> None:
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         raise ValidationError("literal", value, "must be a finite number")
     if isinstance(value, Decimal) and not value.is_finite():
         raise ValidationError("literal", value, "must be a finite number")
+    if is_rule_number(value) and not -MAX_RULE_NUMBER <= value <= MAX_RULE_NUMBER:
+        raise ValidationError(
+            "literal",
+            _short(value),
+            f"numbers in rules are at most 2**53 = {MAX_RULE_NUMBER} in magnitude, "
+            "the range every back end compares exactly",
+        )
+    if isinstance(value, str):
+        _no_nul("literal", value)
     if isinstance(value, datetime) and value.tzinfo is None:
         raise ValidationError("literal", value, "datetimes must be timezone-aware")
     if value is not None and not isinstance(
         value, bool | int | float | Decimal | str | date | datetime
     ):
         raise ValidationError("literal", value, "must be a number, string, bool, date or datetime")
+
+
+def is_rule_number(value: object) -> TypeGuard[int | float | Decimal]:
+    """Whether ``value`` is a number literal: an int, float or Decimal, but not a bool."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _short(value: object) -> str:
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return "a number with thousands of digits"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _literal_value(value: LiteralValue) -> LiteralValue:
@@ -213,6 +269,7 @@ class Literal:
 def _check_name(_instance: object, _attribute: object, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValidationError("field", value, "must be a non-empty name")
+    _no_nul("field", value)
 
 
 @attrs.frozen
@@ -345,6 +402,10 @@ def _literal_tuple(values: Iterable[Literal]) -> tuple[Literal, ...]:
 def _check_values(_instance: object, _attribute: object, value: tuple[Literal, ...]) -> None:
     if not value:
         raise ValidationError("values", value, "an in-list needs at least one value")
+    if len(value) > MAX_LIST_VALUES:
+        raise ValidationError(
+            "values", len(value), f"an in-list takes at most {MAX_LIST_VALUES} values"
+        )
     for i, item in enumerate(value):
         if not isinstance(item, Literal):
             raise ValidationError(f"values[{i}]", item, "must be a Literal")
