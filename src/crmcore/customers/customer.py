@@ -56,6 +56,7 @@ from crmcore.customers.records import (
     ServiceRecord,
     parse_channel,
 )
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import CurrencyMismatchError, CustomerErasedError, ValidationError
 from crmcore.kernel.events import Outcome
@@ -128,7 +129,7 @@ def _name(value: object) -> str:
     name = " ".join(value.split())
     if len(name) > 200:
         raise ValidationError("name", value, "must be at most 200 characters")
-    return name
+    return validators.plain_text(name, "name")
 
 
 def _consents(values: Iterable[ConsentRecord]) -> tuple[ConsentRecord, ...]:

@@ -13,6 +13,13 @@ Rounding policy (one place, documented):
   parts that add up exactly to the rounded whole (largest-remainder method), so a refund split over
   order lines never gains or loses a cent.
 
+Amounts are exact at any precision: a unit price or a point value may be a
+fraction of a cent, and `rounded()` brings a result to the minor unit. Facts
+that are paid or stored as paid (a purchase, a deal amount) are checked at their
+own boundary to be whole minor units. Amounts are at most
+[`MAX_AMOUNT`][crmcore.kernel.money.MAX_AMOUNT] in magnitude, and numeric strings
+are plain decimals (``"1_000"`` and ``"0x10"`` are refused, ``"1e3"`` is 1000).
+
 Combining two currencies raises
 [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError]. Floats are refused
 (``Money(0.1, "EUR")`` is not 0.1): pass a ``str``, ``int`` or ``Decimal``.
@@ -20,17 +27,26 @@ Combining two currencies raises
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import total_ordering
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
 from crmcore.kernel.currencies import CURRENCIES
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 
-__all__ = ["Money", "currency_code", "minor_units", "to_decimal"]
+__all__ = ["MAX_AMOUNT", "Money", "currency_code", "minor_units", "to_decimal"]
+
+MAX_AMOUNT: Final = Decimal(10) ** 15
+"""The largest magnitude of an amount (exclusive): 10**15 major units.
+
+Every amount then fits in a signed 64-bit count of minor units for any currency
+(at most 3 decimals: 10**18 < 2**63), which the columnar analytics rely on.
+"""
+_NUMBER: Final = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 
 
 def to_decimal(value: object, field: str = "amount") -> Decimal:
@@ -41,16 +57,34 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
         )
     if isinstance(value, Decimal):
         result = value
-    elif isinstance(value, int | str):
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+            raise ValidationError(field, value, "must be a finite number")
+        if not _NUMBER.match(text):
+            raise ValidationError(
+                field, value, "is not a number: write a plain decimal such as '19.99' or '-5'"
+            )
         try:
-            result = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation:
+            result = Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
             raise ValidationError(field, value, "is not a number") from None
     else:
         raise ValidationError(field, value, "must be a Decimal, int or numeric string")
     if not result.is_finite():
         raise ValidationError(field, value, "must be a finite number")
+    if abs(result) >= MAX_AMOUNT:
+        raise ValidationError(
+            field, _shown(value), "must be less than 10**15 in magnitude (MAX_AMOUNT)"
+        )
     return result
+
+
+def _shown(value: object) -> object:
+    text = str(value)
+    return value if len(text) <= 40 else text[:37] + "..."
 
 
 def currency_code(value: object, field: str = "currency") -> str:
