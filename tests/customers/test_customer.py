@@ -193,7 +193,9 @@ def test_erase_removes_personal_data_and_keeps_aggregates() -> None:
         erased.erase(T)
 
 
-@pytest.mark.parametrize("name", ["Ann\x07Lee", "Ann\x00", "\x1b[31mAnn", "Ann\x85Lee", "Ann\ud800"])
+@pytest.mark.parametrize(
+    "name", ["Ann\x07Lee", "Ann\x00", "\x1b[31mAnn", "Ann\x9bLee", "Ann\ud800"]
+)
 def test_names_with_control_characters_are_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="control characters") as caught:
         Customer.register("C-9", name, T)
