@@ -59,3 +59,12 @@ def test_erase_records_strips_free_text_only() -> None:
     (clean_note,), (clean_ticket,) = erase_records([note], [ticket])
     assert clean_note.note is None and clean_note.kind == "question"
     assert clean_ticket.summary == "" and clean_ticket.kind == "repair"
+
+
+def test_erasure_drops_the_free_text_evidence_of_consent_decisions() -> None:
+    customer = Customer.register("C-7", "Ann Lee", T).value
+    customer = customer.grant_consent("email", T, source="web form, ann@example.com").value
+    erased = customer.erase(T + timedelta(days=1)).value
+    assert [c.source for c in erased.consents] == [None, None]
+    assert [c.granted for c in erased.consents] == [True, False]
+    assert "ann@example.com" not in repr(erased)

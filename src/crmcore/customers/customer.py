@@ -511,8 +511,9 @@ class Customer:
         Removed: name, contact, demographics, region/city/postal code,
         psychographics and custom attributes. Kept, as non-identifying
         aggregates: the id, country, tags, the purchase/interaction/service
-        summaries and the consent history, to which a withdrawal on every
-        channel is appended so nobody markets to the erased record. Afterwards
+        summaries and the consent history (without the free-text ``source`` of
+        each decision), to which a withdrawal on every channel is appended so
+        nobody markets to the erased record. Afterwards
         every change raises [`CustomerErasedError`][crmcore.kernel.errors.CustomerErasedError].
         """
         when = self._event_time(at)
@@ -531,7 +532,9 @@ class Customer:
             geography=Geography(country=self.geography.country),
             psychographics=Psychographics(),
             attributes=FrozenDict(),
-            consents=(*self.consents, *withdrawals),
+            # the decisions stay (nobody may market to the record); their free-text
+            # evidence may name the person, so it goes
+            consents=tuple(attrs.evolve(c, source=None) for c in (*self.consents, *withdrawals)),
             erased_at=when,
         )
         event = CustomerErased(aggregate_id=self.id, occurred_at=when, reason=reason.strip())
