@@ -75,3 +75,19 @@ def test_domain_modules_do_not_import_storage_services_or_the_cli() -> None:
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(upper):
                     offenders.append(f"{path.relative_to(SRC)}: {node.module}")
     assert offenders == []
+
+
+#: Modules that are an application, not an API: the command line and the demo script.
+NOT_IN_THE_REFERENCE = ("cli", "cli_files", "demo")
+
+
+def test_the_api_reference_documents_every_public_module() -> None:
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md"))
+    listed = {line.removeprefix("::: ").strip() for line in pages.splitlines() if line.startswith("::: ")}
+    public = [
+        m
+        for m in _modules()
+        if not any(part.startswith("_") for part in m.split("."))
+        and m.split(".")[0] not in NOT_IN_THE_REFERENCE
+    ]
+    assert [m for m in public if f"crmcore.{m}" not in listed] == [], "add ::: lines to docs/reference"
