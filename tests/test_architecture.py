@@ -82,12 +82,18 @@ NOT_IN_THE_REFERENCE = ("cli", "cli_files", "demo")
 
 
 def test_the_api_reference_documents_every_public_module() -> None:
-    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md"))
-    listed = {line.removeprefix("::: ").strip() for line in pages.splitlines() if line.startswith("::: ")}
+    pages = "\n".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "docs" / "reference").glob("*.md")
+    )
+    listed = {
+        line.removeprefix("::: ").strip() for line in pages.splitlines() if line.startswith("::: ")
+    }
     public = [
         m
         for m in _modules()
         if not any(part.startswith("_") for part in m.split("."))
         and m.split(".")[0] not in NOT_IN_THE_REFERENCE
     ]
-    assert [m for m in public if f"crmcore.{m}" not in listed] == [], "add ::: lines to docs/reference"
+    assert [m for m in public if f"crmcore.{m}" not in listed] == [], (
+        "add ::: lines to docs/reference"
+    )

@@ -1,4 +1,4 @@
-"""The numpy mask: same answers as matches, read-only results, memoisation, errors."""
+"""The numpy mask: same answers as matches, for any block size and int width; memo; errors."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.datasets import synthetic
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.segments.evaluate import matches
-from crmcore.segments.evaluate_batch import MaskEvaluator, mask
+from crmcore.segments.evaluate_batch import MaskEvaluator, frame_schema, mask
 from crmcore.segments.rules import (
     Aggregate,
     And,
@@ -25,9 +27,11 @@ from crmcore.segments.rules import (
     Literal,
     Not,
     Or,
+    Predicate,
     TextMatch,
     Within,
 )
+from crmcore.testing.rule_strategies import EVENT_KINDS, rules
 
 DATA = synthetic.generate(400, seed=11)
 FRAME = CustomerFrame.from_customers(DATA.customers)
@@ -178,3 +182,116 @@ def test_category_lookup_paths_agree_with_matches() -> None:
         for op in ("<", ">=", "!="):
             cmp = Compare(Field("country"), op, Literal(countries[k]))  # type: ignore[arg-type]
             assert mask(cmp, frame, AS_OF).tolist() == [matches(cmp, r, AS_OF) for r in records]
+
+
+# --- blocks, widths, memo -------------------------------------------------------------------
+
+SYNTHETIC_SCHEMA = frame_schema(FRAME, EVENT_KINDS)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rules(SYNTHETIC_SCHEMA, max_leaves=6),
+    st.sampled_from([1, 2, 7, 64, 133, len(RECORDS) - 1, len(RECORDS) + 1])
+    | st.integers(1, len(RECORDS)),
+)
+def test_blocked_equals_unblocked_for_any_block_size(rule: Predicate, block: int) -> None:
+    """Any block size, dividing the rows or not, gives the one-block answer (and matches')."""
+    logs = {"transactions": LOG, "events": EVENTS, "schema": SYNTHETIC_SCHEMA}
+    whole = MaskEvaluator(FRAME, AS_OF, block_size=len(FRAME), **logs).mask(rule)  # type: ignore[arg-type]
+    blocked = MaskEvaluator(FRAME, AS_OF, block_size=block, **logs).mask(rule)  # type: ignore[arg-type]
+    assert blocked.tolist() == whole.tolist()
+    sample = range(0, len(RECORDS), 37)
+    expected = [
+        matches(
+            rule,
+            RECORDS[i],
+            AS_OF,
+            purchases=BOUGHT.get(str(RECORDS[i]["id"]), []),  # type: ignore[arg-type]
+            events=DID.get(str(RECORDS[i]["id"]), []),  # type: ignore[arg-type]
+            schema=SYNTHETIC_SCHEMA,
+        )
+        for i in sample
+    ]
+    assert [bool(whole[i]) for i in sample] == expected
+
+
+def _wide_and_narrow_frame() -> tuple[CustomerFrame, list[dict[str, object]]]:
+    """Int attributes whose values need 8, 16, 32 and 64 bits, some missing."""
+    base = RECORDS[0]
+    records: list[dict[str, object]] = []
+    for i in range(40):
+        missing = i % 9 == 4
+        records.append(
+            {
+                **base,
+                "id": f"w{i}",
+                "attr.tiny": None if missing else i % 7 - 3,
+                "attr.short": None if missing else (i - 20) * 1_000,
+                "attr.int": None if i % 11 == 5 else (i - 20) * 100_000,
+                "attr.long": None if missing else (i - 20) * 2**40,
+            }
+        )
+    return CustomerFrame.from_records(records), records
+
+
+def test_int_columns_of_every_width_match_the_object_path() -> None:
+    frame, records = _wide_and_narrow_frame()
+    widths = {frame.column(n).values.dtype.itemsize for n in frame.names if n.startswith("attr.")}
+    assert len(widths) >= 2  # the frames keep narrow ints: more than one width is tested
+    tests: list[Predicate] = []
+    for name, scale in (("tiny", 1), ("short", 1_000), ("int", 100_000), ("long", 2**40)):
+        field = Field(f"attr.{name}")
+        for bound in (-3 * scale, 0, 2.5 * scale, 2 * scale, 10**15, -(10**15), 0.5):
+            for op in ("=", "!=", "<", "<=", ">", ">="):
+                tests.append(Compare(field, op, Literal(bound)))  # type: ignore[arg-type]
+        values = tuple(Literal(v) for v in (-3 * scale, 0, 1 * scale, 2.5, 10**15, 300))
+        tests += [InList(field, values), InList(field, values, negated=True)]
+        tests += [IsNull(field), IsNull(field, negated=True)]
+        tests += [Not(InList(field, (Literal(0),))), Not(Compare(field, ">", Literal(0)))]
+    schema = frame_schema(frame)
+    for block in (3, 64):
+        evaluator = MaskEvaluator(frame, AS_OF, block_size=block)
+        for rule in tests:
+            expected = [matches(rule, r, AS_OF, schema=schema) for r in records]
+            assert evaluator.mask(rule).tolist() == expected, (rule, block)
+
+
+def test_shared_subtrees_are_computed_once_and_kept() -> None:
+    evaluator = MaskEvaluator(FRAME, AS_OF, block_size=100)
+    cn = Compare(Field("country"), "=", Literal("CN"))
+    rich = Compare(Field("total_spent"), ">", Literal(100))
+    first = evaluator.mask(And((cn, rich)))
+    assert evaluator.cached == 3  # the and, cn, rich: evaluated block by block, not kept
+    second = evaluator.mask(Or((cn, rich)))  # met again: cn and rich get masks of their own
+    kept = evaluator.mask(cn)
+    assert evaluator.mask(cn) is kept and not kept.flags.writeable
+    assert evaluator.cached == 4
+    assert (first == (kept & evaluator.mask(rich))).all()
+    assert (second == (kept | evaluator.mask(rich))).all()
+    twice = And((cn, Or((cn, rich))))  # a sub-tree twice in one rule
+    assert evaluator.mask(twice).tolist() == kept.tolist()  # cn and (cn or rich) is cn
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "64"])
+def test_block_size_must_be_a_positive_int(bad: object) -> None:
+    with pytest.raises(ValidationError, match="block_size"):
+        MaskEvaluator(FRAME, AS_OF, block_size=bad)  # type: ignore[arg-type]
+
+
+def test_a_rule_decided_early_in_every_block_is_still_exact() -> None:
+    """``and`` stops on an all-false block, ``or`` on an all-true one, gathers sparse rows."""
+    never = Compare(Field("total_spent"), "<", Literal(-1))
+    always = Not(never)
+    rare = Compare(Field("total_spent"), ">=", Literal(float(np.nanquantile(
+        FRAME.column("total_spent").values, 0.98))))  # fmt: skip
+    text = TextMatch(Field("name"), "contains", "a", ignore_case=True)
+    for rule in (
+        And((never, text)),
+        Or((always, text)),
+        And((rare, text, InList(Field("country"), (Literal("CN"), Literal("US"))))),
+        Or((Not(rare), text)),
+    ):
+        for block in (1, 5, 64, 1000):
+            got = MaskEvaluator(FRAME, AS_OF, block_size=block).mask(rule)
+            assert got.tolist() == [matches(rule, r, AS_OF) for r in RECORDS]

@@ -16,11 +16,27 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Report", "fmt", "html_table", "json_number"]
+from crmcore.kernel.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Report",
+    "data_frame",
+    "flat_record",
+    "fmt",
+    "fmt_date",
+    "fmt_datetime",
+    "html_table",
+    "json_number",
+    "records_frame",
+]
 
 
 @runtime_checkable
@@ -108,3 +124,91 @@ def html_table(
         out.append(f'<div style="color:#666;font-size:12px">{html.escape(caption)}</div>')
     out.append("</div>")
     return "".join(out)
+
+
+def fmt_datetime(value: datetime) -> str:
+    """An instant as every report writes it: ``2026-06-01 14:30 UTC`` (seconds only if any).
+
+    Examples:
+        >>> from datetime import timedelta, timezone
+        >>> fmt_datetime(datetime(2026, 6, 1, 16, 30, tzinfo=timezone(timedelta(hours=2))))
+        '2026-06-01 14:30 UTC'
+        >>> fmt_datetime(datetime(2026, 6, 1, 0, 0, 5, tzinfo=UTC))
+        '2026-06-01 00:00:05 UTC'
+    """
+    utc = value.astimezone(UTC) if value.tzinfo is not None else value
+    text = utc.strftime("%Y-%m-%d %H:%M:%S" if utc.second or utc.microsecond else "%Y-%m-%d %H:%M")
+    return f"{text} UTC" if value.tzinfo is not None else text
+
+
+def fmt_date(value: date) -> str:
+    """A calendar day as every report writes it: ``2026-06-01`` (ISO 8601).
+
+    A `datetime` is written as its UTC day.
+    """
+    if isinstance(value, datetime):
+        value = (value.astimezone(UTC) if value.tzinfo is not None else value).date()
+    return value.isoformat()
+
+
+def data_frame(columns: Mapping[str, object], feature: str) -> pd.DataFrame:
+    """A `pandas.DataFrame` of ``columns`` (name -> sequence or array), for ``to_pandas()``.
+
+    pandas is imported here, when a report is converted; without it this
+    raises [`MissingDependencyError`][crmcore.kernel.errors.MissingDependencyError]
+    naming the ``pandas`` extra and ``feature`` (e.g. ``"FunnelReport.to_pandas"``).
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependencyError("pandas", "pandas", feature) from None
+    return pd.DataFrame({name: _column(values) for name, values in columns.items()})
+
+
+def flat_record(record: Mapping[str, object], prefix: str = "") -> dict[str, object]:
+    """A nested JSON record flattened for a table row: ``{"nps": {"value": 1}}`` -> ``nps_value``.
+
+    Lists and scalars stay as they are; a nested ``None`` stays one column.
+
+    Examples:
+        >>> flat_record({"theme": "price", "nps": {"n": 3, "value": -33.3}, "trend": [1, 2]})
+        {'theme': 'price', 'nps_n': 3, 'nps_value': -33.3, 'trend': [1, 2]}
+    """
+    out: dict[str, object] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flat_record(value, f"{name}_"))
+        else:
+            out[name] = value
+    return out
+
+
+def records_frame(
+    records: Sequence[Mapping[str, object]],
+    feature: str,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """A `pandas.DataFrame` with one row per record (each flattened by
+    [`flat_record()`][crmcore.kernel.reports.flat_record]).
+
+    ``columns`` fixes the columns (and their order) when there may be no
+    records, so an empty report still has its header. Raises
+    [`MissingDependencyError`][crmcore.kernel.errors.MissingDependencyError] without pandas.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependencyError("pandas", "pandas", feature) from None
+    rows = [flat_record(r) for r in records]
+    names = (
+        list(columns) if columns is not None else list(dict.fromkeys(k for r in rows for k in r))
+    )
+    return pd.DataFrame({name: [r.get(name) for r in rows] for name in names}, columns=names)
+
+
+def _column(values: object) -> object:
+    """Text arrays (numpy ``StringDType``) as Python objects, which pandas takes as text."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "T":
+        return values.astype(object)
+    return values
