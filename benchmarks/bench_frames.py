@@ -16,6 +16,17 @@ pandas) and the ratio of crmcore's time to pandas' (below 1: crmcore is
 faster). crmcore validates every value (aware datetimes, types, required
 columns); pandas only infers dtypes, so the comparison favours pandas.
 
+CSV reads are timed with both of crmcore's engines (``engine="python"``, the
+built-in parser, and ``engine="pyarrow"``, pyarrow's CSV reader, used
+automatically when installed) against ``pd.read_csv`` with date parsing, on the
+same file in the same run; the two engines' frames are checked equal. The
+last lines print each frame's memory against its *raw column bytes*: what the
+data needs in the narrowest fixed-width layout (narrowest integers, 8-byte
+floats and times, 1-byte booleans, the narrowest codes for categories and
+ids plus their labels, UTF-8 bytes plus an 8-byte offset per string), as
+``benchmarks/bench_csv.py`` computes it; that benchmark times the 500k-row
+transaction file of the performance targets.
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_frames.py --quick        # 100k / 1M rows, < 1 min
@@ -38,8 +49,9 @@ from typing import Any
 
 import numpy as np
 from _timing import measure, peak_rss_gb
+from bench_csv import raw_bytes
 
-from crmcore.columnar import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, CustomerFrame, TransactionLog
+from crmcore.columnar import CUSTOMER_SCHEMA, CustomerFrame, TransactionLog
 
 try:
     import pandas as pd
@@ -202,8 +214,12 @@ def from_records_then_csv(
     label: str,
     csv_path: Path,
     repeats: int,
+    timed: bool = True,
 ) -> None:
     """Time building from ``records`` (crmcore and pandas), then write the CSV once."""
+    if not timed:
+        frame_type.from_records(records).to_csv(csv_path)
+        return
     frame = compare(
         table,
         len(records),
@@ -214,7 +230,30 @@ def from_records_then_csv(
     frame.to_csv(csv_path)
 
 
-def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
+def csv_engines(table: Table, frame_type: Any, path: Path, rows: int, repeats: int) -> None:
+    """Time both engines against pandas on one file; check they agree; print memory."""
+    dates = [s.name for s in frame_type.SCHEMA.columns if s.kind in ("datetime", "date")]
+    frames = {}
+    for engine in ("python", "pyarrow"):
+        frames[engine] = compare(
+            table,
+            rows,
+            (f"{frame_type.__name__}.from_csv({engine})",
+             lambda e=engine: frame_type.from_csv(path, engine=e, float_ids=False)),
+            (f"pd.read_csv({path.name})", lambda: pd.read_csv(path, parse_dates=dates)),
+            repeats,
+        )  # fmt: skip
+    assert frames["python"] == frames["pyarrow"], "the engines disagree"
+    frame = frames["python"]
+    raw = raw_bytes(frame)
+    print(
+        f"  {frame_type.__name__} memory: {frame.memory_bytes() / max(rows, 1):.1f} B/row, "
+        f"raw column bytes {raw / max(rows, 1):.1f} B/row: "
+        f"{frame.memory_bytes() / max(raw, 1):.2f}x the raw column bytes"
+    )
+
+
+def run(customers: int, transactions: int, repeats: int, seed: int, csv_only: bool = False) -> None:
     """Generate the data, time every operation and print the table."""
     table = Table()
     table.header(repeats, seed)
@@ -224,32 +263,15 @@ def run(customers: int, transactions: int, repeats: int, seed: int) -> None:
         # Each data set lives only while its call runs, to bound peak memory.
         from_records_then_csv(
             table, CustomerFrame, customer_records(customers, seed), "customer", customer_csv,
-            repeats,
+            repeats, not csv_only,
         )  # fmt: skip
         from_records_then_csv(
             table, TransactionLog, transaction_records(transactions, customers, seed + 1),
-            "transaction", transaction_csv, repeats,
+            "transaction", transaction_csv, repeats, not csv_only,
         )  # fmt: skip
         gc.collect()
-        dates = [s.name for s in CUSTOMER_SCHEMA.columns if s.kind in ("datetime", "date")]
-        compare(
-            table,
-            customers,
-            ("CustomerFrame.from_csv", lambda: CustomerFrame.from_csv(customer_csv)),
-            ("pd.read_csv(customers.csv)", lambda: pd.read_csv(customer_csv, parse_dates=dates)),
-            repeats,
-        )
-        times = [s.name for s in TRANSACTION_SCHEMA.columns if s.kind == "datetime"]
-        compare(
-            table,
-            transactions,
-            ("TransactionLog.from_csv", lambda: TransactionLog.from_csv(transaction_csv)),
-            (
-                "pd.read_csv(transactions.csv)",
-                lambda: pd.read_csv(transaction_csv, parse_dates=times),
-            ),
-            repeats,
-        )
+        csv_engines(table, CustomerFrame, customer_csv, customers, repeats)
+        csv_engines(table, TransactionLog, transaction_csv, transactions, repeats)
     print(f"peak resident memory: {peak_rss_gb():.2f} GB")
 
 
@@ -261,11 +283,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=20240501)
     parser.add_argument("--quick", action="store_true", help="10x fewer rows (< 1 minute)")
+    parser.add_argument(
+        "--csv-only", action="store_true", help="time only the CSV reads (and write the files)"
+    )
     args = parser.parse_args(argv)
     customers, transactions = args.customers, args.transactions
     if args.quick:
         customers, transactions = customers // 10, transactions // 10
-    run(customers, transactions, args.repeat, args.seed)
+    run(customers, transactions, args.repeat, args.seed, args.csv_only)
 
 
 if __name__ == "__main__":

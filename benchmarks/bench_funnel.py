@@ -17,7 +17,8 @@ in one process, it measures the median wall time over ``--repeat`` runs of:
 * :func:`~crmcore.funnel.analytics.funnel_report_python`, the per-customer
   reference path, on a subsample of customers (``--python-customers``),
   compared per event processed;
-* crmcore's other modes and a weekly cohort breakdown, for scale.
+* crmcore's other modes, the sliding-window ``counting="max_step"`` and a
+  weekly cohort breakdown, each as a ratio to the ordered funnel.
 
 Run from the repository root::
 
@@ -214,6 +215,10 @@ def run(customers: int, events: int, repeats: int, seed: int, sample: int) -> No
         gc.collect()
     for label, call in (
         ("crmcore funnel_report (strict)", lambda: funnel_report(log, STEPS, mode="strict")),
+        (
+            "crmcore ordered, counting max_step",
+            lambda: funnel_report(log, STEPS, window=WINDOW, counting="max_step"),
+        ),
         ("crmcore funnel_report (any order)", lambda: funnel_report(log, STEPS, mode="any")),
         (
             "crmcore ordered + exclusion (support_ticket)",

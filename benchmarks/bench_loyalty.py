@@ -1,26 +1,34 @@
-"""Benchmark: the points ledger in memory, and nightly expiry / liability over many accounts.
+"""Benchmark: the points ledger in memory, one account at a time and in batches; expiry; liability.
 
-Measured in one process, as the median wall time over ``--repeat`` runs:
+Measured in one process, as medians over ``--repeat`` rounds (each round runs every contender
+once, in turn, so a busy machine slows them alike), wall and CPU time:
 
-* **earn/redeem mix.** ``--accounts`` accounts, each warmed up with a
-  realistic history (``--history`` entries: purchases with pending points,
-  redemptions, expiries under "end of the 12th month"), then a mix of 70 %
-  earns (prebuilt :class:`~crmcore.customers.Purchase` values, a tier
-  multiplier and a campaign) and 30 % redemptions, round-robin over the
-  accounts. Reported as operations per second, with the share of the time
-  spent in the cyclic garbage collector (the benchmark keeps every run's warm
-  accounts alive, as a server keeps its working set, so collections scan
-  them). Every operation checks its idempotency key, posts its entry, updates
-  the lots and raises its event inside the timed region; only the
-  :class:`~crmcore.customers.Purchase` inputs are built beforehand.
-  ``--profile`` prints the cProfile top entries of one extra run. Baseline on
-  the same operations: a copy-on-write aggregate that materialises its whole
+* **preparing the warm accounts.** ``--ledgers`` accounts with a realistic history (``--history``
+  entries: purchases with pending points, redemptions, expiries under "end of the 12th month"),
+  then the same with ten times the history on a tenth of the accounts (the 200 x 400 case of
+  issue 18). Each run needs accounts of its own (acting on an older version copies its journal,
+  which would be timed). The old preparation built every run's set through the operations
+  (``2 x --repeat`` sets, each holding its own entries); now one set is built and the others are
+  rebuilt from its entries (``LoyaltyAccount.from_entries``, the storage decode path: replayed
+  and validated, sharing the entry values). Both are run in a fresh child process (``spawn``)
+  for their time and peak RSS;
+* **earn/redeem mix, one account at a time.** 70 % earns (prebuilt ``Purchase`` values, a tier
+  multiplier and a campaign) and 30 % redemptions of 10 points (skipped when the balance is
+  short), round-robin over the accounts: operations per second and the share of the time in the
+  cyclic garbage collector, which walks every live entry of every account in memory; the same
+  after ``gc.freeze()`` (what a server does after loading its working set) shows the ledger's
+  own cost. Baseline: a copy-on-write aggregate that materialises its whole
   entries tuple on every operation (what a plain ``tuple`` field would cost);
-* **expiry of many accounts.** ``expire_all`` (one vectorised mask over the
-  flattened lots, then :meth:`LoyaltyAccount.expire` on the accounts with
-  something due) against calling ``expire`` on every account;
-* **liability report.** ``liability_report`` on the flattened lots against a
-  Python loop over the lots grouping by month.
+* **the same mix as one batch.** ``post_batch`` on the same accounts with their
+  ``LedgerColumns`` (built once, outside the timer; a batch returns the next one) and the
+  operations as ``Postings`` arrays (built once, outside the timer). Baseline: the per-account
+  calls above on the same operations. The batch's accounts must equal the per-account ones
+  (entries, lots, events), checked after the timing; building them from the batch's arrays
+  (``BatchPosting.accounts``, lazily) is timed on its own;
+* **expiry of many accounts** (``expire_all`` against ``expire()`` on every account) and the
+  **liability report** (vectorised against a Python loop over the lots).
+
+Targets (issue 18): >= 200,000 ops/s one account at a time; >= 1,000,000 ops/s batched.
 
 Run from the repository root::
 
@@ -34,10 +42,14 @@ import argparse
 import cProfile
 import functools
 import gc
+import multiprocessing
 import platform
 import pstats
+import resource
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,10 +59,12 @@ from _timing import line as _timing_line
 from _timing import measure, peak_rss_gb
 
 from crmcore.customers import Purchase
+from crmcore.kernel.clock import to_micros
 from crmcore.kernel.money import Money
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
-from crmcore.loyalty.ledger_batch import expire_all, liability_report, lot_columns
+from crmcore.loyalty.ledger_batch import expire_all, ledger_columns, liability_report, lot_columns
+from crmcore.loyalty.posting_batch import Postings, PostingStatus, post_batch
 from crmcore.loyalty.program import Campaign, EarnRule, LoyaltyProgram
 
 line = functools.partial(_timing_line, width=52)  # one result line
@@ -89,6 +103,23 @@ def warm_account(i: int, history: int, rng: np.random.Generator) -> tuple[Loyalt
     return acc, at
 
 
+def warm_set(accounts: int, history: int, seed: int) -> tuple[list[LoyaltyAccount], list[datetime]]:
+    """``accounts`` warm accounts built through the operations (the same for the same seed)."""
+    rng = np.random.default_rng(seed)
+    warmed = [warm_account(i, history, rng) for i in range(accounts)]
+    return [a for a, _ in warmed], [t for _, t in warmed]
+
+
+def rebuilt(accounts: list[LoyaltyAccount]) -> list[LoyaltyAccount]:
+    """The same accounts rebuilt from their entries (replayed and validated, as on decoding)."""
+    return [
+        LoyaltyAccount.from_entries(
+            id=a.id, customer_id=a.customer_id, program_id=a.program_id, entries=a.entries
+        )
+        for a in accounts
+    ]
+
+
 def make_ops(accounts: int, per_account: int, starts: list[datetime], seed: int) -> list[Any]:
     """The operation mix: (account index, kind, argument, key), round-robin over accounts."""
     rng = np.random.default_rng(seed)
@@ -99,20 +130,45 @@ def make_ops(accounts: int, per_account: int, starts: list[datetime], seed: int)
             if rng.random() < 0.7:
                 cents = int(rng.integers(500, 20_000))
                 channel = "app" if rng.random() < 0.3 else "web"
-                sale = Purchase(f"m{i}-{j}", f"c{i}", at, Money.of_minor(cents, "EUR"),
-                                channel=channel)  # fmt: skip
+                sale = Purchase(
+                    f"m{i}-{j}", f"c{i}", at, Money.of_minor(cents, "EUR"), channel=channel
+                )
                 ops.append((i, "earn", sale, f"m-e{j}"))
             else:
                 ops.append((i, "redeem", at, f"m-r{j}"))
     return ops
 
 
-class GcTimer:
-    """Accumulates the wall time of the garbage collections run inside ``with`` blocks.
+def postings_of(ops: list[Any]) -> Postings:
+    """The mix as batch columns (every earn in the gold tier, like ``run_mix``)."""
+    earn = [kind == "earn" for _, kind, _, _ in ops]
+    return Postings(
+        account=[i for i, _, _, _ in ops],
+        kind=[0 if e else 2 for e in earn],
+        at_us=[
+            to_micros(arg.at if e else arg) for (_, _, arg, _), e in zip(ops, earn, strict=True)
+        ],
+        keys=[key for _, _, _, key in ops],
+        refs=[arg.order_id if e else "" for (_, _, arg, _), e in zip(ops, earn, strict=True)],
+        points=[0 if e else 10 for e in earn],
+        amount_minor=[
+            int(arg.amount.amount * 100) if e else 0
+            for (_, _, arg, _), e in zip(ops, earn, strict=True)
+        ],
+        currency="EUR",
+        channel=[
+            1 if e and arg.channel == "app" else 0
+            for (_, _, arg, _), e in zip(ops, earn, strict=True)
+        ],
+        category=[-1] * len(ops),
+        tier=[0 if e else -1 for e in earn],
+        channels=("web", "app"),
+        tiers=("gold",),
+    )
 
-    Installed only around the timed call, so the ``gc.collect()`` that
-    :func:`measure` runs before each repeat is not counted.
-    """
+
+class GcTimer:
+    """Accumulates the wall time of the garbage collections run inside ``with`` blocks."""
 
     def __init__(self) -> None:
         self.total = 0.0
@@ -132,78 +188,189 @@ class GcTimer:
         gc.callbacks.remove(self)
 
 
-def run_mix(bases: list[LoyaltyAccount], ops: list[Any], copy_history: bool) -> int:
-    """Apply ``ops`` to fresh copies of ``bases``; returns how many operations posted."""
+def run_mix(bases: list[LoyaltyAccount], ops: list[Any], copy_history: bool) -> list[Any]:
+    """Apply ``ops`` to ``bases`` one account at a time; returns the accounts after them."""
     accs = list(bases)
-    posted = 0
     program = PROGRAM
     for i, kind, arg, key in ops:
         acc = accs[i]
         if kind == "earn":
             acc = acc.earn(program, arg, key=key, tier="gold").value
         else:
-            balance = acc.balance(arg)
-            if balance < 10:
+            if acc.balance(arg) < 10:
                 continue
             acc = acc.redeem(program, 10, at=arg, key=key).value
         if copy_history:
             _ = acc.entries  # the baseline: a full tuple of the history per version
         accs[i] = acc
-        posted += 1
-    return posted
+    return accs
+
+
+def interleaved(
+    runs: dict[str, tuple[Callable[[], Any], Callable[[Any], Any]]], repeats: int
+) -> dict[str, Any]:
+    """Run each contender once per round, in turn: ``setup()`` untimed, then ``run(setup())``
+    timed; median (wall, CPU) seconds and the last result. Inputs and results are dropped
+    between runs, so the heap the garbage collector walks stays the same for everyone."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    results: dict[str, Any] = {}
+    for _ in range(repeats):
+        for name, (setup, run) in runs.items():
+            results[name] = None
+            given = setup()
+            gc.collect()
+            wall, cpu = time.perf_counter(), time.process_time()
+            results[name] = run(given)
+            times[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+            del given
+    return {
+        name: (
+            statistics.median(w for w, _ in times[name]),
+            statistics.median(c for _, c in times[name]),
+            results[name],
+        )
+        for name in runs
+    }
+
+
+def _prepare_child(kind: str, accounts: int, history: int, sets: int, seed: int, out: Any) -> None:
+    """In a fresh interpreter: prepare ``sets`` sets the ``kind`` way; report seconds and RSS."""
+    gc.collect()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    first, _ = warm_set(accounts, history, seed)
+    kept = [first]
+    for _ in range(1, sets):
+        kept.append(warm_set(accounts, history, seed)[0] if kind == "old" else rebuilt(first))
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out.put((seconds, (peak - base) / 1024**2, sum(len(a) for a in kept[0]), len(kept)))
+
+
+def bench_preparation(accounts: int, history: int, sets: int, seed: int) -> None:
+    """Preparing ``sets`` warm sets: one by operations each (old) or one then rebuilt (new)."""
+    context = multiprocessing.get_context("spawn")
+    found = {}
+    for kind in ("old", "new"):
+        queue = context.Queue()
+        child = context.Process(
+            target=_prepare_child, args=(kind, accounts, history, sets, seed, queue)
+        )
+        child.start()
+        found[kind] = queue.get()
+        child.join()
+    (old_s, old_gb, entries, _), (new_s, new_gb, _, _) = found["old"], found["new"]
+    print(
+        f"preparation of {sets} sets of {accounts:,} accounts x {history} entries "
+        f"({entries:,} entries a set), each in a fresh process:"
+    )
+    line("old: every set built by operations", old_s, f"peak RSS +{old_gb:.2f} GB")
+    line(
+        "new: one set built, the others from its entries",
+        new_s,
+        f"peak RSS +{new_gb:.2f} GB; new/old = {new_s / old_s:.2f}x time, "
+        f"{new_gb / old_gb:.2f}x memory",
+    )
 
 
 def bench_mix(
     accounts: int, history: int, per_account: int, repeats: int, seed: int, profile: bool = False
 ) -> None:
-    """The earn/redeem throughput."""
-    rng = np.random.default_rng(seed)
+    """The earn/redeem throughput, one account at a time and as one batch."""
     t0 = time.perf_counter()
-    # One independent set of warm accounts per run: a run never branches from another's.
-    sets: list[list[LoyaltyAccount]] = []
-    starts: list[datetime] = []
-    for r in range(repeats * 2 + int(profile)):
-        rng_r = np.random.default_rng(seed + 17 * r)
-        warmed = [warm_account(i, history, rng_r) for i in range(accounts)]
-        sets.append([a for a, _ in warmed])
-        if r == 0:
-            starts = [t for _, t in warmed]
-        else:
-            starts = [max(s, t) for s, (_, t) in zip(starts, warmed, strict=True)]
-    ops = make_ops(accounts, per_account, starts, int(rng.integers(1 << 30)))
-    entries = sum(len(a) for a in sets[0]) / accounts
+    first, starts = warm_set(accounts, history, seed)
+    built = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rebuilt(first)
+    replayed = time.perf_counter() - t0
+    ops = make_ops(accounts, per_account, starts, seed + 1)
+    entries = sum(len(a) for a in first)
     print(
-        f"ledgers: {accounts:,} accounts x {entries:.0f} entries of history, "
-        f"{len(ops):,} operations (70% earn with tier + campaign, 30% redeem); "
-        f"prepared in {time.perf_counter() - t0:.1f} s"
+        f"ledgers: {accounts:,} accounts x {entries / accounts:.0f} entries of history "
+        f"(built by operations in {built:.1f} s; rebuilt from entries in {replayed:.2f} s, "
+        f"{replayed / entries * 1e6:.1f} us an entry), {len(ops):,} operations "
+        "(70% earn with tier + campaign, 30% redeem)"
     )
-    ours_sets = iter(sets[:repeats])
-    base_sets = iter(sets[repeats : repeats * 2])
+    columns = ledger_columns(PROGRAM, first)
+    postings = postings_of(ops)
     collector = GcTimer()
 
-    def ours_run() -> int:
+    def ours(bases: list[LoyaltyAccount]) -> list[Any]:
         with collector:
-            return run_mix(next(ours_sets), ops, False)
+            return run_mix(bases, ops, False)
 
-    ours, posted = measure(ours_run, repeats)
-    share = collector.total / repeats / ours  # mean GC time per run / median run time
-    line(
-        "crmcore ledger, earn/redeem mix",
-        ours,
-        f"{posted / ours:,.0f} ops/s ({posted:,} posted; {share:.0%} of the time in GC, "
-        f"{ours / posted * 1e6:.1f} us/op)",
+    def frozen(bases: list[LoyaltyAccount]) -> list[Any]:
+        gc.freeze()  # what a server does after loading its working set: the collector skips it
+        try:
+            return run_mix(bases, ops, False)
+        finally:
+            gc.unfreeze()
+
+    def batch(bases: list[LoyaltyAccount]) -> Any:
+        return post_batch(PROGRAM, bases, postings, columns=columns)
+
+    def fresh() -> list[LoyaltyAccount]:
+        return rebuilt(first)  # each run posts to accounts of its own (no branching timed)
+
+    found = interleaved(
+        {
+            "ours": (fresh, ours),
+            "frozen": (fresh, frozen),
+            "baseline": (fresh, lambda bases: run_mix(bases, ops, True)),
+            "batch": (lambda: first, batch),
+        },
+        repeats,
     )
-    theirs, posted_b = measure(lambda: run_mix(next(base_sets), ops, True), repeats)
+    wall, cpu, after = found["ours"]
+    posted = sum(len(a) for a in after) - entries  # entries posted (expiries included)
+    done = found["batch"][2]
+    n_posted = int((done.status == PostingStatus.POSTED).sum())
+    share = collector.total / repeats / wall
+    line(
+        "crmcore ledger, one account at a time",
+        wall,
+        f"{n_posted / wall:,.0f} ops/s ({n_posted / cpu:,.0f} per CPU second; {n_posted:,} "
+        f"posted, {posted:,} entries; {share:.0%} of the time in GC)",
+    )
+    f_wall, f_cpu, _ = found["frozen"]
+    line(
+        "  the same after gc.freeze() (heap not walked)",
+        f_wall,
+        f"{n_posted / f_wall:,.0f} ops/s ({n_posted / f_cpu:,.0f} per CPU second): the "
+        "ledger's own cost",
+    )
+    b_wall, _, _ = found["baseline"]
     line(
         "baseline: copy the entries tuple per operation",
-        theirs,
-        f"{posted_b / theirs:,.0f} ops/s; crmcore/baseline = {ours / theirs:.2f}x",
+        b_wall,
+        f"{n_posted / b_wall:,.0f} ops/s; one-at-a-time/baseline = {wall / b_wall:.2f}x",
     )
+    p_wall, p_cpu, _ = found["batch"]
+    line(
+        "crmcore post_batch (engine, columns carried)",
+        p_wall,
+        f"{len(ops) / p_wall:,.0f} ops/s ({len(ops) / p_cpu:,.0f} per CPU second); "
+        f"batch/one-at-a-time = {p_wall / wall:.3f}x ({wall / p_wall:.0f}x faster)",
+    )
+    t0 = time.perf_counter()
+    materialised = done.accounts
+    events = done.events
+    m_wall = time.perf_counter() - t0
+    line(
+        "  + its accounts and events, built on demand",
+        m_wall,
+        f"{len(ops) / (p_wall + m_wall):,.0f} ops/s end to end",
+    )
+    assert list(materialised) == after, "the batch and the per-account path disagree"
+    assert all(
+        m.lots == a.lots and m.debt == a.debt for m, a in zip(materialised, after, strict=True)
+    )
+    assert len(events) == posted
     if profile:
         profiler = cProfile.Profile()
         gc.collect()
         profiler.enable()
-        run_mix(sets[-1], ops, False)
+        run_mix(rebuilt(first), ops, False)
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
 
@@ -235,7 +402,7 @@ def bench_batch(accounts: int, repeats: int, seed: int) -> None:
     """
     t0 = time.perf_counter()
     accs, purchases = build_accounts(accounts, seed)
-    twins, _ = build_accounts(accounts, seed)
+    twins = rebuilt(accs)
     as_of = T0 + timedelta(days=720)
     print(
         f"batch: {accounts:,} accounts (twice), {purchases:,} purchases each, as of "
@@ -317,7 +484,10 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="smaller: 2,000 ledgers, 100k accounts"
     )
     parser.add_argument("--profile", action="store_true", help="cProfile one mix run")
-    parser.add_argument("--mix-only", action="store_true", help="skip the batch benchmarks")
+    parser.add_argument("--mix-only", action="store_true", help="skip expiry and liability")
+    parser.add_argument(
+        "--no-preparation", action="store_true", help="skip the old/new preparation comparison"
+    )
     args = parser.parse_args(argv)
     ledgers, accounts = args.ledgers, args.accounts
     if args.quick:
@@ -325,9 +495,12 @@ def main(argv: list[str] | None = None) -> None:
     if min(ledgers, accounts, args.history, args.ops, args.repeat) < 1:
         parser.error("sizes and --repeat must be positive")
     print(f"crmcore loyalty benchmark: python {platform.python_version()}, numpy {np.__version__}")
+    long_ledgers, long_history = max(1, ledgers // 10), args.history * 10
+    if not args.no_preparation:
+        bench_preparation(long_ledgers, long_history, 2 * args.repeat, args.seed)
     bench_mix(ledgers, args.history, args.ops, args.repeat, args.seed, args.profile)
     # Ten times the history on a tenth of the accounts: the cost per operation must not grow.
-    bench_mix(max(1, ledgers // 10), args.history * 10, args.ops, args.repeat, args.seed)
+    bench_mix(long_ledgers, long_history, args.ops, args.repeat, args.seed)
     if not args.mix_only:
         bench_batch(accounts, args.repeat, args.seed)
     print(f"peak RSS: {peak_rss_gb():.2f} GB")

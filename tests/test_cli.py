@@ -1,4 +1,6 @@
+import csv
 import io
+import json
 import re
 import subprocess
 import sys
@@ -23,6 +25,7 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
         "Churn early warning", "RFM segments", "RFM table", "Value tiers",
         "Top customers by predicted 12-month CLV", "At risk:", "Segments (", "Feedback loop:",
         "Top themes by NPS drag", "Loyalty: Club points", "Journey map",
+        "Sales: leads, scoring and the pipeline", "Marketing automation:",
         "Data protection", "Outbox", "Timings",
     )  # fmt: skip
     for section in sections:
@@ -32,11 +35,15 @@ def test_demo_stores_the_base_and_prints_consistent_figures(tmp_path: Path) -> N
     awareness = re.search(r"awareness\s+([\d,]+)", text)
     assert awareness is not None and int(awareness.group(1).replace(",", "")) == 400
     with SqliteStore(tmp_path / "demo.db") as store, store.unit_of_work() as uow:
-        assert uow.customers.count() == 400
+        everyone = uow.customers.list(limit=1000).items
+        won = [c for c in everyone if c.id.startswith("c-lead-")]  # converted leads
+        assert uow.customers.count() == 400 + len(won)
         orders = re.search(r"orders\s+([\d,]+)\n", text)
         assert orders is not None
-        assert uow.purchases.count() == int(orders.group(1).replace(",", ""))
-        erased = [c for c in uow.customers.list(limit=400).items if c.is_erased]
+        redeemed = re.search(r"win-back redemptions: (\d+)", text)  # orders paid with a coupon
+        assert redeemed is not None
+        assert uow.purchases.count() == int(orders.group(1).replace(",", "")) + int(redeemed[1])
+        erased = [c for c in everyone if c.is_erased]
         assert len(erased) == 1 and erased[0].purchases.count > 0
         assert store.outbox.pending() == []  # the demo relayed every event
     inside = re.search(r"inside SQLite: ([\d,]+) members \(numpy: ([\d,]+)\)", text)
@@ -138,3 +145,120 @@ def test_without_the_models_extra_the_demo_skips_clv_and_says_how_to_get_it(
     assert "Predicted CLV\n=============\n  skipped:" in text
     assert "pip install 'crmcore[models]'" in text
     assert "\nAt risk:" in text  # the churn score still runs, without P(alive)
+
+
+# -- your own files -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.analytics.retail_recipe import retail_file
+
+    return retail_file(str(tmp_path_factory.mktemp("cli-retail")), customers=300, seed=5)
+
+
+def _file(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+RETAIL_AS_OF = "2011-12-10T00:00:00+00:00"
+
+
+def test_rfm_on_a_users_file_gives_the_recipes_numbers(retail: Path) -> None:
+    pytest.importorskip("pandas")
+    from datetime import UTC, datetime
+
+    from tests.analytics.retail_recipe import OPTIONS, rfm
+
+    code, out, _ = _file("rfm", str(retail), *OPTIONS, "--as-of", RETAIL_AS_OF, "--customers",
+                         "--csv")  # fmt: skip
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ref = rfm(retail, datetime(2011, 12, 10, tzinfo=UTC))
+    assert [r["customer_id"] for r in rows] == ref.index.tolist()
+    assert [int(r["frequency"]) for r in rows] == ref["frequency"].tolist()
+    codes = [f"{a}{b}{c}" for a, b, c in zip(ref["r"], ref["f"], ref["m"], strict=True)]
+    assert [r["code"] for r in rows] == codes
+    code, out, _ = _file("rfm", str(retail), *OPTIONS, "--as-of", RETAIL_AS_OF)
+    assert code == 0 and "Champions" in out and "returns worth" in out and "guest" in out
+    code, out, _ = _file("rfm", str(retail), *OPTIONS, "--json")
+    report = json.loads(out)
+    assert report["spend"] == "net" and report["data"]["returns"] > 0
+
+
+def test_every_command_runs_on_the_export_with_no_glue(retail: Path) -> None:
+    from tests.analytics.retail_recipe import OPTIONS
+
+    for command in ("cohorts", "lifecycle", "segment"):
+        args = [command] if command != "segment" else ["segment", "purchase_count >= 2"]
+        code, out, err = _file(*args, str(retail), *OPTIONS, "--as-of", RETAIL_AS_OF)
+        assert code == 0, err
+        assert out.strip()
+    code, out, _ = _file("cohorts", str(retail), *OPTIONS, "--json")
+    assert json.loads(out)["cohorts"][0]["retention"][0] == 1.0
+    code, out, _ = _file("lifecycle", str(retail), *OPTIONS, "--customers", "--csv")
+    assert code == 0 and out.startswith("customer_id,state,risk,purchases")
+    code, out, _ = _file("segment", "total_spent > 0", str(retail), *OPTIONS, "--csv")
+    members = out.splitlines()[1:]
+    code, all_out, _ = _file("rfm", str(retail), *OPTIONS, "--customers", "--csv")
+    buyers = [r for r in csv.DictReader(io.StringIO(all_out)) if float(r["monetary"]) > 0]
+    assert sorted(members) == sorted(r["customer_id"] for r in buyers)
+
+
+def test_clv_on_the_export_names_its_horizon_and_models(retail: Path) -> None:
+    pytest.importorskip("scipy")
+    from tests.analytics.retail_recipe import OPTIONS
+
+    code, out, err = _file("clv", str(retail), *OPTIONS, "--as-of", RETAIL_AS_OF, "--limit", "5")
+    assert code == 0, err
+    assert "12 months of 4.345 weeks (52.14 weeks = 365 days" in out and "BG/NBD (W): r=" in out
+    code, out, err = _file("clv", str(retail), *OPTIONS, "--month", "calendar", "--json")
+    report = json.loads(out)
+    assert report["horizon"].startswith("12 calendar months after")
+    assert set(report["purchase_model"]) == {"r", "alpha", "a", "b"}
+
+
+def test_funnel_on_an_events_file(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "user_id,timestamp,event,page\n"
+        "u1,2024-01-01 10:00,visit,/\nu1,2024-01-01 10:05,signup,/join\n"
+        "u2,2024-01-02 09:00,visit,/\n,2024-01-02 09:30,visit,/\n"
+    )
+    args = ["funnel", str(path), "--customer", "user_id", "--at", "timestamp", "--kind", "event",
+            "--steps", "visit,signup", "--tz", "UTC"]  # fmt: skip
+    code, out, err = _file(*args)
+    assert code == 0, err
+    assert "1 rows without a customer id" in out
+    code, out, _ = _file(*args, "--json")
+    assert [s["customers"] for s in json.loads(out)["steps"]] == [2, 1]
+
+
+def test_file_errors_say_what_to_do(retail: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _file("rfm", str(retail), "--customer", "CustomerID", "--at", "InvoiceDate",
+                         "--order", "InvoiceNo", "--quantity", "Quantity", "--unit-price",
+                         "UnitPrice")  # fmt: skip
+    assert code == 1 and "--tz" in err and "naive" in err
+    code, _, err = _file("rfm", str(retail), "--tz", "UTC")
+    assert code == 1 and "columns=" in err
+    with pytest.raises(SystemExit):
+        main(["rfm", str(retail), "--csv", "--json"])
+    help_text = subprocess.run(
+        [sys.executable, "-m", "crmcore", "clv", "--help"], capture_output=True, text=True,
+        timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert "examples:" in help_text and "--unit-price" in help_text
+
+
+def test_the_guide_command_runs_as_a_subprocess(retail: Path) -> None:
+    from tests.analytics.retail_recipe import OPTIONS
+
+    result = subprocess.run(
+        [sys.executable, "-m", "crmcore", "rfm", str(retail), *OPTIONS],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Champions" in result.stdout
+    assert result.stderr == ""  # no progress bar when not on a terminal

@@ -36,6 +36,7 @@ FIRST_IMPORTS = [
     "crmcore.loyalty.tiers",
     "crmcore.loyalty.tiers_batch",
     "crmcore.loyalty.ledger_batch",
+    "crmcore.loyalty.posting_batch",
     "crmcore.segments",
     "crmcore.segments.parser",
     "crmcore.segments.typecheck",
@@ -45,6 +46,20 @@ FIRST_IMPORTS = [
     "crmcore.feedback.case_machine",
     "crmcore.feedback.events",
     "crmcore.datasets",
+    "crmcore.datasets.cdnow",
+    "crmcore.columnar.occasions",
+    "crmcore.sales",
+    "crmcore.sales.leads",
+    "crmcore.sales.pipeline",
+    "crmcore.marketing",
+    "crmcore.marketing.engine",
+    "crmcore.marketing.workflows",
+    "crmcore.sales_ports",
+    "crmcore.marketing_ports",
+    "crmcore.services.sales",
+    "crmcore.services.marketing",
+    "crmcore.storage.postgres",
+    "crmcore.plotting",
     "crmcore.cli",
     "crmcore.demo",
 ]
@@ -62,12 +77,15 @@ def test_every_exported_name_resolves_and_is_documented() -> None:
 
 def test_no_runtime_dependency_beyond_the_declared_ones() -> None:
     code = (
-        "import sys, crmcore, crmcore.storage.sqlite, crmcore.funnel, crmcore.lifecycle; "
+        "import sys, crmcore, crmcore.storage.sqlite, crmcore.funnel, crmcore.lifecycle, "
+        "crmcore.sales, crmcore.marketing, crmcore.storage.postgres, "
+        "crmcore.plotting, crmcore.datasets; "
         "print(sorted({m.split('.')[0] for m in sys.modules}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(eval(out.stdout))  # a printed list of module names
-    assert not loaded & {"pandas", "scipy", "hypothesis", "pytest", "duckdb"}
+    optional = {"pandas", "scipy", "hypothesis", "pytest", "duckdb", "pyarrow", "pyspark"}
+    assert not loaded & (optional | {"psycopg", "psycopg_pool", "matplotlib"})
 
 
 @pytest.mark.parametrize("module", FIRST_IMPORTS)

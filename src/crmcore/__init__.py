@@ -48,8 +48,11 @@ from crmcore.columnar import (
     EVENT_SCHEMA,
     TRANSACTION_SCHEMA,
     CustomerFrame,
+    DataUsed,
     EventLog,
+    ReadOptions,
     TransactionLog,
+    purchase_occasions,
 )
 from crmcore.customers import (
     ActivitySummary,
@@ -172,11 +175,17 @@ from crmcore.lifecycle import (
     reclassify,
 )
 from crmcore.loyalty import (
+    MAX_POINTS,
+    BatchPosting,
     Campaign,
     EarnRule,
     ExpiryPolicy,
+    LedgerColumns,
     LoyaltyAccount,
     LoyaltyProgram,
+    PostingKind,
+    Postings,
+    PostingStatus,
     RedemptionRule,
     ReferralClaim,
     ReferralCode,
@@ -186,7 +195,9 @@ from crmcore.loyalty import (
     TierPolicy,
     TierStatus,
     expire_all,
+    ledger_columns,
     liability_report,
+    post_batch,
 )
 from crmcore.ports import (
     CustomerRepository,
@@ -212,6 +223,7 @@ from crmcore.segments import matches as segment_matches
 from crmcore.segments import to_sql as segment_sql
 from crmcore.segments import to_text as rule_to_text
 from crmcore.storage.memory import MemoryStore
+from crmcore.storage.postgres import PostgresStore
 from crmcore.storage.sqlite import SqliteStore
 
 __version__ = "0.1.0"
@@ -278,16 +290,20 @@ __all__ = [
     # Columnar data: numpy frames and logs
     "CUSTOMER_SCHEMA",
     "CustomerFrame",
+    "DataUsed",
     "EVENT_SCHEMA",
     "EventLog",
+    "purchase_occasions",
+    "ReadOptions",
     "TRANSACTION_SCHEMA",
     "TransactionLog",
-    # Storage: ports and the in-memory and SQLite adapters
+    # Storage: ports and the in-memory, SQLite and PostgreSQL adapters
     "CustomerRepository",
     "MemoryStore",
     "Outbox",
     "OutboxMessage",
     "Page",
+    "PostgresStore",
     "SqliteStore",
     "Store",
     "UnitOfWork",
@@ -370,13 +386,21 @@ __all__ = [
     "value_tiers",
     "ValueTiers",
     # Loyalty: programs, ledgers, tiers, referrals
+    "BatchPosting",
     "Campaign",
     "EarnRule",
     "expire_all",
     "ExpiryPolicy",
+    "ledger_columns",
+    "LedgerColumns",
     "liability_report",
     "LoyaltyAccount",
     "LoyaltyProgram",
+    "MAX_POINTS",
+    "post_batch",
+    "PostingKind",
+    "Postings",
+    "PostingStatus",
     "RedemptionRule",
     "ReferralClaim",
     "ReferralCode",

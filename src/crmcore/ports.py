@@ -1,10 +1,14 @@
 """Storage ports: the repository and unit-of-work interfaces the rest of crmcore uses.
 
 These are `typing.Protocol` classes: an adapter satisfies them by
-shape, not by inheritance. crmcore ships two adapters,
-[`crmcore.storage.memory`][crmcore.storage.memory] and
-[`crmcore.storage.sqlite`][crmcore.storage.sqlite], and a contract test-kit,
-[`crmcore.testing.contract`][crmcore.testing.contract], that any adapter must pass.
+shape, not by inheritance. crmcore ships three adapters,
+[`crmcore.storage.memory`][crmcore.storage.memory],
+[`crmcore.storage.sqlite`][crmcore.storage.sqlite] and
+[`crmcore.storage.postgres`][crmcore.storage.postgres], and a contract test-kit,
+[`crmcore.testing.contract`][crmcore.testing.contract], that any adapter must pass. The
+repositories of the sales and marketing areas are declared beside this module, in
+[`crmcore.sales_ports`][crmcore.sales_ports] and
+[`crmcore.marketing_ports`][crmcore.marketing_ports].
 
 Semantics every adapter honours:
 
@@ -20,8 +24,11 @@ Semantics every adapter honours:
   events handed to [`UnitOfWork.collect()`][crmcore.ports.UnitOfWork.collect] are written to the
   outbox in that same transaction.
 * **Reads inside a unit of work see its own pending writes** for lookups by
-  id or unique key (``get``, ``find``, ``find_by_email``); bulk queries
-  (``list``, ``count``, ``for_customer``, ``to_frame``, ``to_log``) read committed data.
+  id, unique key or index (``get``, ``find``, ``find_by_email``, ``with_email``,
+  ``for_customers``, ``due``, ...); bulk queries (``list``, ``count``, records'
+  ``for_customer``, ``to_frame``, ``to_log``) read committed data.
+* **Lookups are indexed**: every lookup a repository offers (leads by e-mail,
+  enrolments due, coupons of a holder, ...) reads an index, never a scan.
 """
 
 from __future__ import annotations
@@ -48,6 +55,24 @@ from crmcore.loyalty.tiers import TierStatus
 
 if TYPE_CHECKING:
     from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
+    from crmcore.marketing.campaigns import Campaign
+    from crmcore.marketing.coupon_wallet import CouponPool
+    from crmcore.marketing.coupons import CouponDefinition
+    from crmcore.marketing_ports import (
+        ContactHistoryRepository,
+        CouponRepository,
+        CouponWalletRepository,
+        EnrolmentRepository,
+        SendCountsRepository,
+        WorkflowRepository,
+    )
+    from crmcore.sales_ports import (
+        AccountRepository,
+        LeadRepository,
+        OpportunityRepository,
+        PipelineRepository,
+        RelationshipRepository,
+    )
 
 __all__ = [
     "AggregateRepository",
@@ -100,6 +125,11 @@ class AggregateRepository(Protocol[A]):
         """The aggregate stored under ``id``, or ``None``."""
         ...
 
+    def find_many(self, ids: Iterable[str]) -> tuple[A, ...]:
+        """The aggregates stored under any of ``ids``, in id order (ids with nothing stored are
+        left out): one read for many ids."""
+        ...
+
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[A]:
         """Up to ``limit`` aggregates with ids greater than ``after``, in id order."""
         ...
@@ -119,6 +149,10 @@ class CustomerRepository(AggregateRepository[Customer], Protocol):
     def get_by_email(self, email: str) -> Customer:
         """The customer with this e-mail address; [`NotFoundError`][crmcore.NotFoundError]
         otherwise."""
+        ...
+
+    def with_phone(self, phone: str) -> tuple[Customer, ...]:
+        """The customers with this phone number (compared in E.164 form), in id order."""
         ...
 
     def to_frame(self) -> CustomerFrame:
@@ -275,6 +309,76 @@ class UnitOfWork(Protocol):
         """Referral claims, by ``claim_id(program_id, referee)``."""
         ...
 
+    @property
+    def leads(self) -> LeadRepository:
+        """Sales leads."""
+        ...
+
+    @property
+    def opportunities(self) -> OpportunityRepository:
+        """Sales opportunities."""
+        ...
+
+    @property
+    def accounts(self) -> AccountRepository:
+        """Sales accounts: companies and households."""
+        ...
+
+    @property
+    def relationships(self) -> RelationshipRepository:
+        """The edges of the customer relationship graph."""
+        ...
+
+    @property
+    def pipelines(self) -> PipelineRepository:
+        """Sales pipelines."""
+        ...
+
+    @property
+    def workflows(self) -> WorkflowRepository:
+        """Marketing workflow definitions, every version."""
+        ...
+
+    @property
+    def enrolments(self) -> EnrolmentRepository:
+        """Workflow enrolments."""
+        ...
+
+    @property
+    def contact_histories(self) -> ContactHistoryRepository:
+        """Customers' recent messages, by customer id."""
+        ...
+
+    @property
+    def send_counts(self) -> SendCountsRepository:
+        """The automation's global send counts."""
+        ...
+
+    @property
+    def campaigns(self) -> AggregateRepository[Campaign]:
+        """Marketing campaigns."""
+        ...
+
+    @property
+    def coupon_definitions(self) -> AggregateRepository[CouponDefinition]:
+        """Coupon definitions (the rules of an offer)."""
+        ...
+
+    @property
+    def coupon_pools(self) -> AggregateRepository[CouponPool]:
+        """Coupon pools, by definition id."""
+        ...
+
+    @property
+    def coupons(self) -> CouponRepository:
+        """Coupons, by code."""
+        ...
+
+    @property
+    def coupon_wallets(self) -> CouponWalletRepository:
+        """Customers' coupon wallets."""
+        ...
+
     def collect(self, *events: DomainEvent) -> None:
         """Queue events for the outbox; written in the commit's transaction."""
         ...
@@ -365,4 +469,12 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release resources (connections, files)."""
+        ...
+
+    def scrub(self) -> None:
+        """Remove the copies of overwritten and deleted data the back end keeps outside its live
+        rows (write-ahead logs, free pages, dead row versions), so erased personal data is gone
+        from disk. [`erase_customer`][crmcore.services.customers.erase_customer] calls it after
+        committing an erasure. A no-op for a back end that keeps no such copies.
+        """
         ...

@@ -239,7 +239,7 @@ def test_unidentified_parameters_are_refused() -> None:
 
 
 def test_non_convergence_is_an_error_not_a_result() -> None:
-    with pytest.raises(ModelFitError, match="did not converge"):
+    with pytest.raises(ModelFitError, match=r"without converging.*max_iterations"):
         fit_bgnbd(cdnow_summary(), max_iterations=2)
 
 
@@ -366,3 +366,39 @@ def test_scipy_hyp2f1_infinity_is_guarded() -> None:
     tail = (1.0 / 11.0) ** (2.0 - 1) * total  # (1-z)^(a-1) F, 1-z = (alpha+T)/(alpha+T+t)
     alive = float(m.probability_alive(s)[0])
     assert got == pytest.approx(c / (2.0 - 1) * (1 - tail) * alive, rel=1e-7)
+
+
+# -- P(alive) against the formula as printed ---------------------------------------------
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3000), st.floats(0, 1), st.floats(0.01, 500)),
+        min_size=1,
+        max_size=50,
+    ),
+    params=st.tuples(*[st.floats(0.01, 50)] * 4),
+)
+@settings(max_examples=120, deadline=None)
+def test_p_alive_is_the_logistic_of_the_log_odds(
+    rows: list[tuple[int, float, float]], params: tuple[float, ...]
+) -> None:
+    """P(alive) = expit(-log odds) (note 021) to 1e-12, however large x and silent the customer."""
+    r, alpha, a, b = params
+    x = np.array([f for f, _, _ in rows])
+    big_t = np.array([t for _, _, t in rows])
+    t_x = np.where(x > 0, big_t * np.array([u for _, u, _ in rows]), 0.0)
+    s = BtydSummary(
+        customer_ids=[f"c{i}" for i in range(len(x))],
+        frequency=x,
+        recency=t_x,
+        T=big_t,
+        monetary=np.where(x > 0, 1.0, 0.0),
+    )
+    safe = np.maximum(x, 1)
+    log_odds = (
+        np.log(a) - np.log(b + safe - 1) + (r + safe) * np.log((alpha + big_t) / (alpha + t_x))
+    )
+    expected = np.where(x > 0, sp.expit(-log_odds), 1.0)
+    got = BgNbdModel(r=r, alpha=alpha, a=a, b=b).probability_alive(s)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)

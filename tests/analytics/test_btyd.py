@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,32 +11,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.analytics.btyd import BtydSummary, summary_from_transactions
-from crmcore.columnar import Column, TransactionLog
+from crmcore.columnar import TransactionLog
+from crmcore.datasets import (
+    CDNOW_CALIBRATION_END,
+    CDNOW_HOLDOUT_END,
+    load_cdnow,
+    load_cdnow_summary,
+)
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 
-CDNOW = Path(__file__).resolve().parent.parent / "data" / "cdnow"
-CALIBRATION_END = datetime(1997, 9, 30, tzinfo=UTC)
-HOLDOUT_END = datetime(1998, 6, 30, tzinfo=UTC)
+CALIBRATION_END = CDNOW_CALIBRATION_END
+HOLDOUT_END = CDNOW_HOLDOUT_END
 
 
-@cache
 def cdnow_log() -> TransactionLog:
     """The CDNOW sample as a TransactionLog (customer id = sample id, dates at 00:00 UTC)."""
-    raw = np.loadtxt(CDNOW / "CDNOW_sample.txt", dtype=np.float64)
-    ids = raw[:, 1].astype(np.int64).astype(str)
-    ymd = raw[:, 2].astype(np.int64)
-    dates = np.array(
-        [f"{d // 10000:04d}-{d // 100 % 100:02d}-{d % 100:02d}" for d in ymd.tolist()],
-        dtype="datetime64[D]",
-    )
-    return TransactionLog(
-        {
-            "customer_id": Column.from_numpy("string", ids),
-            "at": Column.from_numpy("datetime", dates.astype("datetime64[us]")),
-            "amount": Column.from_numpy("float", raw[:, 4]),
-            "items": Column.from_numpy("int", raw[:, 3].astype(np.int64)),
-        }
-    )
+    return load_cdnow()
 
 
 @cache
@@ -48,20 +37,9 @@ def cdnow_summary() -> BtydSummary:
     )
 
 
-@cache
 def published_summary() -> BtydSummary:
     """The summary as published (x, t_x, T, zbar), in sample-id order."""
-    data = np.loadtxt(
-        CDNOW / "cdnow_customers_summary_with_transactions.csv", delimiter=",", skiprows=1
-    )
-    return BtydSummary(
-        customer_ids=data[:, 0].astype(np.int64).astype(str),
-        frequency=data[:, 1].astype(np.int64),
-        recency=data[:, 2],
-        T=data[:, 3],
-        monetary=data[:, 4],
-        time_unit="W",
-    )
+    return load_cdnow_summary()
 
 
 def at(day: int, hour: int = 12) -> datetime:
@@ -285,3 +263,22 @@ def test_bad_arguments() -> None:
     )
     with pytest.raises(CurrencyMismatchError):
         summary_from_transactions(mixed, at(5), "D")
+
+
+def test_a_day_that_holds_only_a_return_is_not_a_purchase() -> None:
+    # Issue 21, defect 1: returns used to count as purchase days (and negative spend).
+    log = TransactionLog.from_records([
+        {"customer_id": "a", "at": at(0), "amount": 20.0},
+        {"customer_id": "a", "at": at(5), "amount": -20.0},
+        {"customer_id": "a", "at": at(9), "amount": 10.0},
+        {"customer_id": "b", "at": at(3), "amount": -4.0},  # bought before the data starts
+    ])  # fmt: skip
+    s = summary_from_transactions(log, at(30), "D")
+    assert s.customer_ids.tolist() == ["a"]
+    assert (s.frequency.tolist(), s.recency.tolist(), s.monetary.tolist()) == ([1], [9.0], [10.0])
+    assert s.return_count is not None and s.return_count.tolist() == [1]
+    assert s.return_value is not None and s.return_value.tolist() == [-20.0]
+    assert s.data is not None
+    assert (s.data.returns, s.data.returns_without_purchase) == (2, 1)
+    assert s.data.return_value_without_purchase == -4.0
+    assert s.take([0]).return_count is not None

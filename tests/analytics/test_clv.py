@@ -142,3 +142,42 @@ def test_bad_arguments() -> None:
 
 def attr_days(model: BgNbdModel) -> BgNbdModel:
     return attrs.evolve(model, time_unit="D")
+
+
+def test_the_report_names_its_horizon_models_and_data() -> None:
+    s = cdnow_summary()
+    report = customer_lifetime_value(BGNBD, GG, s, months=12)
+    assert report.horizon == (
+        "12 months of 4.345 weeks (52.14 weeks = 365 days in all; the lifetimes convention)"
+    )
+    assert report.as_of is not None and report.as_of.isoformat().startswith("1997-09-30")
+    assert report.purchase_model == BGNBD.params and report.spend_model == GG.params
+    data = report.to_dict()
+    assert data["time_unit"] == "W" and data["data"] is not None  # type: ignore[comparison-overlap]
+    assert "BG/NBD r 0.243" in report._repr_html_()
+
+
+def test_calendar_months_count_real_months_from_as_of() -> None:
+    s = cdnow_summary()  # as of 1997-09-30: to Oct 30 (30 days), Nov 30 (31), Dec 30 (30)
+    report = customer_lifetime_value(BGNBD, GG, s, months=3, month="calendar")
+    assert report.month_lengths == pytest.approx((30 / 7, 31 / 7, 30 / 7))
+    assert report.horizon == "3 calendar months after 1997-09-30 to 1997-12-30 (13 weeks)"
+    year = customer_lifetime_value(BGNBD, GG, s, months=12, month="calendar")
+    assert sum(year.month_lengths) == pytest.approx(365 / 7)
+    assert year.horizon_end is not None and year.horizon_end.date().isoformat() == "1998-09-30"
+    no_date = attrs.evolve(s, as_of=None)
+    with pytest.raises(ValidationError, match="month='30-day'"):
+        customer_lifetime_value(BGNBD, GG, no_date, month="calendar")
+
+
+def test_spend_can_be_one_number_or_one_per_customer() -> None:
+    s = cdnow_summary()
+    flat = customer_lifetime_value(BGNBD, 20.0, s)
+    assert flat.expected_spend.tolist() == [20.0] * len(s)
+    assert flat.spend_model == {"spend": 20.0}
+    own = customer_lifetime_value(BGNBD, np.full(len(s), 20.0), s)
+    np.testing.assert_allclose(own.clv, flat.clv)
+    with pytest.raises(ValidationError):
+        customer_lifetime_value(BGNBD, [1.0, 2.0], s)
+    with pytest.raises(ValidationError):
+        customer_lifetime_value(BGNBD, -1.0, s)

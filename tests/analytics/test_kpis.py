@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.analytics.kpis import customer_kpis, historical_clv
+from crmcore.analytics.kpis import customer_kpis, historical_clv, unit_totals
 from crmcore.columnar import TransactionLog
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 
@@ -141,3 +142,39 @@ def test_bad_input() -> None:
     )
     with pytest.raises(CurrencyMismatchError):
         customer_kpis(mixed, AS_OF)
+
+
+# -- exact sums ------------------------------------------------------------------------------
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(-(2**52) + 1, 2**52 - 1)), min_size=1, max_size=60
+    ),
+    scale=st.sampled_from([1, 2**20, 2**40]),
+)
+@settings(max_examples=150, deadline=None)
+def test_unit_totals_are_exact_in_any_order(rows: list[tuple[int, int]], scale: int) -> None:
+    """Large units of both signs: the partial sums pass 2**53, the totals are still exact."""
+    keys = np.array([k for k, _ in rows], dtype=np.int64)
+    units = np.array([float(u // scale) for _, u in rows])
+    expected = [
+        sum(int(u) for k, u in zip(keys, units, strict=True) if k == key) for key in range(5)
+    ]
+    if max(abs(e) for e in expected) >= 2**53:
+        with pytest.raises(ValidationError, match="2\\*\\*53"):
+            unit_totals(keys, units, 5)
+        return
+    got = unit_totals(keys, units, 5)
+    assert [int(v) for v in got] == expected
+    order = np.random.default_rng(len(rows)).permutation(len(rows))
+    assert np.array_equal(unit_totals(keys[order], units[order], 5), got)
+
+
+def test_the_split_sum_is_used_past_2_52() -> None:
+    keys = np.array([0, 0, 1, 0], dtype=np.int64)
+    units = np.array([2.0**52, 1.0, 3.0, -(2.0**52)])  # a float accumulator would lose the 1
+    assert unit_totals(keys, units, 2).tolist() == [1.0, 3.0]
+    assert unit_totals(keys[:0], units[:0], 2).dtype == np.float64
+    with pytest.raises(ValidationError, match="2\\*\\*53"):
+        unit_totals(np.array([0]), np.array([2.0**53]), 1)

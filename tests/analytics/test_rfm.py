@@ -160,6 +160,54 @@ def test_rfm_scores_match_the_pandas_recipe(seed: int) -> None:
         assert getattr(table, name).tolist() == g[name].tolist()
 
 
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(0, 40),  # customer
+            st.integers(0, 30),  # days before as_of (few values: recency ties)
+            st.sampled_from([0.5, 1.0, 2.5, 10.0, 19.99]),  # few amounts: monetary ties
+        ),
+        min_size=1,
+        max_size=300,
+    ),
+    bins=st.sampled_from([4, 5]),
+)
+@settings(max_examples=120, deadline=None)
+def test_rfm_scores_equal_the_integer_unit_recipe_with_heavy_ties(
+    rows: list[tuple[int, int, float]], bins: int
+) -> None:
+    """Differential: the selection-based scores (no sort) against groupby + rank(first) + qcut
+    with spend summed in integer units, on data where nearly every value ties."""
+    log = TransactionLog.from_records(
+        {"customer_id": f"c{c}", "at": AS_OF - d * DAY, "amount": a} for c, d, a in rows
+    )
+    segments = RFM_SEGMENTS if bins == 5 else PYMC_MARKETING_SEGMENTS
+    table = rfm_scores(log, AS_OF, bins=bins, segments=segments)
+    df = pd.DataFrame(
+        {
+            "customer": log.customer_codes,
+            "at": pd.DatetimeIndex(log.at).tz_localize("UTC"),
+            "units": np.rint(log["amount"].values * 10_000).astype(np.int64),
+        }
+    )
+    g = df.groupby("customer", sort=True).agg(
+        last=("at", "max"), frequency=("at", "size"), units=("units", "sum")
+    )
+    recency = (pd.Timestamp(AS_OF) - g["last"]) / pd.Timedelta(days=1)
+    up, down = list(range(1, bins + 1)), list(range(bins, 0, -1))
+
+    def qcut(values: Any, labels: list[int]) -> list[int]:
+        if len(values) == 1:
+            return [labels[(bins + 1) // 2 - 1]]  # pandas cannot bin one value: the middle bin
+        return [int(v) for v in pd.qcut(values.rank(method="first"), bins, labels=labels)]
+
+    assert table.r.tolist() == qcut(recency, down)
+    assert table.f.tolist() == qcut(g["frequency"], up)
+    assert table.m.tolist() == qcut(g["units"], up)
+    codes = (table.r.astype(int) - 1) * bins * bins + (table.f - 1) * bins + (table.m - 1)
+    assert table.segment_codes.tolist() == segments.lookup()[codes].tolist()
+
+
 def test_rfm_table_columns_and_segments() -> None:
     log = random_log(9, customers=200, rows=900)
     table = rfm_scores(log, AS_OF)
@@ -375,11 +423,13 @@ def test_bad_input_raises_clear_errors() -> None:
     empty = TransactionLog.from_records([])
     with pytest.raises(ValidationError, match="no purchase"):
         rfm_scores(empty, AS_OF)
-    negative = TransactionLog.from_records(
+    only_a_return = TransactionLog.from_records(
         [{"customer_id": "a", "at": AS_OF - DAY, "amount": -1.0}]
     )
-    with pytest.raises(ValidationError, match="row 0"):
-        rfm_scores(negative, AS_OF)
+    with pytest.raises(ValidationError, match="no purchase"):
+        rfm_scores(only_a_return, AS_OF)  # a return is not a purchase occasion
+    with pytest.raises(ValidationError):
+        rfm_scores(log, AS_OF, spend="refunds")  # type: ignore[arg-type]
     mixed = TransactionLog.from_records(
         [
             {"customer_id": "a", "at": AS_OF - DAY, "amount": 1.0, "currency": "EUR"},
@@ -397,3 +447,24 @@ def test_one_customer_scores_the_middle() -> None:
     table = rfm_scores(log, AS_OF)
     assert table.code_labels() == ["333"]
     assert table.segment_list() == ["Need Attention"]
+
+
+def test_returns_are_netted_out_of_monetary_not_refused() -> None:
+    # Issue 21, defect 2: rfm_scores refused negative amounts, so returns had to be dropped.
+    log = TransactionLog.from_records([
+        {"customer_id": "a", "at": AS_OF - 9 * DAY, "amount": 100.0},
+        {"customer_id": "a", "at": AS_OF - 2 * DAY, "amount": -40.0},
+        {"customer_id": "b", "at": AS_OF - 3 * DAY, "amount": 70.0},
+        {"customer_id": "c", "at": AS_OF - 3 * DAY, "amount": -5.0},
+    ])  # fmt: skip
+    net = rfm_scores(log, AS_OF)
+    assert net.customer_ids.tolist() == ["a", "b"]
+    assert net.monetary.tolist() == [60.0, 70.0]
+    assert net.frequency.tolist() == [1, 1]  # a return is not a purchase occasion
+    assert net.recency_days.tolist() == [9.0, 3.0]  # nor does it make the customer recent
+    gross = rfm_scores(log, AS_OF, spend="gross")
+    assert gross.monetary.tolist() == [100.0, 70.0]
+    report = net.summary()
+    assert report.spend == "net" and report.data is not None
+    assert (report.data.returns, report.data.returns_without_purchase) == (2, 1)
+    assert report.to_dict()["data"]["return_value"] == -45.0  # type: ignore[index]

@@ -153,6 +153,12 @@ def test_purchase_validation() -> None:
         Purchase("o1", "c-1", T, Money("1", "EUR"), items=-1)
     with pytest.raises(ValidationError):
         Purchase("o1", "c-1", T, Decimal("1"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="whole number of minor units") as info:
+        Purchase("o1", "c-1", T, Money("19.995", "EUR"))  # a fraction of a cent was not paid
+    assert info.value.field == "purchase.amount"
+    with pytest.raises(ValidationError, match="minor units"):
+        Purchase("o1", "c-1", T, Money("1999.5", "JPY"))
+    assert Purchase("o1", "c-1", T, Money("19.990", "EUR")).amount == Money("19.99", "EUR")
 
 
 def test_interactions_and_service_records() -> None:
@@ -200,3 +206,38 @@ def test_names_with_control_characters_are_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="control characters") as caught:
         Customer.register("C-9", name, T)
     assert caught.value.field == "name"
+
+
+def test_register_takes_no_tags_as_none_and_refuses_wrong_types() -> None:
+    assert Customer.register("c-1", "Ann", T, tags=None).value.tags == frozenset()  # type: ignore[arg-type]
+    for bad in (5, "vip", {"vip": 1}, b"vip", [None]):
+        with pytest.raises(ValidationError) as info:
+            Customer.register("c-1", "Ann", T, tags=bad)  # type: ignore[arg-type]
+        assert info.value.field.startswith("tags")
+    with pytest.raises(ValidationError, match="attributes"):
+        Customer.register("c-1", "Ann", T, attributes=[("plan", "gold")])  # type: ignore[arg-type]
+
+
+def test_records_of_the_wrong_type_are_validation_errors() -> None:
+    c = ann()
+    for method, field in (
+        (c.record_purchase, "purchase"),
+        (c.record_interaction, "interaction"),
+        (c.record_service, "record"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            method(None)  # type: ignore[arg-type]
+        assert info.value.field == field
+    with pytest.raises(ValidationError, match="on"):
+        c.age_at(T)  # a datetime, not a date
+    with pytest.raises(ValidationError, match="name"):
+        c.attribute(["plan"])  # type: ignore[arg-type]
+
+
+def test_free_text_refuses_only_what_cannot_be_stored() -> None:
+    note = "line one\nline two\tand a bell \x07"  # kept as written
+    assert Interaction("i1", "c-1", T, "web", "visit", note=note).note == note
+    with pytest.raises(ValidationError, match="surrogate"):
+        Interaction("i1", "c-1", T, "web", "visit", note="a\ud800")
+    with pytest.raises(ValidationError, match="surrogate"):
+        ann().set_attribute("plan", "gold\udc00", T)

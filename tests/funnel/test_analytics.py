@@ -17,7 +17,8 @@ from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, EventLog
 from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Geography
 from crmcore.funnel import FunnelPosition, Stage
-from crmcore.funnel._engine import _chain, _pair_keys, _radix_argsort, _WindowAxis
+from crmcore.funnel._engine import _chain
+from crmcore.funnel._paths import WindowAxis, pair_keys, radix_argsort
 from crmcore.funnel.analytics import (
     DEFAULT_WINDOW,
     Exclusion,
@@ -520,13 +521,13 @@ def test_radix_argsort_is_a_stable_argsort() -> None:
     rng = np.random.default_rng(1)
     for top in (10, 70_000, 5_000_000_000):
         keys = rng.integers(0, top, 5000)
-        assert (_radix_argsort(keys) == np.argsort(keys, kind="stable")).all()
+        assert (radix_argsort(keys) == np.argsort(keys, kind="stable")).all()
 
 
 def test_pair_keys_sort_like_pairs() -> None:
     rng = np.random.default_rng(2)
     groups, times = rng.integers(0, 4, 500), rng.integers(0, 300, 500)
-    keys = _pair_keys(groups, times)
+    keys = pair_keys(groups, times)
     order = np.lexsort((times, groups))
     assert (np.argsort(keys, kind="stable") == order).all()
 
@@ -538,9 +539,9 @@ def test_window_axis_with_and_without_overflow_agree() -> None:
     t = t[np.lexsort((t, block))]
     rows = np.arange(400)
     for window in (1, 50, 700):
-        axis = _WindowAxis(block, t, window)
-        keys = _WindowAxis(block, t, window)
-        keys.axis, keys.keys = None, _pair_keys(block, t - keys.base)
+        axis = WindowAxis(block, t, window)
+        keys = WindowAxis(block, t, window)
+        keys.axis, keys.keys = None, pair_keys(block, t - keys.base)
         later = [
             [j for j in range(i + 1, 400) if block[j] == block[i] and t[j] > t[i] + window]
             for i in rows

@@ -1,4 +1,6 @@
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -122,3 +124,57 @@ def test_the_largest_amounts_fit_in_minor_units_of_64_bits() -> None:
     largest = Money(MAX_AMOUNT - Decimal("0.001"), "KWD")
     assert largest.to_minor() < 2**63
     assert Money(" 1e3 ", "EUR").amount == 1000
+
+
+def test_amounts_below_the_minor_unit_are_exact_and_known() -> None:
+    point_value = Money("0.004", "EUR")  # a fraction of a cent is a valid amount ...
+    assert point_value * 250 == Money("1.000", "EUR")
+    assert not point_value.is_whole  # ... that a paid fact refuses at its own boundary
+    assert Money("19.990", "EUR").is_whole
+    assert Money("1234", "JPY").is_whole and not Money("1234.5", "JPY").is_whole
+
+
+def test_arithmetic_never_rounds_silently() -> None:
+    tiny = Money("0.0000000000000000000000000001", "EUR")  # 28 decimals
+    assert (tiny + Money("1", "EUR")).amount == Decimal("1.0000000000000000000000000001")
+    assert (Money("999999999999999", "EUR") + tiny) - tiny == Money("999999999999999", "EUR")
+    with pytest.raises(ValidationError, match="exactly"):
+        Money(Decimal("1e-100"), "EUR") + Money("1", "EUR")
+    with pytest.raises(ValidationError, match="exactly"):
+        Money(0, "EUR") * Decimal("Infinity")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: Money("1e999999999999999999999", "EUR"), "amount"),
+        (lambda: Money.of_minor(0.5, "EUR"), "units"),  # type: ignore[arg-type]
+        (lambda: Money.of_minor("12", "EUR"), "units"),  # type: ignore[arg-type]
+        (lambda: Money("1", "EUR").rounded("ROUND_SIDEWAYS"), "rounding"),
+        (lambda: Money("1", "EUR").allocate(5), "weights"),  # type: ignore[arg-type]
+        (lambda: Money("1", "EUR").allocate("11"), "weights"),  # type: ignore[arg-type]
+        (lambda: Money("1", "EUR").allocate([Decimal("1e-40"), 1]), "weights"),
+        (lambda: Money.sum([Money("1", "EUR"), 1], "EUR"), "amounts[1]"),  # type: ignore[list-item]
+        (lambda: Money.sum(None, "EUR"), "amounts"),  # type: ignore[arg-type]
+    ],
+)
+def test_bad_arguments_to_money_operations_are_validation_errors(call: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        call()
+    assert caught.value.field == field
+
+
+@given(
+    cents=st.integers(-(10**17) + 1, 10**17 - 1),
+    weights=st.lists(
+        st.decimals(min_value=0, max_value=10**6, places=8), min_size=1, max_size=6
+    ).filter(any),
+)
+def test_allocate_is_exact_for_decimal_weights(cents: int, weights: list[Decimal]) -> None:
+    whole = Money.of_minor(cents, "EUR")
+    parts = whole.allocate(weights)
+    assert Money.sum(parts, "EUR") == whole
+    total = sum(weights, Decimal(0))
+    for part, weight in zip(parts, weights, strict=True):
+        exact = Fraction(abs(cents)) * Fraction(weight) / Fraction(total)
+        assert abs(abs(part.to_minor()) - exact) < 1

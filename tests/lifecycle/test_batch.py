@@ -146,18 +146,25 @@ def test_bad_input_raises_named_errors() -> None:
         classify_log(log, T0, customers="abc")
     with pytest.raises(ValidationError, match="policy"):
         classify_log(log, T0, policy={"window_days": 30})  # type: ignore[arg-type]
-    negative = TransactionLog.from_records(
-        [
-            {"customer_id": "a", "at": T0, "amount": 1.0},
-            {"customer_id": "a", "at": T0, "amount": -2.0},
-        ]
-    )
-    with pytest.raises(ValidationError) as caught:
-        classify_log(negative, T0)
+    with pytest.raises(ValidationError, match="finite") as caught:
+        TransactionLog.from_records(
+            [
+                {"customer_id": "a", "at": T0, "amount": 1.0},
+                {"customer_id": "a", "at": T0, "amount": float("inf")},
+            ]
+        )
     assert caught.value.field == "row 1: amount"
-    infinite = TransactionLog.from_records([{"customer_id": "a", "at": T0, "amount": float("inf")}])
-    with pytest.raises(ValidationError, match="finite"):
-        classify_log(infinite, T0)
+
+
+def test_returns_never_make_a_customer_active() -> None:
+    rows = [
+        {"customer_id": "a", "at": T0 - 400 * DAY, "amount": 30.0},
+        {"customer_id": "a", "at": T0 - DAY, "amount": -30.0},  # a return: not activity
+        {"customer_id": "b", "at": T0 - DAY, "amount": -5.0},  # bought before the data
+    ]
+    batch = classify_log(TransactionLog.from_records(rows), T0)
+    assert batch.state_list() == [S.CHURNED, S.PROSPECT]
+    assert batch.purchases.tolist() == [1, 0]
 
 
 def test_spend_beyond_exact_summation_is_refused_in_both_paths() -> None:

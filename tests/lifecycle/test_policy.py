@@ -172,7 +172,6 @@ def test_one_customer_one_currency() -> None:
     ("purchases", "field"),
     [
         ([(datetime(2025, 12, 1), 1.0)], "purchases[0].at"),
-        ([(ago(1), -1.0)], "purchases[0].amount"),
         ([(ago(1), math.nan)], "purchases[0].amount"),
         ([(ago(1), math.inf)], "purchases[0].amount"),
         ([(ago(1), "12")], "purchases[0].amount"),
@@ -249,3 +248,16 @@ def test_defaults_are_the_documented_ones() -> None:
         DEFAULT_POLICY.growth_ratio, DEFAULT_POLICY.min_trend_purchases,
         DEFAULT_POLICY.mature_min_purchases,
     ) == (90, 90, 365, 2.0, 30, 0.5, 2.0, 2, 4)  # fmt: skip
+
+
+def test_a_return_is_not_activity() -> None:
+    bought = [(ago(400), 30.0)]
+    returned = [*bought, (ago(2), -30.0)]
+    assert classify("c-1", returned, T0).state is classify("c-1", bought, T0).state is S.CHURNED
+    # the lines of one order are one purchase occasion, at its first time
+    lines = [
+        Purchase("o-1", "c-1", ago(5), Money("10", "EUR")),
+        Purchase("o-1", "c-1", ago(4), Money("5", "EUR")),
+    ]
+    facts = classify("c-1", lines, T0).facts
+    assert (facts.purchases, facts.spend_total) == (1, 15.0)

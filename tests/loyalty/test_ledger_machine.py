@@ -2,8 +2,11 @@
 
 Each step runs one operation (earn, award, redeem, expire, refund, cancel a
 redemption, adjust, replay a key, reuse a key with another payload, act on an
-older version) at a time that moves forward, under a program drawn from
-several expiry rules and both return policies. After every step:
+older version) at a time that moves forward, or arrives late: dated up to the
+program's out-of-order tolerance before the latest entry (accepted and placed at
+its own business time), or further back (refused, unless it is an explicit
+back-dated adjustment), under a program drawn from several expiry rules and both
+return policies. After every step:
 
 * the balance is never negative unless the program allows it;
 * balance == the spendable lots minus the debt, and the entries add up to the
@@ -12,7 +15,10 @@ several expiry rules and both return policies. After every step:
 * no lot is over-consumed (0 < available <= points);
 * no redemption ever took points from a lot that was expired or pending then;
 * replaying the last operation posts nothing;
-* an account rebuilt from its entries equals the original, lots and debt too.
+* an account rebuilt from its entries equals the original, lots and debt too
+  (which also checks every lot and the debt stay >= 0 read in business order);
+* the balance as of each recent business time equals the independent
+  recomputation from the entries dated up to it.
 """
 
 from __future__ import annotations
@@ -72,20 +78,27 @@ STEP = st.sampled_from([0, 0, 1, 6, 24, 72, 24 * 8, 24 * 20, 24 * 45]).map(
 STEPS_RUN = [0]
 
 
+LAG = st.sampled_from([1, 59, 60, 120, 299, 300]).map(lambda s: timedelta(seconds=s))
+TOO_LATE = st.sampled_from([301, 3600, 86_400]).map(lambda s: timedelta(seconds=s))
+
+
 def independent_balance(acc: LoyaltyAccount, program: LoyaltyProgram, at: datetime) -> int:
-    """The spendable balance recomputed from the entries alone (no lot objects)."""
+    """The spendable balance at ``at`` recomputed from the entries dated up to it alone (no lot
+    objects, no posting order)."""
     available: dict[str, int] = {}
     dates: dict[str, tuple[datetime | None, datetime | None]] = {}
-    last_activity = None
+    last_activity: datetime | None = None
     debt = 0
     for entry in acc.entries:
+        if entry.at > at:
+            continue
         if entry.creates_lot:
             dates[entry.key] = (entry.expires_at, entry.pending_until)
         for lot, delta in entry.moves:
             available[lot] = available.get(lot, 0) + delta
         debt += entry.debt
         if entry.type in (EntryType.EARN, EntryType.AWARD, EntryType.REDEEM):
-            last_activity = entry.at
+            last_activity = entry.at if last_activity is None else max(last_activity, entry.at)
     deadline = program.expiry.inactivity_deadline(last_activity, program.timezone)
     if deadline is not None and at >= deadline:
         return -debt
@@ -177,6 +190,67 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert origin.pending_until is None or at >= origin.pending_until
             assert self.acc.balance(at, self.program) == balance - points
 
+    def _late(self, method: str, when: datetime, *args: Any, **kwargs: Any) -> bool:
+        """Run an operation dated ``when``, before the latest entry; check what it may use."""
+        before = self.acc
+        short: InsufficientPointsError | None = None
+        try:
+            outcome = getattr(before, method)(self.program, *args, **kwargs)
+        except InsufficientPointsError as error:
+            short = error
+        if short is not None:
+            assert short.requested > short.balance
+            assert short.balance <= before.balance(when, self.program)  # never more than then
+            return False
+        self.history.append(before)
+        self.acc = outcome.value
+        self.last = (method, args, kwargs)
+        assert len(self.acc) - len(before) == len(outcome.events) == 1  # no expiry posted
+        assert self.acc.last_at == before.last_at  # the latest business time stays
+        return True
+
+    @precondition(lambda self: self.acc.last_at is not None)
+    @rule(
+        lag=LAG,
+        kind=st.sampled_from(["earn", "award", "redeem", "adjust"]),
+        amount=st.integers(min_value=1, max_value=300),
+    )
+    def late(self, lag: timedelta, kind: str, amount: int) -> None:
+        assert self.acc.last_at is not None
+        at = self.acc.last_at - lag
+        if kind == "earn":
+            order = self._key("o")
+            purchase = Purchase(order, "c", at, Money.of_minor(amount * 100, "EUR"))
+            if self._late("earn", at, purchase, key=self._key("e")):
+                self.orders.append(order)
+        elif kind == "award":
+            self._late("award", at, "review", at=at, key=self._key("a"), points=amount)
+        elif kind == "redeem":
+            latest = self.acc.last_at
+            then = self.acc.balance(at, self.program)
+            later = self.acc.balance(latest, self.program)
+            key = self._key("r")
+            if self._late("redeem", at, amount, at=at, key=key):
+                self.redemptions.append(key)
+                assert amount <= then
+                assert self.acc.balance(at, self.program) == then - amount
+                # the points taken may have expired by the latest time anyway
+                assert later - amount <= self.acc.balance(latest, self.program) <= later
+        else:
+            delta = amount if amount % 2 else -amount
+            self._late("adjust", at, delta, reason="late correction", at=at, key=self._key("j"))
+
+    @precondition(lambda self: self.acc.last_at is not None)
+    @rule(lag=TOO_LATE, points=st.integers(min_value=1, max_value=100))
+    def too_late(self, lag: timedelta, points: int) -> None:
+        assert self.acc.last_at is not None
+        at = self.acc.last_at - lag
+        with pytest.raises(ValidationError, match="back-dated adjustment") as info:
+            self.acc.redeem(self.program, points, at=at, key=self._key("r"))
+        assert info.value.field == "at"
+        key = self._key("j")
+        self._late("adjust", at, points, reason="back-dated", at=at, key=key, backdated=True)
+
     @rule(step=STEP)
     def expire(self, step: timedelta) -> None:
         at = self._advance(step)
@@ -267,6 +341,9 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert rebuilt == acc
         assert (rebuilt.lots, rebuilt.debt) == (acc.lots, acc.debt)
+        for entry in acc.entries[-4:]:  # as of recent business times, late ones included
+            then = entry.at
+            assert acc.balance(then, self.program) == independent_balance(acc, self.program, then)
 
 
 def test_ledger_machine_quick() -> None:

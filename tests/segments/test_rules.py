@@ -1,10 +1,13 @@
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
+import numpy as np
 import pytest
 
 from crmcore.columnar import CUSTOMER_SCHEMA
 from crmcore.kernel.errors import ValidationError
+from crmcore.segments.resolved import resolve
 from crmcore.segments.rules import (
     COMPUTED_FIELDS,
     Aggregate,
@@ -213,3 +216,28 @@ def test_nodes_check_the_types_of_their_children(build: object, field: str) -> N
         build()  # type: ignore[operator]
     if isinstance(caught.value, ValidationError):
         assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: RuleSchema({"age": "age"}, {}), "fields['age']"),  # type: ignore[dict-item]
+        (lambda: RuleSchema(["age"], {}), "fields"),  # type: ignore[arg-type]
+        (lambda: RuleSchema.default(event_kinds=5), "event_kinds"),  # type: ignore[arg-type]
+        (lambda: RuleSchema.default().with_attributes(None), "attributes"),  # type: ignore[arg-type]
+        (lambda: Duration(1, np.array(["days"])), "duration.unit"),  # type: ignore[arg-type]
+        (lambda: And(5), "items"),  # type: ignore[arg-type]
+    ],
+)
+def test_wrong_types_in_rules_and_schemas_are_validation_errors(build: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert caught.value.field == field
+
+
+def test_resolve_names_a_wrong_rule_or_schema() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="schema"):
+        resolve(HasTag("vip"), {"tags": "tags"}, at)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="rule"):
+        resolve("vip", RuleSchema.default(), at)  # type: ignore[arg-type]

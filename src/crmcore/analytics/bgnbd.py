@@ -50,14 +50,22 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.analytics._bgnbd_likelihood import (
+    MIN_TABLE,
+    hessian,
+    objective,
+    per_customer,
+    rows_of,
+)
 from crmcore.analytics._optimize import (
     FitInfo,
     compress_rows,
@@ -66,10 +74,15 @@ from crmcore.analytics._optimize import (
     require_variety,
 )
 from crmcore.analytics.btyd import BtydSummary
-from crmcore.kernel.arrays import Float64Array
+from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.plotting.clv import ModelPlot, plot_purchase_model
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = ["BgNbdModel", "bgnbd_log_likelihood", "fit_bgnbd"]
 
@@ -159,9 +172,11 @@ class BgNbdModel:
         """
         _, special = load_scipy("BG/NBD predictions")
         horizon = _scalar(t)
-        x, t_x, big_t = _stats(summary)
-        alive = special.expit(-_log_odds_dead(self, x, t_x, big_t))
+        _check_summary(summary)
+        big_t = summary.T
+        alive = _alive(self, summary.frequency, summary.recency, big_t)
         if horizon > 0:
+            x = summary.frequency.astype(np.float64)
             a, b, r = self.a, self.b, self.r
             scaled = horizon / (self.alpha + big_t)
             survive = np.exp(-a * np.log1p(scaled)) * _hyp2f1(
@@ -175,7 +190,7 @@ class BgNbdModel:
         _, special = load_scipy("BG/NBD predictions")
         horizon = _scalar(t)
         x, t_x, big_t = _stats(summary)
-        alive = special.expit(-_log_odds_dead(self, x, t_x, big_t))
+        alive = _alive(self, summary.frequency, t_x, big_t)
         return _finite(_unconditional(self, special, x, big_t, horizon) * alive, "E[purchases]")
 
     def expected_purchases_path(self, summary: BtydSummary, times: Sequence[float]) -> Float64Array:
@@ -187,7 +202,7 @@ class BgNbdModel:
         if horizons.ndim != 1:
             raise ValidationError("times", times, "must be a sequence of numbers")
         x, t_x, big_t = _stats(summary)
-        alive = special.expit(-_log_odds_dead(self, x, t_x, big_t))
+        alive = _alive(self, summary.frequency, t_x, big_t)
         out = _unconditional(self, special, x[:, None], big_t[:, None], horizons[None, :])
         return _finite(out * alive[:, None], "E[purchases]")
 
@@ -215,6 +230,23 @@ class BgNbdModel:
             "converged": self.converged,
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per parameter: ``parameter``, ``estimate``, ``standard_error``."""
+        se = self.standard_errors or (None, None, None, None)
+        rows = [
+            {"parameter": k, "estimate": v, "standard_error": e}
+            for (k, v), e in zip(self.params.items(), se, strict=True)
+        ]
+        return records_frame(rows, "BgNbdModel.to_pandas")
+
+    def plot(
+        self, summary: BtydSummary, *, kind: ModelPlot = "probability_alive", ax: Axes | None = None
+    ) -> Axes:
+        """P(alive) or expected purchases by frequency and recency, or the calibration vs
+        holdout check, for ``summary``:
+        [`plot_purchase_model()`][crmcore.plotting.clv.plot_purchase_model]."""
+        return plot_purchase_model(self, summary, kind=kind, ax=ax)
+
     def _repr_html_(self) -> str:
         """The parameters with their standard errors as an HTML table."""
         se = self.standard_errors or (None, None, None, None)
@@ -230,23 +262,47 @@ class BgNbdModel:
 
 
 def _stats(summary: BtydSummary) -> tuple[Float64Array, Float64Array, Float64Array]:
-    if not isinstance(summary, BtydSummary):
-        raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
+    _check_summary(summary)
     return summary.frequency.astype(np.float64), summary.recency, summary.T
 
 
-def _log_odds_dead(
-    m: BgNbdModel, x: Float64Array, t_x: Float64Array, big_t: Float64Array
+def _check_summary(summary: object) -> None:
+    if not isinstance(summary, BtydSummary):
+        raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
+
+
+def _alive(
+    m: BgNbdModel, frequency: Int64Array, t_x: Float64Array, big_t: Float64Array
 ) -> Float64Array:
-    """log of ``a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x)`` (-inf when x = 0)."""
-    repeat = x > 0
-    safe_x = np.where(repeat, x, 1.0)
-    odds = (
-        math.log(m.a)
-        - np.log(m.b + safe_x - 1)
-        + (m.r + safe_x) * (np.log(m.alpha + big_t) - np.log(m.alpha + t_x))
-    )
-    return np.where(repeat, odds, -np.inf)
+    """P(alive | x, t_x, T) = 1 / (1 + odds): 1 when x = 0, else the odds of having dropped out
+    are ``a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x)`` (note 021).
+
+    ``log(a/(b+x-1))`` depends on the whole number x only: it is computed once per frequency
+    and gathered (-inf at x = 0, where the odds are 0), so a customer costs one logarithm (of
+    the ratio, as in the note and ``lifetimes``) and one exponential, in two buffers: the
+    numbers of ``scipy.special.expit(-log odds)`` at half the cost (odds beyond 1e308 give 0,
+    as there).
+    """
+    x = frequency.astype(np.intp, copy=False)
+    top = int(x.max()) if len(x) else 0
+    if top < max(len(x), MIN_TABLE):
+        table = np.empty(top + 1)
+        table[0] = -np.inf
+        table[1:] = math.log(m.a) - np.log(m.b + np.arange(1, top + 1, dtype=np.float64) - 1)
+        log_ratio = np.take(table, x)
+    else:  # a huge frequency: no table
+        safe = np.where(x > 0, x, 1).astype(np.float64)
+        log_ratio = np.where(x > 0, math.log(m.a) - np.log(m.b + safe - 1), -np.inf)
+    log_odds = np.add(big_t, m.alpha)
+    other = np.add(t_x, m.alpha)
+    log_odds /= other
+    np.log(log_odds, out=log_odds)
+    log_odds *= np.add(x, m.r, out=other)
+    log_odds += log_ratio
+    with np.errstate(over="ignore"):
+        alive = np.exp(log_odds, out=log_ratio)
+    alive += 1.0
+    return np.reciprocal(alive, out=alive)
 
 
 def _hyp2f1(special: Any, a: Any, b: float, c: Any, z: Any) -> Float64Array:
@@ -292,54 +348,12 @@ def bgnbd_log_likelihood(
 ) -> Float64Array:
     """Each customer's BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (eq. 6)."""
     _, special = load_scipy("the BG/NBD likelihood")
-    x = np.asarray(frequency, dtype=np.float64)
-    ll, _ = _log_likelihood(
-        special,
-        np.log(np.asarray(params, dtype=np.float64)),
-        x,
+    rows = rows_of(
+        np.asarray(frequency, dtype=np.float64),
         np.asarray(recency, dtype=np.float64),
         np.asarray(T, dtype=np.float64),
-        gradient=False,
     )
-    return ll
-
-
-def _log_likelihood(
-    special: Any,
-    log_params: Float64Array,
-    x: Float64Array,
-    t_x: Float64Array,
-    big_t: Float64Array,
-    *,
-    gradient: bool,
-) -> tuple[Float64Array, Float64Array | None]:
-    """Per-customer log-likelihood and (optionally) its gradient in the log-parameters."""
-    r, alpha, a, b = np.exp(log_params)
-    gammaln, betaln, psi = special.gammaln, special.betaln, special.digamma
-    repeat = x > 0
-    x1 = np.where(repeat, x, 1.0)  # keeps B(a+1, b+x-1) defined where it is masked out
-    log_at = np.log(alpha + big_t)
-    log_atx = np.log(alpha + t_x)
-    term_a = betaln(a, b + x) - (r + x) * log_at
-    term_b = np.where(repeat, betaln(a + 1, b + x1 - 1) - (r + x) * log_atx, -np.inf)
-    mix = np.logaddexp(term_a, term_b)
-    base = gammaln(r + x) - gammaln(r) + r * math.log(alpha) - betaln(a, b)
-    ll: Float64Array = base + mix
-    if not gradient:
-        return ll, None
-    w_a = np.exp(term_a - mix)
-    w_b = np.exp(term_b - mix)
-    psi_abx = psi(a + b + x)
-    d_r = psi(r + x) - psi(r) + math.log(alpha) - w_a * log_at - w_b * log_atx
-    d_alpha = r / alpha - (r + x) * (w_a / (alpha + big_t) + w_b / (alpha + t_x))
-    d_a = -(psi(a) - psi(a + b)) + w_a * (psi(a) - psi_abx) + w_b * (psi(a + 1) - psi_abx)
-    d_b = (
-        -(psi(b) - psi(a + b))
-        + w_a * (psi(b + x) - psi_abx)
-        + w_b * np.where(repeat, psi(b + x1 - 1) - psi_abx, 0.0)
-    )
-    grad = np.stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-    return ll, grad
+    return per_customer(special, np.asarray(params, dtype=np.float64), rows)
 
 
 def fit_bgnbd(
@@ -374,21 +388,19 @@ def fit_bgnbd(
         raise ValidationError("initial", initial, "must be four finite numbers > 0")
     (ux, utx, ut), weights = compress_rows(x, t_x, big_t)
     require_variety(_MODEL, weights, 4)
-    total = float(weights.sum())
+    rows = rows_of(ux, utx, ut, weights)
+    total = rows.total
 
-    def objective(log_params: Float64Array) -> tuple[float, Float64Array]:
-        ll, grad = _log_likelihood(special, log_params, ux, utx, ut, gradient=True)
-        assert grad is not None
-        # scale by the number of customers so the tolerances do not depend on n
-        return -float(weights @ ll) / total, -(grad @ weights) / total
-
+    # the mean over customers, so that the tolerances do not depend on n
     with np.errstate(all="ignore"):  # the optimiser may probe extreme values; checked below
         info: FitInfo = maximise(
             _MODEL,
-            objective,
+            functools.partial(objective, special, rows=rows),
             np.log(np.asarray(initial, dtype=np.float64)),
             max_iterations=max_iterations,
             tolerance=tolerance,
+            names=_NAMES,
+            hessian=functools.partial(hessian, special, rows=rows),
         )
     scale = math.sqrt(total)  # the objective is the mean log-likelihood per customer
     se = tuple(v / scale for v in info.standard_errors)

@@ -5,8 +5,11 @@ transactions themselves but four sufficient statistics per customer, in the
 convention of Fader, Hardie & Lee (2005) and of the ``lifetimes`` and
 ``pymc-marketing`` packages:
 
-* purchases are first collapsed to **periods** (``period="D"``: several
-  orders on one day count as one purchase, with their amounts summed);
+* the log is read as **purchase occasions** (the one rule of
+  [`crmcore.columnar.occasions`][crmcore.columnar.occasions]: an order is one
+  occasion, a return is none), which are then collapsed to **periods**
+  (``period="D"``: several orders on one day count as one purchase, with their
+  amounts summed), as ``lifetimes`` does on a log of purchases;
 * ``frequency`` (*x*) = number of periods with a purchase, minus one: the
   number of **repeat** purchases (the first purchase is the customer's
   "birth" and is not counted);
@@ -20,6 +23,11 @@ convention of Fader, Hardie & Lee (2005) and of the ``lifetimes`` and
 Times are measured in ``time_unit`` (default: the period), so the CDNOW
 convention, daily aggregation with times in weeks, is
 ``period="D", time_unit="W"``.
+
+Returns are reported beside the summary, never counted in it:
+``return_count`` and ``return_value`` per customer (calibration period), and
+``data`` ([`DataUsed`][crmcore.columnar.occasions.DataUsed]) with the totals, the
+returns of customers with no purchase, and the rows left out.
 
 [`summary_from_transactions()`][crmcore.analytics.btyd.summary_from_transactions] builds it from a
 [`TransactionLog`][crmcore.columnar.TransactionLog] with numpy only (one sort, then
@@ -47,18 +55,22 @@ Examples:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar.occasions import UNITS, DataUsed, data_used, purchase_occasions
 from crmcore.kernel.arrays import AnyArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import data_frame, html_table, json_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BtydSummary", "SummaryPeriod", "summary_from_transactions"]
 
@@ -157,12 +169,20 @@ def _holdout_monetary(value: npt.ArrayLike | None) -> Float64Array | None:
     return _opt_floats(value, "holdout_monetary")
 
 
+def _return_count(value: npt.ArrayLike | None) -> Int64Array | None:
+    return _opt_counts(value, "return_count")
+
+
+def _return_value(value: npt.ArrayLike | None) -> Float64Array | None:
+    return _opt_floats(value, "return_value")
+
+
 def _check_same_length(summary: BtydSummary) -> None:
     n = len(summary.customer_ids)
     for name in ("frequency", "recency", "T", "monetary"):
         if len(getattr(summary, name)) != n:
             raise ValidationError(name, len(getattr(summary, name)), f"must have length {n}")
-    for name in ("holdout_frequency", "holdout_monetary"):
+    for name in ("holdout_frequency", "holdout_monetary", "return_count", "return_value"):
         value = getattr(summary, name)
         if value is not None and len(value) != n:
             raise ValidationError(name, len(value), f"must have length {n}")
@@ -194,6 +214,9 @@ class BtydSummary:
     holdout_frequency: Int64Array | None = attrs.field(default=None, converter=_holdout_frequency)
     holdout_monetary: Float64Array | None = attrs.field(default=None, converter=_holdout_monetary)
     holdout_duration: float | None = None
+    return_count: Int64Array | None = attrs.field(default=None, converter=_return_count)
+    return_value: Float64Array | None = attrs.field(default=None, converter=_return_value)
+    data: DataUsed | None = None
 
     def __attrs_post_init__(self) -> None:
         _check_same_length(self)
@@ -264,6 +287,9 @@ class BtydSummary:
             holdout_frequency=pick(self.holdout_frequency),
             holdout_monetary=pick(self.holdout_monetary),
             holdout_duration=self.holdout_duration,
+            return_count=pick(self.return_count),
+            return_value=pick(self.return_value),
+            data=self.data,
         )
 
     def filter(self, mask: npt.ArrayLike) -> BtydSummary:
@@ -293,7 +319,28 @@ class BtydSummary:
             out["holdout_frequency"] = self.holdout_frequency.tolist()
         if self.holdout_monetary is not None:
             out["holdout_monetary"] = [json_number(v) for v in self.holdout_monetary]
+        if self.return_count is not None:
+            out["return_count"] = self.return_count.tolist()
+        if self.return_value is not None:
+            out["return_value"] = [json_number(v) for v in self.return_value]
+        if self.data is not None:
+            out["data"] = self.data.to_dict()
         return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: ``customer_id``, ``frequency``, ``recency``, ``T``,
+        ``monetary`` and, when present, the holdout and return columns (lifetimes' summary
+        with the customer as a column)."""
+        optional = ("holdout_frequency", "holdout_monetary", "return_count", "return_value")
+        columns: dict[str, object] = {
+            "customer_id": self.customer_ids,
+            "frequency": self.frequency,
+            "recency": self.recency,
+            "T": self.T,
+            "monetary": self.monetary,
+        }
+        columns |= {c: getattr(self, c) for c in optional if getattr(self, c) is not None}
+        return data_frame(columns, "BtydSummary.to_pandas")
 
     def _repr_html_(self) -> str:
         """The first rows as an HTML table, with the column means as caption."""
@@ -318,6 +365,8 @@ class BtydSummary:
             f"{len(self):,} customers, times in {self.time_unit}; means: frequency "
             f"{mean(self.frequency):.3f}, recency {mean(self.recency):.2f}, T {mean(self.T):.2f}"
         )
+        if self.data is not None:
+            caption += "; " + "; ".join(self.data.notes())
         return html_table("BTYD summary", header, rows, caption=caption)
 
 
@@ -388,7 +437,9 @@ def summary_from_transactions(
 ) -> BtydSummary:
     """The BTYD summary of every customer who bought at or before ``as_of``.
 
-    Transactions after ``as_of`` are ignored (except in the holdout).
+    The log is read as purchase occasions (returns beside, in ``return_count``,
+    ``return_value`` and ``data``). Transactions after ``as_of`` are ignored
+    (except in the holdout).
     ``period`` aggregates purchases (``"h"``, ``"D"``, ``"W"`` Monday to
     Sunday in UTC, ``"M"`` calendar month); ``time_unit`` (default
     ``period``) is the unit of ``recency``, ``T`` and the holdout duration;
@@ -422,12 +473,11 @@ def summary_from_transactions(
         if end_us <= as_us:
             raise ValidationError("holdout_end", holdout_end, "must be after as_of")
 
-    at = log.at.view(np.int64)
-    rows = np.flatnonzero(at <= end_us)
-    _check_currency(log, rows)
-    at = at[rows]
-    codes = log.customer_codes[rows]
-    amounts = np.asarray(log["amount"].values, dtype=np.float64)[rows]
+    _check_currency(log, np.flatnonzero(log.at.view(np.int64) <= end_us))
+    occasions = purchase_occasions(log).up_to(end_us)
+    at = occasions.t
+    codes = occasions.codes
+    amounts = occasions.value
     index = _period_index(at, period)
     calibration = at <= as_us
 
@@ -468,6 +518,13 @@ def summary_from_transactions(
                 "holdout_end", holdout_end, f"must fall in a later {period} period than as_of"
             )
 
+    calibration_only = occasions.up_to(as_us)
+    size = len(log.customer_ids)
+    back = calibration_only.return_codes
+    return_count = np.bincount(back, minlength=size)[customers]
+    return_units = np.bincount(
+        back, weights=calibration_only.return_units.astype(np.float64), minlength=size
+    )
     return BtydSummary(
         customer_ids=log.customer_ids[customers],
         frequency=frequency,
@@ -477,6 +534,9 @@ def summary_from_transactions(
         time_unit=unit,
         period=period,
         as_of=as_of,
+        return_count=return_count,
+        return_value=return_units[customers] / UNITS,
+        data=data_used(log, calibration_only, as_us),
         **holdout,
     )
 

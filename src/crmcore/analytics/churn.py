@@ -46,7 +46,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import repeat
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
@@ -58,8 +58,11 @@ from crmcore.journey import TouchpointScores
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
 from crmcore.lifecycle import BatchClassification, LifecycleState
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DEFAULT_CHURN_WEIGHTS",
@@ -298,6 +301,23 @@ class ChurnRisk:
             "top_at_risk": self.at_risk(100),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: risk, coverage, ``at_risk``, the four components (``NaN`` where
+        unavailable), the facts behind them, revenue and one ``reason_<code>`` flag per reason."""
+        names = ("p_alive", "lifecycle", "overdue", "satisfaction")
+        columns: dict[str, object] = {
+            "customer_id": self.customer_ids,
+            "risk": self.risk,
+            "coverage": self.coverage,
+            "at_risk": self.at_risk_mask,
+            **{f"{name}_component": self.components[:, i] for i, name in enumerate(names)},
+            "recency_days": self.recency_days,
+            "expected_gap_days": self.expected_gap_days,
+            "revenue": self.revenue,
+            **{f"reason_{r.value}": self.has_reason(r) for r in ChurnReason},
+        }
+        return data_frame(columns, "ChurnRisk.to_pandas")
+
     def _repr_html_(self) -> str:
         top = self.at_risk(_HTML_ROWS)
         rows = [
@@ -307,7 +327,7 @@ class ChurnRisk:
         ]  # fmt: skip
         total = int(np.count_nonzero(self.at_risk_mask))
         return html_table(
-            f"Churn early warning as of {self.as_of.isoformat()}",
+            f"Churn early warning as of {fmt_datetime(self.as_of)}",
             ["customer", "risk", "reasons", "recency", "usual gap", "revenue"],
             rows,
             kinds=["auto", "pct", "auto", "days", "days", "float"],
@@ -449,5 +469,5 @@ def churn_risk(
         reason_bits=read_only(bits),
         recency_days=read_only(recency / DAY_US),
         expected_gap_days=read_only(gap / DAY_US),
-        revenue=read_only(agg.revenue[rows]),
+        revenue=read_only(agg.net[rows]),
     )

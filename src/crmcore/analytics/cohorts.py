@@ -4,11 +4,14 @@
 [`TransactionLog`][crmcore.columnar.TransactionLog] by the calendar period (UTC month,
 or ISO week starting Monday) of their **first purchase**, their acquisition
 cohort, and counts, for each cohort *c* and each offset *k* = 0, 1, 2, ...
-periods after acquisition:
+periods after acquisition. Purchases are purchase occasions, by the one rule
+of [`crmcore.columnar.occasions`][crmcore.columnar.occasions]: acquisition and
+activity come from them only (a return makes nobody active), and the returns
+are counted beside the matrix, in ``data``.
 
 * ``active[c, k]``: customers of cohort *c* with at least one purchase in
   period *c + k* (each customer counted once per period);
-* ``revenue[c, k]``: what the cohort spent in that period;
+* ``revenue[c, k]``: what the cohort spent in that period (purchase occasions);
 * ``sizes[c]`` = ``active[c, 0]``: the customers acquired in period *c*.
 
 Definitions (documented once, used everywhere):
@@ -54,18 +57,23 @@ Examples:
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime, timedelta
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import attrs
 import numpy as np
 
 from crmcore.analytics.kpis import exact_sums, read_purchases
+from crmcore.columnar.occasions import DataUsed
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import fmt, json_number
+from crmcore.kernel.reports import fmt_datetime, html_heatmap, json_number, records_frame
+from crmcore.plotting.cohorts import CohortValue, plot_cohort_heatmap
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = ["CohortMatrix", "CohortPeriod", "cohort_matrix", "period_index"]
 
@@ -119,8 +127,9 @@ class CohortMatrix:
 
     Row ``c`` is the cohort ``labels[c]`` (acquired in the period starting
     ``starts[c]``), column ``k`` the ``k``-th period after acquisition.
-    Arrays are read-only. A report: ``to_dict()`` and ``_repr_html_()`` (a
-    heat-map of retention rates).
+    Arrays are read-only. A report: ``to_dict()``, ``to_pandas()`` (one row per
+    observed cell), ``_repr_html_()`` (a heat-map of retention rates) and
+    [`plot()`][crmcore.analytics.cohorts.CohortMatrix.plot].
     """
 
     as_of: datetime
@@ -131,6 +140,7 @@ class CohortMatrix:
     active: Int64Array
     revenue: Float64Array
     observed: BoolArray
+    data: DataUsed | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -213,49 +223,52 @@ class CohortMatrix:
             "customers": int(self.sizes.sum()),
             "retention_curve": self.retention_curve(),
             "cohorts": cohorts,
+            "data": None if self.data is None else self.data.to_dict(),
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per observed cell: cohort, its start and size, the offset, the customers
+        active, retention and revenue (pivot it with
+        ``df.pivot(index="cohort", columns="offset", values="retention")``)."""
+        rates = self.retention()
+        rows = [
+            {
+                "cohort": label,
+                "start": self.starts[c],
+                "size": int(self.sizes[c]),
+                "offset": k,
+                "active": int(self.active[c, k]),
+                "retention": json_number(rates[c, k]),
+                "revenue": float(self.revenue[c, k]),
+            }
+            for c, label in enumerate(self.labels)
+            for k in range(self.shape[1])
+            if self.observed[c, k]
+        ]
+        columns = ("cohort", "start", "size", "offset", "active", "retention", "revenue")
+        return records_frame(rows, "CohortMatrix.to_pandas", columns)
+
+    def plot(self, *, value: CohortValue = "retention", ax: Axes | None = None) -> Axes:
+        """The retention heatmap (or revenue per customer):
+        [`plot_cohort_heatmap()`][crmcore.plotting.cohorts.plot_cohort_heatmap]."""
+        return plot_cohort_heatmap(self, value=value, ax=ax)
 
     def _repr_html_(self) -> str:
         """A heat-map table: one row per cohort (newest last), a cell per offset, shaded by rate."""
-        rates = self.retention()
-        rows, columns = self.shape
+        rows = self.shape[0]
         first = max(0, rows - _HTML_COHORTS)
-        cell = "padding:3px 6px;border-bottom:1px solid #ddd;text-align:right;"
-        out = [
-            '<div class="crmcore-report"><strong>'
-            f"Retention by {self.period} of acquisition as of {self.as_of.date().isoformat()}"
-            "</strong>",
-            '<table style="border-collapse:collapse;font-family:system-ui,sans-serif;'
-            'font-size:12px;margin:4px 0"><thead><tr>',
-            f'<th style="{cell}text-align:left">cohort</th><th style="{cell}">customers</th>',
-        ]
-        out += [f'<th style="{cell}">+{k}</th>' for k in range(columns)]
-        out.append("</tr></thead><tbody>")
-        for c in range(first, rows):
-            out.append(
-                f'<tr><td style="{cell}text-align:left">{html.escape(self.labels[c])}</td>'
-                f'<td style="{cell}">{fmt(int(self.sizes[c]), "int")}</td>'
-            )
-            for k in range(columns):
-                rate = float(rates[c, k])
-                if rate != rate:  # NaN: unobserved or an empty cohort
-                    out.append(f'<td style="{cell}color:#bbb"></td>')
-                    continue
-                alpha = 0.08 + 0.92 * min(max(rate, 0.0), 1.0)
-                ink = "#fff" if alpha > 0.55 else "#222"
-                out.append(
-                    f'<td style="{cell}background:rgba(76,120,168,{alpha:.3f});color:{ink}">'
-                    f"{rate:.1%}</td>"
-                )
-            out.append("</tr>")
-        out.append("</tbody></table>")
         shown = f"last {rows - first} of {rows} cohorts; " if first else ""
-        out.append(
-            f'<div style="color:#666;font-size:12px">{shown}'
-            f"{fmt(int(self.sizes.sum()), 'int')} customers; cell = share of the cohort buying "
-            "in that period; blank = not yet observed</div></div>"
+        notes = "" if self.data is None else "; " + "; ".join(self.data.notes())
+        return html_heatmap(
+            f"Retention by {self.period} of acquisition as of {fmt_datetime(self.as_of)}",
+            "cohort",
+            self.labels[first:],
+            [f"+{k}" for k in range(self.shape[1])],
+            self.retention()[first:],
+            lead=[("customers", self.sizes[first:].tolist(), "int")],
+            caption=f"{shown}{int(self.sizes.sum()):,} customers; cell = share of the cohort "
+            f"buying in that period; blank = not yet observed{notes}",
         )
-        return "".join(out)
 
 
 def cohort_matrix(
@@ -323,4 +336,5 @@ def cohort_matrix(
         active=read_only(active.astype(np.int64)),
         revenue=read_only(revenue.reshape(cohorts, offsets).astype(np.float64)),
         observed=read_only(observed),
+        data=p.data,
     )

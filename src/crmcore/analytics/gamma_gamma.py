@@ -40,7 +40,7 @@ Examples:
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import numpy as np
@@ -49,7 +49,10 @@ from crmcore.analytics._optimize import compress_rows, load_scipy, maximise, req
 from crmcore.analytics.btyd import BtydSummary
 from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.errors import ModelFitError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["GammaGammaModel", "fit_gamma_gamma"]
 
@@ -129,6 +132,15 @@ class GammaGammaModel:
             "frequency_spend_correlation": json_number(self.frequency_spend_correlation),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per parameter: ``parameter``, ``estimate``, ``standard_error``."""
+        se = self.standard_errors or (None, None, None)
+        rows = [
+            {"parameter": k, "estimate": v, "standard_error": e}
+            for (k, v), e in zip(self.params.items(), se, strict=True)
+        ]
+        return records_frame(rows, "GammaGammaModel.to_pandas")
+
     def _repr_html_(self) -> str:
         """The parameters with their standard errors as an HTML table."""
         se = self.standard_errors or (None, None, None)
@@ -175,6 +187,40 @@ def _correlation(x: Float64Array, z: Float64Array) -> float | None:
     return float(np.corrcoef(x, z)[0, 1])
 
 
+_SAME: Final = 1e-6  # relative spread of mean spends below which they are all the same
+_RUNAWAY: Final = 1e4  # p or q beyond this: the data push the model to a limit
+_LITTLE: Final = 0.05  # coefficient of variation of mean spends below which a fit rarely holds
+
+
+def _explain(params: tuple[float, ...], centre: float, spread: float) -> str:
+    """What a fit that failed says about the data, and what to do instead."""
+    p, q = params[0], params[1]
+    if p > _RUNAWAY and q > _RUNAWAY:
+        return (
+            f" (p and q ran off to {p:.3g} and {q:.3g}: spend barely varies at all, between "
+            "customers or from purchase to purchase; use one spend for everyone, "
+            f"customer_lifetime_value(..., spend={centre:.6g}))"
+        )
+    if q > _RUNAWAY:
+        return (
+            f" (q ran off to {q:.3g}: customers do not differ in what they spend per purchase "
+            "beyond chance; use one spend for everyone, "
+            f"customer_lifetime_value(..., spend={centre:.6g}))"
+        )
+    if p > _RUNAWAY:
+        return (
+            f" (p ran off to {p:.3g}: each customer spends about the same every time; use each "
+            "customer's own mean spend, customer_lifetime_value(..., spend=summary.monetary))"
+        )
+    if spread < _LITTLE:
+        return (
+            f" (the mean spends of repeat customers vary by only {spread:.2%}: too little to "
+            "tell customers apart; use one spend for everyone, "
+            f"customer_lifetime_value(..., spend={centre:.6g}))"
+        )
+    return ""
+
+
 def fit_gamma_gamma(
     summary: BtydSummary,
     *,
@@ -188,9 +234,10 @@ def fit_gamma_gamma(
     [`ValidationError`][crmcore.kernel.errors.ValidationError] when a repeat customer's
     ``monetary`` is not positive, and [`ModelFitError`][crmcore.kernel.errors.ModelFitError]
     when there are fewer than two repeat customers, when every repeat
-    customer has the same mean spend (no variation to learn from), when the
-    optimiser does not converge, or when the optimum lies on the edge of the
-    parameter space.
+    customer has the same mean spend (no spend variation: checked before fitting,
+    the message says what to use instead), when the optimiser does not converge,
+    or when the optimum lies on the edge of the parameter space (the message
+    names the parameter that ran off and what that says about the data).
     """
     _, special = load_scipy("fitting the Gamma-Gamma model")
     if not isinstance(summary, BtydSummary):
@@ -205,8 +252,15 @@ def fit_gamma_gamma(
         raise ValidationError(
             f"monetary[{i}]", float(summary.monetary[i]), "must be > 0 for a repeat customer"
         )
-    if np.ptp(z) == 0:
-        raise ModelFitError(_MODEL, "every repeat customer has the same mean spend")
+    centre = float(np.mean(z))
+    if np.ptp(z) <= _SAME * centre:
+        raise ModelFitError(
+            _MODEL,
+            f"there is no spend variation: every repeat customer spends {centre:.4g} per "
+            "purchase on average (to one part in a million), so the model has nothing to learn "
+            f"and its fit would run off to infinity. Next step: use that spend for everyone, "
+            f"customer_lifetime_value(..., spend={centre:.6g})",
+        )
     if len(initial) != 3 or not all(
         isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in initial
     ):
@@ -227,6 +281,8 @@ def fit_gamma_gamma(
             np.log(np.asarray(initial, dtype=np.float64)),
             max_iterations=max_iterations,
             tolerance=tolerance,
+            names=_NAMES,
+            explain=lambda params: _explain(params, centre, float(np.std(z)) / centre),
         )
     se = info.standard_errors
     scale = math.sqrt(total)

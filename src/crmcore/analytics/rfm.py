@@ -3,17 +3,21 @@
 [`rfm_scores()`][crmcore.analytics.rfm.rfm_scores] reads a
 [`TransactionLog`][crmcore.columnar.TransactionLog] as of a date and returns an
 [`RfmTable`][crmcore.analytics.rfm.RfmTable]: one row per customer with a purchase up to ``as_of``
-(DOMAIN.md §4, value segmentation), computed with ``np.bincount`` / ``np.minimum.at`` group-bys on
-the log's integer customer codes and one sort per dimension, with no loop per customer.
+(DOMAIN.md §4, value segmentation), computed with ``np.bincount`` / ``np.maximum.at`` group-bys on
+the log's integer customer codes and, per dimension, one linear-time selection
+(``np.partition``; one sort with shared ties), with no loop per customer.
 
-Per customer:
+The log is read by the one rule of [`crmcore.columnar.occasions`][crmcore.columnar.occasions]
+(orders, not rows; returns are data; guests left out and counted; see the guide
+"Your data: orders, lines, returns, guests"). Per customer:
 
-* **recency** = days from the last purchase to ``as_of`` (fractional days;
+* **recency** = days from the last purchase occasion to ``as_of`` (fractional days;
   ``whole_days=True`` floors them, as ``timedelta.days`` does);
-* **frequency** = number of purchases (log rows) up to ``as_of``;
-* **monetary** = their total amount (``monetary="mean"``: the mean order value),
-  summed exactly in units of 1/10,000 so that equal totals tie whatever the
-  row order (plain float sums would differ in the last bit and break ties).
+* **frequency** = number of purchase occasions up to ``as_of`` (a return is not one);
+* **monetary** = net spend, purchases minus returns up to ``as_of`` (``spend="gross"``:
+  purchases only; ``monetary="mean"``: per purchase occasion), summed exactly in
+  units of 1/10,000 so that equal totals tie whatever the row order (plain float
+  sums would differ in the last bit and break ties).
 
 **Scores** are quantile bins of *ranks* (quintiles by default, ``bins=5``),
 computed by [`quantile_scores()`][crmcore.analytics.quantiles.quantile_scores] exactly as
@@ -33,8 +37,9 @@ Ties (``ties=``):
   still 1 + the number of inner edges strictly below the rank (pandas would
   raise "Bin edges must be unique" there).
 
-Edge cases: customers without a purchase up to ``as_of`` are **excluded**
-(they have no recency; they are lifecycle prospects, not an RFM segment). An
+Edge cases: customers without a purchase occasion up to ``as_of`` are **excluded**
+(they have no recency; they are lifecycle prospects, not an RFM segment; their
+returns are counted in the report's ``data``). An
 empty log raises [`ValidationError`][crmcore.kernel.errors.ValidationError]. With one customer,
 or when every value of a dimension ties under ``"average"``/``"dense"``, that
 dimension scores the middle bin (3 of 5) for everyone (pandas raises there).
@@ -71,9 +76,17 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.analytics.kpis import per_customer, read_purchases
-from crmcore.analytics.quantiles import Ties, _check_bins, _check_ties, quantile_scores
+from crmcore.analytics.quantiles import (
+    Ties,
+    _check_bins,
+    _check_ties,
+    _first_rank_edges,
+    _scores_first,
+    quantile_scores,
+)
 from crmcore.analytics.rfm_segments import RFM_SEGMENTS, SegmentMap
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar.occasions import DataUsed
 from crmcore.kernel.arrays import (
     AnyArray,
     BoolArray,
@@ -84,10 +97,12 @@ from crmcore.kernel.arrays import (
 )
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import fmt_datetime, html_table, json_number, records_frame
+from crmcore.plotting.rfm import plot_rfm_grid, plot_rfm_segments
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "RfmReport",
@@ -145,6 +160,8 @@ class RfmReport:
     customers: int
     revenue: float
     segments: tuple[SegmentSummary, ...]
+    spend: str = "net"
+    data: DataUsed | None = None
 
     def segment(self, name: str) -> SegmentSummary:
         """The row of segment ``name``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
@@ -161,10 +178,27 @@ class RfmReport:
             "segment_map": self.segment_map,
             "customers": self.customers,
             "revenue": json_number(self.revenue),
+            "spend": self.spend,
             "segments": [row.to_dict() for row in self.segments],
+            "data": None if self.data is None else self.data.to_dict(),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per segment (map order), with the columns of
+        [`SegmentSummary.to_dict()`][crmcore.analytics.rfm.SegmentSummary.to_dict]."""
+        columns = [f.name for f in attrs.fields(SegmentSummary)]
+        rows = [s.to_dict() for s in self.segments]
+        return records_frame(rows, "RfmReport.to_pandas", columns)
+
+    def plot(
+        self, *, size: Literal["customers", "revenue"] = "customers", ax: Axes | None = None
+    ) -> Axes:
+        """The segments as a treemap, areas by ``size``:
+        [`plot_rfm_segments()`][crmcore.plotting.rfm.plot_rfm_segments]."""
+        return plot_rfm_segments(self, size=size, ax=ax)
+
     def _repr_html_(self) -> str:
+        currency = None if self.data is None else self.data.currency
         rows = [
             [
                 s.name,
@@ -183,7 +217,7 @@ class RfmReport:
         ]
         top = max((s.customers for s in self.segments), default=0)
         return html_table(
-            f"RFM segments as of {self.as_of.isoformat()}",
+            f"RFM segments as of {fmt_datetime(self.as_of)}",
             [
                 "segment",
                 "customers",
@@ -202,17 +236,20 @@ class RfmReport:
                 "auto",
                 "int",
                 "pct",
-                "float",
+                "money",
                 "pct",
                 "days",
                 "float",
-                "float",
+                "money",
                 "float",
                 "float",
                 "float",
             ],
             bars={1: float(top)},
-            caption=f"map {self.segment_map!r}; {self.customers:,} customers",
+            currency=currency,
+            caption=f"map {self.segment_map!r}; {self.customers:,} customers; "
+            f"{self.spend} spend"
+            + ("" if self.data is None else "; " + "; ".join(self.data.notes())),
         )
 
 
@@ -241,6 +278,8 @@ class RfmTable:
     f: Int8Array
     m: Int8Array
     segment_codes: Int8Array
+    spend: str = "net"
+    data: DataUsed | None = None
 
     def __len__(self) -> int:
         return len(self.r)
@@ -395,11 +434,25 @@ class RfmTable:
             customers=n,
             revenue=total,
             segments=rows,
+            spend=self.spend,
+            data=self.data,
         )
 
     def to_dict(self) -> dict[str, object]:
         """The segment report as JSON data, plus the scoring options."""
         return self.summary().to_dict() | {"ties": self.ties, "bins": self.bins}
+
+    def plot(
+        self, *, kind: Literal["segments", "grid"] = "segments", ax: Axes | None = None
+    ) -> Axes:
+        """The segments as a treemap
+        ([`plot_rfm_segments()`][crmcore.plotting.rfm.plot_rfm_segments]) or, ``kind="grid"``,
+        customers per R x F cell ([`plot_rfm_grid()`][crmcore.plotting.rfm.plot_rfm_grid])."""
+        if kind == "grid":
+            return plot_rfm_grid(self, ax=ax)
+        if kind != "segments":
+            raise ValidationError("kind", kind, "must be 'segments' or 'grid'")
+        return plot_rfm_segments(self, ax=ax)
 
     def _repr_html_(self) -> str:
         head = [self.row(i) for i in range(min(len(self), _HTML_ROWS))]
@@ -418,7 +471,8 @@ class RfmTable:
             "RFM table",
             ["customer", "recency", "frequency", "monetary", "RFM", "segment"],
             rows,
-            kinds=["auto", "days", "int", "float", "auto", "auto"],
+            kinds=["auto", "days", "int", "money", "auto", "auto"],
+            currency=None if self.data is None else self.data.currency,
             caption=f"first {len(rows)} of {len(self):,} rows; ties={self.ties!r}",
         )
         return self.summary()._repr_html_() + table
@@ -432,17 +486,19 @@ def rfm_scores(
     bins: int = 5,
     segments: SegmentMap = RFM_SEGMENTS,
     monetary: Literal["sum", "mean"] = "sum",
+    spend: Literal["net", "gross"] = "net",
     whole_days: bool = False,
 ) -> RfmTable:
     """Score every customer of ``log`` with a purchase up to ``as_of`` (see the module docs).
 
     ``ties`` picks the rank method (``"first"`` matches the pandas recipe),
     ``bins`` the number of quantile bins (``segments.bins`` must agree),
-    ``monetary`` total spend (``"sum"``) or mean order value (``"mean"``),
+    ``monetary`` total spend (``"sum"``) or spend per purchase occasion (``"mean"``),
+    ``spend`` net of returns (``"net"``) or purchases only (``"gross"``),
     ``whole_days`` floors recency to whole days before ranking (so purchases
     on the same day tie). Raises [`ValidationError`][crmcore.kernel.errors.ValidationError]
-    for bad options, a naive ``as_of``, negative or non-finite amounts, or no
-    purchase up to ``as_of``; [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError]
+    for bad options, a naive ``as_of``, non-finite amounts, or no purchase up to
+    ``as_of``; [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError]
     when the log mixes currencies.
     """
     how = _check_ties(ties)
@@ -457,13 +513,16 @@ def rfm_scores(
         raise ValidationError("monetary", monetary, "must be 'sum' or 'mean'")
     if not isinstance(whole_days, bool):
         raise ValidationError("whole_days", whole_days, "must be a bool")
+    if spend not in ("net", "gross"):
+        raise ValidationError("spend", spend, "must be 'net' or 'gross'")
     p = read_purchases(log, as_of)
     agg = per_customer(p, first=False)
     present = agg.present
     if not present.any():
         raise ValidationError("log", len(log), "has no purchase up to as_of to score")
     rows = np.flatnonzero(present) if not present.all() else None
-    count, revenue, last = agg.count, agg.revenue, agg.last
+    count, last = agg.count, agg.last
+    revenue = agg.net if spend == "net" else agg.revenue
     if rows is not None:
         count, revenue, last = count[rows], revenue[rows], last[rows]
     ids = p.vocabulary if rows is None else p.vocabulary[rows]
@@ -474,9 +533,15 @@ def rfm_scores(
     else:
         recency = elapsed / DAY_US
     value = revenue if monetary == "sum" else revenue / count
-    r = (q + 1 - quantile_scores(elapsed, q, how)).astype(np.int8)
-    f = quantile_scores(count, q, how)
-    m = quantile_scores(value, q, how)
+    if how == "first":  # the edges depend on the number of customers only: compute them once
+        edges = _first_rank_edges(len(count), q)
+        r = q + 1 - _scores_first(elapsed, q, edges)
+        f = _scores_first(count, q, edges)
+        m = _scores_first(value, q, edges)
+    else:
+        r = q + 1 - quantile_scores(elapsed, q, how)
+        f = quantile_scores(count, q, how)
+        m = quantile_scores(value, q, how)
     code = (r.astype(np.int64) - 1) * q * q + (f.astype(np.int64) - 1) * q + (m - 1)
     segment_codes = segments.lookup()[code]
     return RfmTable(
@@ -493,4 +558,6 @@ def rfm_scores(
         f=read_only(f),
         m=read_only(m),
         segment_codes=read_only(segment_codes),
+        spend=spend,
+        data=p.data,
     )

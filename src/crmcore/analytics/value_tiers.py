@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 import numpy as np
@@ -41,7 +41,10 @@ import numpy.typing as npt
 from crmcore.columnar import STRING_DTYPE
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int8Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import data_frame, html_table, json_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_CUTS", "TierSummary", "ValueTiers", "value_tiers"]
 
@@ -214,6 +217,12 @@ class ValueTiers:
             "total": json_number(self.values.sum()),
             "tiers": [row.to_dict() for row in self.summary()],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: ``customer_id`` (when ids were given), ``value`` and ``tier``."""
+        ids = {} if self.customer_ids is None else {"customer_id": self.customer_ids}
+        tiers = np.array(self.names, dtype=object)[self.tiers.astype(np.intp)]
+        return data_frame({**ids, "value": self.values, "tier": tiers}, "ValueTiers.to_pandas")
 
     def _repr_html_(self) -> str:
         rows = [

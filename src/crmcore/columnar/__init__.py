@@ -2,6 +2,19 @@
 
 from crmcore.columnar.columns import STRING_DTYPE, Column
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
+from crmcore.columnar.occasions import (
+    DataUsed,
+    Occasions,
+    data_used,
+    purchase_occasions,
+)
+from crmcore.columnar.reading import (
+    ExtraColumns,
+    GuestRows,
+    ReadOptions,
+    SkippedRows,
+    read_options,
+)
 from crmcore.columnar.schema import (
     CUSTOMER_SCHEMA,
     EVENT_SCHEMA,
@@ -22,10 +35,19 @@ __all__ = [
     "ColumnKind",
     "ColumnSpec",
     "CustomerFrame",
+    "DataUsed",
     "EventLog",
+    "ExtraColumns",
     "Frame",
+    "GuestRows",
+    "Occasions",
+    "ReadOptions",
     "Schema",
+    "SkippedRows",
     "TransactionLog",
     "ages_on",
     "customer_record",
+    "data_used",
+    "purchase_occasions",
+    "read_options",
 ]

@@ -1,87 +1,47 @@
-"""Builders: Python values or CSV cells, chunk by chunk, into a column's arrays.
+"""Builders of scalar columns (strings, numbers, booleans, times, dates), and `make_builder()`.
 
-A `Builder` accumulates one column: `add_objects()`
-takes Python values (from records), `add_strings()` CSV cells,
-and `finish()` returns the arrays in the kind's layout (a
-`ColumnLayout`, which
-[`Column`][crmcore.columnar.columns.Column] wraps). Each chunk is converted in
-one linear pass with the per-value work done inside numpy or C-implemented
-builtins (``map`` over ``operator`` functions, ``set``, ``dict`` lookups)
-rather than in Python loops; a per-value Python loop runs only to find and
-name a bad value. Errors name the row (``"row 17: at"``).
+Each follows the protocol of [`Builder`][crmcore.columnar._builder_base.Builder].
+Python values are converted with the per-value work done inside numpy or
+C-implemented builtins (``map`` over ``operator`` functions, ``set``); text is
+parsed in numpy (`crmcore.columnar._text_numbers`,
+`crmcore.columnar._text_times`). A per-value Python loop runs only to find and
+name a bad value. Errors name the row (``"row 17: at"``). The builders of coded
+columns (categories, encoded strings, tags) are in
+`crmcore.columnar._code_builders`.
 """
 
 from __future__ import annotations
 
-import abc
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
-from itertools import chain, compress, count, islice, repeat
-from typing import Any, ClassVar, Final, cast
+from itertools import compress
+from typing import Final, cast
 
 import numpy as np
 
-from crmcore.columnar._layout import DT_D, DT_US, NAT, STRING_DTYPE, ColumnLayout
-from crmcore.columnar._timestamps import aware_micros, parse_iso_micros
+from crmcore.columnar._builder_base import Builder, concat
+from crmcore.columnar._cells import Cells
+from crmcore.columnar._code_builders import CategoryBuilder, EncodedStringBuilder, TagsBuilder
+from crmcore.columnar._layout import DT_D, DT_US, NAT, STRING_DTYPE, ColumnLayout, narrowest_int
+from crmcore.columnar._text_numbers import parse_bools, parse_floats, parse_ints
+from crmcore.columnar._text_times import parse_dates, parse_datetimes
+from crmcore.columnar._timestamps import TimeReading, aware_micros
 from crmcore.columnar._validation import (
     check_types,
-    empty_mask,
     is_bool,
     is_date,
     is_int,
     is_number,
     is_str,
-    is_tag_collection,
     none_mask,
-    present_cells,
     row_error,
 )
 from crmcore.columnar.schema import ColumnKind
-from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int32Array, Int64Array
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 
 __all__ = ["Builder", "make_builder"]
 
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
-
-
-def _concat(pieces: list[AnyArray], dtype: np.dtype[Any] | type[Any]) -> AnyArray:
-    if not pieces:
-        return np.empty(0, dtype=dtype)
-    if len(pieces) == 1:
-        return pieces[0]
-    return np.concatenate(pieces)
-
-
-class Builder(abc.ABC):
-    """Accumulates one column from chunks of Python values or CSV cells.
-
-    ``start`` is the row number of a chunk's first value, for error messages.
-    A CSV cell that is empty means missing.
-    """
-
-    kind: ClassVar[ColumnKind]
-
-    def __init__(self, name: str, nullable: bool) -> None:
-        self.name = name
-        self.nullable = nullable
-
-    @abc.abstractmethod
-    def add_objects(self, values: Sequence[object], start: int) -> None:
-        """Append Python values (``None`` = missing)."""
-
-    @abc.abstractmethod
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        """Append CSV cells (``""`` = missing)."""
-
-    @abc.abstractmethod
-    def finish(self) -> ColumnLayout:
-        """The arrays of everything appended, in the kind's layout."""
-
-    def _require(self, missing: BoolArray, start: int, values: Sequence[object]) -> None:
-        if not self.nullable and missing.any():
-            i = int(np.argmax(missing))
-            raise row_error(start + i, self.name, values[i], "is required (column is not nullable)")
 
 
 class _StringBuilder(Builder):
@@ -101,15 +61,18 @@ class _StringBuilder(Builder):
         self._values.append(np.array(values, dtype=STRING_DTYPE))
         self._masks.append(missing)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        missing = empty_mask(cells)
-        self._require(missing, start, cells)
-        self._values.append(np.array(cells, dtype=STRING_DTYPE))
+    def _parse(self, cells: Cells, start: int) -> tuple[AnyArray, BoolArray]:
+        return cells.strings(start, self.name), cells.missing
+
+    def _append(self, parsed: tuple[AnyArray, BoolArray]) -> None:
+        strings, missing = parsed
+        self._values.append(strings)
         self._masks.append(missing)
 
     def finish(self) -> ColumnLayout:
+        mask = concat(self._masks, np.bool_)
         return ColumnLayout(
-            "string", _concat(self._values, STRING_DTYPE), _concat(self._masks, np.bool_)
+            "string", concat(self._values, STRING_DTYPE), mask if mask.any() else None
         )
 
 
@@ -143,23 +106,23 @@ class _FloatBuilder(Builder):
         self._check_nan(arr, start, values)
         self._values.append(arr)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        # numpy parses a list of str straight into float64 (Python's float() grammar).
-        filled = [c or "nan" for c in cells] if "" in cells else cells
-        try:
-            parsed = np.array(filled, dtype=np.float64)
-        except ValueError:
-            parsed = np.empty(len(cells), dtype=np.float64)
-            for i, cell in enumerate(cells):
-                try:
-                    parsed[i] = float(cell) if cell else np.nan
-                except ValueError:
-                    raise row_error(start + i, self.name, cell, "must be a number") from None
-        self._check_nan(parsed, start, cells)
+    def _parse(self, cells: Cells, start: int) -> Float64Array:
+        return parse_floats(cells, start, self.name)
+
+    def _check(self, parsed: Float64Array, cells: Cells, start: int) -> None:
+        if not self.nullable:
+            nan = np.isnan(parsed)
+            if nan.any():
+                i = int(np.argmax(nan))
+                if not cells.lengths[i]:
+                    raise row_error(start + i, self.name, "", "is required")
+                raise row_error(start + i, self.name, cells.text(i), "must not be NaN")
+
+    def _append(self, parsed: Float64Array) -> None:
         self._values.append(parsed)
 
     def finish(self) -> ColumnLayout:
-        return ColumnLayout("float", _concat(self._values, np.float64))
+        return ColumnLayout("float", concat(self._values, np.float64))
 
 
 class _IntLikeBuilder(Builder):
@@ -178,10 +141,15 @@ class _IntLikeBuilder(Builder):
         self._values.append(arr)
         self._masks.append(missing)
 
+    def _append(self, parsed: tuple[AnyArray, BoolArray]) -> None:
+        self._add(*parsed)
+
     def finish(self) -> ColumnLayout:
-        return ColumnLayout(
-            self.kind, _concat(self._values, self._dtype), _concat(self._masks, np.bool_)
-        )
+        values = concat(self._values, self._dtype)
+        if self.kind == "int":
+            values = narrowest_int(values)
+        mask = concat(self._masks, np.bool_)
+        return ColumnLayout(self.kind, values, mask if mask.any() else None)
 
 
 class _IntBuilder(_IntLikeBuilder):
@@ -201,29 +169,8 @@ class _IntBuilder(_IntLikeBuilder):
             raise row_error(start, self.name, None, "is out of the int64 range") from None
         self._add(arr, missing)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        missing = empty_mask(cells)
-        self._require(missing, start, cells)
-        filled = [c or "0" for c in cells] if missing.any() else cells
-        try:
-            parsed = np.array(filled, dtype=np.int64)
-        except (ValueError, OverflowError):
-            parsed = np.zeros(len(cells), dtype=np.int64)
-            for i, cell in enumerate(cells):
-                if cell:
-                    try:
-                        parsed[i] = int(cell)
-                    except (ValueError, OverflowError):
-                        raise row_error(start + i, self.name, cell, "must be an int64") from None
-        self._add(parsed, missing)
-
-
-_BOOL_CELLS: Final[dict[str, int]] = {
-    **dict.fromkeys(("true", "True", "TRUE", "1"), 1),
-    **dict.fromkeys(("false", "False", "FALSE", "0"), 0),
-    "": 2,
-}
-"""CSV spellings of booleans: 1 true, 0 false, 2 missing."""
+    def _parse(self, cells: Cells, start: int) -> tuple[Int64Array, BoolArray]:
+        return parse_ints(cells, start, self.name)
 
 
 class _BoolBuilder(_IntLikeBuilder):
@@ -236,45 +183,43 @@ class _BoolBuilder(_IntLikeBuilder):
         filled = [False if v is None else v for v in values] if missing.any() else values
         self._add(np.array(filled, dtype=np.bool_), missing)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        states = np.fromiter(
-            map(_BOOL_CELLS.get, cells, repeat(-1)), dtype=np.int8, count=len(cells)
-        )
-        missing = states == 2
-        self._require(missing, start, cells)
-        if (states < 0).any():
-            i = int(np.argmax(states < 0))
-            raise row_error(start + i, self.name, cells[i], "must be true or false")
-        self._add(states == 1, missing)
+    def _parse(self, cells: Cells, start: int) -> tuple[BoolArray, BoolArray]:
+        return parse_bools(cells, start, self.name)
 
 
 class _DatetimeBuilder(Builder):
     kind = "datetime"
 
-    def __init__(self, name: str, nullable: bool) -> None:
+    def __init__(self, name: str, nullable: bool, reading: TimeReading | None = None) -> None:
         super().__init__(name, nullable)
         self._values: list[AnyArray] = []
+        self._reading = reading or TimeReading()
+        self._cache: dict[str, tuple[int, bool]] = {}
 
     def _add(self, micros: Int64Array, start: int, values: Sequence[object]) -> None:
         self._require(micros == NAT, start, values)
         self._values.append(micros)
 
     def add_objects(self, values: Sequence[object], start: int) -> None:
-        self._add(aware_micros(values, start, self.name), start, values)
+        self._add(aware_micros(values, start, self.name, self._reading), start, values)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        self._add(parse_iso_micros(cells, start, self.name), start, cells)
+    def _parse(self, cells: Cells, start: int) -> Int64Array:
+        return parse_datetimes(cells, start, self.name, self._reading, self._cache)
+
+    def _append(self, parsed: Int64Array) -> None:
+        self._values.append(parsed)
 
     def finish(self) -> ColumnLayout:
-        return ColumnLayout("datetime", _concat(self._values, np.int64).view(DT_US))
+        return ColumnLayout("datetime", concat(self._values, np.int64).view(DT_US))
 
 
 class _DateBuilder(Builder):
     kind = "date"
 
-    def __init__(self, name: str, nullable: bool) -> None:
+    def __init__(self, name: str, nullable: bool, reading: TimeReading | None = None) -> None:
         super().__init__(name, nullable)
         self._values: list[AnyArray] = []
+        self._dayfirst = reading.dayfirst if reading is not None else False
 
     def add_objects(self, values: Sequence[object], start: int) -> None:
         check_types(values, is_date, start, self.name, "a date (not a datetime)")
@@ -286,188 +231,14 @@ class _DateBuilder(Builder):
         days[~missing] = np.fromiter(ordinals, np.int64) - _EPOCH_ORDINAL
         self._values.append(days)
 
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        missing = empty_mask(cells)
-        self._require(missing, start, cells)
-        present = present_cells(cells, missing)
-        days: Int64Array | None = None
-        if set(map(len, present)) <= {10} and "\n".join(present).count("-") == 2 * len(present):
-            try:
-                days = np.array(cells, dtype=DT_D).view(np.int64)
-            except ValueError:
-                days = None
-        if days is None:
-            days = np.full(len(cells), NAT, dtype=np.int64)
-            for i, cell in enumerate(cells):
-                if cell:
-                    try:
-                        parsed = date.fromisoformat(cell)
-                    except ValueError:
-                        raise row_error(start + i, self.name, cell, "must be YYYY-MM-DD") from None
-                    days[i] = parsed.toordinal() - _EPOCH_ORDINAL
-        self._values.append(days)
+    def _parse(self, cells: Cells, start: int) -> Int64Array:
+        return parse_dates(cells, start, self.name, self._dayfirst)
+
+    def _append(self, parsed: Int64Array) -> None:
+        self._values.append(parsed)
 
     def finish(self) -> ColumnLayout:
-        return ColumnLayout("date", _concat(self._values, np.int64).view(DT_D))
-
-
-class _CodesBuilder(Builder):
-    """Shared by category, tags and encoded strings: a dict of labels to codes.
-
-    The dict is a ``defaultdict`` whose factory is a counter, so looking a
-    label up hands out the next code when it is new: one C-level lookup per
-    value, codes in first-seen order, linear. Category and tags columns
-    renumber the codes into sorted order at the end; an encoded string column
-    keeps first-seen order.
-    """
-
-    _code_dtype: ClassVar[type[np.signedinteger[Any]]] = np.int32
-
-    def __init__(self, name: str, nullable: bool) -> None:
-        super().__init__(name, nullable)
-        self._counter = count()
-        # label -> code; the missing markers (None, and "" for CSV cells) -> -1
-        self._lookup: defaultdict[object, int] = defaultdict(self._counter.__next__)
-        self._lookup[None] = -1
-        self._pieces: list[AnyArray] = []
-
-    def _codes(self, values: Sequence[object]) -> AnyArray:
-        return np.fromiter(
-            map(self._lookup.__getitem__, values), dtype=self._code_dtype, count=len(values)
-        )
-
-    def _add(self, values: Sequence[object], start: int) -> None:
-        codes = self._codes(values)
-        self._require(codes < 0, start, values)
-        self._pieces.append(codes)
-
-    def add_objects(self, values: Sequence[object], start: int) -> None:
-        # Type-check only labels seen for the first time (few), not every value.
-        known = len(self._lookup)
-        try:
-            self._add(values, start)
-        except TypeError:  # an unhashable value
-            check_types(values, is_str, start, self.name, "a str")
-            raise
-        if len(self._lookup) > known:
-            new = list(islice(reversed(self._lookup), len(self._lookup) - known))
-            if not all(isinstance(label, str) for label in new):
-                check_types(values, is_str, start, self.name, "a str")
-
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        self._lookup.setdefault("", -1)
-        self._add(cells, start)
-
-    def _labels(self) -> list[str]:
-        """Labels in code order (missing markers excluded)."""
-        return [str(label) for label, code in self._lookup.items() if code >= 0]
-
-    def _sorted_lut(self) -> tuple[tuple[str, ...], Int32Array]:
-        """Sorted categories and the table mapping builder codes (and -1) to sorted codes."""
-        labels = self._labels()
-        order = sorted(range(len(labels)), key=labels.__getitem__)
-        rank = np.empty(len(labels) + 1, dtype=np.int32)
-        rank[np.array(order, dtype=np.int64)] = np.arange(len(labels), dtype=np.int32)
-        rank[-1] = -1
-        return tuple(labels[i] for i in order), rank
-
-
-class _CategoryBuilder(_CodesBuilder):
-    kind = "category"
-
-    def finish(self) -> ColumnLayout:
-        categories, lut = self._sorted_lut()
-        codes = lut[_concat(self._pieces, np.int32)]
-        return ColumnLayout("category", codes, categories=categories)
-
-
-class _EncodedStringBuilder(_CodesBuilder):
-    """A string column held as int64 codes into a first-seen vocabulary."""
-
-    kind = "string"
-    _code_dtype = np.int64
-
-    def finish(self) -> ColumnLayout:
-        codes = _concat(self._pieces, np.int64)
-        vocabulary = np.array(self._labels(), dtype=STRING_DTYPE)
-        mask = codes < 0
-        return ColumnLayout("string", codes, mask if mask.any() else None, (), None, vocabulary)
-
-
-class _TagsBuilder(_CodesBuilder):
-    kind = "tags"
-
-    def __init__(self, name: str, nullable: bool) -> None:
-        super().__init__(name, nullable)
-        self._lengths: list[Int64Array] = []
-
-    def _add_flat(
-        self, flat: list[Any], lengths: Int64Array, start: int, rows: Callable[[], Sequence[Any]]
-    ) -> None:
-        """Append tags ``flat`` (all rows back to back) with ``lengths`` tags per row."""
-        known = len(self._lookup)
-        try:
-            codes = self._codes(flat)
-        except TypeError:  # an unhashable tag
-            bad = next(t for t in flat if not isinstance(t, str))
-            i = next(i for i, tags in enumerate(rows()) if any(t is bad for t in tags))
-            raise row_error(start + i, self.name, bad, "tags must be str") from None
-        if len(self._lookup) > known:  # validate only the tags seen for the first time
-            for tag in islice(reversed(self._lookup), len(self._lookup) - known):
-                if isinstance(tag, str) and tag and "|" not in tag:
-                    continue
-                i = next(i for i, tags in enumerate(rows()) if tag in tags)
-                reason = "tags must be str"
-                if isinstance(tag, str):
-                    reason = "a tag must be non-empty and must not contain '|'"
-                raise row_error(start + i, self.name, tag, reason)
-        self._pieces.append(codes)
-        self._lengths.append(lengths)
-
-    def add_objects(self, values: Sequence[object], start: int) -> None:
-        check_types(values, is_tag_collection, start, self.name, "a set of str tags")
-        sets: Sequence[Any] = values
-        if none_mask(values).any():
-            sets = [() if v is None else v for v in values]
-        flat = list(chain.from_iterable(sets))
-        lengths = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
-        self._add_flat(flat, lengths, start, lambda: sets)
-
-    def add_strings(self, cells: Sequence[str], start: int) -> None:
-        # "a|b" holds 2 tags, "" none: one join and one split for the chunk, no per-row lists.
-        bars = np.fromiter(map(str.count, cells, repeat("|")), dtype=np.int64, count=len(cells))
-        present = np.fromiter(map(bool, cells), dtype=bool, count=len(cells))
-        lengths = np.where(present, bars + 1, 0)
-        filled = list(compress(cells, present.tolist()))
-        flat = "|".join(filled).split("|") if filled else []
-        self._add_flat(flat, lengths, start, lambda: [c.split("|") for c in cells])
-
-    def finish(self) -> ColumnLayout:
-        categories, lut = self._sorted_lut()
-        codes = lut[_concat(self._pieces, np.int32)].astype(np.int64)
-        lengths = _concat(self._lengths, np.int64)
-        return _tags_layout(codes, lengths, categories)
-
-
-def _tags_layout(
-    codes: Int64Array, lengths: Int64Array, categories: tuple[str, ...]
-) -> ColumnLayout:
-    """The arrays of a canonical tags column: each row's codes sorted and distinct."""
-    n = len(lengths)
-    k = max(len(categories), 1)
-    if codes.size:
-        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        key = rows * k + codes
-        if not (np.diff(key) > 0).all():
-            # Rows are already in order, only codes within a row may not be: timsort
-            # ("stable") runs in near-linear time on such data (3x quicksort here).
-            key = np.sort(key, kind="stable")
-            key = key[np.append(True, np.diff(key) > 0)]
-            codes = key % k
-            lengths = np.bincount(key // k, minlength=n).astype(np.int64)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return ColumnLayout("tags", codes.astype(np.int32), None, categories, offsets)
+        return ColumnLayout("date", concat(self._values, np.int64).view(DT_D))
 
 
 _BUILDERS: Final[dict[ColumnKind, type[Builder]]] = {
@@ -477,13 +248,26 @@ _BUILDERS: Final[dict[ColumnKind, type[Builder]]] = {
     "bool": _BoolBuilder,
     "datetime": _DatetimeBuilder,
     "date": _DateBuilder,
-    "category": _CategoryBuilder,
-    "tags": _TagsBuilder,
+    "category": CategoryBuilder,
+    "tags": TagsBuilder,
 }
 
 
-def make_builder(kind: ColumnKind, name: str, nullable: bool, encoded: bool = False) -> Builder:
-    """A builder for a column of ``kind`` (``encoded``: a dictionary-encoded string column)."""
+def make_builder(
+    kind: ColumnKind,
+    name: str,
+    nullable: bool,
+    encoded: bool = False,
+    reading: TimeReading | None = None,
+) -> Builder:
+    """A builder for a column of ``kind`` (``encoded``: a dictionary-encoded string column).
+
+    ``reading`` says how datetime and date text is read (zone of naive times, day order).
+    """
     if encoded:
-        return _EncodedStringBuilder(name, nullable)
+        return EncodedStringBuilder(name, nullable)
+    if kind == "datetime":
+        return _DatetimeBuilder(name, nullable, reading)
+    if kind == "date":
+        return _DateBuilder(name, nullable, reading)
     return _BUILDERS[kind](name, nullable)

@@ -8,14 +8,16 @@ for CSV files).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import NoneType
 from typing import Final
 
 import numpy as np
 
-from crmcore.columnar._builders import make_builder
+from crmcore.columnar._cells import Cells
+from crmcore.columnar._text_numbers import parse_bools, parse_floats, parse_ints, plain_ints
+from crmcore.columnar._text_times import parse_dates, parse_datetimes
+from crmcore.columnar._timestamps import TimeReading
 from crmcore.columnar._validation import (
     is_bool,
     is_date,
@@ -26,10 +28,11 @@ from crmcore.columnar._validation import (
     row_error,
 )
 from crmcore.columnar.schema import ColumnKind
-from crmcore.kernel.arrays import AnyArray
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["infer_kind", "infer_text_kind"]
+
+_SAMPLE: Final = 256
 
 
 def _value_kind(t: type) -> ColumnKind | None:
@@ -83,44 +86,46 @@ def infer_kind(values: Sequence[object], name: str) -> ColumnKind:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-_INT_TEXT: Final = re.compile(r"[+-]?\d+\Z")
+def infer_text_kind(cells: Cells, reading: TimeReading | None = None) -> ColumnKind:
+    """The kind of a CSV attribute column from its cells.
 
-
-def infer_text_kind(cells: AnyArray) -> ColumnKind:
-    """The kind of a CSV attribute column from its cells (a StringDType array).
-
-    All ints → int; all numbers → float; all ``true``/``false`` → bool; all
-    ``YYYY-MM-DD`` → date; all ISO 8601 timestamps with an offset →
-    datetime; else (or all empty) string.
+    All ints (``[+-]?[0-9]+`` within int64) → int; all numbers → float; all
+    ``true``/``false`` in any case → bool; all ``YYYY-MM-DD`` or other dates →
+    date; all timestamps (with an offset, or naive when ``reading`` names a
+    zone) → datetime; else (or all empty) string.
     """
-    present = cells[cells != ""]
-    if not present.size:
+    reading = reading or TimeReading()
+    present = cells.take(np.flatnonzero(~cells.missing))
+    if not len(present):
         return "string"
-    sample = present.tolist()
-    if all(_INT_TEXT.match(c) for c in sample):
+    sample = present.take(np.arange(min(len(present), _SAMPLE), dtype=np.int64))
+    if plain_ints(sample) and plain_ints(present):
         try:
-            present.astype(np.int64)
-        except (ValueError, OverflowError):
+            parse_ints(present, 0, "")
+        except ValidationError:
             return "float"
         return "int"
-    try:
-        present.astype(np.float64)
-    except ValueError:
-        pass
-    else:
-        return "float"
-    lower = np.strings.lower(present)
-    if ((lower == "true") | (lower == "false")).all():
-        return "bool"
-    if (np.strings.str_len(present) == 10).all():
-        try:
-            make_builder("date", "", True).add_strings(sample, 0)
+    attempts: tuple[tuple[ColumnKind, Callable[[Cells], object]], ...] = (
+        ("float", lambda c: parse_floats(c, 0, "")),
+        ("bool", _booleans),
+        ("date", lambda c: _dates(c, reading)),
+        ("datetime", lambda c: parse_datetimes(c, 0, "", reading)),
+    )
+    for kind, attempt in attempts:
+        try:  # the first rows refuse most kinds at once; then every row
+            attempt(sample)
+            attempt(present)
         except ValidationError:
-            pass
-        else:
-            return "date"
-    try:
-        make_builder("datetime", "", True).add_strings(sample, 0)
-    except ValidationError:
-        return "string"
-    return "datetime"
+            continue
+        return kind
+    return "string"
+
+
+def _booleans(cells: Cells) -> None:
+    parse_bools(cells, 0, "")  # the spellings the bool builder reads, no others
+
+
+def _dates(cells: Cells, reading: TimeReading) -> None:
+    if not (cells.lengths == 10).all():
+        raise ValidationError("cells", None, "not dates")
+    parse_dates(cells, 0, "", reading.dayfirst)

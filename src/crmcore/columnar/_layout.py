@@ -28,6 +28,7 @@ __all__ = [
     "SCALAR_KINDS",
     "STRING_DTYPE",
     "ColumnLayout",
+    "narrowest_int",
 ]
 
 STRING_DTYPE: Final = np.dtypes.StringDType()
@@ -59,3 +60,23 @@ class ColumnLayout(NamedTuple):
     categories: tuple[str, ...] = ()
     offsets: Int64Array | None = None
     vocabulary: AnyArray | None = None
+
+
+_WIDTHS: Final = (np.int8, np.int16, np.int32, np.int64)
+
+
+def narrowest_int(values: AnyArray) -> AnyArray:
+    """``values`` (integers) in the narrowest signed dtype that holds them all.
+
+    Int columns keep their memory to what their data needs (a column of small
+    counts costs one byte a row, not eight); readers that do arithmetic on them
+    widen first.
+    """
+    if not values.size:
+        return values.astype(np.int8)
+    low, high = int(values.min()), int(values.max())
+    for dtype in _WIDTHS:
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return values.astype(dtype, copy=False)
+    return values  # pragma: no cover - int64 holds every int64

@@ -24,6 +24,7 @@ from crmcore.kernel.errors import ValidationError
 __all__ = [
     "check_types",
     "empty_mask",
+    "first_error",
     "is_bool",
     "is_date",
     "is_datetime",
@@ -34,12 +35,28 @@ __all__ = [
     "none_mask",
     "present_cells",
     "row_error",
+    "row_of",
 ]
 
 
 def row_error(row: int, name: str, value: object, reason: str) -> ValidationError:
     """The error for a bad value at ``row`` of column ``name``."""
     return ValidationError(f"row {row}: {name}", value, reason)
+
+
+def row_of(error: ValidationError) -> int | None:
+    """The row an error of `row_error()` names (``None`` for other errors)."""
+    head, _, rest = error.field.partition(" ")
+    number = rest.partition(":")[0]
+    return int(number) if head == "row" and number.isdigit() else None
+
+
+def first_error(errors: Sequence[ValidationError]) -> ValidationError:
+    """The error of the first row among ``errors`` (the earliest given on a tie).
+
+    Errors that name no row come first: they are about the whole file.
+    """
+    return min(errors, key=lambda error: -1 if (row := row_of(error)) is None else row)
 
 
 def none_mask(values: Sequence[object]) -> BoolArray:

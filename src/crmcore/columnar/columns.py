@@ -31,6 +31,7 @@ from crmcore.columnar._layout import (
     NAT,
     SCALAR_KINDS,
     STRING_DTYPE,
+    narrowest_int,
 )
 from crmcore.columnar._validation import check_types, is_str
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
@@ -47,11 +48,12 @@ class Column:
     """One column of a frame: its kind, values, missing mask and (codes) categories.
 
     ``values`` is the numpy array of the kind's layout (for ``category`` and
-    ``tags`` the ``int32`` codes into [`categories`][crmcore.columnar.columns.Column.categories];
+    ``tags`` the integer codes into [`categories`][crmcore.columnar.columns.Column.categories],
+    in the narrowest signed width that holds them;
     for ``tags`` the codes of all rows back to back, delimited by
     [`offsets`][crmcore.columnar.columns.Column.offsets]). ``missing`` is a boolean mask for every
     kind (all ``False`` for ``tags``, where an empty set is a value). A string column may be
-    *dictionary-encoded* (``int64`` codes into a
+    *dictionary-encoded* (narrowest integer codes into a
     [`vocabulary`][crmcore.columnar.columns.Column.vocabulary], as the customer column of the logs
     is); its ``values`` then decode on access.
 
@@ -154,7 +156,7 @@ class Column:
                 raw = np.where(mask, "", raw)
             arr = np.array(raw, dtype=STRING_DTYPE)
             arr[mask] = ""
-            return cls._new(kind, arr, mask)
+            return cls._new(kind, arr, mask if mask.any() else None)
         if kind == "float":
             if raw.dtype.kind not in "fiu":
                 raise ValidationError("values", raw.dtype, "a float column needs numbers")
@@ -167,7 +169,9 @@ class Column:
                 raise ValidationError("values", raw.dtype, f"an {kind} column needs {kind} values")
             arr = np.array(raw, dtype=np.int64 if kind == "int" else np.bool_)
             arr[mask] = 0
-            return cls._new(kind, arr, mask)
+            if kind == "int":
+                arr = narrowest_int(arr)
+            return cls._new(kind, arr, mask if mask.any() else None)
         if kind in ("datetime", "date"):
             target = DT_US if kind == "datetime" else DT_D
             if raw.dtype.kind != "M":
@@ -193,9 +197,9 @@ class Column:
             raise ValidationError("values", raw.dtype, "a category column needs integer codes")
         if raw.size and (raw.min() < -1 or raw.max() >= len(cats)):
             raise ValidationError("values", raw.dtype, f"codes must lie in -1..{len(cats) - 1}")
-        codes = raw.astype(np.int32)
+        codes = raw.astype(np.int64)
         codes[mask] = -1
-        return cls._new(kind, codes, categories=cats)
+        return cls._new(kind, narrowest_int(codes), categories=cats)
 
     # -- properties -------------------------------------------------------------------
     @property
@@ -297,7 +301,7 @@ class Column:
         wanted = list(values)
         if self._kind == "category":
             codes = [c for c in map(self.code_of, wanted) if c is not None]
-            return np.isin(self._values, np.array(codes, dtype=np.int32))
+            return np.isin(self._values, np.array(codes, dtype=np.int64))
         if self._kind == "string":
             if self._vocabulary is not None:
                 hit = np.isin(self._vocabulary, np.array(wanted, dtype=STRING_DTYPE))
@@ -433,14 +437,14 @@ def empty_column(kind: ColumnKind, length: int, encoded: bool = False) -> Column
     """A column of ``length`` missing values (empty sets for tags)."""
     missing = np.ones(length, dtype=bool)
     if encoded:
-        codes = np.full(length, -1, dtype=np.int64)
+        codes = np.full(length, -1, dtype=np.int8)
         return Column._new("string", codes, missing, (), None, np.empty(0, dtype=STRING_DTYPE))
     if kind == "string":
         return Column._new(kind, np.full(length, "", dtype=STRING_DTYPE), missing)
     if kind == "float":
         return Column._new(kind, np.full(length, np.nan))
     if kind == "int":
-        return Column._new(kind, np.zeros(length, dtype=np.int64), missing)
+        return Column._new(kind, np.zeros(length, dtype=np.int8), missing)
     if kind == "bool":
         return Column._new(kind, np.zeros(length, dtype=bool), missing)
     if kind == "datetime":
@@ -448,5 +452,5 @@ def empty_column(kind: ColumnKind, length: int, encoded: bool = False) -> Column
     if kind == "date":
         return Column._new(kind, np.full(length, NAT, dtype=np.int64).view(DT_D))
     if kind == "category":
-        return Column._new(kind, np.full(length, -1, dtype=np.int32))
-    return Column._new(kind, np.empty(0, dtype=np.int32), None, (), np.zeros(length + 1, np.int64))
+        return Column._new(kind, np.full(length, -1, dtype=np.int8))
+    return Column._new(kind, np.empty(0, dtype=np.int8), None, (), np.zeros(length + 1, np.int64))

@@ -11,7 +11,7 @@ schema and its domain helpers:
 * [`EventLog`][crmcore.columnar.frame.EventLog]:
   [`EVENT_SCHEMA`][crmcore.columnar.schema.EVENT_SCHEMA].
 
-In the logs the ``customer_id`` column is dictionary-encoded: ``int64``
+In the logs the ``customer_id`` column is dictionary-encoded: integer
 `customer_codes` into a first-seen
 `customer_ids` vocabulary, so grouping by customer is
 an integer operation. Records, CSV and pandas still see the id string.
@@ -42,7 +42,15 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar._layout import STRING_DTYPE
+from crmcore.columnar._lines import (
+    cancel_orders,
+    check_one_customer_per_order,
+    line_amounts,
+    total_of,
+)
 from crmcore.columnar._validation import row_error
+from crmcore.columnar.columns import Column
+from crmcore.columnar.reading import ReadOptions, SkippedRows
 from crmcore.columnar.schema import (
     CUSTOMER_SCHEMA,
     EVENT_SCHEMA,
@@ -52,11 +60,16 @@ from crmcore.columnar.schema import (
 from crmcore.columnar.table import Frame
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
-from crmcore.kernel.arrays import AnyArray, Float64Array, Int64Array
+from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import ensure_date
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["CustomerFrame", "EventLog", "TransactionLog", "ages_on"]
+
+
+def _wide(codes: AnyArray) -> Int64Array:
+    """``codes`` as read-only ``int64`` (a copy when they are held narrower)."""
+    return read_only(codes.astype(np.int64, copy=False))
 
 
 # ---------------------------------------------------------------------------------------
@@ -93,6 +106,7 @@ class CustomerFrame(Frame):
 
     SCHEMA = CUSTOMER_SCHEMA
     EXTRA_PREFIX = "attr."
+    ID_COLUMNS = frozenset({"id"})
 
     __slots__ = ()
 
@@ -179,17 +193,69 @@ class CustomerFrame(Frame):
 
 
 class _Log(Frame):
-    """Shared by the transaction and event logs: customer codes and time ordering."""
+    """Shared by the transaction and event logs: customer codes, guests and time ordering."""
 
     ENCODED = frozenset({"customer_id"})
+    ID_COLUMNS = frozenset({"customer_id"})
+    DERIVED = frozenset({"customer_id"})
+    EXTRA_PREFIX = "attr."
 
     __slots__ = ()
 
+    @classmethod
+    def _assemble(
+        cls, columns: dict[str, Column], length: int, options: ReadOptions
+    ) -> tuple[dict[str, Column], int, tuple[SkippedRows, ...]]:
+        columns = cls._complete_rows(columns, options)
+        columns, length, skipped = super()._assemble(columns, length, options)
+        guests = columns["customer_id"].missing
+        cls._check_rows(columns, guests)
+        if not guests.any():
+            return columns, length, skipped
+        if options.guests == "refuse":
+            i = int(np.argmax(guests))
+            raise row_error(
+                i, "customer_id", None,
+                "is missing (a guest checkout?): give every row a customer, or pass "
+                "guests='exclude' to leave such rows out (they are counted in .skipped)",
+            )  # fmt: skip
+        keep = np.flatnonzero(~guests)
+        note = SkippedRows(
+            reason="without a customer id (guest checkouts)",
+            rows=int(length - len(keep)),
+            amount=cls._amount_of(columns, guests),
+        )
+        kept = {name: column.take(keep) for name, column in columns.items()}
+        return kept, len(keep), (*skipped, note)
+
+    @classmethod
+    def _complete_rows(cls, columns: dict[str, Column], options: ReadOptions) -> dict[str, Column]:
+        """Fill derived values before the rows are checked (a hook; the logs' rules)."""
+        if options.cancellations is not None:
+            raise ValidationError(
+                "cancellations", options.cancellations.pattern, "applies to transaction logs only"
+            )
+        return columns
+
+    @classmethod
+    def _check_rows(cls, columns: dict[str, Column], guests: BoolArray) -> None:
+        """Row rules across columns, on the file's row numbers (a hook)."""
+
+    @classmethod
+    def _amount_of(cls, columns: dict[str, Column], rows: BoolArray) -> float | None:
+        """The total amount of ``rows`` (``None``: rows of this log carry no amount)."""
+        del columns, rows
+        return None
+
     @property
     def customer_codes(self) -> Int64Array:
-        """Each row's customer as an ``int64`` code into `customer_ids`."""
-        codes: Int64Array = self._columns["customer_id"].codes
-        return codes
+        """Each row's customer as an ``int64`` code into `customer_ids`.
+
+        The column holds its codes in the narrowest width that fits (``int32``
+        for up to 2**31 customers); this widens them, so arithmetic on them
+        cannot overflow.
+        """
+        return _wide(self._columns["customer_id"].codes)
 
     @property
     def customer_ids(self) -> AnyArray:
@@ -206,7 +272,7 @@ class _Log(Frame):
     def with_customer_index(self, customers: CustomerFrame) -> Int64Array:
         """For each row, the row of its customer in ``customers`` (-1 where absent)."""
         vocabulary_rows = customers._positions(self.customer_ids)
-        return vocabulary_rows[self.customer_codes]
+        return vocabulary_rows[self._columns["customer_id"].codes]
 
     def sort_by_customer_time(self) -> Self:
         """A copy sorted by customer code, then time (stable: ties keep their order)."""
@@ -215,11 +281,54 @@ class _Log(Frame):
 
 
 class TransactionLog(_Log):
-    """Purchases as columns ([`TRANSACTION_SCHEMA`][crmcore.columnar.schema.TRANSACTION_SCHEMA])."""
+    """Purchases, or order lines, as columns
+    ([`TRANSACTION_SCHEMA`][crmcore.columnar.schema.TRANSACTION_SCHEMA]).
+
+    Rows sharing an ``order_id`` are the lines of one order. ``amount`` may be
+    left out where ``quantity`` and ``unit_price`` are given: it is their
+    product, computed exactly (see `crmcore.columnar._lines`). A negative amount
+    or quantity is a return; so are the lines of orders whose id matches the
+    ``cancellations`` pattern of a loader. How the analytics read the rows
+    (purchase occasions, returns, guests) is
+    [`crmcore.columnar.occasions`][crmcore.columnar.occasions].
+
+    Examples:
+        >>> from datetime import datetime, UTC
+        >>> t = datetime(2024, 5, 1, tzinfo=UTC)
+        >>> log = TransactionLog.from_records([
+        ...     {"customer_id": "a", "at": t, "order_id": "o1", "quantity": 3, "unit_price": 0.1},
+        ...     {"customer_id": "a", "at": t, "order_id": "o1", "quantity": 1, "unit_price": 2.0},
+        ...     {"customer_id": None, "at": t, "amount": 9.0},
+        ... ])
+        >>> log["amount"].to_list(), [str(s) for s in log.skipped]
+        ([0.3, 2.0], ['1 rows without a customer id (guest checkouts) (amount 9.00)'])
+    """
 
     SCHEMA = TRANSACTION_SCHEMA
+    ENCODED = frozenset({"customer_id", "order_id"})
+    ID_COLUMNS = frozenset({"customer_id", "order_id"})
+    DERIVED = frozenset({"customer_id", "amount"})
+    ALTERNATIVES = (("amount",), ("quantity", "unit_price"))
 
     __slots__ = ()
+
+    @classmethod
+    def _complete_rows(cls, columns: dict[str, Column], options: ReadOptions) -> dict[str, Column]:
+        amount = line_amounts(columns["amount"], columns["quantity"], columns["unit_price"])
+        quantity = columns["quantity"]
+        if options.cancellations is not None:
+            amount, quantity = cancel_orders(
+                columns["order_id"], amount, quantity, options.cancellations
+            )
+        return {**columns, "amount": amount, "quantity": quantity}
+
+    @classmethod
+    def _check_rows(cls, columns: dict[str, Column], guests: BoolArray) -> None:
+        check_one_customer_per_order(columns["order_id"], columns["customer_id"], guests)
+
+    @classmethod
+    def _amount_of(cls, columns: dict[str, Column], rows: BoolArray) -> float | None:
+        return total_of(columns["amount"].values[rows])
 
     @classmethod
     def from_purchases(cls, purchases: Iterable[Purchase]) -> Self:
@@ -237,6 +346,11 @@ class TransactionLog(_Log):
             }
             for p in purchases
         )
+
+    @property
+    def order_codes(self) -> Int64Array:
+        """Each row's order as an ``int64`` code into the ``order_id`` vocabulary (-1: none)."""
+        return _wide(self._columns["order_id"].codes)
 
 
 class EventLog(_Log):

@@ -12,12 +12,12 @@ Column kinds and how each is held in memory (numpy), with its missing value:
 |---|---|---|
 | ``string`` | ``StringDType`` | ``None`` in records; mask + ``""`` |
 | ``float`` | ``float64`` | ``NaN`` |
-| ``int`` | ``int64`` | mask + ``0`` (never missing in the standard customer schema) |
-| ``bool`` | ``bool`` | mask + ``False`` |
+| ``int`` | narrowest of ``int8`` .. ``int64`` holding the values | mask + ``0`` (if any) |
+| ``bool`` | ``bool`` | mask + ``False`` (if any) |
 | ``datetime`` | ``datetime64[us]`` (UTC) | ``NaT`` |
 | ``date`` | ``datetime64[D]`` | ``NaT`` |
-| ``category`` | ``int32`` codes | code ``-1``; categories kept sorted |
-| ``tags`` | CSR: ``int64`` offsets + ``int32`` codes | an empty set (no "missing" state) |
+| ``category`` | narrowest signed integer codes | code ``-1``; categories kept sorted |
+| ``tags`` | CSR: ``int64`` offsets + narrowest integer codes | an empty set (no "missing" state) |
 """
 
 from __future__ import annotations
@@ -137,15 +137,23 @@ TRANSACTION_SCHEMA: Final = Schema(
     (
         _c("customer_id", "string", "customer id", nullable=False),
         _c("at", "datetime", "time of the purchase", nullable=False),
-        _c("amount", "float", "amount paid", nullable=False),
+        _c("amount", "float", "amount paid (negative: a return); quantity x unit_price", False),
         _c("currency", "category", "ISO 4217 code"),
-        _c("order_id", "string", "order id"),
+        _c("order_id", "string", "order id: the rows of one order are its lines"),
         _c("items", "int", "number of items"),
         _c("channel", "category", "sales channel"),
         _c("category", "category", "product category"),
+        _c("quantity", "int", "units on the line (negative: returned)"),
+        _c("unit_price", "float", "price of one unit"),
     )
 )
-"""A transaction log: one row per purchase."""
+"""A transaction log: one row per purchase, or per order line (rows sharing an ``order_id``).
+
+``amount`` is the row's value; with ``quantity`` and ``unit_price`` it may be
+left out and is then computed, exactly, as their product. A negative amount
+or quantity is a return. How every analysis reads these rows (purchase
+occasions, returns, guests) is [`crmcore.columnar.occasions`][crmcore.columnar.occasions].
+"""
 
 EVENT_SCHEMA: Final = Schema(
     (

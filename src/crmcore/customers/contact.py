@@ -83,6 +83,8 @@ def normalize_phone(value: object, default_country: str | None = None, field: st
     """
     if not isinstance(value, str):
         raise ValidationError(field, value, "must be a string")
+    if default_country is not None and not isinstance(default_country, str):
+        raise ValidationError("default_country", default_country, "must be None or a country code")
     text = _PHONE_NOISE.sub("", value)
     nanp = default_country is not None and COUNTRIES.get(default_country.upper(), None) is not None
     nanp = nanp and COUNTRIES[str(default_country).upper()].calling_code == "1"

@@ -100,6 +100,8 @@ def normalize_attribute(name: object, value: object) -> tuple[str, AttributeValu
         raise ValidationError(field, value, "must be a finite number")
     if isinstance(value, str) and len(value) > 1000:
         raise ValidationError(field, value, "must be at most 1000 characters")
+    if isinstance(value, str):
+        validators.storable_text(value, field)
     if (
         isinstance(value, int)
         and not isinstance(value, bool)
@@ -133,10 +135,7 @@ def _name(value: object) -> str:
 
 
 def _consents(values: Iterable[ConsentRecord]) -> tuple[ConsentRecord, ...]:
-    records = tuple(values)
-    for i, record in enumerate(records):
-        if not isinstance(record, ConsentRecord):
-            raise ValidationError(f"consents[{i}]", record, "must be a ConsentRecord")
+    records = validators.instances_of(values, ConsentRecord, "consents")
     # Stable sort: decisions at the same instant keep the order they were made in.
     return tuple(sorted(records, key=lambda r: r.at))
 
@@ -177,12 +176,18 @@ class PurchaseSummary:
 
     count: int = attrs.field(default=0, validator=_non_negative)
     items: int = attrs.field(default=0, validator=_non_negative)
-    total: Money | None = None
+    total: Money | None = attrs.field(default=None)
     first_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
     last_at: datetime | None = attrs.field(default=None, converter=_optional_utc)
 
+    @total.validator
+    def _check_total(self, _attribute: object, value: object) -> None:
+        if value is not None:
+            validators.instance_of(value, Money, "purchases.total", "Money")
+
     def add(self, purchase: Purchase) -> PurchaseSummary:
         """The summary after ``purchase``; a second currency raises ``CurrencyMismatchError``."""
+        validators.instance_of(purchase, Purchase, "purchase")
         if self.total is not None and purchase.amount.currency != self.total.currency:
             raise CurrencyMismatchError(self.total.currency, purchase.amount.currency, "add")
         total = purchase.amount if self.total is None else self.total + purchase.amount
@@ -277,12 +282,12 @@ class Customer:
             id=CustomerId(id),
             name=name,
             created_at=at,
-            contact=contact or Contact(),
-            demographics=demographics or Demographics(),
-            geography=geography or Geography(),
-            psychographics=psychographics or Psychographics(),
-            tags=frozenset(tags),
-            attributes=FrozenDict(attributes or {}),
+            contact=Contact() if contact is None else contact,
+            demographics=Demographics() if demographics is None else demographics,
+            geography=Geography() if geography is None else geography,
+            psychographics=Psychographics() if psychographics is None else psychographics,
+            tags=tags,
+            attributes=attributes,
         )
         event = CustomerRegistered(
             aggregate_id=customer.id,
@@ -298,7 +303,7 @@ class Customer:
         return self.erased_at is not None
 
     def age_at(self, on: date) -> int | None:
-        """Age in whole years on ``on``, or ``None`` without a birth date."""
+        """Age in whole years on ``on`` (a date), or ``None`` without a birth date."""
         return self.demographics.age_at(on)
 
     def consent_status(self, channel: MarketingChannel | str, at: datetime) -> ConsentStatus:
@@ -319,7 +324,7 @@ class Customer:
 
     def attribute(self, name: str, default: AttributeValue | None = None) -> AttributeValue | None:
         """A custom attribute's value, or ``default`` when it is not set."""
-        return self.attributes.get(name, default)
+        return self.attributes.get(validators.instance_of(name, str, "name", "a string"), default)
 
     # -- changes ----------------------------------------------------------------
     def _alive(self) -> None:
@@ -391,7 +396,6 @@ class Customer:
             occurred_at=record.at,
             channel=record.channel.value,
             granted=granted,
-            source=source,
         )
         return Outcome(updated, (event,))
 
@@ -446,7 +450,7 @@ class Customer:
     def remove_attribute(self, name: str, at: datetime) -> Outcome[Customer]:
         """Remove a custom attribute; no event when it was not set."""
         when = self._event_time(at)
-        if name not in self.attributes:
+        if validators.instance_of(name, str, "name", "a string") not in self.attributes:
             return Outcome(self)
         updated = attrs.evolve(self, attributes=self.attributes.delete(name))
         event = AttributeChanged(aggregate_id=self.id, occurred_at=when, name=name, removed=True)
@@ -462,6 +466,7 @@ class Customer:
 
     def record_purchase(self, purchase: Purchase) -> Outcome[Customer]:
         """Add a purchase to the running summary; raises ``PurchaseRecorded``."""
+        validators.instance_of(purchase, Purchase, "purchase")
         self._alive()
         self._own(purchase.customer_id, "purchase")
         updated = attrs.evolve(self, purchases=self.purchases.add(purchase))
@@ -478,6 +483,7 @@ class Customer:
 
     def record_interaction(self, interaction: Interaction) -> Outcome[Customer]:
         """Count a touchpoint interaction; raises ``InteractionRecorded``."""
+        validators.instance_of(interaction, Interaction, "interaction", "an Interaction")
         self._alive()
         self._own(interaction.customer_id, "interaction")
         updated = attrs.evolve(self, interactions=self.interactions.add(interaction.at))
@@ -493,6 +499,7 @@ class Customer:
 
     def record_service(self, record: ServiceRecord) -> Outcome[Customer]:
         """Count a service record; raises ``ServiceRecorded``."""
+        validators.instance_of(record, ServiceRecord, "record")
         self._alive()
         self._own(record.customer_id, "service_record")
         updated = attrs.evolve(self, service=self.service.add(record.at))

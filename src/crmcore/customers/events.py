@@ -15,6 +15,7 @@ import attrs
 from crmcore.kernel.events import DomainEvent, event_type
 from crmcore.kernel.money import Money
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import instances_of
 
 __all__ = [
     "AttributeChanged",
@@ -30,8 +31,20 @@ __all__ = [
 ]
 
 
-def _sorted_tuple(values: Any) -> tuple[str, ...]:
-    return tuple(sorted(values))
+def _names(values: Any, field: str) -> tuple[str, ...]:
+    return tuple(sorted(instances_of(values, str, field)))
+
+
+def _fields(values: Any) -> tuple[str, ...]:
+    return _names(values, "fields")
+
+
+def _added(values: Any) -> tuple[str, ...]:
+    return _names(values, "added")
+
+
+def _removed(values: Any) -> tuple[str, ...]:
+    return _names(values, "removed")
 
 
 @event_type("customer.registered")
@@ -47,7 +60,7 @@ class CustomerRegistered(DomainEvent):
 class ProfileUpdated(DomainEvent):
     """Name, demographics, geography or psychographics changed; ``fields`` says which."""
 
-    fields: tuple[str, ...] = attrs.field(converter=_sorted_tuple)
+    fields: tuple[str, ...] = attrs.field(converter=_fields)
 
 
 @event_type("customer.contact_changed")
@@ -55,17 +68,20 @@ class ProfileUpdated(DomainEvent):
 class ContactChanged(DomainEvent):
     """E-mail and/or phone changed; ``fields`` says which (values are not included)."""
 
-    fields: tuple[str, ...] = attrs.field(converter=_sorted_tuple)
+    fields: tuple[str, ...] = attrs.field(converter=_fields)
 
 
 @event_type("customer.consent_changed")
 @attrs.frozen(kw_only=True)
 class ConsentChanged(DomainEvent):
-    """Marketing consent on ``channel`` was granted or withdrawn."""
+    """Marketing consent on ``channel`` was granted or withdrawn.
+
+    The free-text source of the decision stays on the customer's consent record (where erasure
+    can remove it) and is not carried here: events outlive erasure in the outbox and downstream.
+    """
 
     channel: str
     granted: bool
-    source: str | None = None
 
 
 @event_type("customer.tags_changed")
@@ -73,8 +89,8 @@ class ConsentChanged(DomainEvent):
 class TagsChanged(DomainEvent):
     """Tags were added and/or removed."""
 
-    added: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
-    removed: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
+    added: tuple[str, ...] = attrs.field(default=(), converter=_added)
+    removed: tuple[str, ...] = attrs.field(default=(), converter=_removed)
 
 
 @event_type("customer.attribute_changed")

@@ -20,6 +20,7 @@ from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.kernel.codec import JSON, decode, encode
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instance_of, instances_of
 
 __all__ = ["CustomerExport", "erase_records", "export_customer", "import_customer_export"]
 
@@ -27,14 +28,28 @@ EXPORT_FORMAT: Final = "crmcore.customer-export"
 EXPORT_VERSION: Final = 1
 
 
+def _purchases(values: object) -> tuple[Purchase, ...]:
+    return instances_of(values, Purchase, "purchases")
+
+
+def _interactions(values: object) -> tuple[Interaction, ...]:
+    return instances_of(values, Interaction, "interactions")
+
+
+def _services(values: object) -> tuple[ServiceRecord, ...]:
+    return instances_of(values, ServiceRecord, "service_records")
+
+
 @attrs.frozen
 class CustomerExport:
     """A customer with all their records, ordered by time."""
 
-    customer: Customer
-    purchases: tuple[Purchase, ...] = ()
-    interactions: tuple[Interaction, ...] = ()
-    service_records: tuple[ServiceRecord, ...] = ()
+    customer: Customer = attrs.field(
+        validator=lambda _i, _a, v: instance_of(v, Customer, "customer")
+    )
+    purchases: tuple[Purchase, ...] = attrs.field(default=(), converter=_purchases)
+    interactions: tuple[Interaction, ...] = attrs.field(default=(), converter=_interactions)
+    service_records: tuple[ServiceRecord, ...] = attrs.field(default=(), converter=_services)
 
     def __attrs_post_init__(self) -> None:
         for name in ("purchases", "interactions", "service_records"):
@@ -59,7 +74,10 @@ def export_customer(
 ) -> dict[str, JSON]:
     """Everything held about ``customer`` as one JSON-serialisable document."""
     bundle = CustomerExport(
-        customer, _by_time(purchases), _by_time(interactions), _by_time(service_records)
+        customer,
+        _by_time(_purchases(purchases)),
+        _by_time(_interactions(interactions)),
+        _by_time(_services(service_records)),
     )
     data = encode(bundle)
     assert isinstance(data, dict)
@@ -85,6 +103,6 @@ def erase_records(
 ) -> tuple[tuple[Interaction, ...], tuple[ServiceRecord, ...]]:
     """The records with their free text removed (notes, summaries); facts are kept."""
     return (
-        tuple(i.redacted() for i in interactions),
-        tuple(r.redacted() for r in service_records),
+        tuple(i.redacted() for i in _interactions(interactions)),
+        tuple(r.redacted() for r in _services(service_records)),
     )

@@ -13,6 +13,7 @@ import attrs
 from crmcore.customers.contact import country_code
 from crmcore.kernel.clock import ensure_date
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import items_of, plain_text
 
 __all__ = [
     "Demographics",
@@ -108,6 +109,7 @@ class Demographics:
             >>> Demographics(birth_date=date(2000, 2, 29)).age_at(date(2021, 2, 28))
             20
         """
+        on = ensure_date(on, "on")
         if self.birth_date is None:
             return None
         born = self.birth_date
@@ -127,7 +129,7 @@ def optional_text(value: object, field: str, limit: int = 100) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
         raise ValidationError(field, value, f"must be a non-empty string of at most {limit}")
-    return " ".join(value.split())
+    return plain_text(" ".join(value.split()), field)
 
 
 def _region(value: object) -> str | None:
@@ -175,12 +177,13 @@ def normalize_tag(value: object, field: str = "tag") -> str:
 
 
 def normalize_tags(values: Iterable[object] | None, field: str = "tags") -> frozenset[str]:
-    """Normalise a collection of tags into a frozenset (a bare string is refused)."""
+    """Normalise a collection of tags into a frozenset (``None`` is none; a bare string, a
+    mapping or a non-collection is refused)."""
     if values is None:
         return frozenset()
     if isinstance(values, str):
         raise ValidationError(field, values, "must be a collection of tags, not one string")
-    return frozenset(normalize_tag(v, field) for v in values)
+    return frozenset(normalize_tag(v, field) for v in items_of(values, field, "tags"))
 
 
 def _interests(values: Iterable[object] | None) -> frozenset[str]:

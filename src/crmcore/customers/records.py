@@ -28,6 +28,7 @@ from crmcore.kernel.ids import (
 )
 from crmcore.kernel.money import Money
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import storable_text
 
 __all__ = [
     "ConsentRecord",
@@ -58,7 +59,7 @@ def normalize_slug(value: object, field: str) -> str:
 def _text(value: object, field: str, limit: int) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise ValidationError(field, value, f"must be a string of at most {limit} characters")
-    return value
+    return storable_text(value, field)
 
 
 def _order_at(value: object) -> datetime:
@@ -117,8 +118,9 @@ def _optional_stage(value: object) -> Stage | None:
 class Purchase:
     """A completed order: what a customer paid, when, through which channel.
 
-    Amounts are non-negative; returns and refunds are recorded by the modules
-    that need them (loyalty reversals), not as negative purchases.
+    Amounts are non-negative whole minor units (19.99 EUR, 1999 JPY: what was paid);
+    returns and refunds are recorded by the modules that need them (loyalty reversals), not as
+    negative purchases.
     """
 
     order_id: OrderId = attrs.field(converter=order_id)
@@ -135,6 +137,13 @@ class Purchase:
             raise ValidationError("purchase.amount", value, "must be Money")
         if value.is_negative:
             raise ValidationError("purchase.amount", value, "must not be negative")
+        if not value.is_whole:
+            raise ValidationError(
+                "purchase.amount",
+                value,
+                f"must be a whole number of minor units ({value.minor_units} decimals in "
+                f"{value.currency}): a paid amount has no fraction of a cent",
+            )
 
     @items.validator
     def _check_items(self, _attribute: object, value: object) -> None:

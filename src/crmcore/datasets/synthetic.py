@@ -202,7 +202,7 @@ def generate(
                     f"O{n + 1:06d}-{k:03d}",
                     cid,
                     t.replace(microsecond=0),
-                    Money(amount, currency),
+                    Money(amount, currency).rounded(),
                     items=int(rng.integers(1, 5)),
                     channel=str(rng.choice(_SALES_CHANNELS)),
                     category=str(rng.choice(_CATEGORIES)),

@@ -12,7 +12,7 @@ from typing import TextIO
 
 from crmcore.columnar import CustomerFrame, EventLog, TransactionLog
 from crmcore.datasets.synthetic import generate
-from crmcore.demo import base, feedback, loyalty, segments, value
+from crmcore.demo import base, feedback, loyalty, marketing, sales, segments, value
 from crmcore.demo._text import Timings, section, table, timed
 from crmcore.journey import TouchpointScores, journey_report
 from crmcore.lifecycle import classify_log
@@ -73,6 +73,10 @@ def run(path: Path, customers: int, seed: int, out: TextIO) -> int:
         segments.segments(out, store, frame, log, events, data.end, timings)
         feedback.feedback(out, store, frame, data.feedback, data.end, seed, timings)
         loyalty.loyalty(out, store, data.purchases, value.currency_of(frame), data.end, timings)
+        sales.sales(out, store, data.customers, value.currency_of(frame), data.end, seed, timings)
+        marketing.marketing(
+            out, store, data.purchases, value.currency_of(frame), data.end, seed, timings
+        )
         report = timed(
             "journey map",
             timings,

@@ -18,6 +18,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -41,7 +42,12 @@ from crmcore.feedback.survey_scores import (
 from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import html_table, records_frame
+from crmcore.plotting.feedback import plot_score_breakdown, plot_score_trend
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "GroupRow",
@@ -110,6 +116,31 @@ class MetricBreakdown:
             "overall": None if self.overall is None else self.overall.to_dict(),
             "rows": [r.to_dict() for r in self.rows],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per group: ``key``, ``n`` (answers), ``value`` and the interval ``low`` and
+        ``high`` (``NaN`` without answers, or without an interval)."""
+        rows = [
+            {
+                "key": r.key,
+                "n": r.n,
+                "value": r.value,
+                "low": None if r.result is None else getattr(r.result, "low", None),
+                "high": None if r.result is None else getattr(r.result, "high", None),
+            }
+            for r in self.rows
+        ]
+        return records_frame(
+            rows, "MetricBreakdown.to_pandas", ("key", "n", "value", "low", "high")
+        )
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """A trend (by day, week or month) as a line with its band:
+        [`plot_score_trend()`][crmcore.plotting.feedback.plot_score_trend]; any other breakdown
+        as bars: [`plot_score_breakdown()`][crmcore.plotting.feedback.plot_score_breakdown]."""
+        if self.by in PERIODS:
+            return plot_score_trend(self, ax=ax)
+        return plot_score_breakdown(self, ax=ax)
 
     def _repr_html_(self) -> str:
         rows = [

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import numpy as np
@@ -27,7 +27,10 @@ from crmcore.feedback.vocabulary import CaseState, Priority
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import html_table, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CaseColumns",
@@ -176,6 +179,23 @@ class CaseReport:
                 for p, f, r in self.by_priority
             ],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row for all cases (``priority`` ``"all"``), then one per priority: the
+        first-response and resolution statistics in seconds (``first_response_median_seconds``,
+        ...)."""
+        rows = [
+            {
+                "priority": label,
+                **{f"first_response_{k}": v for k, v in first.to_dict().items() if k != "name"},
+                **{f"resolution_{k}": v for k, v in resolved.to_dict().items() if k != "name"},
+            }
+            for label, first, resolved in (
+                ("all", self.first_response, self.resolution),
+                *self.by_priority,
+            )
+        ]
+        return records_frame(rows, "CaseReport.to_pandas")
 
     def _repr_html_(self) -> str:
         def hours(v: float | None) -> float | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 import numpy as np
@@ -24,7 +24,10 @@ import numpy.typing as npt
 from crmcore.feedback.grouping import label_codes
 from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DurationStats",
@@ -105,6 +108,10 @@ class DurationStats:
             "p90_seconds": json_number(self.p90),
             "max_seconds": json_number(self.max),
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row: the columns of ``to_dict()``."""
+        return records_frame([self.to_dict()], "DurationStats.to_pandas")
 
     def _repr_html_(self) -> str:
         def hours(v: float | None) -> float | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -25,7 +26,10 @@ from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import BoolArray, Int64Array
 from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import fmt_datetime, html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ActionEffect", "WindowMeasure", "measure_effect"]
 
@@ -118,6 +122,16 @@ class ActionEffect:
             "csat_change": json_number(self.csat_change),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """Two rows, ``window`` ``"before"`` and ``"after"``, with the columns of
+        [`WindowMeasure.to_dict()`][crmcore.feedback.improvement_effect.WindowMeasure.to_dict]
+        flattened (``nps_value``, ``csat_n``, ...)."""
+        rows = [
+            {"window": "before", **self.before.to_dict()},
+            {"window": "after", **self.after.to_dict()},
+        ]
+        return records_frame(rows, "ActionEffect.to_pandas")
+
     def _repr_html_(self) -> str:
         def row(label: str, w: WindowMeasure) -> list[object]:
             return [
@@ -139,7 +153,7 @@ class ActionEffect:
             header,
             [row("before", self.before), row("after", self.after)],
             kinds=kinds,
-            caption=f"two windows of {days:.1f} days around {self.at.isoformat()}"
+            caption=f"two windows of {days:.1f} days around {fmt_datetime(self.at)}"
             + (" (shortened: after window reaches as_of)" if self.truncated else ""),
         )
 

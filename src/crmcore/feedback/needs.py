@@ -54,6 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -65,7 +66,10 @@ from crmcore.feedback.vocabulary import KINDS, FeedbackKind
 from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "ImportanceWeights",
@@ -328,6 +332,12 @@ class NeedsBacklog:
             "importance_weights": self.importance_weights.to_dict(),
             "rows": [r.to_dict() for r in self.rows],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per need, highest priority first, with the columns of
+        [`NeedRow.to_dict()`][crmcore.feedback.needs.NeedRow.to_dict]."""
+        columns = [f.name for f in attrs.fields(NeedRow)]
+        return records_frame([r.to_dict() for r in self.rows], "NeedsBacklog.to_pandas", columns)
 
     def _repr_html_(self) -> str:
         header = [

@@ -11,13 +11,18 @@ when there is nothing to divide by).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.kernel.arrays import BoolArray
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "Rate",
@@ -59,6 +64,10 @@ class Rate:
             "denominator": self.denominator,
             "value": json_number(self.value),
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row: ``name``, ``numerator``, ``denominator``, ``value``."""
+        return records_frame([self.to_dict()], "Rate.to_pandas")
 
     def _repr_html_(self) -> str:
         return html_table(

@@ -38,7 +38,7 @@ import enum
 import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -50,7 +50,10 @@ from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.ids import validate_id
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import fmt_datetime, html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "COUNTING_STATES",
@@ -278,6 +281,14 @@ class SlaReport:
             "clocks": [c.to_dict() for c in self.clocks],
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per metric's clock, with the columns of
+        [`MetricClock.to_dict()`][crmcore.feedback.sla.MetricClock.to_dict]."""
+        columns = ("metric", "status", "target_seconds", "elapsed_seconds",
+                   "time_to_breach_seconds", "used", "due_at", "warn_at", "breached_at",
+                   "fulfilled_at")  # fmt: skip
+        return records_frame([c.to_dict() for c in self.clocks], "SlaReport.to_pandas", columns)
+
     def _repr_html_(self) -> str:
         rows = [
             [
@@ -286,7 +297,7 @@ class SlaReport:
                 c.target.total_seconds() / 3600,
                 c.elapsed.total_seconds() / 3600,
                 c.time_to_breach.total_seconds() / 3600,
-                _iso(c.due_at) or "",
+                c.due_at,
             ]
             for c in self.clocks
         ]
@@ -295,7 +306,7 @@ class SlaReport:
             ["metric", "status", "target h", "elapsed h", "left h", "due"],
             rows,
             bars={3: max((c.target.total_seconds() / 3600 for c in self.clocks), default=0.0)},
-            caption=f"as of {self.as_of.isoformat()}; business hours only",
+            caption=f"as of {fmt_datetime(self.as_of)}; business hours only",
         )
 
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable, Sequence
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import attrs
 import numpy as np
@@ -64,7 +64,10 @@ import numpy.typing as npt
 from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import AnyArray, Int64Array
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CesScore",
@@ -205,6 +208,10 @@ class NpsScore:
             "confidence": self.confidence,
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row: the columns of ``to_dict()``."""
+        return records_frame([self.to_dict()], "NpsScore.to_pandas")
+
     def _repr_html_(self) -> str:
         rows = [
             ["promoters (9-10)", self.promoters, self.share_promoters],
@@ -254,6 +261,10 @@ class CsatScore:
             "mean": json_number(self.mean),
             "confidence": self.confidence,
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row: the columns of ``to_dict()``."""
+        return records_frame([self.to_dict()], "CsatScore.to_pandas")
 
     def _repr_html_(self) -> str:
         return html_table(
@@ -307,6 +318,10 @@ class CesScore:
             "index": json_number(self.index),
             "confidence": self.confidence,
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row: the columns of ``to_dict()``."""
+        return records_frame([self.to_dict()], "CesScore.to_pandas")
 
     def _repr_html_(self) -> str:
         return html_table(

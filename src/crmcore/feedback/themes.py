@@ -42,7 +42,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import attrs
 import numpy as np
@@ -53,7 +53,10 @@ from crmcore.feedback.grouping import PERIODS, Period, period_index, period_labe
 from crmcore.feedback.survey_scores import NpsScore, confidence_level, score_from_histogram, z_value
 from crmcore.journey.scores import Scale
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["RankBy", "ThemeReport", "ThemeRow", "theme_report"]
 
@@ -138,6 +141,13 @@ class ThemeReport:
             "min_answers": self.min_answers,
             "rows": [r.to_dict() for r in self.rows],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per theme, in rank order: the columns of
+        [`ThemeRow.to_dict()`][crmcore.feedback.themes.ThemeRow.to_dict] with the NPS flattened
+        (``nps_value``, ``nps_low``, ...) and ``trend`` as a list per row (counts per period of
+        ``periods``)."""
+        return records_frame([r.to_dict() for r in self.rows], "ThemeReport.to_pandas")
 
     def _repr_html_(self) -> str:
         header = ["theme", "feedback", "customers", "share", "NPS", "NPS answers", "impact", "drag"]

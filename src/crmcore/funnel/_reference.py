@@ -1,8 +1,8 @@
 """The per-customer reference implementation of the funnel rules, in plain Python.
 
 It follows the definitions in [`crmcore.funnel.analytics`][crmcore.funnel.analytics] literally, one
-customer and one trial at a time, with times compared directly (no moment
-ids, no searches), so that the vectorised engine can be checked against it
+customer and one trial (counting ``"max_step"``: one chain) at a time, with times compared
+directly (no moment ids, no searches), so that the vectorised engine can be checked against it
 event for event. It is also the "object speed" path for small inputs.
 """
 
@@ -64,6 +64,14 @@ def customer_outcome(events: Sequence[tuple[int, int]], plan: Plan) -> CustomerO
     ]
     if not starts:
         return None
+    if plan.counting == "max_step":
+        # Every step-1 instant starts its own chain; the furthest counts, ties to the latest.
+        chains = [_trial(rows, start, plan) for start in starts]
+        scores = [0 if t.excluded_at is not None else len(t.times) for t in chains]
+        top = max(scores)
+        last = max(i for i, score in enumerate(scores) if score == top)
+        chain = chains[last]
+        return CustomerOutcome(top, rows[chain.start][0], chain.times if top else ())
     trials: list[_Trial] = []
     start: int | None = starts[0]
     while start is not None:

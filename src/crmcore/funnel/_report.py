@@ -13,15 +13,28 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import attrs
 import numpy as np
 
-from crmcore.funnel._steps import Exclusion, FunnelMode, FunnelStep, Plan, describe, label
+from crmcore.funnel._steps import (
+    Exclusion,
+    FunnelCounting,
+    FunnelMode,
+    FunnelStep,
+    Plan,
+    describe,
+    label,
+)
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.errors import ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.plotting.funnel import plot_funnel, plot_funnel_breakdown
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "ConversionTime",
@@ -110,6 +123,35 @@ class FunnelStepStats:
         }
 
 
+def _step_record(step: FunnelStepStats) -> dict[str, object]:
+    """One step as a flat table row: counts, rates and time to convert in seconds."""
+    time = step.time
+    return {
+        "number": step.number,
+        "label": step.label,
+        "customers": step.customers,
+        "conversion": step.conversion,
+        "overall": step.overall,
+        "dropped": step.dropped,
+        "drop_rate": step.drop_rate,
+        "timed": None if time is None else time.count,
+        **{f"{stat}_seconds": None if time is None else getattr(time, stat) for stat in _STATS},
+    }
+
+
+_STEP_COLUMNS: Final = (
+    "number",
+    "label",
+    "customers",
+    "conversion",
+    "overall",
+    "dropped",
+    "drop_rate",
+    "timed",
+    *(f"{stat}_seconds" for stat in _STATS),
+)
+
+
 def _rate(num: int, den: int) -> float | None:
     return num / den if den else None
 
@@ -131,7 +173,9 @@ class FunnelReport:
     ``customers`` is how many customers the input had (with any event);
     ``excluded`` how many were left out because an exclusion hit every one
     of their trials (they are in no step). ``steps[0].customers`` entered
-    the funnel. Render it in Jupyter (``_repr_html_``) or serialise it with
+    the funnel. ``counting`` says which attempts counted
+    ([`FunnelCounting`][crmcore.funnel._steps.FunnelCounting]). Render it in Jupyter
+    (``_repr_html_``) or serialise it with
     [`to_dict()`][crmcore.funnel._report.FunnelReport.to_dict].
     """
 
@@ -142,6 +186,7 @@ class FunnelReport:
     exclusions: tuple[Exclusion, ...]
     customers: int
     excluded: int
+    counting: FunnelCounting = "trials"
 
     @property
     def counts(self) -> tuple[int, ...]:
@@ -167,6 +212,7 @@ class FunnelReport:
         """The report as JSON-compatible data (``None`` for undefined rates and times)."""
         return {
             "mode": self.mode,
+            "counting": self.counting,
             "window_seconds": None if self.window is None else self.window.total_seconds(),
             "definition": [describe(step) for step in self.definition],
             "exclusions": [e.to_dict() for e in self.exclusions],
@@ -178,13 +224,24 @@ class FunnelReport:
             "steps": [step.to_dict() for step in self.steps],
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per step: customers, conversion, drop-off and time to convert in seconds."""
+        rows = [_step_record(step) for step in self.steps]
+        return records_frame(rows, "FunnelReport.to_pandas", _STEP_COLUMNS)
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """Bars per step with drop-off and conversion:
+        [`plot_funnel()`][crmcore.plotting.funnel.plot_funnel]."""
+        return plot_funnel(self, ax=ax)
+
     def _settings(self) -> str:
         window = (
             "no window"
             if self.window is None
             else f"window {duration(self.window.total_seconds())}"
         )
-        return f"{self.mode} mode; {window}"
+        counting = "max-step chains" if self.counting == "max_step" else "trials"
+        return f"{self.mode} mode; {counting}; {window}"
 
     def _caption(self) -> str:
         parts = [self._settings(), f"{self.customers:,} customers in the input"]
@@ -251,6 +308,21 @@ class FunnelBreakdown(Mapping[str | None, FunnelReport]):
             "by": self.by,
             "groups": [{"group": name, **report.to_dict()} for name, report in self.groups],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per group and step (``group`` first, then the columns of
+        [`FunnelReport.to_pandas()`][crmcore.funnel._report.FunnelReport.to_pandas])."""
+        rows = [
+            {"group": name, **_step_record(step)}
+            for name, report in self.groups
+            for step in report.steps
+        ]
+        return records_frame(rows, "FunnelBreakdown.to_pandas", ("group", *_STEP_COLUMNS))
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """One line per group:
+        [`plot_funnel_breakdown()`][crmcore.plotting.funnel.plot_funnel_breakdown]."""
+        return plot_funnel_breakdown(self, ax=ax)
 
     def _repr_html_(self) -> str:
         """One row per group: customers per step and overall conversion (with bars)."""
@@ -472,4 +544,5 @@ def build_report(
         exclusions=plan.exclusions,
         customers=customers,
         excluded=excluded,
+        counting=plan.counting,
     )

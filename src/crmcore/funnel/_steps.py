@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_WINDOW",
     "MAX_STEPS",
     "Exclusion",
+    "FunnelCounting",
     "FunnelMode",
     "FunnelStep",
     "Matcher",
@@ -38,6 +39,21 @@ FunnelMode: TypeAlias = Literal["ordered", "strict", "any"]
 nothing in between, or in any order (PostHog's ordered / strict / unordered).
 """
 MODES: Final[tuple[str, ...]] = get_args(FunnelMode)
+
+FunnelCounting: TypeAlias = Literal["trials", "max_step"]
+"""Which attempts of a customer count (see [`crmcore.funnel.analytics`][crmcore.funnel.analytics]).
+
+* ``"trials"``: Mixpanel's funnel trials. The first step-1 event opens a
+  trial; a repeated step 1 inside it neither restarts it nor moves its
+  window; the next trial opens only after this one closed (window over,
+  strict interruption, exclusion). The furthest trial counts, ties to the
+  earliest.
+* ``"max_step"``: the sliding-window maximum of ClickHouse's ``windowFunnel``,
+  PostHog's funnels and Pinot's ``FunnelMaxStep``. Every step-1 instant
+  starts a chain of its own, with its own window; the customer counts at the
+  furthest step any chain reaches, ties to the latest start.
+"""
+COUNTINGS: Final[tuple[str, ...]] = get_args(FunnelCounting)
 
 DEFAULT_WINDOW: Final = timedelta(days=14)
 """PostHog's default conversion window (Mixpanel's is 7 or 30 days, depending on the docs' age)."""
@@ -130,7 +146,7 @@ class Matcher:
 
 @attrs.frozen
 class Plan:
-    """A validated funnel: steps, matchers, window in microseconds, mode and exclusions.
+    """A validated funnel: steps, matchers, window in microseconds, mode, exclusions, counting.
 
     ``exclusion_bounds[i]`` holds exclusion ``i``'s steps as 0-based indices
     ``(after, before)``.
@@ -144,6 +160,7 @@ class Plan:
     exclusions: tuple[Exclusion, ...]
     exclusion_matchers: tuple[Matcher, ...]
     exclusion_bounds: tuple[tuple[int, int], ...]
+    counting: FunnelCounting = "trials"
 
     @property
     def size(self) -> int:
@@ -190,6 +207,7 @@ def plan(
     window: object,
     mode: object,
     exclusions: Sequence[Exclusion] = (),
+    counting: object = "trials",
 ) -> Plan:
     """Validate a funnel definition; every error names the argument (``steps[2]``, ...)."""
     if isinstance(steps, str | Stage) or not isinstance(steps, Sequence):
@@ -203,6 +221,10 @@ def plan(
         _check_event(step, f"steps[{i}]")
     if mode not in MODES:
         raise ValidationError("mode", mode, f"must be one of {', '.join(map(repr, MODES))}")
+    if counting not in COUNTINGS:
+        raise ValidationError(
+            "counting", counting, f"must be one of {', '.join(map(repr, COUNTINGS))}"
+        )
     matchers = tuple(Matcher.of(step) for step in parsed)
     if mode == "any":
         for i, matcher in enumerate(matchers):
@@ -241,4 +263,5 @@ def plan(
         exclusions=tuple(exclusions),
         exclusion_matchers=tuple(Matcher.of(e.event) for e in exclusions),
         exclusion_bounds=tuple(bounds),
+        counting=counting,  # type: ignore[arg-type]
     )

@@ -16,7 +16,23 @@ compute the same report ([`FunnelReport`][crmcore.funnel.analytics.FunnelReport]
 * [`funnel_report_from_positions()`][crmcore.funnel.analytics.funnel_report_from_positions] over
   [`FunnelPosition`][crmcore.funnel.position.FunnelPosition] objects.
 
-**The rules** (PostHog's and Mixpanel's funnel semantics, made exact):
+**Two ways of counting** (``counting=``, see
+[`FunnelCounting`][crmcore.funnel._steps.FunnelCounting]); the paths within an attempt, the
+window, the modes, the ties and the exclusions below are the same for both:
+
+* ``"trials"`` (the default): Mixpanel's funnel trials. A customer's attempts
+  are a chain of trials that do not overlap: a repeated step-1 event inside
+  an open trial neither restarts it nor moves its window.
+* ``"max_step"``: the sliding-window maximum of ClickHouse's ``windowFunnel``,
+  PostHog's funnels and Pinot's ``FunnelMaxStep``. Every instant with a
+  step-1 event starts a chain of its own, with its own window, and the
+  customer counts at the furthest step any chain reaches (ties to the
+  latest start). It never counts fewer customers at a step than
+  ``"trials"``, and on logs with repeated step-1 events it counts more: in
+  Mixpanel's example below (A 1pm, A 1:30, B 1:45, C 2:15, a one-hour
+  window) the chain from the 1:30 A reaches C.
+
+**The rules**, made exact:
 
 **Stream order.** A customer's events are taken in time order. Events at the
 same instant are taken in funnel order (by the first step each matches;
@@ -40,6 +56,9 @@ trial starts strictly after ``start + window``), when a strict trial is
 interrupted (the next trial may start at that very instant), or when an
 exclusion hits it (the next one starts strictly after the excluding
 event). ``window=None`` means one trial per customer, with no time limit.
+Counting ``"max_step"``, every instant with a step-1 event (``"any"``: with
+an event of any step) starts an attempt of its own, with its own window,
+and there is no re-entry to decide.
 
 **Steps within a trial**, by ``mode``:
 
@@ -67,7 +86,9 @@ or, if it never reached ``before``, while it was still open (within the window; 
 up to and including the instant that interrupted it). Exclusions are judged on the path above.
 
 **Each customer counts once**, with the trial that reached the furthest
-step, ties to the earliest (PostHog keeps the furthest path per person).
+step, ties to the earliest (PostHog keeps the furthest path per person);
+counting ``"max_step"``, with the attempt that reached the furthest step,
+ties to the latest.
 Excluded trials are discarded; a customer whose every trial was excluded
 is in no step and is counted in `FunnelReport.excluded` (PostHog's
 exclusion drop). Step-to-step conversion is reach *k* / reach *k-1*,
@@ -83,6 +104,9 @@ Examples:
     ...           ("ann", "B", t + timedelta(minutes=45)), ("ann", "C", t + timedelta(minutes=75))]
     >>> funnel_report_python(events, ["A", "B", "C"], window=timedelta(hours=1)).counts
     (1, 1, 0)
+    >>> funnel_report_python(events, ["A", "B", "C"], window=timedelta(hours=1),
+    ...                      counting="max_step").counts
+    (1, 1, 1)
 """
 
 from __future__ import annotations
@@ -111,6 +135,7 @@ from crmcore.funnel._report import (
 from crmcore.funnel._steps import (
     DEFAULT_WINDOW,
     Exclusion,
+    FunnelCounting,
     FunnelMode,
     FunnelStep,
     Matcher,
@@ -128,6 +153,7 @@ __all__ = [
     "EventWhat",
     "Exclusion",
     "FunnelBreakdown",
+    "FunnelCounting",
     "FunnelCustomers",
     "FunnelMode",
     "FunnelReport",
@@ -196,8 +222,9 @@ def _run(
     exclusions: Sequence[Exclusion],
     assume_sorted: bool,
     allow_unseen_kinds: bool,
+    counting: FunnelCounting,
 ) -> tuple[Plan, Outcomes]:
-    funnel = plan(steps, window, mode, exclusions)
+    funnel = plan(steps, window, mode, exclusions, counting)
     log = _check_log(log)
     sig = _log_signatures(log, funnel, allow_unseen_kinds)
     codes = log.customer_codes
@@ -219,6 +246,7 @@ def funnel_report(
     window: timedelta | None = DEFAULT_WINDOW,
     mode: FunnelMode = "ordered",
     exclusions: Sequence[Exclusion] = (),
+    counting: FunnelCounting = "trials",
     assume_sorted: bool = False,
     allow_unseen_kinds: bool = False,
 ) -> FunnelReport:
@@ -226,7 +254,9 @@ def funnel_report(
 
     ``window`` (default 14 days, PostHog's; ``None`` for no limit) bounds
     how long after entering step 1 a step still counts; ``mode`` is
-    ``"ordered"``, ``"strict"`` or ``"any"``. A kind step that no event has
+    ``"ordered"``, ``"strict"`` or ``"any"``; ``counting`` is ``"trials"``
+    (Mixpanel's) or ``"max_step"`` (ClickHouse ``windowFunnel``, PostHog).
+    A kind step that no event has
     raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the step (a typo
     would silently count zero) unless ``allow_unseen_kinds``; stage steps
     never do. Rows may be in any order (``assume_sorted`` skips the sort for
@@ -245,7 +275,9 @@ def funnel_report(
         >>> report.counts, report.conversion
         ((2, 1), 0.5)
     """
-    funnel, result = _run(log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds)
+    funnel, result = _run(
+        log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds, counting
+    )
     customers = np.array([int(_present(log).sum())], dtype=np.int64)
     counts = aggregate(
         result.reached, result.times_us, np.zeros(len(result.reached), np.int64), customers,
@@ -261,12 +293,15 @@ def funnel_customers(
     window: timedelta | None = DEFAULT_WINDOW,
     mode: FunnelMode = "ordered",
     exclusions: Sequence[Exclusion] = (),
+    counting: FunnelCounting = "trials",
     assume_sorted: bool = False,
     allow_unseen_kinds: bool = False,
 ) -> FunnelCustomers:
     """Each customer's outcome in the funnel (the rows behind
     [`funnel_report()`][crmcore.funnel.analytics.funnel_report])."""
-    funnel, result = _run(log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds)
+    funnel, result = _run(
+        log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds, counting
+    )
     done = np.arange(funnel.size)[None, :] < result.reached[:, None]
     step_at = np.where(done, result.times_us, np.iinfo(np.int64).min).view("datetime64[us]")
     return FunnelCustomers(
@@ -376,6 +411,7 @@ def funnel_breakdown(
     window: timedelta | None = DEFAULT_WINDOW,
     mode: FunnelMode = "ordered",
     exclusions: Sequence[Exclusion] = (),
+    counting: FunnelCounting = "trials",
     assume_sorted: bool = False,
     allow_unseen_kinds: bool = False,
 ) -> FunnelBreakdown:
@@ -404,7 +440,9 @@ def funnel_breakdown(
         raise ValidationError(
             "by", chosen, "pass exactly one of by=<column>, segments={name: mask} or cohort=..."
         )
-    funnel, result = _run(log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds)
+    funnel, result = _run(
+        log, steps, window, mode, exclusions, assume_sorted, allow_unseen_kinds, counting
+    )
     present = _present(log)
     if cohort is not None:
         if cohort not in ("week", "month"):
@@ -479,6 +517,7 @@ def funnel_report_python(
     mode: FunnelMode = "ordered",
     *,
     exclusions: Sequence[Exclusion] = (),
+    counting: FunnelCounting = "trials",
     allow_unseen_kinds: bool = False,
 ) -> FunnelReport:
     """The same report as [`funnel_report()`][crmcore.funnel.analytics.funnel_report], computed
@@ -490,7 +529,7 @@ def funnel_report_python(
     is); ``at`` is an aware datetime. Errors name the event (``events[3]``). Use it on small inputs,
     to audit a number, or as an executable definition.
     """
-    funnel = plan(steps, window, mode, exclusions)
+    funnel = plan(steps, window, mode, exclusions, counting)
     per_customer: dict[str, list[tuple[int, int]]] = {}
     kinds: set[str] = set()
     for i, event in enumerate(events):

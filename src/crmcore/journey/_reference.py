@@ -22,6 +22,7 @@ from crmcore.journey.scores import Scale, TouchpointScore
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import items_of
 
 __all__ = ["reference_journey_report"]
 
@@ -42,11 +43,11 @@ def reference_journey_report(
     """
     span = check_window(window)
     plan = check_map(journey_map)
-    events = list(interactions)
+    events = list(items_of(interactions, "interactions", "interactions"))
     for i, event in enumerate(events):
         if not isinstance(event, Interaction):
             raise ValidationError(f"row {i}", event, "must be an Interaction")
-    answers = list(scores)
+    answers = list(items_of(scores, "scores", "touchpoint scores"))
     scale = _one_scale(answers)
 
     touchpoint_of = [Touchpoint(e.channel, e.kind) for e in events]

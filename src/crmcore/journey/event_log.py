@@ -8,18 +8,16 @@ handful), never per event; per-event work is numpy indexing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import numpy as np
 
+from crmcore.columnar import EventLog
 from crmcore.customers.records import normalize_slug
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage
-
-if TYPE_CHECKING:
-    from crmcore.columnar import EventLog
 
 __all__ = ["N_STAGES", "derive_stages", "event_stages", "event_touchpoints"]
 
@@ -34,6 +32,8 @@ def event_touchpoints(log: EventLog) -> tuple[tuple[Touchpoint, ...], Int64Array
     markers written by a funnel. A channel or kind that is not a valid slug
     raises a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming its first row.
     """
+    if not isinstance(log, EventLog):
+        raise ValidationError("log", log, "must be an EventLog")
     channel, kind = log["channel"], log["kind"]
     ch_codes = channel.values.astype(np.int64)
     kd_codes = kind.values.astype(np.int64)

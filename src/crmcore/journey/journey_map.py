@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from crmcore.funnel.touchpoints import TouchpointMap
 from crmcore.journey.event_log import derive_stages, event_stages, event_touchpoints
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.errors import ValidationError
@@ -21,7 +22,6 @@ from crmcore.kernel.stage import Stage
 
 if TYPE_CHECKING:
     from crmcore.columnar import EventLog
-    from crmcore.funnel.touchpoints import TouchpointMap
 
 __all__ = ["JourneyMap"]
 
@@ -128,6 +128,8 @@ class JourneyMap:
         Touchpoints no rule covers are left to ``derive`` (off by default:
         they are reported as unmapped).
         """
+        if not isinstance(touchpoints, TouchpointMap):
+            raise ValidationError("touchpoints", touchpoints, "must be a TouchpointMap")
         points, _ = event_touchpoints(log)
         table: dict[Touchpoint, Stage] = {}
         for point in points:

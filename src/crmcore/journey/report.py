@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 
@@ -38,8 +38,11 @@ from crmcore.journey.event_log import N_STAGES
 from crmcore.journey.scores import Scale
 from crmcore.journey.touchpoint import Touchpoint
 from crmcore.kernel.errors import NotFoundError, ValidationError
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import html_table, json_number, records_frame
 from crmcore.kernel.stage import Stage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "JourneyReport",
@@ -275,6 +278,11 @@ class JourneyReport:
             "unseen": [row.touchpoint.label for row in self.unseen],
             "pain_points": [row.touchpoint.label for row in self.pain_points()],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per touchpoint, with the columns of
+        [`TouchpointRow.to_dict()`][crmcore.journey.report.TouchpointRow.to_dict]."""
+        return records_frame([row.to_dict() for row in self.rows], "JourneyReport.to_pandas")
 
     def _repr_html_(self) -> str:
         """The report as an HTML table with bars for volume, share negative and pain."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +44,7 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id
+from crmcore.kernel.validators import items_of
 
 __all__ = ["Scale", "TouchpointScore", "TouchpointScores"]
 
@@ -183,8 +185,11 @@ _NAT: Final = np.datetime64("NaT", "us")
 def _column(value: object, dtype: npt.DTypeLike, name: str) -> AnyArray:
     """A read-only one-dimensional copy of ``value`` (the caller's array is left alone)."""
     try:
-        array = np.array(value, dtype=dtype, copy=True)
-    except (TypeError, ValueError):
+        with warnings.catch_warnings():
+            # numpy warns (and goes on) on NaN cast to int or a time zone in datetime64
+            warnings.simplefilter("error")
+            array = np.array(value, dtype=dtype, copy=True)
+    except (TypeError, ValueError, OverflowError, Warning):
         raise ValidationError(name, value, f"cannot be read as {np.dtype(dtype)}") from None
     if array.ndim != 1:
         raise ValidationError(name, array.shape, "must be one-dimensional")
@@ -274,7 +279,7 @@ class TouchpointScores:
         [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the row. An empty input
         needs ``scale``.
         """
-        items = list(scores)
+        items = list(items_of(scores, "scores", "touchpoint scores"))
         for i, item in enumerate(items):
             if not isinstance(item, TouchpointScore):
                 raise ValidationError(f"row {i}", item, "must be a TouchpointScore")

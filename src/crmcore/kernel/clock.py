@@ -4,10 +4,18 @@ Domain code never reads the wall clock. A caller passes an explicit ``at=``
 (an aware `datetime`) or a [`Clock`][crmcore.kernel.clock.Clock]; tests use
 [`FixedClock`][crmcore.kernel.clock.FixedClock], applications
 [`SystemClock`][crmcore.kernel.clock.SystemClock].
+
+**The range of time** is Python's: years 1 to 9999, *in UTC* (also the range of every
+``datetime64[us]`` column). ``9999-12-31T23:59:59.999999+00:00`` is a valid instant; a local
+time whose UTC instant falls outside the range, such as ``9999-12-31T23:00-05:00`` (which is in
+the year 10000 in UTC), is refused by [`to_utc()`][crmcore.kernel.clock.to_utc] with a
+[`ValidationError`][crmcore.kernel.errors.ValidationError], never an ``OverflowError``.
+[`shifted()`][crmcore.kernel.clock.shifted] moves an instant by a duration within that range.
 """
 
 from __future__ import annotations
 
+import operator
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +34,7 @@ __all__ = [
     "ensure_date",
     "from_micros",
     "parse_datetime",
+    "shifted",
     "to_micros",
     "to_utc",
 ]
@@ -52,7 +61,11 @@ def ensure_aware(value: object, field: str = "at") -> datetime:
     """
     if not isinstance(value, datetime):
         raise ValidationError(field, value, "must be a timezone-aware datetime")
-    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+    try:
+        offset = None if value.tzinfo is None else value.utcoffset()
+    except (ValueError, TypeError, OverflowError) as error:  # a broken tzinfo
+        raise ValidationError(field, value, f"has an invalid time zone: {error}") from None
+    if offset is None:
         raise ValidationError(
             field, value, "must be a timezone-aware datetime (naive datetimes are ambiguous)"
         )
@@ -64,9 +77,42 @@ def to_utc(value: object, field: str = "at") -> datetime:
 
     ``fold`` only disambiguates local times repeated by a clock change; once
     converted to UTC it carries no meaning, so it is reset to 0 and equal
-    instants have equal representations.
+    instants have equal representations. An instant outside years 1 to 9999 in UTC is refused.
+
+    Examples:
+        >>> from datetime import timezone
+        >>> to_utc(datetime(9999, 12, 31, 18, tzinfo=timezone(timedelta(hours=-5))))
+        datetime.datetime(9999, 12, 31, 23, 0, tzinfo=datetime.timezone.utc)
+        >>> to_utc(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))))
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: at: lies outside years 1 to 9999 in UTC ...
     """
-    return ensure_aware(value, field).astimezone(UTC).replace(fold=0)
+    aware = ensure_aware(value, field)
+    try:
+        return aware.astimezone(UTC).replace(fold=0)
+    except OverflowError:
+        raise ValidationError(field, value, "lies outside years 1 to 9999 in UTC") from None
+
+
+def shifted(at: datetime, delta: timedelta, field: str = "at") -> datetime:
+    """``at + delta``, or a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming
+    ``field`` when the result would leave years 1 to 9999 (instead of an ``OverflowError``).
+
+    Examples:
+        >>> shifted(datetime(2024, 1, 31, tzinfo=UTC), timedelta(days=1))
+        datetime.datetime(2024, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
+        >>> shifted(datetime(9999, 12, 31, tzinfo=UTC), timedelta(days=1), "expires_at")
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: expires_at: would lie outside years 1 to 9999 ...
+    """
+    try:
+        return at + delta
+    except OverflowError:
+        raise ValidationError(
+            field, f"{at.isoformat()} + {delta}", "would lie outside years 1 to 9999"
+        ) from None
 
 
 def to_micros(value: object, field: str = "at") -> int:
@@ -85,11 +131,22 @@ def from_micros(value: int) -> datetime:
     """The aware UTC datetime ``value`` microseconds after the epoch (inverse of
     [`to_micros()`][crmcore.kernel.clock.to_micros]).
 
+    ``value`` is an integer (numpy integers too); one outside years 1 to 9999 is refused.
+
     Examples:
         >>> from_micros(1_000_000)
         datetime.datetime(1970, 1, 1, 0, 0, 1, tzinfo=datetime.timezone.utc)
     """
-    return EPOCH + timedelta(microseconds=value)
+    if isinstance(value, bool):
+        raise ValidationError("micros", value, "must be an integer")
+    try:
+        micros = operator.index(value)
+    except TypeError:
+        raise ValidationError("micros", value, "must be an integer") from None
+    try:
+        return EPOCH + timedelta(microseconds=micros)
+    except OverflowError:
+        raise ValidationError("micros", value, "lies outside years 1 to 9999") from None
 
 
 def ensure_date(value: object, field: str) -> date:
@@ -146,10 +203,18 @@ class FixedClock:
 
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> FixedClock:
         """Move the clock forward by ``delta`` (or ``timedelta(**kwargs)``); returns self."""
-        step = delta if delta is not None else timedelta(**kwargs)
+        if delta is None:
+            try:
+                step = timedelta(**kwargs)
+            except (TypeError, ValueError, OverflowError) as error:
+                raise ValidationError("delta", kwargs, f"is not a duration: {error}") from None
+        elif isinstance(delta, timedelta):
+            step = delta
+        else:
+            raise ValidationError("delta", delta, "must be a timedelta")
         if step < timedelta(0):
             raise ValidationError("delta", step, "a clock only moves forward")
-        self.current = self.current + step
+        self.current = shifted(self.current, step, "current")
         return self
 
     def set(self, value: datetime) -> FixedClock:

@@ -7,9 +7,11 @@ to one customer's purchases in plain Python;
 applies the same rules to a whole [`TransactionLog`][crmcore.columnar.TransactionLog] with numpy,
 and the two agree exactly (a differential property test checks it).
 
-The rules, evaluated at ``as_of`` on the purchases made at or before it
-(later ones are ignored, so past dates give true as-of answers); first match
-wins:
+The rules, evaluated at ``as_of`` on the purchase occasions made at or before
+it (later ones are ignored, so past dates give true as-of answers; orders and
+returns are read by the one rule of
+[`crmcore.columnar.occasions`][crmcore.columnar.occasions]: a return never makes a
+customer active); first match wins:
 
 1. no purchase → **prospect** (``no_purchases``);
 2. no purchase within ``churn_days`` → **churned**
@@ -249,10 +251,53 @@ def _amount(value: object, field: str) -> float:
     try:
         amount = float(value)
     except OverflowError:
-        raise ValidationError(field, value, "must be a finite, non-negative amount") from None
-    if not (0 <= amount < math.inf):
-        raise ValidationError(field, value, "must be a finite, non-negative amount")
+        raise ValidationError(field, value, "must be a finite amount") from None
+    if not math.isfinite(amount):
+        raise ValidationError(field, value, "must be a finite amount")
     return amount
+
+
+def _orders(cid: str, purchases: Iterable[PurchaseInput]) -> list[tuple[int, int]]:
+    """The purchase occasions among ``purchases``: ``(time, spend in units)`` per order.
+
+    The rule of [`crmcore.columnar.occasions`][crmcore.columnar.occasions]: purchases
+    sharing an ``order_id`` are one order, at its first time, worth their sum; an
+    order is a purchase occasion unless its value is negative or every line of it
+    is a return (a negative amount).
+    """
+    orders: dict[object, list[int]] = {}  # key -> [first time, units, lines kept]
+    currency: str | None = None
+    for i, purchase in enumerate(purchases):
+        where = f"purchases[{i}]"
+        key: object = i
+        if isinstance(purchase, Purchase):
+            if purchase.customer_id != cid:
+                raise ValidationError(
+                    f"{where}.customer_id", purchase.customer_id, f"is not customer {cid!r}"
+                )
+            at: object = purchase.at
+            raw: object = purchase.amount
+            if purchase.order_id is not None:
+                key = ("order", purchase.order_id)
+        elif isinstance(purchase, tuple) and len(purchase) == 2:
+            at, raw = purchase
+        else:
+            raise ValidationError(where, purchase, "must be a Purchase or an (at, amount) pair")
+        if isinstance(raw, Money):
+            if currency is not None and raw.currency != currency:
+                raise CurrencyMismatchError(currency, raw.currency, "compare spend of")
+            currency = raw.currency
+        amount = _amount(raw, f"{where}.amount")
+        t = to_micros(at, f"{where}.at")
+        scaled = round(amount * SPEND_SCALE)  # half-even, as numpy.rint
+        order = orders.get(key)
+        if order is None:
+            orders[key] = [t, scaled, int(scaled >= 0)]
+        else:
+            order[0] = min(order[0], t)
+            order[1] += scaled
+            order[2] += int(scaled >= 0)
+    return [(t, units) for t, units, kept in orders.values() if units >= 0 and kept]
 
 
 def classify(
@@ -265,9 +310,12 @@ def classify(
     """Classify one customer at ``as_of`` from their purchases (any order).
 
     ``purchases`` are [`Purchase`][crmcore.customers.records.Purchase] objects of
-    this customer or ``(at, amount)`` pairs (``at`` aware, ``amount`` a
-    non-negative number or [`Money`][crmcore.kernel.money.Money]); purchases after
-    ``as_of`` are ignored. Amounts in more than one currency raise
+    this customer or ``(at, amount)`` pairs (``at`` aware, ``amount`` a number or
+    [`Money`][crmcore.kernel.money.Money]; negative: a return). Activity comes from
+    purchase occasions only (the rule of
+    [`crmcore.columnar.occasions`][crmcore.columnar.occasions]: purchases sharing an
+    ``order_id`` are one order; a return never makes a customer active); occasions
+    after ``as_of`` are ignored. Amounts in more than one currency raise
     [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError].
 
     Examples:
@@ -286,32 +334,11 @@ def classify(
     n = f_cur = f_prev = 0
     s_cur = s_prev = s_old = 0
     first = last = 0
-    currency: str | None = None
-    for i, purchase in enumerate(purchases):
-        where = f"purchases[{i}]"
-        if isinstance(purchase, Purchase):
-            if purchase.customer_id != cid:
-                raise ValidationError(
-                    f"{where}.customer_id", purchase.customer_id, f"is not customer {cid!r}"
-                )
-            at: object = purchase.at
-            raw: object = purchase.amount
-        elif isinstance(purchase, tuple) and len(purchase) == 2:
-            at, raw = purchase
-        else:
-            raise ValidationError(where, purchase, "must be a Purchase or an (at, amount) pair")
-        if isinstance(raw, Money):
-            if currency is not None and raw.currency != currency:
-                raise CurrencyMismatchError(currency, raw.currency, "compare spend of")
-            currency = raw.currency
-        amount = _amount(raw, f"{where}.amount")
-        t = to_micros(at, f"{where}.at")
+    for t, scaled in _orders(cid, purchases):
         if t > as_us:
             continue
-        scaled_amount = amount * SPEND_SCALE
-        if scaled_amount >= MAX_SCALED_SPEND:
-            raise ValidationError("amount", amount, _TOO_MUCH.format(customer=cid))
-        scaled = round(scaled_amount)  # half-even, as numpy.rint
+        if scaled >= MAX_SCALED_SPEND:
+            raise ValidationError("amount", scaled / SPEND_SCALE, _TOO_MUCH.format(customer=cid))
         if n == 0:
             first = last = t
         else:

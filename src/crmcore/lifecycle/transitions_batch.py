@@ -14,17 +14,21 @@ Examples:
 
 from __future__ import annotations
 
-from typing import Final
+import enum
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import data_frame, html_table
 from crmcore.lifecycle.policy_batch import BatchClassification
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.lifecycle.transitions import MACHINE, TRANSITIONS, TransitionKind, Trigger
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BatchTransitions", "transitions"]
 
@@ -137,6 +141,27 @@ class BatchTransitions:
                 {"from": a.value, "to": b.value, "count": c} for (a, b), c in self.counts().items()
             ],
         }
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer who changed state: ``position`` (row in the classifications),
+        ``customer_id`` (``None`` when the classifications had no ids), ``from``, ``to``,
+        ``kind`` and ``trigger``."""
+
+        def names(values: tuple[enum.Enum, ...], codes: npt.NDArray[np.int8]) -> AnyArray:
+            return np.array([v.value for v in values], dtype=object)[codes.astype(np.intp)]
+
+        ids = self.customer_ids
+        return data_frame(
+            {
+                "position": self.positions,
+                "customer_id": [None] * len(self) if ids is None else ids[self.positions],
+                "from": names(_STATES, self.from_codes),
+                "to": names(_STATES, self.to_codes),
+                "kind": names(_KINDS, self.kinds),
+                "trigger": names(_TRIGGERS, self.triggers),
+            },
+            "BatchTransitions.to_pandas",
+        )
 
     def _repr_html_(self) -> str:
         counts = self.counts()

@@ -5,14 +5,16 @@ points are earned, redeemed and expire ([`expiry`][crmcore.loyalty.expiry]); a
 [`LoyaltyAccount`][crmcore.loyalty.LoyaltyAccount] ([`ledger`][crmcore.loyalty.ledger]) is the
 append-only ledger of one member, its points held in lots;
 [`ledger_batch`][crmcore.loyalty.ledger_batch] expires every account and reports the outstanding
-liability; [`tier_policy`][crmcore.loyalty.tier_policy], [`tiers`][crmcore.loyalty.tiers] (with
+liability; [`posting_batch`][crmcore.loyalty.posting_batch] posts earns, awards and redemptions
+for many accounts in one call, by the same rules, at array speed;
+[`tier_policy`][crmcore.loyalty.tier_policy], [`tiers`][crmcore.loyalty.tiers] (with
 [`tiers_batch`][crmcore.loyalty.tiers_batch]) and [`referrals`][crmcore.loyalty.referrals] add
 membership tiers and referral rewards.
 """
 
 from __future__ import annotations
 
-from crmcore.loyalty.entries import EntryType, LedgerEntry, Lot, QualifyingEarn
+from crmcore.loyalty.entries import MAX_POINTS, EntryType, LedgerEntry, Lot, QualifyingEarn
 from crmcore.loyalty.events import (
     LoyaltyEvent,
     PointsAdjusted,
@@ -38,11 +40,20 @@ from crmcore.loyalty.expiry import (
 from crmcore.loyalty.ledger import LoyaltyAccount, replay
 from crmcore.loyalty.ledger_batch import (
     ExpiryRun,
+    LedgerColumns,
     LiabilityReport,
     LotColumns,
     expire_all,
+    ledger_columns,
     liability_report,
     lot_columns,
+)
+from crmcore.loyalty.posting_batch import (
+    BatchPosting,
+    PostingKind,
+    Postings,
+    PostingStatus,
+    post_batch,
 )
 from crmcore.loyalty.program import (
     ROUNDING_MODES,
@@ -92,6 +103,7 @@ __all__ = [
     "ExpiryRule",
     "add_months",
     "program_zone",
+    "MAX_POINTS",
     "EntryType",
     "LedgerEntry",
     "LoyaltyAccount",
@@ -107,11 +119,18 @@ __all__ = [
     "PointsRedeemed",
     "PointsReversed",
     "ExpiryRun",
+    "LedgerColumns",
     "LiabilityReport",
     "LotColumns",
     "expire_all",
+    "ledger_columns",
     "liability_report",
     "lot_columns",
+    "BatchPosting",
+    "PostingKind",
+    "PostingStatus",
+    "Postings",
+    "post_batch",
     "BatchTiers",
     "DowngradePolicy",
     "QualificationWindow",

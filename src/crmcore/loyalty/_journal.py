@@ -7,19 +7,36 @@ lots in FIFO order, the debt, the totals, the lots still pending);
 `append_entry()` derives the next state from one entry, checking that no
 lot or debt goes negative, without copying history or re-sorting the lots.
 `replay_state()` rebuilds it from entries alone, checking each.
+
+The journal is in posting order; an entry's ``at`` is its business time, which may be earlier
+than entries posted before it (a late arrival, see
+[`crmcore.loyalty.ledger`][crmcore.loyalty.ledger]).
+The state keeps the latest business time (``last_at``) and the largest lateness seen
+(``max_lag``), and `replay_state()` checks that a ledger with late entries is consistent in
+business-time order too: every lot and the debt stay non-negative at every instant, no entry
+takes from a lot created after it, and no reversal precedes what it reverses.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
-from crmcore.loyalty.entries import ACTIVITY, EntryType, LedgerEntry, Lot, fifo_key, new_lot
+from crmcore.loyalty.entries import (
+    ACTIVITY,
+    MAX_POINTS,
+    EntryType,
+    LedgerEntry,
+    Lot,
+    fifo_key,
+    new_lot,
+)
 
 __all__ = ["LedgerState", "append_entry", "replay_state"]
 
@@ -47,6 +64,22 @@ def _index_entry(index: dict[str, int], entry: LedgerEntry, position: int) -> No
         index["order#" + entry.order_id] = position
 
 
+def _fork(journal: _Journal, n: int) -> _Journal:
+    """A journal of the first ``n`` entries of ``journal`` (called with its lock held).
+
+    Both copies are made in C (a list slice, a dict copy); only the keys of the entries past
+    ``n``, which the newer versions posted, are then taken out of the index.
+    """
+    entries = journal.entries
+    index = dict(journal.index)
+    for position in range(n, len(entries)):
+        entry = entries[position]
+        del index[entry.key]
+        if entry.type is EntryType.EARN and entry.order_id is not None:
+            del index["order#" + entry.order_id]
+    return _Journal(entries[:n], index)
+
+
 class LedgerState:
     """Everything derived from a prefix of the journal (never mutated once built)."""
 
@@ -59,6 +92,7 @@ class LedgerState:
         "last_activity",
         "last_at",
         "lots",
+        "max_lag",
         "n",
         "pending",
         "total",
@@ -77,6 +111,7 @@ class LedgerState:
         pending: tuple[Lot, ...],
         held: int,
         held_until: datetime | None,
+        max_lag: timedelta = timedelta(0),
     ) -> None:
         self.available = available  # the open lots' points, pending ones included
         self.pending = pending  # the open lots still pending at last_at (a few at most)
@@ -87,8 +122,9 @@ class LedgerState:
         self.lots = lots
         self.debt = debt
         self.total = total
-        self.last_at = last_at
+        self.last_at = last_at  # the latest business time posted (not the last entry's)
         self.last_activity = last_activity
+        self.max_lag = max_lag  # how far behind last_at any entry was posted (0: in order)
 
     def find(self, key: str) -> LedgerEntry | None:
         position = self.journal.index.get(key)
@@ -105,6 +141,7 @@ class LedgerState:
 
 
 _EMPTY_LOTS: tuple[Lot, ...] = ()
+_NO_LAG = timedelta(0)
 
 
 def _empty_state() -> LedgerState:
@@ -131,21 +168,28 @@ def append_entry(state: LedgerState, entry: LedgerEntry) -> LedgerState:
     debt = state.debt + entry.debt
     if debt < 0:
         raise ValidationError(f"entries[{n}].debt", entry.debt, "settles more than the debt")
-    lock = journal.lock
-    lock.acquire()
-    try:
+    available = state.available + entry.points + entry.debt
+    if available >= MAX_POINTS or debt >= MAX_POINTS:
+        raise ValidationError(
+            f"entries[{n}].points", entry.points, "takes the account to 10**12 points (MAX_POINTS)"
+        )
+    with journal.lock:
         if len(journal.entries) != n:  # an older version branches: copy its prefix once
-            entries = journal.entries[:n]
-            index: dict[str, int] = {}
-            for i, old in enumerate(entries):
-                _index_entry(index, old, i)
-            journal = _Journal(entries, index)
+            journal = _fork(journal, n)
         journal.entries.append(entry)
         _index_entry(journal.index, entry, n)
-    finally:
-        lock.release()
     at = entry.at
-    activity = at if entry.type in ACTIVITY else state.last_activity
+    last = state.last_at
+    max_lag = state.max_lag
+    if last is not None and at < last:  # a late arrival: business time behind the latest
+        clock = last
+        if last - at > max_lag:
+            max_lag = last - at
+    else:
+        clock = at
+    activity = state.last_activity
+    if entry.type in ACTIVITY and (activity is None or at > activity):
+        activity = at
     moves = entry.moves
     pending = state.pending
     held = state.held
@@ -161,15 +205,15 @@ def append_entry(state: LedgerState, entry: LedgerEntry) -> LedgerState:
                 break
     if touched:
         pending = tuple(
-            lot for lot in lots if lot.pending_until is not None and lot.pending_until > at
+            lot for lot in lots if lot.pending_until is not None and lot.pending_until > clock
         )
         held, held_until = _holding(pending)
     else:
-        if held_until is not None and at >= held_until:  # some pending lot is released
-            pending = tuple([lot for lot in pending if lot.pending_until > at])  # type: ignore[operator]
+        if held_until is not None and clock >= held_until:  # some pending lot is released
+            pending = tuple([lot for lot in pending if lot.pending_until > clock])  # type: ignore[operator]
             held, held_until = _holding(pending)
         until = entry.pending_until
-        if until is not None and until > at and moves and entry.creates_lot:
+        if until is not None and until > clock and moves and entry.creates_lot:
             if created is not None and created.key == entry.key:
                 fresh: tuple[Lot, ...] = (created,)
             else:
@@ -185,12 +229,13 @@ def append_entry(state: LedgerState, entry: LedgerEntry) -> LedgerState:
         lots,
         debt,
         state.total + entry.points,
-        at,
+        clock,
         activity,
-        state.available + entry.points + entry.debt,
+        available,
         pending,
         held,
         held_until,
+        max_lag,
     )
 
 
@@ -280,26 +325,126 @@ def _reopen(state: LedgerState, entry: LedgerEntry, n: int, lot_key: str, delta:
     )
 
 
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,127}(?:#.*)?\Z", re.DOTALL)
+"""An entry's key: a caller's id, or one the ledger derived from it (``<key>#expire``)."""
+
+
+def _utc_or_none(value: object) -> bool:
+    return value is None or (type(value) is datetime and value.tzinfo is UTC)
+
+
 def _check_entry(entry: object, i: int, state: LedgerState) -> LedgerEntry:
-    where = f"entries[{i}]"
+    """``entry``, checked before it is replayed (the common, canonical case in a few tests)."""
     if not isinstance(entry, LedgerEntry):
-        raise ValidationError(where, entry, "must be a LedgerEntry")
-    validate_id(entry.key.split("#", 1)[0], f"{where}.key")
-    to_utc(entry.at, f"{where}.at")
-    if state.last_at is not None and entry.at < state.last_at:
-        raise ValidationError(f"{where}.at", entry.at, "is before the previous entry")
-    if state.position(entry.key) is not None:
-        raise ValidationError(f"{where}.key", entry.key, "is used twice")
-    if entry.points != sum(d for _, d in entry.moves) - entry.debt:
-        raise ValidationError(f"{where}.points", entry.points, "is not sum(moves) - debt")
-    if entry.forgiven < 0 or entry.shortfall < 0:
-        raise ValidationError(f"{where}.shortfall", entry.shortfall, "must not be negative")
+        raise ValidationError(f"entries[{i}]", entry, "must be a LedgerEntry")
+    key = entry.key
+    if type(key) is not str or not _KEY.match(key):
+        if not isinstance(key, str):
+            raise ValidationError(f"entries[{i}].key", key, "must be a string")
+        validate_id(key.split("#", 1)[0], f"entries[{i}].key")
+    if type(entry.type) is not EntryType:
+        raise ValidationError(f"entries[{i}].type", entry.type, "must be an EntryType")
+    if not (type(entry.at) is datetime and entry.at.tzinfo is UTC):
+        to_utc(entry.at, f"entries[{i}].at")
+    if not (
+        _utc_or_none(entry.earned_at)
+        and _utc_or_none(entry.expires_at)
+        and _utc_or_none(entry.pending_until)
+    ):
+        for name in ("earned_at", "expires_at", "pending_until"):
+            if getattr(entry, name) is not None:
+                to_utc(getattr(entry, name), f"entries[{i}].{name}")
+    if state.position(key) is not None:
+        raise ValidationError(f"entries[{i}].key", key, "is used twice")
+    points, debt = entry.points, entry.debt
+    if not (
+        type(points) is int
+        and type(debt) is int
+        and type(entry.forgiven) is int
+        and type(entry.shortfall) is int
+        and -MAX_POINTS < points < MAX_POINTS
+        and -MAX_POINTS < debt < MAX_POINTS
+        and 0 <= entry.forgiven < MAX_POINTS
+        and 0 <= entry.shortfall < MAX_POINTS
+    ):
+        for name in ("points", "debt", "forgiven", "shortfall"):
+            number = getattr(entry, name)
+            if type(number) is not int or not -MAX_POINTS < number < MAX_POINTS:
+                raise ValidationError(
+                    f"entries[{i}].{name}", number, "must be an integer below 10**12"
+                )
+        raise ValidationError(f"entries[{i}].shortfall", entry.shortfall, "must not be negative")
+    moves, withheld = entry.moves, entry.withheld
+    if not (
+        type(moves) is tuple
+        and type(withheld) is tuple
+        and all(_is_move(pair) for pair in moves)
+        and all(_is_move(pair) for pair in withheld)
+    ):
+        name = "moves" if type(moves) is not tuple or not all(map(_is_move, moves)) else "withheld"
+        raise ValidationError(
+            f"entries[{i}].{name}", getattr(entry, name), "must be (lot key, points) pairs"
+        )
+    if points != sum(d for _, d in moves) - debt:
+        raise ValidationError(f"entries[{i}].points", points, "is not sum(moves) - debt")
     return entry
 
 
+def _is_move(pair: object) -> bool:
+    return (
+        type(pair) is tuple
+        and len(pair) == 2
+        and type(pair[0]) is str
+        and type(pair[1]) is int
+        and -MAX_POINTS < pair[1] < MAX_POINTS
+    )
+
+
 def replay_state(entries: Iterable[LedgerEntry]) -> LedgerState:
-    """The state after ``entries``, each checked first (time order, unique keys, sums)."""
+    """The state after ``entries``, each checked first (unique keys, sums, no lot or debt
+    negative), and checked in business-time order when some entry arrived late."""
     state = _empty_state()
     for i, entry in enumerate(entries):
         state = append_entry(state, _check_entry(entry, i, state))
+    if state.max_lag:
+        check_business_order(state.entries())
     return state
+
+
+def check_business_order(entries: Sequence[LedgerEntry]) -> None:
+    """Check the ledger read in business-time order (ties by posting order).
+
+    Every lot and the debt stay non-negative at every instant, no entry moves points of a lot
+    created later in business time, and no reversal is dated before the entry it reverses.
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the entry.
+    """
+    order = sorted(range(len(entries)), key=lambda i: (entries[i].at, i))
+    available: dict[str, int] = {}
+    created: dict[str, datetime] = {}
+    times = {entry.key: entry.at for entry in entries}
+    debt = 0
+    for i in order:
+        entry = entries[i]
+        where = f"entries[{i}]"
+        if entry.reverses is not None:
+            target = times.get(entry.reverses)
+            if target is not None and entry.at < target:
+                raise ValidationError(
+                    f"{where}.at", entry.at, f"is before the entry it reverses ({target})"
+                )
+        if entry.creates_lot and entry.key not in created:
+            created[entry.key] = entry.at
+        for lot_key, delta in entry.moves:
+            if lot_key not in created:
+                raise ValidationError(
+                    f"{where}.at", entry.at, f"is before lot {lot_key!r} was created"
+                )
+            left = available.get(lot_key, 0) + delta
+            if left < 0:
+                raise ValidationError(
+                    f"{where}.moves", entry.moves, f"over-consumes lot {lot_key!r} at {entry.at}"
+                )
+            available[lot_key] = left
+        debt += entry.debt
+        if debt < 0:
+            raise ValidationError(f"{where}.debt", entry.debt, "settles debt not owed yet")

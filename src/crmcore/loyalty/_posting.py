@@ -7,6 +7,12 @@ consumes (FIFO), the lots an earn, award or positive adjustment creates
 (settling debt first), what a refund claws back and what a cancelled
 redemption restores. The rules themselves are stated in
 [`crmcore.loyalty.ledger`][crmcore.loyalty.ledger] and ``docs/loyalty.md``.
+
+A late posting (business time ``t`` behind the latest) may only use what is there at every instant
+from ``t`` on: [`room_after()`][crmcore.loyalty._posting.room_after] gives, per open lot and for the
+debt, the least amount held at any business time from ``t`` to the latest entry, and consumption,
+debt settlement and claw-backs are capped by it, so the ledger stays consistent read in business
+order as well as in posting order.
 """
 
 from __future__ import annotations
@@ -20,12 +26,23 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
 from crmcore.loyalty._journal import LedgerState, append_entry
-from crmcore.loyalty.entries import LOT_CREATING, EntryType, LedgerEntry, Lot, new_entry
+from crmcore.loyalty.entries import (
+    ACTIVITY,
+    LOT_CREATING,
+    MAX_POINTS,
+    EntryType,
+    LedgerEntry,
+    Lot,
+    new_entry,
+)
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.expiry import program_zone
 from crmcore.loyalty.program import LoyaltyProgram
 
 __all__ = [
+    "Room",
+    "balance_after",
+    "balance_late",
     "balance_now",
     "consume",
     "create_lot",
@@ -33,8 +50,126 @@ __all__ = [
     "earned_on_day",
     "expire_due",
     "next_expiry",
+    "placement",
     "reversal",
+    "room_after",
 ]
+
+
+class Room:
+    """What a late posting at ``at`` may use: per open lot, and of the debt, the least amount held
+    at any business time from ``at`` on; and the most debt owed at any of them (``debt_high``),
+    which a late spend must leave covered."""
+
+    __slots__ = ("at", "debt", "debt_high", "lots")
+
+    def __init__(self, at: datetime, lots: dict[str, int], debt: int, debt_high: int) -> None:
+        self.at = at
+        self.lots = lots
+        self.debt = debt
+        self.debt_high = debt_high
+
+    def lot(self, key: str, available: int) -> int:
+        """How many of a lot's ``available`` points the posting may take."""
+        return min(available, self.lots.get(key, 0))
+
+
+def _later(state: LedgerState, at: datetime) -> list[tuple[datetime, int, LedgerEntry]]:
+    """The entries with a business time after ``at``, as (at, position, entry), scanning back
+    from the newest."""
+    entries = state.journal.entries
+    bound = at - state.max_lag
+    out: list[tuple[datetime, int, LedgerEntry]] = []
+    for i in range(state.n - 1, -1, -1):
+        entry = entries[i]
+        if entry.at > at:
+            out.append((entry.at, i, entry))
+        elif entry.at < bound:
+            # Every entry is at most max_lag behind the latest business time before it, so none
+            # posted earlier than this one is after ``at``.
+            break
+    return out
+
+
+def room_after(state: LedgerState, at: datetime) -> Room:
+    """The [`Room`][crmcore.loyalty._posting.Room] of a posting at business time ``at``: the
+    minimum, over every point of business order (time, then posting order) from ``at`` to the
+    latest, of each open lot's available points and of the debt."""
+    later = sorted(_later(state, at), key=lambda t: (t[0], t[1]), reverse=True)
+    running = {lot.key: lot.available for lot in state.lots}
+    lowest = dict(running)
+    debt = state.debt
+    lowest_debt = highest_debt = debt
+    for _when, _position, entry in later:  # undo them one by one, newest in business order first
+        for key, delta in entry.moves:
+            if key in running:
+                running[key] -= delta
+        debt -= entry.debt
+        for key, value in running.items():
+            if value < lowest[key]:
+                lowest[key] = value
+        lowest_debt = min(lowest_debt, debt)
+        highest_debt = max(highest_debt, debt)
+    lots = {k: max(v, 0) for k, v in lowest.items()}
+    return Room(at, lots, max(lowest_debt, 0), highest_debt)
+
+
+def _activity_as_of(state: LedgerState, at: datetime) -> datetime | None:
+    """The latest activity (earn, award, redeem) dated at or before ``at``."""
+    entries = state.journal.entries
+    best: datetime | None = None
+    for i in range(state.n - 1, -1, -1):
+        entry = entries[i]
+        if best is not None and entry.at < best - state.max_lag:
+            break  # nothing posted earlier is dated after ``best``
+        if entry.type in ACTIVITY and entry.at <= at and (best is None or entry.at > best):
+            best = entry.at
+    return best
+
+
+def placement(
+    state: LedgerState, program: LoyaltyProgram, at: datetime, backdated: bool
+) -> Room | None:
+    """``None`` for a posting at or after the latest business time; for a late one, what it may
+    use ([`room_after()`][crmcore.loyalty._posting.room_after]), or the refusal when it is further
+    behind than the program's out-of-order tolerance and not an explicit back-dated adjustment."""
+    last = state.last_at
+    if last is None or at >= last:
+        return None
+    lag = last - at
+    tolerance = program.out_of_order_tolerance
+    if lag > tolerance and not backdated:
+        raise ValidationError(
+            "at",
+            at,
+            f"is {lag} before the account's latest entry ({last.isoformat()}), more than the"
+            f" program's out-of-order tolerance ({tolerance}); post it at a later time, or book it"
+            " as an explicit back-dated adjustment: adjust(..., backdated=True)",
+        )
+    return room_after(state, at)
+
+
+def balance_after(state: LedgerState, at: datetime, program: LoyaltyProgram) -> int:
+    """The balance an event reports: as of ``at``, or as of the latest business time for a late
+    posting."""
+    last = state.last_at
+    return balance_now(state, at if last is None or at >= last else last, program)
+
+
+def balance_late(state: LedgerState, room: Room, program: LoyaltyProgram | None) -> int:
+    """What a late posting at ``room.at`` may spend: the room of the lots spendable then, minus
+    the debt."""
+    at = room.at
+    if program is not None and program._derived.inactivity:
+        activity = _activity_as_of(state, at)
+        deadline = program.expiry.inactivity_deadline(activity, program.timezone)
+        if deadline is not None and at >= deadline:
+            return -room.debt_high
+    total = 0
+    for lot in state.lots:
+        if lot.spendable(at):
+            total += room.lot(lot.key, lot.available)
+    return total - room.debt_high
 
 
 def next_expiry(state: LedgerState, program: LoyaltyProgram | None) -> datetime | None:
@@ -88,14 +223,20 @@ def balance_now(state: LedgerState, at: datetime, program: LoyaltyProgram | None
     return state.available - held - state.debt
 
 
-def consume(lots: Sequence[Lot], at: datetime, points: int) -> tuple[tuple[str, int], ...]:
-    """Moves taking ``points`` from the spendable lots in FIFO order (lots are sorted)."""
+def consume(
+    lots: Sequence[Lot], at: datetime, points: int, room: Room | None = None
+) -> tuple[tuple[str, int], ...]:
+    """Moves taking ``points`` from the spendable lots in FIFO order (lots are sorted), within
+    ``room`` for a late posting."""
     moves: list[tuple[str, int]] = []
     left = points
     for lot in lots:
         if not lot.spendable(at):
             continue
-        take = lot.available if lot.available < left else left
+        available = lot.available if room is None else room.lot(lot.key, lot.available)
+        if available <= 0:
+            continue
+        take = available if available < left else left
         moves.append((lot.key, -take))
         left -= take
         if not left:
@@ -113,8 +254,11 @@ def reversal(
     amount: Money | None,
     reason: str,
     request: str,
+    room: Room | None = None,
 ) -> LedgerEntry:
     """The entry reversing (part of) ``target``: a refund clawback or a restored spend."""
+    if at < target.at:
+        raise ValidationError("at", at, f"is before the entry it reverses ({target.at})")
     if target.type in (EntryType.REDEEM,) or (
         target.type is EntryType.ADJUST and target.points < 0
     ):
@@ -122,7 +266,7 @@ def reversal(
             raise ValidationError("amount", amount, "applies to purchases only")
         return _restore(state, target, key, at, points, reason, request)
     if target.type in LOT_CREATING:
-        return _clawback(program, state, target, key, at, points, amount, reason, request)
+        return _clawback(program, state, target, key, at, points, amount, reason, request, room)
     raise ValidationError("of", target.key, f"a {target.type} entry cannot be reversed")
 
 
@@ -140,6 +284,7 @@ def _clawback(
     amount: Money | None,
     reason: str,
     request: str,
+    room: Room | None,
 ) -> LedgerEntry:
     earlier = _reversals(state, target.key)
     owed_before = sum(-e.points + e.forgiven + e.shortfall for e in earlier)
@@ -178,7 +323,10 @@ def _clawback(
         else:
             refunded = Money(left_spend.amount * wanted / remaining, left_spend.currency).rounded()
     lot = next((lot for lot in state.lots if lot.key == target.key), None)
-    take = min(wanted, lot.available) if lot is not None else 0
+    if lot is None:
+        take = 0
+    else:
+        take = min(wanted, lot.available if room is None else room.lot(lot.key, lot.available))
     rest = wanted - take
     expired = sum(
         -d
@@ -285,10 +433,11 @@ def earned_on_day(state: LedgerState, program: LoyaltyProgram, when: datetime) -
     start = datetime.combine(local_day, time(0), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(local_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     entries = state.journal.entries
+    bound = start - state.max_lag  # entries posted late lag at most max_lag behind
     total = 0
     for i in range(state.n - 1, -1, -1):
         entry = entries[i]
-        if entry.at < start:
+        if entry.at < bound:
             break
         earned = entry.earned_at
         if entry.type is EntryType.EARN and earned is not None and start <= earned < end:
@@ -306,16 +455,25 @@ def earn_lot(
     points: int,
     reason: str,
     request: str,
+    room: Room | None = None,
 ) -> tuple[LedgerState, datetime | None, datetime | None]:
-    """Post the ``points`` a purchase earns: a lot pending for the return window, settling debt.
+    """Post the ``points`` a purchase earns: a lot pending for the return window, settling debt
+    (only debt owed from the posting's time on, for a late one).
 
     Returns the new state, the lot's ``pending_until`` and its expiry.
     """
+    if points >= MAX_POINTS or state.available + points >= MAX_POINTS:
+        raise ValidationError(
+            "purchase.amount",
+            purchase.amount,
+            f"earns {points} points, taking the account to 10**12 points (MAX_POINTS) or more",
+        )
     derived = program._derived
     pending = derived.pending
     pending_until = None if pending is None else purchase.at + pending
     expires_at = derived.lot_expiry(purchase.at)
-    settle = min(points, state.debt) if state.debt else 0
+    owed = state.debt if room is None else room.debt
+    settle = min(points, owed) if owed else 0
     entry = new_entry(
         EntryType.EARN,
         key,
@@ -342,16 +500,20 @@ def create_lot(
     at: datetime,
     points: int,
     request: str,
+    reason: str = "",
+    room: Room | None = None,
     *,
     action: str | None = None,
-    reason: str = "",
 ) -> tuple[LedgerState, datetime | None]:
     """Post an award or positive adjustment of ``points``: a new lot, settling debt first.
 
     Returns the new state and the lot's expiry.
     """
+    if state.available + points >= MAX_POINTS:
+        field = "delta" if type_ is EntryType.ADJUST else "points"
+        raise ValidationError(field, points, "takes the account to 10**12 points (MAX_POINTS)")
     expires_at = program._derived.lot_expiry(at)
-    settle = min(points, state.debt)
+    settle = min(points, state.debt if room is None else room.debt)
     entry = new_entry(
         type_,
         key,

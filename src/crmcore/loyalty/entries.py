@@ -10,6 +10,10 @@ The ledger derives its entries and lots from inputs it has already validated;
 [`new_entry()`][crmcore.loyalty.entries.new_entry] and
 [`new_lot()`][crmcore.loyalty.entries.new_lot] build those without re-running validators (same
 classes, equal values). Building an entry from outside still validates everything.
+
+Points are bounded: every operation's points, every lot, and an account's points and debt stay
+below [`MAX_POINTS`][crmcore.loyalty.entries.MAX_POINTS] (10**12) in magnitude, so balances and the
+sums of the batch paths (int64 columns) cannot overflow.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from crmcore.kernel.money import Money
 from crmcore.loyalty.events import trusted_setters
 
 __all__ = [
+    "MAX_POINTS",
     "EntryType",
     "LedgerEntry",
     "Lot",
@@ -32,6 +37,11 @@ __all__ = [
 ]
 
 _FAR: Final = datetime.max.replace(tzinfo=UTC)
+
+MAX_POINTS: Final = 10**12
+"""The bound on points (exclusive): an operation's points, a lot, an account's points and its debt
+are less than 10**12 in magnitude. A trillion points is far beyond any program, and it leaves the
+int64 columns of the batch paths room to sum the points of millions of accounts."""
 
 
 class EntryType(enum.StrEnum):

@@ -163,11 +163,21 @@ class ExpiryPolicy:
         return self.rule not in (ExpiryRule.NEVER, ExpiryRule.INACTIVITY)
 
     def lot_expiry(self, earned_at: datetime, timezone: str = "UTC") -> datetime | None:
-        """The instant (UTC) a lot earned at ``earned_at`` expires; ``None`` if it has none."""
+        """The instant (UTC) a lot earned at ``earned_at`` expires; ``None`` if it has none.
+
+        The calendar ends on 9999-12-31: a date the rule would put after it is no expiry.
+        """
         rule = self.rule
         if rule is ExpiryRule.NEVER or rule is ExpiryRule.INACTIVITY:
             return None
         zone = program_zone(timezone)
+        try:
+            return self._lot_expiry(earned_at, zone)
+        except (OverflowError, ValueError):  # past year 9999 (date arithmetic and astimezone)
+            return None
+
+    def _lot_expiry(self, earned_at: datetime, zone: tzinfo) -> datetime:
+        rule = self.rule
         local = earned_at.astimezone(zone) if zone is not UTC else earned_at
         day = local.date()
         if rule is ExpiryRule.MONTHS_AFTER:
@@ -186,13 +196,17 @@ class ExpiryPolicy:
     def inactivity_deadline(
         self, last_activity: datetime | None, timezone: str = "UTC"
     ) -> datetime | None:
-        """When every point expires under the inactivity rule (``None`` for other rules)."""
+        """When every point expires under the inactivity rule (``None`` for other rules, and
+        when the deadline would fall after 9999-12-31)."""
         if self.rule is not ExpiryRule.INACTIVITY or last_activity is None:
             return None
         zone = program_zone(timezone)
-        local = last_activity.astimezone(zone) if zone is not UTC else last_activity
-        shifted = add_months(local.date(), self.months)
-        return datetime.combine(shifted, local.timetz()).astimezone(UTC)
+        try:
+            local = last_activity.astimezone(zone) if zone is not UTC else last_activity
+            shifted = add_months(local.date(), self.months)
+            return datetime.combine(shifted, local.timetz()).astimezone(UTC)
+        except (OverflowError, ValueError):  # past year 9999: no deadline the calendar can hold
+            return None
 
     def describe(self) -> str:
         """A one-line description for reports and docs."""

@@ -39,18 +39,23 @@ Rules (all documented in ``docs/loyalty.md``):
   with the same request returns the account unchanged and posts nothing; the
   same key with a different request raises
   [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]. An order earns once.
-* **Time.** Times must be aware; an operation dated before the last entry is
-  rejected ([`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``at``): the
-  ledger is a journal in posting order, so "as of" answers stay stable.
+* **Time: business time and posting order.** Times are aware. An entry's ``at`` is its business
+  time; its place in ``entries`` its posting order. App servers' clocks differ and requests
+  overtake each other, so an operation may be dated up to the program's
+  ``out_of_order_tolerance`` (default 5 minutes) before the latest entry (``last_at``): it is
+  appended and placed at its own time (balances as of any time, statements and expiry count it
+  from ``at``), using only what the account held at every time from ``at`` on (a late redemption
+  spends neither points earned after it nor points a later entry spent; the expiry due was posted
+  by the later operation). Anything older raises a
+  [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``at``: it must be posted now,
+  or as an explicit back-dated adjustment (``adjust(..., backdated=True)``, same rules). A
+  reversal is never dated before what it reverses. The ledger stays consistent read in business
+  order as in posting order ([`replay()`][crmcore.loyalty.ledger.replay] checks both).
 
-Operations copy no history: entries go into an append-only journal shared by
-successive versions of an account (a version sees its own prefix; acting on an
-older version copies the journal once), and the open lots are a short tuple.
-The entries, lots and events an operation derives from inputs it has already
-validated are built without re-running validators (same classes, equal
-values); the program's derived data (multipliers, expiry per earning day,
-point values) is computed once per program value. Building an entry or an
-account from outside still validates everything.
+Operations copy no history: successive versions share an append-only journal (acting on an
+older version copies it once) and the open lots are a short tuple. What an operation derives
+from inputs it has validated is built without re-running validators, the program's derived data
+once per program value; building an entry or an account from outside validates everything.
 
 The entries and lots are defined in [`crmcore.loyalty.entries`][crmcore.loyalty.entries], the
 statement in [`crmcore.loyalty.statement`][crmcore.loyalty.statement]; the array path over many
@@ -94,6 +99,9 @@ from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
 from crmcore.loyalty._journal import LedgerState, append_entry, replay_state
 from crmcore.loyalty._posting import (
+    Room,
+    balance_after,
+    balance_late,
     balance_now,
     consume,
     create_lot,
@@ -101,9 +109,11 @@ from crmcore.loyalty._posting import (
     earned_on_day,
     expire_due,
     next_expiry,
+    placement,
     reversal,
 )
 from crmcore.loyalty.entries import (
+    MAX_POINTS,
     EntryType,
     LedgerEntry,
     Lot,
@@ -157,8 +167,9 @@ def replay(entries: Iterable[LedgerEntry]) -> tuple[tuple[Lot, ...], int]:
     """Rebuild the open lots and the debt from ``entries`` alone, validating them.
 
     Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the first entry
-    that does not fit (time going back, a key used twice, a lot
-    over-consumed, points not matching moves).
+    that does not fit (a key used twice, a lot over-consumed, points not matching moves, or, read
+    in business-time order, a lot or the debt going negative, points taken from a lot before it
+    existed, a reversal dated before what it reverses).
     """
     state = replay_state(entries)
     return state.lots, state.debt
@@ -267,7 +278,8 @@ class LoyaltyAccount:
 
     @property
     def last_at(self) -> datetime | None:
-        """The time of the last entry (operations may not be dated before it)."""
+        """The latest business time posted (operations may be dated before it by at most the
+        program's ``out_of_order_tolerance``)."""
         return self._state.last_at
 
     @property
@@ -301,9 +313,9 @@ class LoyaltyAccount:
     def balance(self, as_of: datetime, program: LoyaltyProgram | None = None) -> int:
         """Spendable points as of ``as_of``: not pending, not expired, minus the debt.
 
-        For a time before the last entry the ledger is replayed up to it. Pass
-        the ``program`` for the inactivity rule (lots of other rules carry
-        their own dates).
+        For a time before the latest entry the entries dated up to it are replayed
+        (by business time, late arrivals included). Pass the ``program`` for the
+        inactivity rule (lots of other rules carry their own dates).
         """
         instant = _at(as_of, "as_of")
         state = self._state
@@ -327,7 +339,11 @@ class LoyaltyAccount:
         lo, hi = _at(start, "start"), _at(end, "end")
         if hi < lo:
             raise ValidationError("end", end, "must not be before start")
-        return statement_of(self.id, self._state.entries(), lo, hi)
+        entries = self._state.entries()
+        if self._state.max_lag:  # late arrivals: list the period in business-time order
+            order = sorted(range(len(entries)), key=lambda i: (entries[i].at, i))
+            entries = [entries[i] for i in order]
+        return statement_of(self.id, entries, lo, hi)
 
     def qualifying_earns(self) -> tuple[QualifyingEarn, ...]:
         """Each purchase's (at, points, spend) net of its refunds: the tiers module's input."""
@@ -349,10 +365,14 @@ class LoyaltyAccount:
             raise DuplicateOperationError(key, f"was used for {found.request!r}")
         return True
 
-    def _start(self, at: datetime) -> None:
-        last = self._state.last_at
-        if last is not None and at < last:
-            raise ValidationError("at", at, f"is before the last entry ({last.isoformat()})")
+    def _due(
+        self, program: LoyaltyProgram, at: datetime, key: str, room: Room | None
+    ) -> tuple[LedgerState, list[DomainEvent]]:
+        """Post the expiry due by ``at`` first (in order only: for a late posting, the later
+        operation already expired what was due)."""
+        if room is not None:
+            return self._state, []
+        return self._expire_due(program, at, key, "#expire")
 
     def earn(
         self,
@@ -386,7 +406,7 @@ class LoyaltyAccount:
         )
         if self._replayed(key, request):
             return Outcome(self)
-        self._start(posted)
+        room = placement(self._state, program, posted, False)
         previous = self._state.find("order#" + purchase.order_id)
         if previous is not None:
             raise DuplicateOperationError(
@@ -397,10 +417,11 @@ class LoyaltyAccount:
         day_cap = derived.earn.max_points_per_day
         if day_cap is not None:
             points = min(points, max(0, day_cap - earned_on_day(self._state, program, purchase.at)))
-        state, events = self._expire_due(program, posted, key, "#expire")
+        state, events = self._due(program, posted, key, room)
         order = str(purchase.order_id)
+        campaign = ", ".join(campaigns)
         state, pending_until, expires_at = earn_lot(
-            program, state, purchase, order, key, posted, points, ", ".join(campaigns), request
+            program, state, purchase, order, key, posted, points, campaign, request, room
         )
         events.append(
             points_earned(
@@ -409,7 +430,7 @@ class LoyaltyAccount:
                 self.customer_id,
                 key,
                 points,
-                balance_now(state, posted, program),
+                balance_after(state, posted, program),
                 order,
                 pending_until,
                 expires_at,
@@ -438,10 +459,10 @@ class LoyaltyAccount:
         request = f"award|{name}|{amount}"
         if self._replayed(key, request):
             return Outcome(self)
-        self._start(instant)
-        state, events = self._expire_due(program, instant, key, "#expire")
+        room = placement(self._state, program, instant, False)
+        state, events = self._due(program, instant, key, room)
         state, expires_at = create_lot(
-            program, state, EntryType.AWARD, key, instant, amount, request, action=name
+            program, state, EntryType.AWARD, key, instant, amount, request, action=name, room=room
         )
         events.append(
             PointsAwarded(
@@ -450,7 +471,7 @@ class LoyaltyAccount:
                 customer_id=self.customer_id,
                 entry_key=key,
                 points=amount,
-                balance=balance_now(state, instant, program),
+                balance=balance_after(state, instant, program),
                 action=name,
                 expires_at=expires_at,
             )
@@ -479,12 +500,14 @@ class LoyaltyAccount:
         request = f"redeem|{amount}|{reference}"
         if self._replayed(key, request):
             return Outcome(self)
-        self._start(instant)
-        state, events = self._expire_due(program, instant, key, "#expire")
-        available = balance_now(state, instant, program)
+        room = placement(self._state, program, instant, False)
+        state, events = self._due(program, instant, key, room)
+        available = (
+            balance_late(state, room, program) if room else balance_now(state, instant, program)
+        )
         if amount > available:
             raise InsufficientPointsError(self.id, available, amount)
-        moves = consume(state.lots, instant, amount)
+        moves = consume(state.lots, instant, amount, room)
         value = program.value_of(amount)
         entry = new_entry(
             EntryType.REDEEM,
@@ -497,10 +520,9 @@ class LoyaltyAccount:
             value=value,
         )
         state = append_entry(state, entry)
+        after = available - amount if room is None else balance_after(state, instant, program)
         events.append(
-            points_redeemed(
-                self.id, instant, self.customer_id, key, -amount, available - amount, value
-            )
+            points_redeemed(self.id, instant, self.customer_id, key, -amount, after, value)
         )
         return outcome(self._spawn(state), tuple(events))
 
@@ -512,32 +534,40 @@ class LoyaltyAccount:
         reason: str,
         at: datetime,
         key: str,
+        backdated: bool = False,
     ) -> Outcome[LoyaltyAccount]:
         """A manual correction: ``delta > 0`` creates a lot, ``delta < 0`` consumes FIFO.
 
         A negative adjustment beyond the spendable balance raises
         [`InsufficientPointsError`][crmcore.kernel.errors.InsufficientPointsError] (only refunds
-        create debt).
+        create debt). ``backdated=True`` is the explicit back-dated adjustment: it is placed at
+        ``at`` however far that is behind the latest entry (beyond the program's out-of-order
+        tolerance), with the rules of any late posting; ``reason`` says why.
         """
         program = self._check_program(program)
         key = _key(key)
-        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-            raise ValidationError("delta", delta, "must be a non-zero integer")
+        if type(delta) is not int or delta == 0 or not -MAX_POINTS < delta < MAX_POINTS:
+            raise ValidationError("delta", delta, "must be a non-zero integer below 10**12")
         if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
             raise ValidationError("reason", reason, "must be a non-empty string (<= 500)")
+        if not isinstance(backdated, bool):
+            raise ValidationError("backdated", backdated, "must be True or False")
         instant = _at(at)
         request = f"adjust|{delta}|{reason}"
         if self._replayed(key, request):
             return Outcome(self)
-        self._start(instant)
-        state, events = self._expire_due(program, instant, key, "#expire")
+        room = placement(self._state, program, instant, backdated)
+        state, events = self._due(program, instant, key, room)
         if delta > 0:
             state, _ = create_lot(
-                program, state, EntryType.ADJUST, key, instant, delta, request, reason=reason
+                program, state, EntryType.ADJUST, key, instant, delta, request, reason, room
             )
         else:
             wanted = -delta
-            available = balance_now(state, instant, program)
+            if room is None:
+                available = balance_now(state, instant, program)
+            else:
+                available = balance_late(state, room, program)
             if wanted > available:
                 raise InsufficientPointsError(self.id, available, wanted)
             entry = LedgerEntry(
@@ -545,7 +575,7 @@ class LoyaltyAccount:
                 key=key,
                 at=instant,
                 points=delta,
-                moves=consume(state.lots, instant, wanted),
+                moves=consume(state.lots, instant, wanted, room),
                 reason=reason,
                 request=request,
             )
@@ -557,7 +587,7 @@ class LoyaltyAccount:
                 customer_id=self.customer_id,
                 entry_key=key,
                 points=delta,
-                balance=balance_now(state, instant, program),
+                balance=balance_after(state, instant, program),
             )
         )
         return Outcome(self._spawn(state), tuple(events))
@@ -597,9 +627,11 @@ class LoyaltyAccount:
         request = f"reverse|{of}|{points}|{shown}"
         if self._replayed(key, request):
             return Outcome(self)
-        self._start(instant)
-        state, events = self._expire_due(program, instant, key, "#expire")
-        entry = reversal(program, state, target, key, instant, points, amount, reason, request)
+        room = placement(self._state, program, instant, False)
+        state, events = self._due(program, instant, key, room)
+        entry = reversal(
+            program, state, target, key, instant, points, amount, reason, request, room
+        )
         state = append_entry(state, entry)
         events.append(
             PointsReversed(
@@ -608,7 +640,7 @@ class LoyaltyAccount:
                 customer_id=self.customer_id,
                 entry_key=key,
                 points=entry.points,
-                balance=balance_now(state, instant, program),
+                balance=balance_after(state, instant, program),
                 reverses=target.key,
                 order_id=target.order_id,
                 shortfall=entry.shortfall,
@@ -644,7 +676,7 @@ class LoyaltyAccount:
     def expire(self, program: LoyaltyProgram, as_of: datetime) -> Outcome[LoyaltyAccount]:
         """Post the expiry of every lot due by ``as_of`` (idempotent: a rerun posts nothing).
 
-        A run dated before the last entry posts nothing: every operation
+        A run dated before the latest entry posts nothing: every operation
         already expired what was due at its own time.
         """
         program = self._check_program(program)

@@ -1,4 +1,4 @@
-"""The ledger's array path over many accounts: nightly expiry and the points liability report.
+"""The ledger's array path over many accounts: their state as columns, nightly expiry, liability.
 
 The per-account path is [`LoyaltyAccount`][crmcore.loyalty.ledger.LoyaltyAccount].
 
@@ -17,6 +17,14 @@ for the expiry of lots under the inactivity rule). Then:
   (1 - expected breakage) it also gives the IFRS 15 / ASC 606 contract liability, the value of the
   points expected to be redeemed (the material right is released on redemption or expiry; PEERS.md
   §4.2, [AC1]).
+
+[`LedgerColumns`][crmcore.loyalty.ledger_batch.LedgerColumns] (from
+[`ledger_columns()`][crmcore.loyalty.ledger_batch.ledger_columns]) is the fuller columnar state the
+batch posting path ([`crmcore.loyalty.posting_batch`][crmcore.loyalty.posting_batch]) reads and
+returns: the open lots by account plus each account's debt, latest time, inactivity deadline and
+per-day cap counter, with the spendable balance of every account in one call
+([`LedgerColumns.balances()`][crmcore.loyalty.ledger_batch.LedgerColumns.balances]) and its lots as
+[`LotColumns`][crmcore.loyalty.ledger_batch.LotColumns] for the reports.
 """
 
 from __future__ import annotations
@@ -24,32 +32,50 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import numpy as np
 
-from crmcore.kernel.arrays import Int64Array
+from crmcore.kernel.arrays import Int64Array, read_only
 from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import fmt, fmt_datetime, html_table, json_number, records_frame
+from crmcore.loyalty._batch_rules import FINGERPRINT_SEED, fingerprints, local_days
+from crmcore.loyalty._batch_rules import NEVER_US as _NEVER
+from crmcore.loyalty._batch_rules import NONE_US as _NONE
+from crmcore.loyalty._posting import earned_on_day
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.expiry import ExpiryRule, program_zone
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
+from crmcore.plotting.loyalty import plot_liability
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
 
 __all__ = [
     "ExpiryRun",
+    "LedgerColumns",
     "LiabilityReport",
     "LotColumns",
+    "NEVER_US",
+    "NONE_US",
     "expire_all",
+    "ledger_columns",
     "liability_report",
     "lot_columns",
 ]
 
-NEVER_US = np.iinfo(np.int64).max
-"""Stands for "no date" in the int64 microsecond columns."""
+NEVER_US: Final = _NEVER
+"""Stands for "no date" in the int64 microsecond columns (the largest int64: after every time)."""
+NONE_US: Final = _NONE
+"""Stands for "not pending" in the ``pending_us`` of
+[`LedgerColumns`][crmcore.loyalty.ledger_batch.LedgerColumns] (the least int64: before every time).
+"""
 
 
 def _us(value: datetime | None) -> int:
@@ -118,6 +144,175 @@ def lot_columns(program: LoyaltyProgram, accounts: Sequence[LoyaltyAccount]) -> 
         pending_us=np.asarray(pending, dtype=np.int64),
         debt=debt,
     )
+
+
+@attrs.frozen(eq=False)
+class LedgerColumns:
+    """The state of many accounts of one program as numpy columns (read-only arrays).
+
+    The open lots are stored by account: account ``i``'s are rows ``lot_start[i]`` to
+    ``lot_start[i + 1]`` of ``available``, ``earned_us``, ``expires_us`` and ``pending_us``, in
+    FIFO order (instants are microseconds since the epoch;
+    [`NEVER_US`][crmcore.loyalty.ledger_batch.NEVER_US] is no expiry,
+    [`NONE_US`][crmcore.loyalty.ledger_batch.NONE_US] not pending). Per account: ``debt``,
+    ``last_us`` (the latest business time, ``NONE_US`` for an empty ledger), ``deadline_us``
+    (the inactivity deadline, ``NEVER_US`` for none), ``entries`` (the ledger's length), and the
+    per-day cap's counter: ``cap_day`` (the local day of ``last_us``, in days since 1970-01-01)
+    and ``cap_points`` (what purchases of that day earned). ``key_index`` holds sorted 64-bit
+    fingerprints of every account's entry keys and earned orders, which tell the batch path that
+    its keys are new without a Python lookup per key; they come from Python's string hash, which
+    differs between processes, so columns are for the process that built them (``seed`` says
+    which, and another process's are refused).
+    """
+
+    program_id: str
+    account_ids: tuple[str, ...]
+    lot_start: Int64Array
+    available: Int64Array
+    earned_us: Int64Array
+    expires_us: Int64Array
+    pending_us: Int64Array
+    debt: Int64Array
+    last_us: Int64Array
+    deadline_us: Int64Array
+    entries: Int64Array
+    cap_day: Int64Array
+    cap_points: Int64Array
+    key_index: Int64Array
+    seed: int
+
+    def __len__(self) -> int:
+        return len(self.account_ids)
+
+    def balances(self, as_of: datetime) -> Int64Array:
+        """The spendable balance of every account as of ``as_of``: open lots neither pending nor
+        expired (none past the inactivity deadline), minus the debt.
+
+        ``as_of`` must not be before an account's latest entry (for an earlier time, ask the
+        account: [`LoyaltyAccount.balance()`][crmcore.loyalty.ledger.LoyaltyAccount.balance]
+        replays its entries).
+        """
+        now = _us(to_utc(as_of, "as_of"))
+        behind = np.flatnonzero(self.last_us > now)
+        if behind.size:
+            account = self.account_ids[int(behind[0])]
+            raise ValidationError("as_of", as_of, f"is before the latest entry of {account!r}")
+        live = (self.expires_us > now) & (self.pending_us <= now)
+        sums = np.concatenate([[0], np.cumsum(np.where(live, self.available, 0))])
+        spendable = sums[self.lot_start[1:]] - sums[self.lot_start[:-1]]
+        spendable[self.deadline_us <= now] = 0
+        return read_only(spendable - self.debt)
+
+    def lots(self) -> LotColumns:
+        """The open lots as [`LotColumns`][crmcore.loyalty.ledger_batch.LotColumns] (for
+        [`liability_report()`][crmcore.loyalty.ledger_batch.liability_report] and
+        [`expire_all()`][crmcore.loyalty.ledger_batch.expire_all])."""
+        counts = np.diff(self.lot_start)
+        account = np.repeat(np.arange(len(self.account_ids), dtype=np.int64), counts)
+        deadline = self.deadline_us[account]
+        expires = np.where(deadline != NEVER_US, deadline, self.expires_us)
+        pending = np.where(self.pending_us == NONE_US, NEVER_US, self.pending_us)
+        return LotColumns(
+            account_ids=self.account_ids,
+            account=read_only(account),
+            available=self.available,
+            earned_us=self.earned_us,
+            expires_us=read_only(expires),
+            pending_us=read_only(pending),
+            debt=self.debt,
+        )
+
+
+def ledger_columns(program: LoyaltyProgram, accounts: Sequence[LoyaltyAccount]) -> LedgerColumns:
+    """The [`LedgerColumns`][crmcore.loyalty.ledger_batch.LedgerColumns] of ``accounts`` (all of
+    ``program``): one pass over their open lots."""
+    if not isinstance(program, LoyaltyProgram):
+        raise ValidationError("program", program, "must be a LoyaltyProgram")
+    n = len(accounts)
+    lot_start = np.zeros(n + 1, dtype=np.int64)
+    available: list[int] = []
+    earned: list[int] = []
+    expires: list[int] = []
+    pending: list[int] = []
+    per_account = np.zeros((6, n), dtype=np.int64)  # debt, last, deadline, entries, day, points
+    debt, last, deadline, entries, cap_day, cap_points = per_account
+    last[:] = NONE_US
+    deadline[:] = NEVER_US
+    cap_day[:] = NONE_US
+    derived = program._derived
+    capped = program.earn.max_points_per_day is not None
+    ids: list[str] = []
+    names: tuple[list[int], list[str], list[int], list[str]] = ([], [], [], [])
+    for i, acc in enumerate(accounts):
+        if not isinstance(acc, LoyaltyAccount) or acc.program_id != program.id:
+            raise ValidationError(f"accounts[{i}]", acc, f"must be an account of {program.id!r}")
+        ids.append(acc.id)
+        state = acc._state
+        _names(state.journal.index, state.n, i, names)
+        for lot in state.lots:
+            available.append(lot.available)
+            earned.append(_us(lot.earned_at))
+            expires.append(_us(lot.expires_at))
+            pending.append(NONE_US if lot.pending_until is None else _us(lot.pending_until))
+        lot_start[i + 1] = len(available)
+        debt[i] = state.debt
+        entries[i] = state.n
+        if state.last_at is not None:
+            last[i] = _us(state.last_at)
+            if capped:
+                cap_points[i] = earned_on_day(state, program, state.last_at)
+        if derived.inactivity and state.last_activity is not None:
+            policy = program.expiry
+            deadline[i] = _us(policy.inactivity_deadline(state.last_activity, program.timezone))
+    if capped:
+        dated = last != NONE_US
+        cap_day[dated] = local_days(program, last[dated])
+    lots = [np.asarray(v, dtype=np.int64) for v in (available, earned, expires, pending)]
+    key_rows, keys, order_rows, orders = names
+    index = np.sort(
+        np.concatenate(
+            [
+                fingerprints(np.asarray(key_rows, np.int64), keys, len(keys), order=False),
+                fingerprints(np.asarray(order_rows, np.int64), orders, len(orders), order=True),
+            ]
+        )
+    )
+    return LedgerColumns(
+        program_id=program.id,
+        account_ids=tuple(ids),
+        lot_start=read_only(lot_start),
+        available=read_only(lots[0]),
+        earned_us=read_only(lots[1]),
+        expires_us=read_only(lots[2]),
+        pending_us=read_only(lots[3]),
+        debt=read_only(debt.copy()),
+        last_us=read_only(last.copy()),
+        deadline_us=read_only(deadline.copy()),
+        entries=read_only(entries.copy()),
+        cap_day=read_only(cap_day.copy()),
+        cap_points=read_only(cap_points.copy()),
+        key_index=read_only(index),
+        seed=FINGERPRINT_SEED,
+    )
+
+
+def _names(
+    index: dict[str, int],
+    length: int,
+    row: int,
+    out: tuple[list[int], list[str], list[int], list[str]],
+) -> None:
+    """Collect the keys and earned orders of the first ``length`` entries (a journal's index
+    maps them to positions; the expiry entries' own keys, with ``#``, are no caller's)."""
+    for name, position in index.items():
+        if position >= length:
+            continue
+        if name.startswith("order#"):
+            out[2].append(row)
+            out[3].append(name[6:])
+        elif "#" not in name:
+            out[0].append(row)
+            out[1].append(name)
 
 
 @attrs.frozen(eq=False)
@@ -269,25 +464,49 @@ class LiabilityReport:
             "debt": self.debt,
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per expiry month: ``month``, ``points``, ``pending``, ``value`` (a float in
+        ``currency``, for analysis; ``to_dict()`` keeps it exact) and ``currency``."""
+        rows = [
+            {
+                "month": m,
+                "points": p,
+                "pending": q,
+                "value": float(v.amount),
+                "currency": v.currency,
+            }
+            for m, p, q, v in zip(self.months, self.points, self.pending, self.values, strict=True)
+        ]
+        columns = ("month", "points", "pending", "value", "currency")
+        return records_frame(rows, "LiabilityReport.to_pandas", columns)
+
+    def plot(self, *, ax: Axes | None = None) -> Axes:
+        """The value by expiry month: [`plot_liability()`][crmcore.plotting.loyalty.plot_liability]
+        (give it several reports for the liability over time)."""
+        return plot_liability(self, ax=ax)
+
     def _repr_html_(self) -> str:
         rows = [
-            [m, p, q, str(v)]
+            [m, p, q, v]
             for m, p, q, v in zip(self.months, self.points, self.pending, self.values, strict=True)
         ]
         top = max((p + q for p, q in zip(self.points, self.pending, strict=True)), default=0)
         caption = (
-            f"as of {self.as_of.isoformat()}; "
-            f"total {self.total_points:,} points = {self.total_value}"
+            f"as of {fmt_datetime(self.as_of)}; "
+            f"total {self.total_points:,} points = {fmt(self.total_value)}"
         )
         if self.liability is not None:
-            caption += f"; liability at {self.expected_redemption} redemption = {self.liability}"
+            caption += (
+                f"; liability at {self.expected_redemption} redemption = {fmt(self.liability)}"
+            )
         return html_table(
             f"Points liability: {self.program_id}",
             ["expires in", "points", "pending", "value"],
             rows,
-            kinds=["auto", "int", "int", "auto"],
+            kinds=["auto", "int", "int", "money"],
             bars={1: float(top)} if top else None,
             caption=caption,
+            currency=self.point_value.currency,
         )
 
 

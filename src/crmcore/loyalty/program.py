@@ -37,6 +37,7 @@ Examples:
 
 from __future__ import annotations
 
+import bisect
 import decimal
 import enum
 import functools
@@ -53,9 +54,11 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money, currency_code, to_decimal
+from crmcore.loyalty.entries import MAX_POINTS
 from crmcore.loyalty.expiry import ExpiryPolicy, ExpiryRule, program_zone
 
 __all__ = [
+    "DEFAULT_OUT_OF_ORDER_TOLERANCE",
     "ROUNDING_MODES",
     "STANDARD_ACTIONS",
     "Campaign",
@@ -251,8 +254,8 @@ class Campaign:
 
 
 def _positive(value: object, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(field, value, "must be a positive integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < MAX_POINTS:
+        raise ValidationError(field, value, "must be a positive integer below 10**12 (MAX_POINTS)")
     return value
 
 
@@ -280,6 +283,8 @@ class RedemptionRule:
             raise ValidationError("points", points, "must be an integer")
         if points <= 0:
             raise ValidationError("points", points, "must be positive")
+        if points >= MAX_POINTS:
+            raise ValidationError("points", points, "must be below 10**12 (MAX_POINTS)")
         if points < self.minimum:
             raise ValidationError("points", points, f"must be at least {self.minimum}")
         if points % self.increment:
@@ -306,8 +311,8 @@ def _currency(value: object) -> str:
 
 
 def _point_value(value: object) -> Money:
-    if not isinstance(value, Money) or value.is_negative:
-        raise ValidationError("program.point_value", value, "must be non-negative Money")
+    if not isinstance(value, Money) or value.amount <= 0:
+        raise ValidationError("program.point_value", value, "must be positive Money")
     return value
 
 
@@ -330,6 +335,19 @@ def _zone(value: object) -> str:
     if not isinstance(value, str):
         raise ValidationError("timezone", value, "must be an IANA time zone name")
     program_zone(value)
+    return value
+
+
+DEFAULT_OUT_OF_ORDER_TOLERANCE: Final = timedelta(minutes=5)
+"""How far behind the ledger's latest entry an operation may arrive by default."""
+_MAX_TOLERANCE: Final = timedelta(days=1)
+
+
+def _tolerance(value: object) -> timedelta:
+    if not isinstance(value, timedelta) or not timedelta(0) <= value <= _MAX_TOLERANCE:
+        raise ValidationError(
+            "out_of_order_tolerance", value, "must be a timedelta from 0 to 1 day"
+        )
     return value
 
 
@@ -380,11 +398,17 @@ class LoyaltyProgram:
     """A loyalty program: currency, point value and every earning, redemption and expiry rule.
 
     ``point_value`` is the money value of one point (redemption value and
-    liability); ``actions`` maps action names (``sign_up``, ``review``,
-    ``referral``, ``birthday``...) to the points they award;
+    liability; positive: a program whose points are worth nothing has no
+    liability to report and is refused); ``actions`` maps action names (``sign_up``, ``review``,
+    ``referral``, ``birthday``...) to the points they award (each below
+    [`MAX_POINTS`][crmcore.loyalty.entries.MAX_POINTS]);
     ``pending_days`` is the return window during which purchase points stay
     pending (0 = available at once); ``timezone`` (IANA name) is where days
-    and months are counted for caps and expiry.
+    and months are counted for caps and expiry. ``out_of_order_tolerance``
+    (default 5 minutes, at most a day) is how far behind an account's latest
+    entry an operation may be dated and still be placed at its own time (app
+    servers' clocks differ, requests overtake each other); anything older needs
+    a back-dated adjustment (see [`crmcore.loyalty.ledger`][crmcore.loyalty.ledger]).
     """
 
     id: str = attrs.field(converter=_program_id)
@@ -401,6 +425,9 @@ class LoyaltyProgram:
         default=ReturnPolicy.WITHIN_BALANCE, converter=_return_policy
     )
     timezone: str = attrs.field(default="UTC", converter=_zone)
+    out_of_order_tolerance: timedelta = attrs.field(
+        default=DEFAULT_OUT_OF_ORDER_TOLERANCE, converter=_tolerance
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.point_value.currency != self.currency:
@@ -456,6 +483,7 @@ class _Derived:
     """
 
     __slots__ = (
+        "bounds",
         "campaigns",
         "cap",
         "currency",
@@ -493,7 +521,10 @@ class _Derived:
         self.per_day = program.expiry.rule in (ExpiryRule.END_OF_MONTH, ExpiryRule.FIXED_DATE)
         self.inactivity = program.expiry.rule is ExpiryRule.INACTIVITY
         self.describe = program.expiry.describe()
-        self.factors: dict[tuple[str, str | None, str | None], Decimal] = {}
+        self.bounds = sorted({t for c in program.campaigns for t in (c.starts_at, c.ends_at)})
+        self.factors: dict[
+            tuple[int, str, str | None, str | None], tuple[Decimal, int, tuple[str, ...]]
+        ] = {}
         self.expiry_by_day: dict[date, datetime | None] = {}
         self.values: dict[int, Money] = {}
 
@@ -511,35 +542,49 @@ class _Derived:
                 f"must be in the program currency {self.currency}",
             )
         base = amount.amount * self.rate
-        channel = purchase.channel
-        category = purchase.category
         if tier is not None and type(tier) is not str:
             _tier(tier)  # raises: only names are memo keys
-        key = (channel, category, tier)
-        multiplier = self.factors.get(key)
-        if multiplier is None:
-            rule = self.earn
-            multiplier = rule.channel_multipliers.get(channel, _ONE)
-            if category is not None:
-                multiplier *= rule.category_multipliers.get(category, _ONE)
-            if tier is not None:
-                multiplier *= rule.tier_multipliers.get(_tier(tier), _ONE)
-            if len(self.factors) < _MEMO_SIZE:
-                self.factors[key] = multiplier
-        bonus = 0
-        names: tuple[str, ...] = ()
-        if self.campaigns:
-            at = purchase.at
-            for campaign in self.campaigns:
-                if campaign.applies(at, channel, category):
-                    multiplier *= campaign.multiplier
-                    bonus += campaign.bonus_points
-                    names += (campaign.name,)
+        span = bisect.bisect_right(self.bounds, purchase.at) if self.bounds else 0
+        multiplier, bonus, names = self.factor(span, purchase.channel, purchase.category, tier)
         points = int((base * multiplier).to_integral_value(rounding=self.rounding)) + bonus
         cap = self.cap
         if cap is not None and points > cap:
             points = cap
         return base, multiplier, bonus, names, points
+
+    def factor(
+        self, span: int, channel: str, category: str | None, tier: str | None
+    ) -> tuple[Decimal, int, tuple[str, ...]]:
+        """``(multiplier, bonus, campaign names)`` of a purchase made in the ``span``-th interval of
+        ``bounds`` (the campaigns' start and end instants, sorted): within one interval the same
+        campaigns run, so the product is computed once per (interval, channel, category, tier).
+
+        The multiplications happen in the order of the module doc (channel, category, tier, then
+        each running campaign in the program's order), so the `Decimal` is the same at any speed.
+        """
+        key = (span, channel, category, tier)
+        found = self.factors.get(key)
+        if found is not None:
+            return found
+        rule = self.earn
+        multiplier = rule.channel_multipliers.get(channel, _ONE)
+        if category is not None:
+            multiplier *= rule.category_multipliers.get(category, _ONE)
+        if tier is not None:
+            multiplier *= rule.tier_multipliers.get(_tier(tier), _ONE)
+        bonus = 0
+        names: tuple[str, ...] = ()
+        if span:  # before the first bound no campaign has started
+            moment = self.bounds[span - 1]  # any instant of the interval decides alike
+            for campaign in self.campaigns:
+                if campaign.applies(moment, channel, category):
+                    multiplier *= campaign.multiplier
+                    bonus += campaign.bonus_points
+                    names += (campaign.name,)
+        found = (multiplier, bonus, names)
+        if len(self.factors) < _MEMO_SIZE:
+            self.factors[key] = found
+        return found
 
     def lot_expiry(self, earned_at: datetime) -> datetime | None:
         """``program.expiry.lot_expiry(earned_at, program.timezone)``, memoised per local day.
@@ -565,7 +610,12 @@ class _Derived:
         """``point_value * points`` (memoised: the same count is worth the same Money)."""
         found = self.values.get(points) if type(points) is int else None
         if found is None:
-            found = self.point_value * points
+            try:
+                found = self.point_value * points
+            except ValidationError:  # beyond what Money holds (MAX_AMOUNT)
+                raise ValidationError(
+                    "points", points, f"are worth more than Money holds at {self.point_value}"
+                ) from None
             if type(points) is int and len(self.values) < _MEMO_SIZE:
                 self.values[points] = found
         return found

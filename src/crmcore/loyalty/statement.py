@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import fmt_datetime, html_table, records_frame
 from crmcore.loyalty.entries import LedgerEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Statement"]
 
@@ -57,18 +61,33 @@ class Statement:
             ],
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per entry of the period: ``at``, ``type``, ``key``, ``points``, ``balance``
+        (the running ledger total after it, from ``opening``), ``order_id``, ``redemption_id``,
+        ``reverses`` and ``reason``."""
+        columns = ("at", "type", "key", "points", "balance", "order_id", "redemption_id",
+                   "reverses", "reason")  # fmt: skip
+        rows: list[dict[str, object]] = []
+        running = self.opening
+        for e in self.entries:
+            running += e.points
+            values = (e.at, e.type.value, e.key, e.points, running, e.order_id,
+                      e.redemption_id, e.reverses, e.reason)  # fmt: skip
+            rows.append(dict(zip(columns, values, strict=True)))
+        return records_frame(rows, "Statement.to_pandas", columns)
+
     def _repr_html_(self) -> str:
         rows: list[list[object]] = [["", "opening", "", self.opening]]
         running = self.opening
         for e in self.entries:
             running += e.points
-            rows.append([e.at.isoformat(), e.type.value, e.key, e.points, running])
+            rows.append([e.at, e.type.value, e.key, e.points, running])
         rows.append(["", "closing", "", self.closing])
         return html_table(
             f"Statement {self.account_id}",
             ["at", "type", "key", "points", "running"],
             rows,
-            caption=f"{self.start.isoformat()} to {self.end.isoformat()}",
+            caption=f"{fmt_datetime(self.start)} to {fmt_datetime(self.end)}",
         )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -24,13 +24,16 @@ from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, from_micros
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
-from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
 from crmcore.loyalty.tier_policy import (
     DowngradePolicy,
     QualificationWindow,
     TierPolicy,
     tier_micros,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BatchTiers", "evaluate_batch", "evaluate_log"]
 
@@ -298,6 +301,25 @@ class BatchTiers:
             "retentions": int(self.retentions.sum()),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer: ``customer_id`` (``None`` without ids), ``tier`` (its name),
+        ``since``, ``period_end`` (``NaT`` where none) and the ``upgrades``, ``downgrades`` and
+        ``retentions`` the evaluation raised."""
+        ids = self.customer_ids
+        names = np.array(self.policy.names, dtype=object)
+        return data_frame(
+            {
+                "customer_id": [None] * len(self) if ids is None else ids,
+                "tier": names[self.tiers],
+                "since": self.since,
+                "period_end": self.period_end,
+                "upgrades": self.upgrades,
+                "downgrades": self.downgrades,
+                "retentions": self.retentions,
+            },
+            "BatchTiers.to_pandas",
+        )
+
     def _repr_html_(self) -> str:
         total = len(self)
         counts = self.counts()
@@ -306,7 +328,7 @@ class BatchTiers:
             for name, n in counts.items()
         ]
         return html_table(
-            f"Tiers as of {self.as_of.isoformat()}",
+            f"Tiers as of {fmt_datetime(self.as_of)}",
             ["tier", "multiplier", "customers", "share"],
             rows,
             kinds=["auto", "auto", "int", "pct"],

@@ -63,7 +63,7 @@ from crmcore.customers.records import MarketingChannel
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import from_micros, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import fmt_datetime, html_table
 from crmcore.marketing._simulation import OUTCOMES, Attempts, Rows, Simulation
 from crmcore.marketing.guardrails import DEFAULT_GUARDRAILS, Guardrails
 from crmcore.marketing.local_time import DEFAULT_ZONE, TIME_ZONE_ATTRIBUTE, check_zone
@@ -234,7 +234,7 @@ class DryRun:
                               c["frequency_cap"], c["deferred"], c["done"]])  # fmt: skip
         top = max((r[2] for r in table), default=0)
         return html_table(
-            f"Dry run {self.start.isoformat()} to {self.end.isoformat()}",
+            f"Dry run {fmt_datetime(self.start)} to {fmt_datetime(self.end)}",
             ["workflow", "step", "reached", "sent", "no consent", "capped", "held", "done"],
             table,
             bars={2: float(top)},

@@ -29,6 +29,7 @@ from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
 from crmcore.kernel.clock import DAY_US, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import items_of
 from crmcore.segments.resolved import (
     COMPARATORS,
     AggRef,
@@ -47,7 +48,13 @@ from crmcore.segments.resolved import (
     is_number,
     resolve,
 )
-from crmcore.segments.rules import COMPUTED_FIELDS, FieldType, Predicate, RuleSchema
+from crmcore.segments.rules import (
+    COMPUTED_FIELDS,
+    FieldType,
+    Predicate,
+    RuleSchema,
+)
+from crmcore.segments.typecheck import check_schema
 
 __all__ = ["matches", "record_schema"]
 
@@ -68,10 +75,12 @@ def _attribute_type(value: object) -> FieldType | None:
 
 def record_schema(record: Mapping[str, object], base: RuleSchema | None = None) -> RuleSchema:
     """``base`` (default: the standard schema) plus the ``attr.*`` fields of ``record``."""
-    schema = RuleSchema.default() if base is None else base
+    schema = RuleSchema.default() if base is None else check_schema(base, "base")
+    if not isinstance(record, Mapping):
+        raise ValidationError("record", record, "must be a mapping of field name to value")
     extra: dict[str, FieldType] = {}
     for key, value in record.items():
-        if key.startswith("attr.") and key not in schema.fields:
+        if isinstance(key, str) and key.startswith("attr.") and key not in schema.fields:
             tp = _attribute_type(value)
             if tp is not None:
                 extra[key] = tp
@@ -238,7 +247,9 @@ def _purchase_rows(
     rows: Iterable[Purchase | Mapping[str, object]], customer_id: object
 ) -> list[tuple[int, Mapping[str, float | None]]]:
     out: list[tuple[int, Mapping[str, float | None]]] = []
-    for row in rows:
+    for i, row in enumerate(items_of(rows, "purchases", "purchases")):
+        if not isinstance(row, Purchase | Mapping):
+            raise ValidationError(f"purchases[{i}]", row, "must be a Purchase or a log record")
         if isinstance(row, Purchase):
             if row.customer_id != customer_id:
                 continue
@@ -260,7 +271,9 @@ def _event_rows(
     rows: Iterable[Interaction | Mapping[str, object]], customer_id: object
 ) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
-    for row in rows:
+    for i, row in enumerate(items_of(rows, "events", "events")):
+        if not isinstance(row, Interaction | Mapping):
+            raise ValidationError(f"events[{i}]", row, "must be an Interaction or a log record")
         if isinstance(row, Interaction):
             if row.customer_id == customer_id:
                 out.append((to_micros(row.at), row.kind))
@@ -307,7 +320,8 @@ def matches(
     if not isinstance(record, Mapping):
         raise ValidationError("customer", customer, "must be a Customer or a record mapping")
     at = to_utc(as_of, "as_of")
-    resolved = resolve(rule, record_schema(record, schema), at)
+    base = None if schema is None else check_schema(schema)
+    resolved = resolve(rule, record_schema(record, base), at)
     cid = record.get("id")
     one = _Customer(record, at, _purchase_rows(purchases, cid), _event_rows(events, cid))
     return one.test(resolved)

@@ -102,7 +102,14 @@ from crmcore.segments.resolved import (
     RText,
     resolve,
 )
-from crmcore.segments.rules import COMPUTED_FIELDS, FieldType, Predicate, RuleSchema
+from crmcore.segments.resolved import TYPES as RESOLVED_TYPES
+from crmcore.segments.rules import (
+    COMPUTED_FIELDS,
+    FieldType,
+    Predicate,
+    RuleSchema,
+)
+from crmcore.segments.typecheck import check_schema
 
 __all__ = ["MaskEvaluator", "frame_schema", "mask"]
 
@@ -138,6 +145,8 @@ _EXPECTED_KINDS: Final[dict[FieldType, tuple[str, ...]]] = {
 
 def frame_schema(frame: CustomerFrame, event_kinds: Iterable[str] | None = None) -> RuleSchema:
     """The rule schema of ``frame``: its columns (``attr.*`` included) plus computed fields."""
+    if not isinstance(frame, CustomerFrame):
+        raise ValidationError("frame", frame, "must be a CustomerFrame")
     base = _DEFAULT_SCHEMA if event_kinds is None else RuleSchema.default(event_kinds)
     extra = {
         name: _KIND_TYPES[frame.column(name).kind]
@@ -207,7 +216,7 @@ class MaskEvaluator:
         self.end = to_micros(self.as_of)
         self.transactions = transactions
         self.events = events
-        self.schema = frame_schema(frame) if schema is None else schema
+        self.schema = frame_schema(frame) if schema is None else check_schema(schema)
         self.block_size = block_size
         self.n = len(frame)
         self._masks: dict[Resolved, BoolArray] = {}
@@ -221,6 +230,8 @@ class MaskEvaluator:
 
     def evaluate(self, node: Resolved) -> BoolArray:
         """The mask of a resolved tree (cached by value)."""
+        if not isinstance(node, RESOLVED_TYPES):
+            raise ValidationError("node", node, "must be a resolved rule (see resolve())")
         found = self._masks.get(node)
         if found is None:
             found = self._compute(node)

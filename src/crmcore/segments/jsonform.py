@@ -222,6 +222,10 @@ def rule_to_json_text(rule: Predicate, *, indent: int | None = None) -> str:
         >>> rule_to_json_text(parse_rule('did "signup"'))
         '{"crmcore_rule": 1, "rule": {"type": "did", "event_kind": "signup", "window": null}}'
     """
+    if indent is not None and (
+        isinstance(indent, bool) or not isinstance(indent, int) or not 0 <= indent <= 16
+    ):
+        raise ValidationError("indent", indent, "must be None or a whole number from 0 to 16")
     document = rule_to_json(rule)
     try:
         return json.dumps(document, indent=indent, ensure_ascii=False, allow_nan=False)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import bisect
 from typing import NamedTuple
 
-from crmcore.kernel.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
+from crmcore.kernel.validators import items_of
 
 __all__ = ["SourceMap", "Span", "line_column", "line_starts", "syntax_error"]
 
@@ -40,14 +41,21 @@ class SourceMap:
     """
 
     def __init__(self, text: str, root: Span) -> None:
+        if not isinstance(text, str):
+            raise ValidationError("text", text, "must be the rule's source text")
+        if not isinstance(root, Span):
+            raise ValidationError("root", root, "must be the parser's Span of the rule")
         self.text = text
         self._root = root
         self._line_starts = line_starts(text)
 
     def position(self, path: tuple[int, ...]) -> tuple[int, int]:
         """The (line, column) where the node at ``path`` starts; (0, 0) if there is none."""
+        steps = items_of(path, "path", "child indices")
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in steps):
+            raise ValidationError("path", path, "must be a tuple of child indices (ints)")
         span = self._root
-        for index in path:
+        for index in steps:
             if not 0 <= index < len(span.children):
                 return (0, 0)
             span = span.children[index]

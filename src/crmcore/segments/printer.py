@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final, TypeVar
 
-from crmcore.kernel.errors import RuleSyntaxError
+from crmcore.kernel.errors import RuleSyntaxError, ValidationError
 from crmcore.segments.grammar import MAX_DEPTH, boolean_depth
 from crmcore.segments.rules import (
     And,
@@ -71,6 +71,8 @@ def quote_string(text: str) -> str:
         >>> print(quote_string('say "hi"\\n'))
         "say \\"hi\\"\\n"
     """
+    if not isinstance(text, str):
+        raise ValidationError("text", text, "must be a string")
     return f'"{_escape(text, chr(34))}"'
 
 
@@ -81,6 +83,8 @@ def quote_name(name: str) -> str:
         >>> quote_name("attr.loyalty_tier"), quote_name("count"), quote_name("my field")
         ('attr.loyalty_tier', '`count`', '`my field`')
     """
+    if not isinstance(name, str):
+        raise ValidationError("name", name, "must be a string")
     if _PLAIN_NAME.fullmatch(name) and name.lower() not in KEYWORDS:
         return name
     return f"`{_escape(name, '`')}`"
@@ -112,7 +116,11 @@ def format_literal(value: LiteralValue) -> str:
         return quote_string(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise ValidationError(
+        "value", value, "must be None, a bool, number, string, date or datetime (a literal value)"
+    )
 
 
 def _duration(duration: Duration) -> str:

@@ -65,6 +65,7 @@ from crmcore.segments.rules import (
     TimeCompare,
     Within,
 )
+from crmcore.segments.typecheck import check_predicate, check_schema
 
 __all__ = [
     "AggRef",
@@ -200,6 +201,8 @@ class RNot:
 Leaf: TypeAlias = RCompare | RIn | RNull | RText | RTag | Const
 """A resolved leaf."""
 Resolved: TypeAlias = Leaf | RAnd | ROr | RNot
+TYPES: Final = (RCompare, RIn, RNull, RText, RTag, Const, RAnd, ROr, RNot)
+"""The classes of a resolved node, for ``isinstance``."""
 """A resolved rule."""
 
 
@@ -331,6 +334,8 @@ def resolve(rule: Predicate, schema: RuleSchema, as_of: datetime) -> Resolved:
         >>> [(c.op, c.value) for c in r.items]
         [('>', 0), ('<=', 86400000000)]
     """
+    check_predicate(rule)
+    check_schema(schema)
     at = to_utc(as_of, "as_of")
     end = to_micros(at)
     return _resolve(rule, schema, at, end)

@@ -34,6 +34,7 @@ Null semantics (the same in every back end):
 from __future__ import annotations
 
 import re
+import typing
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -41,12 +42,14 @@ from typing import Any, Final, TypeAlias, TypeGuard
 from typing import Literal as TypingLiteral
 
 import attrs
+from attrs.validators import optional
 from dateutil.relativedelta import relativedelta
 
 from crmcore.columnar import CUSTOMER_SCHEMA, TRANSACTION_SCHEMA, ColumnKind, Schema
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.validators import instance_of, instances_of, items_of
 
 __all__ = [
     "AGGREGATE_FUNCTIONS",
@@ -183,6 +186,21 @@ def _is_bool(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> 
         raise ValidationError(attribute.name, value, "must be True or False")
 
 
+def _one_of(value: object, options: Iterable[str], field: str, shown: object) -> None:
+    if not isinstance(value, str) or value not in options:
+        raise ValidationError(field, value, f"must be one of {shown}")
+
+
+def _is_duration(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Duration):
+        raise ValidationError(attribute.name, value, "must be a Duration")
+
+
+def _is_point(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, Literal | Duration):
+        raise ValidationError(attribute.name, value, "must be a Literal or a Duration")
+
+
 def _is_predicate(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, _PREDICATE_TYPES):
         raise ValidationError(attribute.name, value, "must be a predicate node")
@@ -239,12 +257,7 @@ def _short(value: object) -> str:
 def _literal_value(value: LiteralValue) -> LiteralValue:
     # Aware datetimes are kept in canonical UTC so equal instants compare equal.
     if isinstance(value, datetime) and value.tzinfo is not None:
-        try:
-            return to_utc(value)
-        except OverflowError:
-            raise ValidationError(
-                "literal", value, "is outside the datetime range in UTC"
-            ) from None
+        return to_utc(value, "literal")  # refuses an instant outside years 1 to 9999 in UTC
     return value
 
 
@@ -285,8 +298,7 @@ def _check_amount(_instance: object, _attribute: object, value: int) -> None:
 
 
 def _check_unit(_instance: object, _attribute: object, value: str) -> None:
-    if value not in _DURATION_UNITS:
-        raise ValidationError("duration.unit", value, f"must be one of {_DURATION_UNITS}")
+    _one_of(value, _DURATION_UNITS, "duration.unit", _DURATION_UNITS)
 
 
 @attrs.frozen
@@ -330,13 +342,11 @@ class Duration:
 
 
 def _check_function(_instance: object, _attribute: object, value: str) -> None:
-    if value not in AGGREGATE_FUNCTIONS:
-        raise ValidationError("aggregate.function", value, f"must be one of {AGGREGATE_FUNCTIONS}")
+    _one_of(value, AGGREGATE_FUNCTIONS, "aggregate.function", AGGREGATE_FUNCTIONS)
 
 
 def _check_source(_instance: object, _attribute: object, value: str) -> None:
-    if value not in ("purchases", "events"):
-        raise ValidationError("aggregate.source", value, "must be 'purchases' or 'events'")
+    _one_of(value, ("purchases", "events"), "aggregate.source", "'purchases' or 'events'")
 
 
 @attrs.frozen
@@ -359,9 +369,7 @@ class Aggregate:
     event_kind: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(_is_name)
     )
-    window: Duration | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Duration))
-    )
+    window: Duration | None = attrs.field(default=None, validator=optional(_is_duration))
 
     def __attrs_post_init__(self) -> None:
         if self.function == "count" and self.column is not None:
@@ -382,8 +390,7 @@ Operand: TypeAlias = Field | Aggregate
 
 
 def _check_operator(_instance: object, _attribute: object, value: str) -> None:
-    if value not in COMPARISON_OPERATORS:
-        raise ValidationError("operator", value, f"must be one of {COMPARISON_OPERATORS}")
+    _one_of(value, COMPARISON_OPERATORS, "operator", COMPARISON_OPERATORS)
 
 
 @attrs.frozen
@@ -396,7 +403,7 @@ class Compare:
 
 
 def _literal_tuple(values: Iterable[Literal]) -> tuple[Literal, ...]:
-    return tuple(values)
+    return items_of(values, "values", "literals")
 
 
 def _check_values(_instance: object, _attribute: object, value: tuple[Literal, ...]) -> None:
@@ -439,8 +446,7 @@ class IsNull:
 
 
 def _check_text_operator(_instance: object, _attribute: object, value: str) -> None:
-    if value not in _TEXT_OPERATORS:
-        raise ValidationError("operator", value, f"must be one of {_TEXT_OPERATORS}")
+    _one_of(value, _TEXT_OPERATORS, "operator", _TEXT_OPERATORS)
 
 
 @attrs.frozen
@@ -476,7 +482,7 @@ class Within:
     """
 
     operand: Field = attrs.field(validator=_is_field)
-    duration: Duration = attrs.field(validator=attrs.validators.instance_of(Duration))
+    duration: Duration = attrs.field(validator=_is_duration)
 
 
 @attrs.frozen
@@ -491,13 +497,10 @@ class TimeCompare:
 
     operand: Field = attrs.field(validator=_is_field)
     operator: TimeOperator
-    point: Literal | Duration = attrs.field(
-        validator=attrs.validators.instance_of((Literal, Duration))
-    )
+    point: Literal | Duration = attrs.field(validator=_is_point)
 
     def __attrs_post_init__(self) -> None:
-        if self.operator not in ("before", "after"):
-            raise ValidationError("operator", self.operator, "must be 'before' or 'after'")
+        _one_of(self.operator, ("before", "after"), "operator", "'before' or 'after'")
 
 
 @attrs.frozen
@@ -508,13 +511,11 @@ class Did:
     """
 
     event_kind: str = attrs.field(validator=_is_name)
-    window: Duration | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Duration))
-    )
+    window: Duration | None = attrs.field(default=None, validator=optional(_is_duration))
 
 
 def _predicate_tuple(items: Iterable[Predicate]) -> tuple[Predicate, ...]:
-    return tuple(items)
+    return items_of(items, "items", "predicates")
 
 
 def _check_items(_instance: object, _attribute: object, value: tuple[Predicate, ...]) -> None:
@@ -613,8 +614,32 @@ def walk(node: Node) -> Iterable[Node]:
 # --- schema ----------------------------------------------------------------------------
 
 
-def _frozen_types(value: Mapping[str, FieldType]) -> FrozenDict[str, FieldType]:
+_FIELD_TYPES: Final = frozenset(typing.get_args(FieldType))
+
+
+def _types(value: object, field: str) -> FrozenDict[str, FieldType]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(field, value, "must be a mapping of name to field type")
+    for name, tp in value.items():
+        if not isinstance(name, str) or not name:
+            raise ValidationError(field, name, "names must be non-empty strings")
+        if not isinstance(tp, str) or tp not in _FIELD_TYPES:
+            raise ValidationError(
+                f"{field}[{name!r}]", tp, f"must be one of {', '.join(sorted(_FIELD_TYPES))}"
+            )
     return FrozenDict(value)
+
+
+def _field_types(value: object) -> FrozenDict[str, FieldType]:
+    return _types(value, "fields")
+
+
+def _column_types(value: object) -> FrozenDict[str, FieldType]:
+    return _types(value, "purchase_columns")
+
+
+def _event_kinds(value: object) -> frozenset[str] | None:
+    return None if value is None else frozenset(instances_of(value, str, "event_kinds"))
 
 
 @attrs.frozen
@@ -631,27 +656,29 @@ class RuleSchema:
         ('number', 'string', 'number')
     """
 
-    fields: FrozenDict[str, FieldType] = attrs.field(converter=_frozen_types)
-    purchase_columns: FrozenDict[str, FieldType] = attrs.field(converter=_frozen_types)
-    event_kinds: frozenset[str] | None = None
+    fields: FrozenDict[str, FieldType] = attrs.field(converter=_field_types)
+    purchase_columns: FrozenDict[str, FieldType] = attrs.field(converter=_column_types)
+    event_kinds: frozenset[str] | None = attrs.field(default=None, converter=_event_kinds)
 
     @classmethod
     def from_schema(
         cls, customer_schema: Schema, event_kinds: Iterable[str] | None = None
     ) -> RuleSchema:
         """The rule schema of a customer column schema (plus the computed fields)."""
+        instance_of(customer_schema, Schema, "customer_schema", "a columnar Schema")
         fields: dict[str, FieldType] = {
             c.name: _KIND_TO_TYPE[c.kind] for c in customer_schema.columns
         }
         for name, (tp, _doc) in COMPUTED_FIELDS.items():
             fields.setdefault(name, tp)
+        # The purchase columns every back end has: a stored purchase (SQL) knows its
+        # amount and item count, not the order lines a log may also carry.
         purchases: dict[str, FieldType] = {
             c.name: _KIND_TO_TYPE[c.kind]
             for c in TRANSACTION_SCHEMA.columns
-            if c.kind in ("float", "int")
+            if c.name in ("amount", "items")
         }
-        kinds = None if event_kinds is None else frozenset(event_kinds)
-        return cls(fields, purchases, kinds)
+        return cls(fields, purchases, _event_kinds(event_kinds))
 
     @classmethod
     def default(cls, event_kinds: Iterable[str] | None = None) -> RuleSchema:
@@ -661,6 +688,6 @@ class RuleSchema:
     def with_attributes(self, attributes: Mapping[str, FieldType]) -> RuleSchema:
         """This schema plus ``attr.<name>`` fields of the given types."""
         fields = dict(self.fields)
-        for name, tp in attributes.items():
+        for name, tp in _types(attributes, "attributes").items():
             fields[name if name.startswith("attr.") else f"attr.{name}"] = tp
         return attrs.evolve(self, fields=fields)

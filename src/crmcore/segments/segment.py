@@ -36,10 +36,9 @@ Examples:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import numpy as np
@@ -52,12 +51,16 @@ from crmcore.kernel.clock import ensure_aware, to_utc
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.frozen import FrozenDict
-from crmcore.kernel.reports import html_table
+from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, records_frame
 from crmcore.segments import rules
 from crmcore.segments.evaluate import matches
 from crmcore.segments.evaluate_batch import MaskEvaluator, frame_schema
 from crmcore.segments.events import SegmentEntered, SegmentExited
 from crmcore.segments.resolved import resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
+from crmcore.kernel.validators import instance_of, instances_of, items_of, storable_text
 from crmcore.segments.rules import Predicate, RuleSchema
 
 __all__ = ["MembershipDiff", "Segment", "SegmentMembership", "SegmentSet", "diff"]
@@ -104,7 +107,7 @@ class Segment:
 
 
 def _segments(values: Iterable[Segment]) -> tuple[Segment, ...]:
-    return tuple(values)
+    return items_of(values, "segments", "segments")
 
 
 def _check_segments(_instance: object, _attribute: object, value: tuple[Segment, ...]) -> None:
@@ -185,8 +188,8 @@ class SegmentSet:
         schema: RuleSchema | None = None,
     ) -> tuple[str, ...]:
         """The names of the segments one customer belongs to (the object path)."""
-        bought = tuple(purchases)
-        did = tuple(events)
+        bought = items_of(purchases, "purchases", "purchases")
+        did = items_of(events, "events", "events")
         return tuple(
             s.name
             for s in self.segments
@@ -199,7 +202,16 @@ def _frozen_array(value: AnyArray) -> AnyArray:
 
 
 def _frozen_ids(value: AnyArray) -> AnyArray:
-    return read_only(np.array(value, dtype=STRING_DTYPE, copy=True))
+    ids = items_of(value, "ids", "customer ids")
+    for i, cid in enumerate(ids):
+        if not isinstance(cid, str):
+            raise ValidationError(f"ids[{i}]", cid, "must be a string")
+        storable_text(cid, f"ids[{i}]")
+    return read_only(np.array(ids, dtype=STRING_DTYPE, copy=True))
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return instances_of(value, str, "names")
 
 
 def _aware(_instance: object, _attribute: object, value: datetime) -> None:
@@ -216,7 +228,7 @@ class SegmentMembership:
     """
 
     as_of: datetime = attrs.field(validator=_aware)
-    names: tuple[str, ...]
+    names: tuple[str, ...] = attrs.field(converter=_names)
     ids: AnyArray = attrs.field(converter=_frozen_ids)
     matrix: BoolArray = attrs.field(converter=_frozen_array)
     predicates: int = 0
@@ -255,6 +267,8 @@ class SegmentMembership:
     def segments_of(self, customer_id: str) -> tuple[str, ...]:
         """The segments ``customer_id`` belongs to
         ([`NotFoundError`][crmcore.segments.segment.NotFoundError] for an unknown id)."""
+        instance_of(customer_id, str, "customer_id", "a customer id (a string)")
+        storable_text(customer_id, "customer_id")
         where = np.flatnonzero(self.ids == customer_id)
         if not where.size:
             raise NotFoundError("customer", customer_id)
@@ -286,11 +300,18 @@ class SegmentMembership:
             ],
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per customer (frame order): ``customer_id``, then one boolean column per
+        segment (its name)."""
+        columns: dict[str, object] = {"customer_id": self.ids}
+        columns |= {name: self.matrix[i] for i, name in enumerate(self.names)}
+        return data_frame(columns, "SegmentMembership.to_pandas")
+
     def _repr_html_(self) -> str:
         n = len(self.ids)
         rows = [[name, size, size / n if n else None] for name, size in self.sizes.items()]
         return html_table(
-            f"Segments as of {self.as_of.isoformat()}",
+            f"Segments as of {fmt_datetime(self.as_of)}",
             ["segment", "customers", "share"],
             rows,
             kinds=["str", "int", "pct"],
@@ -300,7 +321,14 @@ class SegmentMembership:
 
 
 def _frozen_ids_map(value: Mapping[str, Iterable[str]]) -> FrozenDict[str, tuple[str, ...]]:
-    return FrozenDict({k: tuple(v) for k, v in value.items()})
+    if not isinstance(value, Mapping):
+        raise ValidationError("ids", value, "must be a mapping of segment name to customer ids")
+    return FrozenDict(
+        {
+            instance_of(k, str, "segment name", "a string"): instances_of(v, str, f"ids[{k!r}]")
+            for k, v in value.items()
+        }
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -335,13 +363,24 @@ class MembershipDiff:
             "events": len(self.events),
         }
 
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per change: ``segment``, ``customer_id`` and ``change`` (``"entered"`` or
+        ``"exited"``), segment by segment, entries first."""
+        rows = [
+            {"segment": name, "customer_id": cid, "change": change}
+            for name in self.exited
+            for change, ids in (("entered", self.entered[name]), ("exited", self.exited[name]))
+            for cid in ids
+        ]
+        return records_frame(rows, "MembershipDiff.to_pandas", ("segment", "customer_id", "change"))
+
     def _repr_html_(self) -> str:
         rows = [
             [
                 name,
                 len(self.entered[name]),
                 len(ids),
-                html.escape(", ".join(self.entered[name][:_HTML_IDS])),
+                ", ".join(self.entered[name][:_HTML_IDS]),
             ]
             for name, ids in self.exited.items()
         ]
@@ -350,7 +389,7 @@ class MembershipDiff:
             ["segment", "entered", "exited", "first entries"],
             rows,
             kinds=["str", "int", "int", "str"],
-            caption=f"{self.before_as_of.isoformat()} → {self.after_as_of.isoformat()}",
+            caption=f"{fmt_datetime(self.before_as_of)} → {fmt_datetime(self.after_as_of)}",
         )
 
 

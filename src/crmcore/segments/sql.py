@@ -1,12 +1,13 @@
-"""Compile a segment rule to parameterised SQL for SQLite, PostgreSQL and DuckDB.
+"""Compile a segment rule to parameterised SQL for SQLite, PostgreSQL, DuckDB and Spark SQL.
 
 [`to_sql()`][crmcore.segments.sql.to_sql] returns ``(sql_text, params)``: a ``SELECT`` of the
 matching customer ids (or, with ``what="where"``, just the condition over the customers table
 aliased ``c``). The rule is resolved and type-checked first
 ([`crmcore.segments.resolved.resolve()`][crmcore.segments.resolved.resolve]), so an unknown field
 never reaches SQL text; identifiers are quoted; **every literal value travels as a parameter**
-(placeholders ``?`` for SQLite and DuckDB, ``%s`` for psycopg), including LIKE patterns, whose
-``%``, ``_`` and ``\\`` are escaped.
+(placeholders ``?`` for SQLite, DuckDB and Spark SQL, ``%s`` for psycopg), including LIKE
+patterns, whose ``%``, ``_`` and ``\\`` are escaped. Spark SQL can also take safe literals instead
+(``inline=True``, [`spark_literal()`][crmcore.segments.sql.spark_literal]).
 
 SQL's three-valued logic is neutralised: every leaf is compiled so that it is
 TRUE or FALSE, never NULL (``COALESCE(<test>, FALSE)``, ``IS NULL``,
@@ -21,8 +22,9 @@ over the stored columns. [`SqlTables`][crmcore.segments.sql.SqlTables] names the
 and says how times are stored: the defaults for ``sqlite`` follow
 [`SqliteStore`][crmcore.storage.sqlite.SqliteStore] (datetimes as integer microseconds since the
 epoch, dates as ``YYYY-MM-DD`` text, amounts as decimal text, custom attributes in
-``customer_attributes``); for ``postgresql`` and ``duckdb`` datetimes are ``TIMESTAMPTZ``, dates
-``DATE`` and custom attributes are columns named ``attr.<name>`` of the customers table.
+``customer_attributes``); for ``postgresql``, ``duckdb`` and ``spark`` datetimes are
+``TIMESTAMPTZ`` (Spark: ``TimestampType``), dates ``DATE`` and custom attributes are columns named
+``attr.<name>`` of the customers table.
 
 Examples:
     >>> from datetime import UTC, datetime
@@ -63,21 +65,41 @@ from crmcore.segments.resolved import (
 )
 from crmcore.segments.rules import COMPUTED_FIELDS, Predicate, RuleSchema
 
-__all__ = ["DIALECTS", "Dialect", "SqlTables", "escape_like", "quote_identifier", "to_sql"]
+__all__ = [
+    "DIALECTS",
+    "Dialect",
+    "SqlTables",
+    "escape_like",
+    "quote_identifier",
+    "spark_literal",
+    "to_sql",
+]
 
-Dialect = Literal["sqlite", "postgresql", "duckdb"]
-DIALECTS: Final[tuple[Dialect, ...]] = ("sqlite", "postgresql", "duckdb")
+Dialect = Literal["sqlite", "postgresql", "duckdb", "spark"]
+DIALECTS: Final[tuple[Dialect, ...]] = ("sqlite", "postgresql", "duckdb", "spark")
 
-_PLACEHOLDER: Final = {"sqlite": "?", "postgresql": "%s", "duckdb": "?"}
-_REAL: Final = {"sqlite": "REAL", "postgresql": "DOUBLE PRECISION", "duckdb": "DOUBLE"}
+_PLACEHOLDER: Final = {"sqlite": "?", "postgresql": "%s", "duckdb": "?", "spark": "?"}
+_REAL: Final = {
+    "sqlite": "REAL",
+    "postgresql": "DOUBLE PRECISION",
+    "duckdb": "DOUBLE",
+    "spark": "DOUBLE",
+}
 _LIKE_ESCAPE: Final = "\\"
 
 
-def quote_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier (``"`` doubled); NUL and empty names are refused."""
+def quote_identifier(name: str, dialect: Dialect | None = None) -> str:
+    """``name`` as a quoted SQL identifier (``"`` doubled); NUL and empty names are refused.
+
+    For ``postgresql`` a ``%`` is doubled too: psycopg reads every ``%`` of the query text as the
+    start of a placeholder, quoted or not, so an unescaped one would shift the parameters.
+    """
     if not isinstance(name, str) or not name or "\x00" in name:
         raise ValidationError("identifier", name, "must be a non-empty name without NUL")
-    return '"' + name.replace('"', '""') + '"'
+    if dialect == "spark":  # Spark SQL quotes identifiers with backticks
+        return "`" + name.replace("`", "``") + "`"
+    quoted = '"' + name.replace('"', '""') + '"'
+    return quoted.replace("%", "%%") if dialect == "postgresql" else quoted
 
 
 def escape_like(text: str) -> str:
@@ -92,6 +114,38 @@ def escape_like(text: str) -> str:
         .replace("%", _LIKE_ESCAPE + "%")
         .replace("_", _LIKE_ESCAPE + "_")
     )
+
+
+def spark_literal(value: object) -> str:
+    """A Spark SQL literal of a rule value, safe for any text: the rule behind ``inline=True``.
+
+    Text is written as its UTF-8 bytes in hex, ``decode(X'68C3A9', 'UTF-8')``:
+    the literal holds hex digits only, so no quote, backslash or comment can
+    end it early, whatever the parser's escaping settings. Numbers are
+    written from Python's ``int`` / ``repr(float)`` (digits, sign, point,
+    exponent), datetimes as ``timestamp_micros(<int>)`` (an instant, whatever
+    the session time zone), dates as ``DATE 'YYYY-MM-DD'``, booleans as
+    ``TRUE``/``FALSE``.
+
+    Examples:
+        >>> spark_literal("O'Brien")
+        "decode(X'4F27427269656E', 'UTF-8')"
+        >>> spark_literal(2.5), spark_literal(7), spark_literal(True)
+        ("CAST('2.5' AS DOUBLE)", 'CAST(7 AS BIGINT)', 'TRUE')
+    """
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return f"CAST({int(value)} AS BIGINT)"
+    if isinstance(value, float):
+        return f"CAST('{float(value)!r}' AS DOUBLE)"
+    if isinstance(value, str):
+        return f"decode(X'{value.encode('utf-8').hex().upper()}', 'UTF-8')"
+    if isinstance(value, datetime):
+        return f"timestamp_micros(CAST({to_micros(value)} AS BIGINT))"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    raise ValidationError("value", value, "has no Spark literal (str, number, bool, date, time)")
 
 
 def _identifier(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -165,15 +219,25 @@ def _check_dialect(dialect: object) -> None:
 class _Compiler:
     """Emits SQL text and collects parameters in placeholder order."""
 
-    def __init__(self, dialect: Dialect, tables: SqlTables, as_of: datetime) -> None:
+    def __init__(
+        self, dialect: Dialect, tables: SqlTables, as_of: datetime, inline: bool = False
+    ) -> None:
         self.dialect = dialect
         self.t = tables
         self.as_of = as_of
+        self.inline = inline
         self.params: list[object] = []
-        self.c = "c." + quote_identifier(tables.customer_id)
+        self.c = "c." + self.quote(tables.customer_id)
+
+    def quote(self, name: str) -> str:
+        """An identifier quoted for this dialect
+        ([`quote_identifier()`][crmcore.segments.sql.quote_identifier])."""
+        return quote_identifier(name, self.dialect)
 
     # -- parameters --------------------------------------------------------------------
     def param(self, value: object) -> str:
+        if self.inline:
+            return spark_literal(value)
         self.params.append(value)
         return _PLACEHOLDER[self.dialect]
 
@@ -200,7 +264,7 @@ class _Compiler:
 
     # -- operands ----------------------------------------------------------------------
     def column(self, name: str) -> str:
-        return "c." + quote_identifier(name)
+        return "c." + self.quote(name)
 
     def ref(self, ref: Ref) -> str:
         if isinstance(ref, AggRef):
@@ -218,13 +282,13 @@ class _Compiler:
     def attribute(self, ref: FieldRef) -> str:
         t = self.t
         assert t.attributes is not None
-        a = "a." + quote_identifier(t.attributes_value)
+        a = "a." + self.quote(t.attributes_value)
         value = self.real(a) if ref.type == "number" else a
         name = self.param(ref.name[len("attr.") :])
         return (
-            f"(SELECT {value} FROM {quote_identifier(t.attributes)} AS a"
-            f" WHERE a.{quote_identifier(t.attributes_customer)} = {self.c}"
-            f" AND a.{quote_identifier(t.attributes_name)} = {name})"
+            f"(SELECT {value} FROM {self.quote(t.attributes)} AS a"
+            f" WHERE a.{self.quote(t.attributes_customer)} = {self.c}"
+            f" AND a.{self.quote(t.attributes_name)} = {name})"
         )
 
     def micros_of(self, expression: str) -> str:
@@ -233,6 +297,8 @@ class _Compiler:
             return expression
         if self.dialect == "duckdb":
             return f"epoch_us({expression})"
+        if self.dialect == "spark":
+            return f"unix_micros({expression})"
         return f"(EXTRACT(EPOCH FROM {expression}) * 1000000)"
 
     def computed(self, name: str) -> str:
@@ -273,19 +339,19 @@ class _Compiler:
             select = "COUNT(*)"
         else:
             assert ref.column is not None
-            value = self.real("l." + quote_identifier(ref.column))
+            value = self.real("l." + self.quote(ref.column))
             function = ref.function.upper()
             select = f"COALESCE(SUM({value}), 0)" if function == "SUM" else f"{function}({value})"
-        at_column = "l." + quote_identifier(at)
+        at_column = "l." + self.quote(at)
         where = [
-            f"l.{quote_identifier(who)} = {self.c}",
+            f"l.{self.quote(who)} = {self.c}",
             f"{at_column} <= {self.time_param(ref.end)}",
         ]
         if ref.start is not None:
             where.append(f"{at_column} > {self.time_param(ref.start)}")
         if ref.event_kind is not None:
-            where.append(f"l.{quote_identifier(t.events_kind)} = {self.param(ref.event_kind)}")
-        return f"(SELECT {select} FROM {quote_identifier(table)} AS l WHERE {' AND '.join(where)})"
+            where.append(f"l.{self.quote(t.events_kind)} = {self.param(ref.event_kind)}")
+        return f"(SELECT {select} FROM {self.quote(table)} AS l WHERE {' AND '.join(where)})"
 
     # -- predicates --------------------------------------------------------------------
     def node(self, node: Resolved) -> str:
@@ -301,10 +367,10 @@ class _Compiler:
             case RTag(field=field, tag=tag):
                 t = self.t
                 return (
-                    f"EXISTS (SELECT 1 FROM {quote_identifier(t.tags)} AS t"
-                    f" WHERE t.{quote_identifier(t.tags_customer)} = {self.c}"
-                    f" AND t.{quote_identifier(t.tags_field)} = {self.param(field)}"
-                    f" AND t.{quote_identifier(t.tags_tag)} = {self.param(tag)})"
+                    f"EXISTS (SELECT 1 FROM {self.quote(t.tags)} AS t"
+                    f" WHERE t.{self.quote(t.tags_customer)} = {self.c}"
+                    f" AND t.{self.quote(t.tags_field)} = {self.param(field)}"
+                    f" AND t.{self.quote(t.tags_tag)} = {self.param(tag)})"
                 )
             case RNull(ref=ref, negated=negated):
                 return f"({self.ref(ref)} IS {'NOT ' if negated else ''}NULL)"
@@ -336,10 +402,13 @@ class _Compiler:
             "starts_with": f"{escaped}%",
             "ends_with": f"%{escaped}",
         }[node.op]
+        # Spark's LIKE escapes with "\\" already, and its literal '\\' would depend on a parser
+        # setting (spark.sql.parser.escapedStringLiterals): say nothing there.
+        escape = "" if self.dialect == "spark" else " ESCAPE '\\'"
         if node.ignore_case:
-            test = f"lower({operand}) LIKE lower({self.param(pattern)}) ESCAPE '\\'"
+            test = f"lower({operand}) LIKE lower({self.param(pattern)}){escape}"
         else:
-            test = f"{operand} LIKE {self.param(pattern)} ESCAPE '\\'"
+            test = f"{operand} LIKE {self.param(pattern)}{escape}"
         return f"COALESCE({test}, FALSE)"
 
 
@@ -351,6 +420,7 @@ def to_sql(
     tables: SqlTables | None = None,
     schema: RuleSchema | None = None,
     what: Literal["select", "where"] = "select",
+    inline: bool = False,
 ) -> tuple[str, tuple[object, ...]]:
     """Compile ``rule`` at ``as_of`` to ``(sql_text, params)`` for ``dialect``.
 
@@ -362,23 +432,30 @@ def to_sql(
     [`with_attributes()`][crmcore.segments.rules.RuleSchema.with_attributes]). Raises
     [`RuleTypeError`][crmcore.kernel.errors.RuleTypeError] for a rule that does not fit the schema,
     before any SQL is built.
+
+    For ``spark``, run the text with ``spark.sql(sql_text, args=list(params))``
+    (Spark 3.5+). Where parameters cannot go (``DataFrame.filter``, older
+    Spark, a JDBC bridge), ``inline=True`` writes every value as a literal
+    made by [`spark_literal()`][crmcore.segments.sql.spark_literal] instead, and ``params`` is
+    empty; other dialects keep their parameters (``inline`` is refused there).
     """
     _check_dialect(dialect)
     if what not in ("select", "where"):
         raise ValidationError("what", what, "must be 'select' or 'where'")
+    if inline is not False and (inline is not True or dialect != "spark"):
+        raise ValidationError("inline", inline, "literals are written only for 'spark'; "
+                              "the other dialects take parameters")  # fmt: skip
     at = to_utc(as_of, "as_of")
     resolved = resolve(rule, RuleSchema.default() if schema is None else schema, at)
     layout = SqlTables.default(dialect) if tables is None else tables
-    compiler = _Compiler(dialect, layout, at)
+    compiler = _Compiler(dialect, layout, at, inline)
     condition = compiler.node(resolved)
     if condition.startswith("(") and condition.endswith(")") and _balanced(condition[1:-1]):
         condition = condition[1:-1]
     if what == "where":
         return condition, tuple(compiler.params)
     c = compiler.c
-    sql = (
-        f"SELECT {c} FROM {quote_identifier(layout.customers)} AS c WHERE {condition} ORDER BY {c}"
-    )
+    sql = f"SELECT {c} FROM {compiler.quote(layout.customers)} AS c WHERE {condition} ORDER BY {c}"
     return sql, tuple(compiler.params)
 
 

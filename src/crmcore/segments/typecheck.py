@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from crmcore.kernel.errors import RuleError, RuleTypeError
+from crmcore.kernel.errors import RuleError, RuleTypeError, ValidationError
 from crmcore.segments.grammar import parse_rule_with_positions
 from crmcore.segments.positions import SourceMap
 from crmcore.segments.rules import (
@@ -291,8 +291,27 @@ def _check(rule: Predicate, schema: RuleSchema) -> None:
         stack.extend((kids[i], (*path, i)) for i in reversed(range(len(kids))))
 
 
+def check_schema(value: object, field: str = "schema") -> RuleSchema:
+    """``value`` if it is a [`RuleSchema`][crmcore.segments.rules.RuleSchema], else a
+    ValidationError naming ``field``."""
+    if not isinstance(value, RuleSchema):
+        raise ValidationError(field, value, "must be a RuleSchema")
+    return value
+
+
+def check_predicate(value: object, field: str = "rule") -> Predicate:
+    """``value`` if it is a rule (a predicate node), else a ValidationError naming ``field``."""
+    if not isinstance(value, Predicate):
+        raise ValidationError(field, value, "must be a segment rule (a predicate node)")
+    return value
+
+
 def check_positions(rule: Predicate, schema: RuleSchema, where: SourceMap | None) -> None:
     """Type-check ``rule``, locating an error with ``where`` (from the parser) if given."""
+    check_predicate(rule)
+    check_schema(schema)
+    if where is not None and not isinstance(where, SourceMap):
+        raise ValidationError("where", where, "must be None or the parser's SourceMap")
     try:
         _check(rule, schema)
     except _FailError as failure:
@@ -320,6 +339,8 @@ def check_rule(rule: Predicate, schema: RuleSchema, text: str | None = None) -> 
         crmcore.kernel.errors.RuleTypeError: line 1, column 20: unknown field 'total_spnt'; ...
     """
     where: SourceMap | None = None
+    if text is not None and not isinstance(text, str):
+        raise ValidationError("text", text, "must be None or the rule's source text")
     if text is not None:
         try:
             parsed, where = parse_rule_with_positions(text)

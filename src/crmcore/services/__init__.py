@@ -1,5 +1,21 @@
-"""Use cases: each loads through a unit of work, applies the domain, and saves atomically."""
+"""Use cases: each loads through a unit of work, applies the domain, and saves atomically.
 
+Services that change stored aggregates redo their unit of work after a concurrent change or a
+transient database failure ([`crmcore.services.retry`][crmcore.services.retry]). One module per
+area: customers, feedback, loyalty, leads (`sales`), opportunities and pipelines
+(`opportunities`), accounts and the relationship graph (`sales_accounts`), marketing automation
+and campaigns (`marketing`), coupons (`coupons`).
+"""
+
+from crmcore.services.coupons import (
+    CouponRedemption,
+    define_coupon,
+    issue_coupon,
+    issue_coupons,
+    redeem_coupon,
+    reverse_coupon_redemption,
+    void_coupon,
+)
 from crmcore.services.customers import (
     change_customer,
     erase_customer,
@@ -35,35 +51,120 @@ from crmcore.services.loyalty import (
     refund_purchase,
     reverse_entry,
 )
+from crmcore.services.marketing import (
+    CampaignLaunch,
+    advance_automation,
+    enrol,
+    launch_campaign,
+    pause_workflow,
+    publish_workflow,
+    record_message_sent,
+    save_workflow,
+)
+from crmcore.services.opportunities import (
+    change_opportunity,
+    lose_opportunity,
+    move_opportunity,
+    open_opportunity,
+    pipeline_snapshot,
+    save_pipeline,
+    win_opportunity,
+)
+from crmcore.services.retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, is_transient, retry
+from crmcore.services.sales import (
+    Conversion,
+    LeadCapture,
+    capture_lead,
+    change_lead,
+    change_lead_status,
+    complete_activity,
+    convert_lead,
+    disqualify_lead,
+    log_activity,
+    merge_leads,
+    qualify_lead,
+    schedule_activity,
+)
+from crmcore.services.sales_accounts import (
+    add_relationship,
+    change_sales_account,
+    end_relationship,
+    open_sales_account,
+    set_account_parent,
+)
 
 __all__ = [
+    "DEFAULT_RETRY",
+    "NO_RETRY",
+    "CampaignLaunch",
+    "Conversion",
+    "CouponRedemption",
     "EarnResult",
     "ExpirySummary",
     "FeedbackSubmission",
+    "LeadCapture",
+    "RetryPolicy",
     "act_on_case",
     "add_improvement_action",
+    "add_relationship",
     "adjust_points",
+    "advance_automation",
     "award_points",
+    "capture_lead",
     "change_customer",
     "change_improvement_action",
+    "change_lead",
+    "change_lead_status",
+    "change_opportunity",
+    "change_sales_account",
     "claim_referral",
+    "complete_activity",
+    "convert_lead",
+    "define_coupon",
+    "disqualify_lead",
     "earn_for_purchase",
+    "end_relationship",
+    "enrol",
     "erase_customer",
     "expire_accounts",
     "export_customer_data",
     "import_customers",
+    "is_transient",
+    "issue_coupon",
+    "issue_coupons",
     "issue_referral_code",
+    "launch_campaign",
+    "log_activity",
+    "lose_opportunity",
     "loyalty_liability",
+    "merge_leads",
+    "move_opportunity",
     "open_account",
+    "open_opportunity",
+    "open_sales_account",
+    "pause_workflow",
+    "pipeline_snapshot",
+    "publish_workflow",
+    "qualify_lead",
     "qualify_referral",
     "record_interaction",
+    "record_message_sent",
     "record_purchase",
     "record_service",
+    "redeem_coupon",
     "redeem_points",
     "refund_purchase",
     "register_customer",
+    "retry",
     "retry_on_conflict",
+    "reverse_coupon_redemption",
     "reverse_entry",
+    "save_pipeline",
+    "save_workflow",
+    "schedule_activity",
+    "set_account_parent",
     "set_consent",
     "submit_feedback",
+    "void_coupon",
+    "win_opportunity",
 ]

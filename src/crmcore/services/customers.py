@@ -6,6 +6,12 @@ change an existing customer take an ``expected_version`` where a caller
 holds a copy (a form that was open for a while): a stale version raises
 [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] instead of overwriting
 a newer change.
+
+**Retries.** Every function reloads what it changes, so each redoes its unit of work after a
+concurrent change or a transient database failure, with the ``retry`` policy
+([`DEFAULT_RETRY`][crmcore.services.retry.DEFAULT_RETRY]: bounded exponential backoff with jitter;
+``retry=None`` raises at once). A change guarded by ``expected_version`` is never retried: its
+conflict is the answer.
 """
 
 from __future__ import annotations
@@ -14,14 +20,20 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
+import attrs
+
 from crmcore.customers.customer import Customer
 from crmcore.customers.privacy import export_customer
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.feedback.feedback import Feedback
+from crmcore.kernel.clock import to_utc
 from crmcore.kernel.codec import JSON, encode
 from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.marketing.enrolment_machine import ExitReason
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
+from crmcore.services.retry import retry as run_retrying
 
 __all__ = [
     "change_customer",
@@ -39,13 +51,21 @@ __all__ = [
 T = TypeVar("T")
 
 
-def register_customer(store: Store, outcome: Outcome[Customer]) -> Customer:
+def register_customer(
+    store: Store, outcome: Outcome[Customer], *, retry: RetryPolicy | None = DEFAULT_RETRY
+) -> Customer:
     """Store a customer made with
     [`Customer.register()`][crmcore.customers.customer.Customer.register] and its events; return it
     stored."""
-    with store.unit_of_work() as uow:
-        customer = uow.customers.add(uow.take(outcome))
-    return customer
+    if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Customer):
+        raise ValidationError("outcome", outcome, "must be an Outcome of Customer.register()")
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            customer = uow.customers.add(uow.take(outcome))
+        return customer
+
+    return run_retrying(once, retry)
 
 
 def change_customer(
@@ -54,20 +74,28 @@ def change_customer(
     change: Callable[[Customer], Outcome[Customer]],
     *,
     expected_version: int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Customer:
     """Apply ``change`` to the stored customer and save it, in one transaction.
+
+    ``change`` runs again on the reloaded customer when the unit of work is retried (so it must
+    not have side effects). With ``expected_version`` nothing is retried.
 
     Examples:
         >>> # change_customer(store, "c-1", lambda c: c.tag(["vip"], at))
     """
-    with store.unit_of_work() as uow:
-        current = uow.customers.get(customer_id)
-        if expected_version is not None and current.version != expected_version:
-            raise ConcurrencyConflictError(
-                "customer", customer_id, expected_version, current.version
-            )
-        customer = uow.customers.save(uow.take(change(current)))
-    return customer
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            current = uow.customers.get(customer_id)
+            if expected_version is not None and current.version != expected_version:
+                raise ConcurrencyConflictError(
+                    "customer", customer_id, expected_version, current.version
+                )
+            customer = uow.customers.save(uow.take(change(current)))
+        return customer
+
+    return run_retrying(once, None if expected_version is not None else retry)
 
 
 def _record(
@@ -77,35 +105,53 @@ def _record(
     return uow.customers.save(uow.take(apply(current)))
 
 
-def record_purchase(store: Store, purchase: Purchase) -> Customer:
+def record_purchase(
+    store: Store, purchase: Purchase, *, retry: RetryPolicy | None = DEFAULT_RETRY
+) -> Customer:
     """Store a purchase and update its customer's summary together.
 
     A purchase whose order id is already stored raises
     [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] and changes nothing, so a
     retried request cannot count an order twice.
     """
-    with store.unit_of_work() as uow:
-        uow.purchases.add(purchase)
-        customer = _record(uow, purchase.customer_id, lambda c: c.record_purchase(purchase))
-    return customer
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            uow.purchases.add(purchase)
+            customer = _record(uow, purchase.customer_id, lambda c: c.record_purchase(purchase))
+        return customer
+
+    return run_retrying(once, retry)
 
 
-def record_interaction(store: Store, interaction: Interaction) -> Customer:
+def record_interaction(
+    store: Store, interaction: Interaction, *, retry: RetryPolicy | None = DEFAULT_RETRY
+) -> Customer:
     """Store a touchpoint interaction and update its customer's summary together."""
-    with store.unit_of_work() as uow:
-        uow.interactions.add(interaction)
-        customer = _record(
-            uow, interaction.customer_id, lambda c: c.record_interaction(interaction)
-        )
-    return customer
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            uow.interactions.add(interaction)
+            customer = _record(
+                uow, interaction.customer_id, lambda c: c.record_interaction(interaction)
+            )
+        return customer
+
+    return run_retrying(once, retry)
 
 
-def record_service(store: Store, record: ServiceRecord) -> Customer:
+def record_service(
+    store: Store, record: ServiceRecord, *, retry: RetryPolicy | None = DEFAULT_RETRY
+) -> Customer:
     """Store a service record and update its customer's summary together."""
-    with store.unit_of_work() as uow:
-        uow.service_records.add(record)
-        customer = _record(uow, record.customer_id, lambda c: c.record_service(record))
-    return customer
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            uow.service_records.add(record)
+            customer = _record(uow, record.customer_id, lambda c: c.record_service(record))
+        return customer
+
+    return run_retrying(once, retry)
 
 
 def set_consent(
@@ -115,6 +161,8 @@ def set_consent(
     granted: bool,
     at: datetime,
     source: str | None = None,
+    *,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Customer:
     """Grant or withdraw marketing consent on ``channel``."""
 
@@ -123,7 +171,7 @@ def set_consent(
             return customer.grant_consent(channel, at, source)
         return customer.withdraw_consent(channel, at, source)
 
-    return change_customer(store, customer_id, apply)
+    return change_customer(store, customer_id, apply, retry=retry)
 
 
 def export_customer_data(store: Store, customer_id: str) -> dict[str, JSON]:
@@ -146,7 +194,12 @@ def export_customer_data(store: Store, customer_id: str) -> dict[str, JSON]:
 
 
 def erase_customer(
-    store: Store, customer_id: str, at: datetime, reason: str = "data subject request"
+    store: Store,
+    customer_id: str,
+    at: datetime,
+    reason: str = "data subject request",
+    *,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Customer:
     """Erase a customer's personal data and the free text of their records, atomically.
 
@@ -156,17 +209,61 @@ def erase_customer(
     channels, scores, themes, case states) stays for analytics. A case opened
     without feedback is not linked to the customer's records: redact it with
     ``Case.redacted`` where the application keeps that link.
+
+    Sales and marketing data go in the same unit of work: the leads linked to the customer or
+    holding their e-mail address or phone number are erased
+    ([`Lead.erase()`][crmcore.sales.leads.Lead.erase]: name, company, contact, notes, activity
+    subjects and notes), the names and notes of their opportunities and the names of their
+    household accounts are blanked, their open workflow enrolments end (reason ``erased``, so
+    nothing more is sent) and their contact history is emptied.
+
+    After the commit the store is scrubbed ([`Store.scrub()`][crmcore.ports.Store.scrub]): in
+    SQLite no copy of the erased values is left in the database file, its write-ahead log or its
+    free pages.
     """
-    with store.unit_of_work() as uow:
-        customer = uow.customers.save(uow.take(uow.customers.get(customer_id).erase(at, reason)))
-        uow.interactions.redact(customer_id)
-        uow.service_records.redact(customer_id)
-        for said in uow.feedback.for_customer(customer_id):
-            case = uow.cases.find_by_feedback(said.id)
-            if case is not None and case.redacted() != case:
-                uow.cases.save(case.redacted())
-        uow.feedback.redact(customer_id)
-    return customer
+
+    def once() -> Customer:
+        with store.unit_of_work() as uow:
+            current = uow.customers.get(customer_id)
+            customer = uow.customers.save(uow.take(current.erase(at, reason)))
+            uow.interactions.redact(customer_id)
+            uow.service_records.redact(customer_id)
+            for said in uow.feedback.for_customer(customer_id):
+                case = uow.cases.find_by_feedback(said.id)
+                if case is not None and case.redacted() != case:
+                    uow.cases.save(case.redacted())
+            uow.feedback.redact(customer_id)
+            _erase_sales_and_marketing(uow, current, at)
+        return customer
+
+    erased = run_retrying(once, retry)
+    store.scrub()  # no copy left in journals or free pages
+    return erased
+
+
+def _erase_sales_and_marketing(uow: UnitOfWork, customer: Customer, at: datetime) -> None:
+    """Erase what the sales and marketing repositories hold about ``customer`` (as it was before
+    its own erasure, so its contact details still find its leads)."""
+    leads = {lead.id: lead for lead in uow.leads.for_customer(customer.id)}
+    leads.update((lead.id, lead) for lead in uow.leads.matching(customer))
+    for lead in leads.values():
+        if not lead.erased:
+            uow.leads.save(uow.take(lead.erase(at)))
+    for opportunity in uow.opportunities.for_customer(customer.id):
+        clean = opportunity.redacted()
+        if clean != opportunity:
+            uow.opportunities.save(clean)
+    for account in uow.accounts.with_contact(customer.id):
+        named = account.redacted()
+        if named != account:
+            uow.accounts.save(named)
+    for enrolment in uow.enrolments.for_customers([customer.id]):
+        if not enrolment.is_final:
+            when = max(to_utc(at, "at"), enrolment.last_changed_at)
+            uow.enrolments.save(uow.take(enrolment.exit(when, ExitReason.ERASED)))
+    history = uow.contact_histories.find(customer.id)
+    if history is not None and history.sends:
+        uow.contact_histories.save(attrs.evolve(history, sends=()))
 
 
 def import_customers(
@@ -198,20 +295,14 @@ def import_customers(
     return count
 
 
-def retry_on_conflict(operation: Callable[[], T], attempts: int = 3) -> T:
-    """Run ``operation``, again after each
-    [`ConcurrencyConflictError`][crmcore.services.customers.ConcurrencyConflictError] (``attempts``
-    in all).
+def retry_on_conflict(operation: Callable[[], T], attempts: int = DEFAULT_RETRY.attempts) -> T:
+    """Run ``operation`` with [`retry()`][crmcore.services.retry.retry] and the default backoff,
+    ``attempts`` tries in all.
 
-    Only safe for operations that reload what they change (all the functions
-    in this module without ``expected_version`` do).
+    The name of 0.2, kept working: it now waits between tries (bounded exponential backoff with
+    jitter) and also retries transient database failures. Only safe for operations that reload
+    what they change (every service does).
     """
     if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
         raise ValidationError("attempts", attempts, "must be a positive integer")
-    for attempt in range(1, attempts + 1):
-        try:
-            return operation()
-        except ConcurrencyConflictError:
-            if attempt == attempts:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return run_retrying(operation, attrs.evolve(DEFAULT_RETRY, attempts=attempts))

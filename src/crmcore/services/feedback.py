@@ -3,8 +3,10 @@
 Each function is one unit of work: it loads what it changes, calls the domain
 ([`crmcore.feedback`][crmcore.feedback]), saves, and hands the events to the outbox in the
 same transaction, so it either completes entirely or leaves the store
-unchanged. Functions that change a stored aggregate reload it first, so they
-can be wrapped in [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict].
+unchanged. Functions that change a stored aggregate reload it first, so each redoes its unit of
+work after a concurrent change (or a transient database failure) with the ``retry`` policy
+([`DEFAULT_RETRY`][crmcore.services.retry.DEFAULT_RETRY]; ``retry=None`` raises at once); a change
+guarded by ``expected_version`` is never retried.
 
 Examples:
     >>> from datetime import UTC, datetime
@@ -39,6 +41,8 @@ from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
 from crmcore.ports import Store
+from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
+from crmcore.services.retry import retry as run_retrying
 
 __all__ = [
     "FeedbackSubmission",
@@ -66,6 +70,7 @@ def submit_feedback(
     customer_value: int | float | Decimal | Money | None = None,
     at: datetime | None = None,
     case_id: str | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> FeedbackSubmission:
     """Store ``feedback`` and, when an auto-open rule matches, open its case, atomically.
 
@@ -84,10 +89,14 @@ def submit_feedback(
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")
     opened = open_case_for(feedback, rules, customer_value, at, case_id=case_id)
-    with store.unit_of_work() as uow:
-        uow.feedback.add(uow.take(receive_feedback(feedback)))
-        case = None if opened is None else uow.cases.add(uow.take(opened))
-    return FeedbackSubmission(feedback, case)
+
+    def once() -> FeedbackSubmission:
+        with store.unit_of_work() as uow:
+            uow.feedback.add(uow.take(receive_feedback(feedback)))
+            case = None if opened is None else uow.cases.add(uow.take(opened))
+        return FeedbackSubmission(feedback, case)
+
+    return run_retrying(once, retry)
 
 
 def act_on_case(
@@ -96,6 +105,7 @@ def act_on_case(
     operation: Callable[[Case], Outcome[Case]],
     *,
     expected_version: int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Case:
     """Apply ``operation`` (a [`Case`][crmcore.feedback.cases.Case] method) to a stored case.
 
@@ -106,24 +116,36 @@ def act_on_case(
     at)``. The case is saved and the events queued in one transaction; an
     [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] (or any error) changes
     nothing. ``expected_version``: the version the caller last saw; a newer stored version raises
-    [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError].
+    [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] (never retried);
+    otherwise a conflict runs ``operation`` again on the reloaded case.
     """
-    with store.unit_of_work() as uow:
-        current = uow.cases.get(case_id)
-        if expected_version is not None and current.version != expected_version:
-            raise ConcurrencyConflictError("case", case_id, expected_version, current.version)
-        outcome = operation(current)
-        if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Case):
-            raise ValidationError("operation", outcome, "must return an Outcome of a Case")
-        if outcome.value.id != current.id:
-            raise ValidationError("operation", outcome.value.id, f"must change case {case_id!r}")
-        if outcome.value is current:
-            return current
-        case = uow.cases.save(uow.take(outcome))
-    return case
+
+    def once() -> Case:
+        with store.unit_of_work() as uow:
+            current = uow.cases.get(case_id)
+            if expected_version is not None and current.version != expected_version:
+                raise ConcurrencyConflictError("case", case_id, expected_version, current.version)
+            outcome = operation(current)
+            if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Case):
+                raise ValidationError("operation", outcome, "must return an Outcome of a Case")
+            if outcome.value.id != current.id:
+                raise ValidationError(
+                    "operation", outcome.value.id, f"must change case {case_id!r}"
+                )
+            if outcome.value is current:
+                return current
+            case = uow.cases.save(uow.take(outcome))
+        return case
+
+    return run_retrying(once, None if expected_version is not None else retry)
 
 
-def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) -> ImprovementAction:
+def add_improvement_action(
+    store: Store,
+    planned: Outcome[ImprovementAction],
+    *,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
+) -> ImprovementAction:
     """Store an action made with
     [`ImprovementAction.plan()`][crmcore.feedback.improvement.ImprovementAction.plan] and its event;
     return it stored.
@@ -132,29 +154,40 @@ def add_improvement_action(store: Store, planned: Outcome[ImprovementAction]) ->
     """
     if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
         raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")
-    with store.unit_of_work() as uow:
-        action = uow.improvement_actions.add(uow.take(planned))
-    return action
+
+    def once() -> ImprovementAction:
+        with store.unit_of_work() as uow:
+            action = uow.improvement_actions.add(uow.take(planned))
+        return action
+
+    return run_retrying(once, retry)
 
 
 def change_improvement_action(
     store: Store,
     action_id: str,
     operation: Callable[[ImprovementAction], Outcome[ImprovementAction]],
+    *,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> ImprovementAction:
-    """Apply ``operation`` (start, complete, drop, reassign...) to a stored action and save it."""
-    with store.unit_of_work() as uow:
-        current = uow.improvement_actions.get(action_id)
-        outcome = operation(current)
-        if not isinstance(outcome, Outcome) or not isinstance(outcome.value, ImprovementAction):
-            raise ValidationError(
-                "operation", outcome, "must return an Outcome of an ImprovementAction"
-            )
-        if outcome.value.id != current.id:
-            raise ValidationError(
-                "operation", outcome.value.id, f"must change action {action_id!r}"
-            )
-        if outcome.value is current:
-            return current
-        action = uow.improvement_actions.save(uow.take(outcome))
-    return action
+    """Apply ``operation`` (start, complete, drop, reassign...) to a stored action and save it
+    (run again on the reloaded action after a conflict)."""
+
+    def once() -> ImprovementAction:
+        with store.unit_of_work() as uow:
+            current = uow.improvement_actions.get(action_id)
+            outcome = operation(current)
+            if not isinstance(outcome, Outcome) or not isinstance(outcome.value, ImprovementAction):
+                raise ValidationError(
+                    "operation", outcome, "must return an Outcome of an ImprovementAction"
+                )
+            if outcome.value.id != current.id:
+                raise ValidationError(
+                    "operation", outcome.value.id, f"must change action {action_id!r}"
+                )
+            if outcome.value is current:
+                return current
+            action = uow.improvement_actions.save(uow.take(outcome))
+        return action
+
+    return run_retrying(once, retry)

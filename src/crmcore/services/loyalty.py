@@ -10,10 +10,12 @@ events in the same transaction, so it completes entirely or changes nothing.
   (no new version, no event); the same key with another request raises
   [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError]. A request that timed
   out can therefore simply be sent again.
-* **Concurrency.** Functions reload what they change, so they can be
-  wrapped in [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict]; a
-  concurrent change of the same account raises
-  [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] at commit otherwise.
+* **Concurrency.** Functions reload what they change, so each redoes its unit of work after a
+  concurrent change of the same account (or a transient database failure) with the ``retry``
+  policy ([`DEFAULT_RETRY`][crmcore.services.retry.DEFAULT_RETRY]: bounded exponential backoff
+  with jitter); ``retry=None`` lets the
+  [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] through at once.
+  Replays are safe: the idempotency key makes a posting that did commit a no-op.
 * **Tiers.** With a ``tier_policy``,
   [`earn_for_purchase()`][crmcore.services.loyalty.earn_for_purchase] earns at the stored
   [`TierStatus`][crmcore.loyalty.tiers.TierStatus] tier (stored under the account id) and then
@@ -52,6 +54,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -62,7 +65,6 @@ from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import (
     AlreadyExistsError,
-    ConcurrencyConflictError,
     NotFoundError,
     ValidationError,
 )
@@ -83,6 +85,8 @@ from crmcore.loyalty.referrals import (
 from crmcore.loyalty.tier_policy import TierPolicy
 from crmcore.loyalty.tiers import TierStatus, facts_from_ledger
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
+from crmcore.services.retry import retry as run_retrying
 
 __all__ = [
     "EarnResult",
@@ -127,12 +131,20 @@ def _save(
 
 
 def _post(
-    store: Store, account_id: str, operation: Callable[[LoyaltyAccount], Outcome[LoyaltyAccount]]
+    store: Store,
+    account_id: str,
+    operation: Callable[[LoyaltyAccount], Outcome[LoyaltyAccount]],
+    policy: RetryPolicy | None,
 ) -> LoyaltyAccount:
-    """Load the account, apply ``operation``, save the result (unless it was a replay)."""
-    with store.unit_of_work() as uow:
-        current = uow.loyalty_accounts.get(account_id)
-        return _save(uow, current, operation(current))
+    """Load the account, apply ``operation``, save the result (unless it was a replay); retried
+    with ``policy``."""
+
+    def once() -> LoyaltyAccount:
+        with store.unit_of_work() as uow:
+            current = uow.loyalty_accounts.get(account_id)
+            return _save(uow, current, operation(current))
+
+    return run_retrying(once, policy)
 
 
 def open_account(
@@ -142,6 +154,7 @@ def open_account(
     program: LoyaltyProgram,
     *,
     tier_policy: TierPolicy | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Open an empty points account of ``customer_id`` in ``program`` (and its base tier).
 
@@ -152,11 +165,15 @@ def open_account(
     """
     program = _program(program)
     account = LoyaltyAccount(id=account_id, customer_id=customer_id, program_id=program.id)
-    with store.unit_of_work() as uow:
-        stored = uow.loyalty_accounts.add(account)
-        if tier_policy is not None:
-            uow.tier_statuses.add(TierStatus.new(stored.id, tier_policy))
-    return stored
+
+    def once() -> LoyaltyAccount:
+        with store.unit_of_work() as uow:
+            stored = uow.loyalty_accounts.add(account)
+            if tier_policy is not None:
+                uow.tier_statuses.add(TierStatus.new(stored.id, tier_policy))
+        return stored
+
+    return run_retrying(once, retry)
 
 
 @attrs.frozen
@@ -196,6 +213,7 @@ def earn_for_purchase(
     key: str,
     at: datetime | None = None,
     tier_policy: TierPolicy | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> EarnResult:
     """Post the points ``purchase`` earns on the account (and re-evaluate its tier).
 
@@ -207,12 +225,28 @@ def earn_for_purchase(
     ``key`` posts and re-evaluates nothing.
     """
     program = _program(program)
+    tiered = None if tier_policy is None else _tiered_program(program, tier_policy)
+    return run_retrying(
+        lambda: _earn_once(store, account_id, program, purchase, key, at, tier_policy, tiered),
+        retry,
+    )
+
+
+def _earn_once(
+    store: Store,
+    account_id: str,
+    program: LoyaltyProgram,
+    purchase: Purchase,
+    key: str,
+    at: datetime | None,
+    tier_policy: TierPolicy | None,
+    tiered: LoyaltyProgram | None,
+) -> EarnResult:
     with store.unit_of_work() as uow:
         current = uow.loyalty_accounts.get(account_id)
-        if tier_policy is None:
+        if tier_policy is None or tiered is None:
             outcome = current.earn(program, purchase, key=key, at=at)
             return EarnResult(_save(uow, current, outcome))
-        tiered = _tiered_program(program, tier_policy)
         stored_status = uow.tier_statuses.find(account_id)
         status = stored_status or TierStatus.new(account_id, tier_policy)
         outcome = current.earn(tiered, purchase, key=key, at=at, tier=status.tier)
@@ -238,11 +272,15 @@ def award_points(
     at: datetime,
     key: str,
     points: int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Award the points of a program ``action`` (sign-up, review, birthday...) once per key."""
     program = _program(program)
     return _post(
-        store, account_id, lambda a: a.award(program, action, at=at, key=key, points=points)
+        store,
+        account_id,
+        lambda a: a.award(program, action, at=at, key=key, points=points),
+        retry,
     )
 
 
@@ -255,6 +293,7 @@ def redeem_points(
     at: datetime,
     key: str,
     redemption_id: str | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Redeem ``points`` (FIFO over spendable lots).
 
@@ -266,6 +305,7 @@ def redeem_points(
         store,
         account_id,
         lambda a: a.redeem(program, points, at=at, key=key, redemption_id=redemption_id),
+        retry,
     )
 
 
@@ -279,6 +319,7 @@ def refund_purchase(
     key: str,
     amount: Money | None = None,
     points: int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Claw back the points of ``order_id`` for a full or partial (``amount``) refund."""
     program = _program(program)
@@ -286,6 +327,7 @@ def refund_purchase(
         store,
         account_id,
         lambda a: a.refund(program, order_id, at=at, key=key, amount=amount, points=points),
+        retry,
     )
 
 
@@ -300,6 +342,7 @@ def reverse_entry(
     points: int | None = None,
     amount: Money | None = None,
     reason: str = "",
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Reverse (part of) the entry posted under key ``of`` (e.g. cancel a redemption)."""
     program = _program(program)
@@ -309,6 +352,7 @@ def reverse_entry(
         lambda a: a.reverse(
             program, of, at=at, key=key, points=points, amount=amount, reason=reason
         ),
+        retry,
     )
 
 
@@ -321,11 +365,21 @@ def adjust_points(
     reason: str,
     at: datetime,
     key: str,
+    backdated: bool = False,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
-    """A manual correction of ``delta`` points (positive: a new lot; negative: consumed FIFO)."""
+    """A manual correction of ``delta`` points (positive: a new lot; negative: consumed FIFO).
+
+    ``backdated=True`` books it at ``at`` even when that is further back than the program's
+    out-of-order tolerance allows ordinary operations (see
+    [`LoyaltyAccount.adjust()`][crmcore.loyalty.ledger.LoyaltyAccount.adjust]).
+    """
     program = _program(program)
     return _post(
-        store, account_id, lambda a: a.adjust(program, delta, reason=reason, at=at, key=key)
+        store,
+        account_id,
+        lambda a: a.adjust(program, delta, reason=reason, at=at, key=key, backdated=backdated),
+        retry,
     )
 
 
@@ -365,7 +419,8 @@ def expire_accounts(
     as_of: datetime,
     *,
     batch_size: int = 1000,
-    attempts: int = 3,
+    attempts: int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> ExpirySummary:
     """Post the expiry due by ``as_of`` on every stored account of ``program``.
 
@@ -373,8 +428,8 @@ def expire_accounts(
     batch commits on its own; accounts of other programs are skipped). Only
     accounts with something due change ([`expire_all()`][crmcore.loyalty.ledger_batch.expire_all]).
     Idempotent: a rerun, or a run resumed after a failure, posts nothing
-    twice. A batch that meets a concurrent change is re-read and redone, up
-    to ``attempts`` times, then
+    twice. A batch that meets a concurrent change is re-read and redone with the ``retry``
+    policy (``attempts``, when given, overrides its number of tries), then
     [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] propagates (earlier
     batches stay committed).
     """
@@ -382,20 +437,17 @@ def expire_accounts(
     instant = to_utc(as_of, "as_of")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValidationError("batch_size", batch_size, "must be a positive integer")
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        raise ValidationError("attempts", attempts, "must be a positive integer")
+    policy = retry
+    if attempts is not None:
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValidationError("attempts", attempts, "must be a positive integer")
+        policy = attrs.evolve(DEFAULT_RETRY if retry is None else retry, attempts=attempts)
     scanned = changed = points = batches = 0
     after: str | None = None
     while True:
-        for attempt in range(1, attempts + 1):
-            try:
-                n, expired_accounts, expired, next_after = _expire_batch(
-                    store, program, instant, batch_size, after
-                )
-                break
-            except ConcurrencyConflictError:
-                if attempt == attempts:
-                    raise
+        n, expired_accounts, expired, next_after = run_retrying(
+            functools.partial(_expire_batch, store, program, instant, batch_size, after), policy
+        )
         scanned += n
         changed += expired_accounts
         points += expired
@@ -440,6 +492,7 @@ def issue_referral_code(
     *,
     code: str | None = None,
     seed: str | int | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> ReferralCode:
     """Issue ``referrer`` a code of ``program`` (``code``, else generated from ``seed``).
 
@@ -452,14 +505,18 @@ def issue_referral_code(
     program = _referral_program(program)
     outcome = ReferralCode.issue(program, referrer, at, code=code, seed=seed)
     issued = outcome.value
-    with store.unit_of_work() as uow:
-        existing = uow.referral_codes.find(issued.id)
-        if existing is not None:
-            if existing.referrer != issued.referrer or existing.program_id != program.id:
-                raise AlreadyExistsError("referral code", issued.id, "code")
-            return existing
-        stored = uow.referral_codes.add(uow.take(outcome))
-    return stored
+
+    def once() -> ReferralCode:
+        with store.unit_of_work() as uow:
+            existing = uow.referral_codes.find(issued.id)
+            if existing is not None:
+                if existing.referrer != issued.referrer or existing.program_id != program.id:
+                    raise AlreadyExistsError("referral code", issued.id, "code")
+                return existing
+            stored = uow.referral_codes.add(uow.take(outcome))
+        return stored
+
+    return run_retrying(once, retry)
 
 
 def claim_referral(
@@ -470,6 +527,7 @@ def claim_referral(
     at: datetime,
     *,
     first_purchase_at: datetime | None = None,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> ReferralClaim:
     """Record that ``referee`` claimed ``code`` in ``program``; return the stored claim.
 
@@ -481,23 +539,27 @@ def claim_referral(
     claimed (guards: see [`claim()`][crmcore.loyalty.referrals.ReferralCode.claim]), and the code
     with its new use count and the new claim are saved together. Two referees claiming one code at
     once conflict on the code's version
-    ([`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError]; retry with
-    [`retry_on_conflict()`][crmcore.services.customers.retry_on_conflict]).
+    ([`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError]); the loser is
+    retried with the ``retry`` policy and then sees the new use count.
     """
     program = _referral_program(program)
     key = referral_code(code)
-    with store.unit_of_work() as uow:
-        existing = uow.referral_claims.find(claim_id(program.id, referee))
-        if existing is not None:
-            return existing.reclaim(key)
-        record = uow.referral_codes.find(key)
-        if record is None or record.program_id != program.id:
-            raise NotFoundError("referral code", key)
-        outcome = record.claim(program, referee, at, first_purchase_at=first_purchase_at)
-        used, claim = uow.take(outcome)
-        uow.referral_codes.save(used)
-        stored = uow.referral_claims.add(claim)
-    return stored
+
+    def once() -> ReferralClaim:
+        with store.unit_of_work() as uow:
+            existing = uow.referral_claims.find(claim_id(program.id, referee))
+            if existing is not None:
+                return existing.reclaim(key)
+            record = uow.referral_codes.find(key)
+            if record is None or record.program_id != program.id:
+                raise NotFoundError("referral code", key)
+            outcome = record.claim(program, referee, at, first_purchase_at=first_purchase_at)
+            used, claim = uow.take(outcome)
+            uow.referral_codes.save(used)
+            stored = uow.referral_claims.add(claim)
+        return stored
+
+    return run_retrying(once, retry)
 
 
 def qualify_referral(
@@ -506,6 +568,8 @@ def qualify_referral(
     program: LoyaltyProgram,
     purchase: Purchase,
     at: datetime,
+    *,
+    retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> ReferralResult:
     """Reward a referral on the referee's qualifying purchase, on both ledgers at once.
 
@@ -523,6 +587,18 @@ def qualify_referral(
     program = _program(program)
     if not isinstance(purchase, Purchase):
         raise ValidationError("purchase", purchase, "must be a Purchase")
+    return run_retrying(
+        lambda: _qualify_once(store, referral_program, program, purchase, at), retry
+    )
+
+
+def _qualify_once(
+    store: Store,
+    referral_program: ReferralProgram,
+    program: LoyaltyProgram,
+    purchase: Purchase,
+    at: datetime,
+) -> ReferralResult:
     with store.unit_of_work() as uow:
         current = uow.referral_claims.get(claim_id(referral_program.id, purchase.customer_id))
         outcome = current.qualify(referral_program, purchase, at)

@@ -4,15 +4,17 @@
 An adapter implements [`Backend`][crmcore.storage.backend.Backend]: reads of committed data, and
 [`Backend.apply()`][crmcore.storage.backend.Backend.apply], which applies a whole
 [`ChangeSet`][crmcore.storage.backend.ChangeSet] (aggregate writes, record writes and events)
-atomically, checking versions and unique keys first. The conventions every adapter follows live here
-too: records are returned ordered by (at, id)
+atomically, checking versions and unique keys first (and keeping every kind's indexes, which
+[`fetch_indexed()`][crmcore.storage.backend.Backend.fetch_indexed] and
+[`fetch_range()`][crmcore.storage.backend.Backend.fetch_range] read). The conventions every adapter
+follows live here too: records are returned ordered by (at, id)
 ([`sort_records()`][crmcore.storage.backend.sort_records]) and a page holds 1 to 10,000 items
 ([`check_limit()`][crmcore.storage.backend.check_limit]).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
@@ -102,6 +104,20 @@ class Backend(Protocol):
         """Up to ``limit`` aggregates with id > ``after`` in id order."""
         ...
 
+    def fetch_many(self, kind: AggregateKind[A], ids: Sequence[str]) -> list[A]:
+        """The stored aggregates among ``ids``, in id order (ids not stored are left out)."""
+        ...
+
+    def fetch_indexed(self, kind: AggregateKind[A], index: str, values: Sequence[str]) -> list[A]:
+        """The aggregates holding any of ``values`` in ``index``, each once, in id order."""
+        ...
+
+    def fetch_range(self, kind: AggregateKind[A], index: str, low: str, high: str) -> list[A]:
+        """The aggregates holding a value from ``low`` to ``high`` (inclusive, compared as text
+        code point by code point) in ``index``, ordered by (value, id), each once (at its lowest
+        value)."""
+        ...
+
     def count(self, kind: AggregateKind[Any]) -> int:
         """How many aggregates of ``kind`` are stored."""
         ...
@@ -116,6 +132,10 @@ class Backend(Protocol):
 
     def count_records(self, kind: RecordKind[Any]) -> int:
         """How many records of ``kind`` are stored."""
+        ...
+
+    def all_records(self, kind: RecordKind[R]) -> list[R]:
+        """Every record of ``kind``, ordered by (at, id)."""
         ...
 
     def customer_frame(self) -> CustomerFrame:
@@ -150,4 +170,4 @@ def check_limit(limit: object) -> int:
 
 def sort_records(kind: RecordKind[R], records: Iterable[R]) -> list[R]:
     """Records ordered by (at, id), the order every adapter returns."""
-    return sorted(records, key=lambda r: (getattr(r, "at"), kind.id_of(r)))  # noqa: B009
+    return sorted(records, key=lambda r: (kind.at_of(r), kind.id_of(r)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
@@ -35,6 +35,9 @@ class _Data:
         self.aggregates: dict[str, dict[str, Any]] = defaultdict(dict)
         self.sorted_ids: dict[str, list[str]] = defaultdict(list)
         self.keys: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        # (kind, index) -> value -> ids holding it, and the values in order (for ranges)
+        self.index: dict[tuple[str, str], dict[str, set[str]]] = defaultdict(dict)
+        self.index_values: dict[tuple[str, str], list[str]] = defaultdict(list)
         self.records: dict[str, dict[str, Any]] = defaultdict(dict)
         self.by_customer: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.outbox: list[OutboxMessage] = []
@@ -67,6 +70,34 @@ class _MemoryBackend:
         with self._lock:
             return len(self._data.aggregates[kind.name])
 
+    def fetch_many(self, kind: AggregateKind[A], ids: Sequence[str]) -> list[A]:
+        with self._lock:
+            stored = self._data.aggregates[kind.name]
+            return [stored[i] for i in sorted(set(ids)) if i in stored]
+
+    def fetch_indexed(self, kind: AggregateKind[A], index: str, values: Sequence[str]) -> list[A]:
+        with self._lock:
+            held = self._data.index[(kind.name, index)]
+            ids: set[str] = set()
+            for value in set(values):
+                ids.update(held.get(value, ()))
+            return self.fetch_many(kind, list(ids))
+
+    def fetch_range(self, kind: AggregateKind[A], index: str, low: str, high: str) -> list[A]:
+        with self._lock:
+            held = self._data.index[(kind.name, index)]
+            values = self._data.index_values[(kind.name, index)]
+            start, stop = bisect.bisect_left(values, low), bisect.bisect_right(values, high)
+            stored = self._data.aggregates[kind.name]
+            seen: set[str] = set()
+            found: list[A] = []
+            for value in values[start:stop]:
+                for id in sorted(held[value]):
+                    if id not in seen:
+                        seen.add(id)
+                        found.append(stored[id])
+            return found
+
     def fetch_record(self, kind: RecordKind[R], id: str) -> R | None:
         with self._lock:
             found: R | None = self._data.records[kind.name].get(id)
@@ -81,6 +112,9 @@ class _MemoryBackend:
     def count_records(self, kind: RecordKind[Any]) -> int:
         with self._lock:
             return len(self._data.records[kind.name])
+
+    def all_records(self, kind: RecordKind[R]) -> list[R]:
+        return self._all_records(kind)
 
     def customer_frame(self) -> CustomerFrame:
         with self._lock:
@@ -157,16 +191,33 @@ class _MemoryBackend:
                 for key, value in kind.keys_of(current).items():
                     if value is not None and data.keys[(kind.name, key)].get(value) == id:
                         del data.keys[(kind.name, key)][value]
+                for index, values in kind.index_values_of(current).items():
+                    held = data.index[(kind.name, index)]
+                    for value in values:
+                        ids = held[value]
+                        ids.discard(id)
+                        if not ids:
+                            del held[value]
+                            ordered = data.index_values[(kind.name, index)]
+                            del ordered[bisect.bisect_left(ordered, value)]
         for write in changes.aggregates:
             kind, id = write.kind, write.id
             data.aggregates[kind.name][id] = write.aggregate
             for key, value in kind.keys_of(write.aggregate).items():
                 if value is not None:
                     data.keys[(kind.name, key)][value] = id
+            for index, values in kind.index_values_of(write.aggregate).items():
+                held = data.index[(kind.name, index)]
+                for value in values:
+                    if value not in held:
+                        held[value] = set()
+                        bisect.insort(data.index_values[(kind.name, index)], value)
+                    held[value].add(id)
         for record_write in changes.records:
-            name, id = record_write.kind.name, record_write.id
-            data.records[name][id] = record_write.record
-            data.by_customer[name][record_write.record.customer_id].add(id)
+            record_kind, id = record_write.kind, record_write.id
+            data.records[record_kind.name][id] = record_write.record
+            owner = record_kind.owner_of(record_write.record)
+            data.by_customer[record_kind.name][owner].add(id)
         for event in changes.events:
             data.outbox.append(
                 OutboxMessage(
@@ -236,6 +287,10 @@ class MemoryStore:
 
     def close(self) -> None:
         """Nothing to release; present for the [`Store`][crmcore.ports.Store] protocol."""
+
+    def scrub(self) -> None:
+        """Nothing to scrub: memory keeps no copies of replaced values (the
+        [`Store`][crmcore.ports.Store] protocol)."""
 
     def __enter__(self) -> MemoryStore:
         return self

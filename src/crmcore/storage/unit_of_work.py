@@ -14,16 +14,20 @@ by [`apply()`][crmcore.storage.backend.Backend.apply] at commit.
 Any [`AggregateKind`][crmcore.storage.kinds.AggregateKind] gets a generic repository
 ([`BufferedUnitOfWork.repository()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.repository]),
 any [`RecordKind`][crmcore.storage.kinds.RecordKind] a record repository
-([`BufferedUnitOfWork.records()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.records]).
+([`BufferedUnitOfWork.records()`][crmcore.storage.unit_of_work.BufferedUnitOfWork.records]): both
+live in [`crmcore.storage.repositories`][crmcore.storage.repositories]. The repositories of the
+sales and marketing areas, with their lookups, are in
+[`crmcore.storage.sales_repositories`][crmcore.storage.sales_repositories] and
+[`crmcore.storage.marketing_repositories`][crmcore.storage.marketing_repositories].
 """
 
 from __future__ import annotations
 
 import builtins
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
-from crmcore.customers.contact import normalize_email
+from crmcore.customers.contact import normalize_email, normalize_phone
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
 from crmcore.feedback.cases import Case
@@ -31,8 +35,6 @@ from crmcore.feedback.feedback import Feedback
 from crmcore.feedback.improvement import ImprovementAction
 from crmcore.funnel.position import FunnelPosition
 from crmcore.kernel.errors import (
-    AlreadyExistsError,
-    ConcurrencyConflictError,
     IllegalTransitionError,
     NotFoundError,
     ValidationError,
@@ -42,32 +44,53 @@ from crmcore.lifecycle.record import Lifecycle
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.referrals import ReferralClaim, ReferralCode
 from crmcore.loyalty.tiers import TierStatus
-from crmcore.ports import Page
-from crmcore.storage.backend import (
-    AggregateWrite,
-    Backend,
-    ChangeSet,
-    RecordWrite,
-    check_limit,
-    sort_records,
-)
+from crmcore.marketing.campaigns import Campaign
+from crmcore.marketing.coupon_wallet import CouponPool
+from crmcore.marketing.coupons import CouponDefinition
+from crmcore.storage.backend import AggregateWrite, Backend, ChangeSet, RecordWrite
 from crmcore.storage.kinds import (
+    CAMPAIGNS,
     CASES,
+    CONTACT_HISTORIES,
+    COUPON_DEFINITIONS,
+    COUPON_POOLS,
+    COUPON_WALLETS,
+    COUPONS,
     CUSTOMERS,
+    ENROLMENTS,
     FEEDBACK,
     FUNNEL_POSITIONS,
     IMPROVEMENT_ACTIONS,
     INTERACTIONS,
+    LEADS,
     LIFECYCLES,
     LOYALTY_ACCOUNTS,
+    OPPORTUNITIES,
     PURCHASES,
     REFERRAL_CLAIMS,
     REFERRAL_CODES,
+    SALES_ACCOUNTS,
     SERVICE_RECORDS,
     TIER_STATUSES,
     AggregateKind,
     RecordKind,
     account_key,
+)
+from crmcore.storage.marketing_repositories import (
+    BufferedContactHistoryRepository,
+    BufferedCouponRepository,
+    BufferedCouponWalletRepository,
+    BufferedEnrolmentRepository,
+    BufferedSendCountsRepository,
+    BufferedWorkflowRepository,
+)
+from crmcore.storage.repositories import BufferedRecordRepository, BufferedRepository
+from crmcore.storage.sales_repositories import (
+    BufferedAccountRepository,
+    BufferedLeadRepository,
+    BufferedOpportunityRepository,
+    BufferedPipelineRepository,
+    BufferedRelationshipRepository,
 )
 
 if TYPE_CHECKING:
@@ -80,130 +103,7 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
-class _AggregateRepository(Generic[A]):
-    def __init__(self, uow: BufferedUnitOfWork, kind: AggregateKind[A]) -> None:
-        self._uow = uow
-        self._kind = kind
-
-    def _pending(self, id: str) -> AggregateWrite | None:
-        return self._uow._aggregates.get((self._kind.name, id))
-
-    def _check_type(self, aggregate: object) -> A:
-        if not isinstance(aggregate, self._kind.cls):
-            raise ValidationError(
-                self._kind.name, aggregate, f"must be a {self._kind.cls.__name__}"
-            )
-        return aggregate
-
-    def _check_keys(self, aggregate: A, previous: A | None = None) -> None:
-        """Refuse key values held by another aggregate.
-
-        ``previous`` is this aggregate as pending or last read in this unit of
-        work: a value it already held is its own and needs no lookup.
-        """
-        id = self._kind.id_of(aggregate)
-        held = {} if previous is None else self._kind.keys_of(previous)
-        for key, value in self._kind.keys_of(aggregate).items():
-            if value is None or held.get(key) == value:
-                continue
-            holder = self._find_by_key(key, value)
-            if holder is not None and self._kind.id_of(holder) != id:
-                raise AlreadyExistsError(self._kind.name, value, key)
-
-    def _find_by_key(self, key: str, value: str) -> A | None:
-        pending_id = self._uow._pending_keys.get((self._kind.name, key, value))
-        if pending_id is not None:
-            return self.find(pending_id)
-        stored = self._uow._backend.fetch_by_key(self._kind, key, value)
-        if stored is not None and self._pending(self._kind.id_of(stored)) is not None:
-            return None  # changed in this unit of work: its pending value no longer matches
-        return stored
-
-    def _stage(self, aggregate: A, expected: int) -> None:
-        id = self._kind.id_of(aggregate)
-        keys = self._uow._pending_keys
-        previous = self._pending(id)
-        if previous is not None:
-            for key, value in self._kind.keys_of(previous.aggregate).items():
-                if value is not None:
-                    keys.pop((self._kind.name, key, value), None)
-        for key, value in self._kind.keys_of(aggregate).items():
-            if value is not None:
-                keys[(self._kind.name, key, value)] = id
-        self._uow._aggregates[(self._kind.name, id)] = AggregateWrite(
-            self._kind, aggregate, expected
-        )
-
-    def add(self, aggregate: A) -> A:
-        self._uow._require_open()
-        aggregate = self._check_type(aggregate)
-        id = self._kind.id_of(aggregate)
-        version = self._kind.version_of(aggregate)
-        if version != 0:
-            raise ValidationError("version", version, "a new aggregate has version 0; use save")
-        if self._pending(id) is not None or self._uow._backend.fetch(self._kind, id) is not None:
-            raise AlreadyExistsError(self._kind.name, id)
-        self._check_keys(aggregate)
-        stored = self._kind.with_version(aggregate, 1)
-        self._stage(stored, 0)
-        return stored
-
-    def save(self, aggregate: A) -> A:
-        self._uow._require_open()
-        aggregate = self._check_type(aggregate)
-        id = self._kind.id_of(aggregate)
-        version = self._kind.version_of(aggregate)
-        if version < 1:
-            raise ValidationError("version", version, "was never stored; use add")
-        pending = self._pending(id)
-        previous: A | None
-        if pending is not None:
-            previous = pending.aggregate
-            expected = pending.expected
-        else:
-            # What this unit of work read (the backend re-checks the version at commit),
-            # else what the store holds now.
-            previous = self._uow._loaded.get((self._kind.name, id))
-            if previous is None:
-                previous = self._uow._backend.fetch(self._kind, id)
-            expected = version
-        current = None if previous is None else self._kind.version_of(previous)
-        if current != version:
-            raise ConcurrencyConflictError(self._kind.name, id, version, current)
-        self._check_keys(aggregate, previous)
-        saved = self._kind.with_version(aggregate, version + 1)
-        self._stage(saved, expected)
-        return saved
-
-    def find(self, id: str) -> A | None:
-        self._uow._require_open()
-        pending = self._pending(id)
-        if pending is not None:
-            found: A = pending.aggregate
-            return found
-        stored = self._uow._backend.fetch(self._kind, id)
-        if stored is not None:
-            self._uow._loaded[(self._kind.name, id)] = stored
-        return stored
-
-    def get(self, id: str) -> A:
-        found = self.find(id)
-        if found is None:
-            raise NotFoundError(self._kind.name, id)
-        return found
-
-    def list(self, *, limit: int = 100, after: str | None = None) -> Page[A]:
-        self._uow._require_open()
-        items = self._uow._backend.fetch_page(self._kind, check_limit(limit), after)
-        next_after = self._kind.id_of(items[-1]) if len(items) == limit else None
-        return Page(tuple(items), next_after)
-
-    def count(self) -> int:
-        self._uow._require_open()
-        return self._uow._backend.count(self._kind)
-
-
-class _CustomerRepository(_AggregateRepository[Customer]):
+class _CustomerRepository(BufferedRepository[Customer]):
     def find_by_email(self, email: str) -> Customer | None:
         self._uow._require_open()
         return self._find_by_key("email", normalize_email(email))
@@ -214,18 +114,21 @@ class _CustomerRepository(_AggregateRepository[Customer]):
             raise NotFoundError("customer", email)
         return found
 
+    def with_phone(self, phone: str) -> tuple[Customer, ...]:
+        return self._indexed("phone", (normalize_phone(phone),))
+
     def to_frame(self) -> CustomerFrame:
         self._uow._require_open()
         return self._uow._backend.customer_frame()
 
 
-class _CaseRepository(_AggregateRepository[Case]):
+class _CaseRepository(BufferedRepository[Case]):
     def find_by_feedback(self, feedback_id: str) -> Case | None:
         self._uow._require_open()
         return self._find_by_key("feedback_id", feedback_id)
 
 
-class _LoyaltyAccountRepository(_AggregateRepository[LoyaltyAccount]):
+class _LoyaltyAccountRepository(BufferedRepository[LoyaltyAccount]):
     def find_for_customer(self, program_id: str, customer_id: str) -> LoyaltyAccount | None:
         self._uow._require_open()
         return self._find_by_key("customer", account_key(program_id, customer_id))
@@ -237,73 +140,13 @@ class _LoyaltyAccountRepository(_AggregateRepository[LoyaltyAccount]):
         return found
 
 
-class _RecordRepository(Generic[R]):
-    def __init__(self, uow: BufferedUnitOfWork, kind: RecordKind[R]) -> None:
-        self._uow = uow
-        self._kind = kind
-
-    def add(self, record: R) -> None:
-        self._uow._require_open()
-        if not isinstance(record, self._kind.cls):
-            raise ValidationError(self._kind.name, record, f"must be a {self._kind.cls.__name__}")
-        id = self._kind.id_of(record)
-        key = (self._kind.name, id)
-        if key in self._uow._records or self._uow._backend.fetch_record(self._kind, id) is not None:
-            raise AlreadyExistsError(self._kind.name, id)
-        self._uow._records[key] = RecordWrite(self._kind, record)
-
-    def find(self, id: str) -> R | None:
-        self._uow._require_open()
-        pending = self._uow._records.get((self._kind.name, id))
-        if pending is not None:
-            found: R = pending.record
-            return found
-        return self._uow._backend.fetch_record(self._kind, id)
-
-    def get(self, id: str) -> R:
-        found = self.find(id)
-        if found is None:
-            raise NotFoundError(self._kind.name, id)
-        return found
-
-    def for_customer(self, customer_id: str) -> tuple[R, ...]:
-        self._uow._require_open()
-        merged: dict[str, R] = {
-            self._kind.id_of(r): r for r in self._uow._backend.records_for(self._kind, customer_id)
-        }
-        for (kind_name, id), write in self._uow._records.items():
-            if kind_name == self._kind.name and write.record.customer_id == customer_id:
-                merged[id] = write.record
-        return tuple(sort_records(self._kind, merged.values()))
-
-    def count(self) -> int:
-        self._uow._require_open()
-        return self._uow._backend.count_records(self._kind)
-
-    def redact(self, customer_id: str) -> int:
-        redact = self._kind.redact
-        if redact is None:
-            return 0
-        changed = 0
-        for record in self.for_customer(customer_id):
-            clean = redact(record)
-            if clean == record:
-                continue
-            key = (self._kind.name, self._kind.id_of(record))
-            pending = self._uow._records.get(key)
-            replace = pending.replace if pending is not None else True
-            self._uow._records[key] = RecordWrite(self._kind, clean, replace)
-            changed += 1
-        return changed
-
-
-class _PurchaseRepository(_RecordRepository[Purchase]):
+class _PurchaseRepository(BufferedRecordRepository[Purchase]):
     def to_log(self) -> TransactionLog:
         self._uow._require_open()
         return self._uow._backend.transaction_log()
 
 
-class _InteractionRepository(_RecordRepository[Interaction]):
+class _InteractionRepository(BufferedRecordRepository[Interaction]):
     def to_log(self) -> EventLog:
         self._uow._require_open()
         return self._uow._backend.event_log()
@@ -319,6 +162,8 @@ class BufferedUnitOfWork:
         self._backend = backend
         self._aggregates: dict[tuple[str, str], AggregateWrite] = {}
         self._pending_keys: dict[tuple[str, str, str], str] = {}  # (kind, key, value) -> id
+        # (kind, index) -> value -> ids of the pending aggregates holding it
+        self._pending_index: dict[tuple[str, str], dict[str, set[str]]] = {}
         self._records: dict[tuple[str, str], RecordWrite] = {}
         self._loaded: dict[tuple[str, str], Any] = {}  # (kind, id) -> as read from the backend
         self._events: builtins.list[DomainEvent] = []
@@ -326,16 +171,30 @@ class BufferedUnitOfWork:
         self._customers = _CustomerRepository(self, CUSTOMERS)
         self._purchases = _PurchaseRepository(self, PURCHASES)
         self._interactions = _InteractionRepository(self, INTERACTIONS)
-        self._service_records = _RecordRepository(self, SERVICE_RECORDS)
-        self._funnel_positions = _AggregateRepository(self, FUNNEL_POSITIONS)
-        self._lifecycles = _AggregateRepository(self, LIFECYCLES)
-        self._feedback = _RecordRepository(self, FEEDBACK)
+        self._service_records = BufferedRecordRepository(self, SERVICE_RECORDS)
+        self._funnel_positions = BufferedRepository(self, FUNNEL_POSITIONS)
+        self._lifecycles = BufferedRepository(self, LIFECYCLES)
+        self._feedback = BufferedRecordRepository(self, FEEDBACK)
         self._cases = _CaseRepository(self, CASES)
-        self._improvement_actions = _AggregateRepository(self, IMPROVEMENT_ACTIONS)
+        self._improvement_actions = BufferedRepository(self, IMPROVEMENT_ACTIONS)
         self._loyalty_accounts = _LoyaltyAccountRepository(self, LOYALTY_ACCOUNTS)
-        self._tier_statuses = _AggregateRepository(self, TIER_STATUSES)
-        self._referral_codes = _AggregateRepository(self, REFERRAL_CODES)
-        self._referral_claims = _AggregateRepository(self, REFERRAL_CLAIMS)
+        self._tier_statuses = BufferedRepository(self, TIER_STATUSES)
+        self._referral_codes = BufferedRepository(self, REFERRAL_CODES)
+        self._referral_claims = BufferedRepository(self, REFERRAL_CLAIMS)
+        self._leads = BufferedLeadRepository(self, LEADS)
+        self._opportunities = BufferedOpportunityRepository(self, OPPORTUNITIES)
+        self._accounts = BufferedAccountRepository(self, SALES_ACCOUNTS)
+        self._relationships = BufferedRelationshipRepository(self)
+        self._pipelines = BufferedPipelineRepository(self)
+        self._workflows = BufferedWorkflowRepository(self)
+        self._enrolments = BufferedEnrolmentRepository(self, ENROLMENTS)
+        self._contact_histories = BufferedContactHistoryRepository(self, CONTACT_HISTORIES)
+        self._send_counts = BufferedSendCountsRepository(self)
+        self._campaigns = BufferedRepository(self, CAMPAIGNS)
+        self._coupon_definitions = BufferedRepository(self, COUPON_DEFINITIONS)
+        self._coupon_pools = BufferedRepository(self, COUPON_POOLS)
+        self._coupons = BufferedCouponRepository(self, COUPONS)
+        self._coupon_wallets = BufferedCouponWalletRepository(self, COUPON_WALLETS)
 
     @property
     def customers(self) -> _CustomerRepository:
@@ -353,22 +212,22 @@ class BufferedUnitOfWork:
         return self._interactions
 
     @property
-    def service_records(self) -> _RecordRepository[ServiceRecord]:
+    def service_records(self) -> BufferedRecordRepository[ServiceRecord]:
         """The service records."""
         return self._service_records
 
     @property
-    def funnel_positions(self) -> _AggregateRepository[FunnelPosition]:
+    def funnel_positions(self) -> BufferedRepository[FunnelPosition]:
         """Customers' funnel positions, stored by customer id."""
         return self._funnel_positions
 
     @property
-    def lifecycles(self) -> _AggregateRepository[Lifecycle]:
+    def lifecycles(self) -> BufferedRepository[Lifecycle]:
         """Customers' lifecycle records, stored by customer id."""
         return self._lifecycles
 
     @property
-    def feedback(self) -> _RecordRepository[Feedback]:
+    def feedback(self) -> BufferedRecordRepository[Feedback]:
         """Customer feedback: append-only records; erasure blanks their text."""
         return self._feedback
 
@@ -378,7 +237,7 @@ class BufferedUnitOfWork:
         return self._cases
 
     @property
-    def improvement_actions(self) -> _AggregateRepository[ImprovementAction]:
+    def improvement_actions(self) -> BufferedRepository[ImprovementAction]:
         """Improvement actions on feedback themes, stored by action id."""
         return self._improvement_actions
 
@@ -388,28 +247,101 @@ class BufferedUnitOfWork:
         return self._loyalty_accounts
 
     @property
-    def tier_statuses(self) -> _AggregateRepository[TierStatus]:
+    def tier_statuses(self) -> BufferedRepository[TierStatus]:
         """Loyalty tier statuses, stored by loyalty account id."""
         return self._tier_statuses
 
     @property
-    def referral_codes(self) -> _AggregateRepository[ReferralCode]:
+    def referral_codes(self) -> BufferedRepository[ReferralCode]:
         """Referral codes, by the normalised code."""
         return self._referral_codes
 
     @property
-    def referral_claims(self) -> _AggregateRepository[ReferralClaim]:
+    def referral_claims(self) -> BufferedRepository[ReferralClaim]:
         """Referral claims, by ``claim_id(program_id, referee)``."""
         return self._referral_claims
 
-    def repository(self, kind: AggregateKind[A]) -> _AggregateRepository[A]:
+    # -- sales -------------------------------------------------------------------------------------
+    @property
+    def leads(self) -> BufferedLeadRepository:
+        """Sales leads (indexed by e-mail, phone, customer, owner and status)."""
+        return self._leads
+
+    @property
+    def opportunities(self) -> BufferedOpportunityRepository:
+        """Sales opportunities (one per lead; indexed by account, customer, owner, pipeline)."""
+        return self._opportunities
+
+    @property
+    def accounts(self) -> BufferedAccountRepository:
+        """Sales accounts: companies and households (indexed by parent and contact)."""
+        return self._accounts
+
+    @property
+    def relationships(self) -> BufferedRelationshipRepository:
+        """The edges of the customer relationship graph."""
+        return self._relationships
+
+    @property
+    def pipelines(self) -> BufferedPipelineRepository:
+        """Sales pipelines, by id."""
+        return self._pipelines
+
+    # -- marketing ---------------------------------------------------------------------------------
+    @property
+    def workflows(self) -> BufferedWorkflowRepository:
+        """Marketing workflow definitions, every version."""
+        return self._workflows
+
+    @property
+    def enrolments(self) -> BufferedEnrolmentRepository:
+        """Workflow enrolments (by customer, by workflow, due by wake time)."""
+        return self._enrolments
+
+    @property
+    def contact_histories(self) -> BufferedContactHistoryRepository:
+        """Customers' recent messages, by customer id."""
+        return self._contact_histories
+
+    @property
+    def send_counts(self) -> BufferedSendCountsRepository:
+        """The automation's global send counts."""
+        return self._send_counts
+
+    @property
+    def campaigns(self) -> BufferedRepository[Campaign]:
+        """Marketing campaigns, by id."""
+        return self._campaigns
+
+    @property
+    def coupon_definitions(self) -> BufferedRepository[CouponDefinition]:
+        """Coupon definitions (the rules of an offer), by id."""
+        return self._coupon_definitions
+
+    @property
+    def coupon_pools(self) -> BufferedRepository[CouponPool]:
+        """Coupon pools (issued, redeemed, budget used), by definition id."""
+        return self._coupon_pools
+
+    @property
+    def coupons(self) -> BufferedCouponRepository:
+        """Coupons, by code (indexed by definition and holder)."""
+        return self._coupons
+
+    @property
+    def coupon_wallets(self) -> BufferedCouponWalletRepository:
+        """Customers' coupon wallets, one per customer and definition."""
+        return self._coupon_wallets
+
+    # -- any kind ----------------------------------------------------------------------------------
+    def repository(self, kind: AggregateKind[A]) -> BufferedRepository[A]:
         """A repository for any [`AggregateKind`][crmcore.storage.unit_of_work.AggregateKind] (how
         later modules plug in)."""
-        return _AggregateRepository(self, kind)
+        return BufferedRepository(self, kind)
 
-    def records(self, kind: RecordKind[R]) -> _RecordRepository[R]:
+    def records(self, kind: RecordKind[R]) -> BufferedRecordRepository[R]:
         """A repository for any [`RecordKind`][crmcore.storage.unit_of_work.RecordKind]."""
-        return _RecordRepository(self, kind)
+        return BufferedRecordRepository(self, kind)
 
     def _require_open(self) -> None:
         if self._state != "open":
@@ -448,6 +380,7 @@ class BufferedUnitOfWork:
         self._loaded.clear()
         self._aggregates.clear()
         self._pending_keys.clear()
+        self._pending_index.clear()
         self._records.clear()
         self._events.clear()
 

@@ -27,6 +27,7 @@ from crmcore.storage.kinds import CUSTOMERS, INTERACTIONS, PURCHASES, AggregateK
 from crmcore.storage.sqlite.connections import Connections
 from crmcore.storage.sqlite.customer_columns import (
     CUSTOMER_COLUMNS,
+    CUSTOMER_INDEX_COLUMNS,
     CUSTOMER_KEY_COLUMNS,
     CUSTOMER_SELECT,
     CUSTOMER_UPSERT,
@@ -118,6 +119,61 @@ class SqliteBackend:
         count: int = rows[0][0]
         return count
 
+    def fetch_many(self, kind: AggregateKind[A], ids: Sequence[str]) -> list[A]:
+        found: dict[str, A] = {}
+        for chunk in chunks(sorted(set(ids))):
+            marks = placeholders(len(chunk))
+            if is_customers(kind):
+                sql, params = f"SELECT id, body FROM customers WHERE id IN ({marks})", chunk
+            else:
+                sql = f"SELECT id, body FROM aggregates WHERE kind = ? AND id IN ({marks})"
+                params = (kind.name, *chunk)
+            for id, body in self.read(sql, params):
+                found[id] = decode_body(kind, id, body)
+        return [found[id] for id in sorted(found)]
+
+    def fetch_indexed(self, kind: AggregateKind[A], index: str, values: Sequence[str]) -> list[A]:
+        found: dict[str, A] = {}
+        for chunk in chunks(sorted(set(values))):
+            marks = placeholders(len(chunk))
+            if is_customers(kind):
+                column = quote(CUSTOMER_INDEX_COLUMNS[index])
+                sql = f"SELECT id, body FROM customers WHERE {column} IN ({marks})"
+                params: tuple[SqlValue, ...] = tuple(chunk)
+            else:
+                sql = (
+                    "SELECT DISTINCT a.id, a.body FROM aggregate_index AS i JOIN aggregates AS a"
+                    " ON a.kind = i.kind AND a.id = i.id"
+                    f" WHERE i.kind = ? AND i.name = ? AND i.value IN ({marks})"
+                )
+                params = (kind.name, index, *chunk)
+            for id, body in self.read(sql, params):
+                if id not in found:
+                    found[id] = decode_body(kind, id, body)
+        return [found[id] for id in sorted(found)]
+
+    def fetch_range(self, kind: AggregateKind[A], index: str, low: str, high: str) -> list[A]:
+        if is_customers(kind):
+            column = quote(CUSTOMER_INDEX_COLUMNS[index])
+            rows = self.read(
+                f"SELECT {column}, id, body FROM customers WHERE {column} BETWEEN ? AND ?"
+                f" ORDER BY {column}, id",
+                (low, high),
+            )
+        else:
+            rows = self.read(
+                "SELECT i.value, a.id, a.body FROM aggregate_index AS i JOIN aggregates AS a"
+                " ON a.kind = i.kind AND a.id = i.id"
+                " WHERE i.kind = ? AND i.name = ? AND i.value BETWEEN ? AND ?"
+                " ORDER BY i.value, i.id",
+                (kind.name, index, low, high),
+            )
+        found: dict[str, A] = {}
+        for _value, id, body in rows:
+            if id not in found:
+                found[id] = decode_body(kind, id, body)
+        return list(found.values())
+
     def fetch_record(self, kind: RecordKind[R], id: str) -> R | None:
         table = record_table(kind)
         rows = self.read(
@@ -141,6 +197,11 @@ class SqliteBackend:
         rows = self.read(f"SELECT COUNT(*) FROM {table.table}{table.where()}", table.scope_values)
         count: int = rows[0][0]
         return count
+
+    def all_records(self, kind: RecordKind[R]) -> list[R]:
+        table = record_table(kind)
+        rows = self.read(table.select + table.where() + table.order, table.scope_values)
+        return [table.rebuild(row) for row in rows]
 
     def customer_records(self) -> Iterator[dict[str, object]]:
         """Every customer as a [`customer_record()`][crmcore.columnar.schema.customer_record], in id
@@ -436,6 +497,17 @@ class SqliteBackend:
             [key for _row, keys in prepared.aggregates for key in keys],
             "aggregate_keys",
             ("kind", "key", "value", "id"),
+        )
+        writer.run(
+            "DELETE FROM aggregate_index WHERE kind = ? AND id = ?",
+            [row[:2] for row, _keys in prepared.aggregates if (row[0], row[1]) in stored],
+            "aggregate_index",
+        )
+        writer.run(
+            "INSERT INTO aggregate_index (kind, name, value, id) VALUES (?, ?, ?, ?)",
+            prepared.indexes,
+            "aggregate_index",
+            ("kind", "name", "value", "id"),
         )
         for (_name, replace), (table, rows) in prepared.records.items():
             sql, columns = table.insert(replace)

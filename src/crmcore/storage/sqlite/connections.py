@@ -39,7 +39,7 @@ class Connections:
         self._closed = False
 
     def connect(self) -> sqlite3.Connection:
-        """A new connection: autocommit, foreign keys on, synchronous FULL, busy timeout."""
+        """A new connection: autocommit, foreign keys, synchronous FULL, secure delete, timeout."""
         with translated(f"open of {self.path!r}"):
             connection = sqlite3.connect(
                 self.path,
@@ -52,6 +52,9 @@ class Connections:
                 connection.execute(f"PRAGMA busy_timeout = {round(self.timeout * 1000)}")
                 connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute("PRAGMA synchronous = FULL")
+                # Deleted and overwritten content is zeroed, not left in free space: erased
+                # personal data must not survive in the file (see SqliteStore.scrub).
+                connection.execute("PRAGMA secure_delete = ON")
         except BaseException:
             connection.close()
             raise

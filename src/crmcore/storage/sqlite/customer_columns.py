@@ -35,6 +35,7 @@ from crmcore.storage.sqlite.encoding import (
 
 __all__ = [
     "CUSTOMER_COLUMNS",
+    "CUSTOMER_INDEX_COLUMNS",
     "CUSTOMER_KEY_COLUMNS",
     "CUSTOMER_SELECT",
     "CUSTOMER_UPSERT",
@@ -56,8 +57,13 @@ EMAIL_INDEX: Final = CUSTOMER_COLUMNS.index("email")
 CUSTOMER_KEY_COLUMNS: Final = {"email": "email"}
 """Customer unique keys (CUSTOMERS.unique_keys) and the column holding each."""
 
+CUSTOMER_INDEX_COLUMNS: Final = {"phone": "phone"}
+"""Customer indexes (CUSTOMERS.indexes) and the column holding each (an indexed column)."""
+
 if not {name for name, _get in CUSTOMERS.unique_keys} <= set(CUSTOMER_KEY_COLUMNS):
     raise ImportError("every unique key of CUSTOMERS needs a column in the SQLite adapter")
+if not {name for name, _get in CUSTOMERS.indexes} <= set(CUSTOMER_INDEX_COLUMNS):
+    raise ImportError("every index of CUSTOMERS needs a column in the SQLite adapter")
 
 CUSTOMER_UPSERT: Final = (
     f"INSERT INTO customers ({', '.join(map(quote, CUSTOMER_COLUMNS))}) "

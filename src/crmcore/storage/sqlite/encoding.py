@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Final, TypeVar
 
-from crmcore.kernel.codec import JSON, decode, encode
+from crmcore.kernel.codec import JSON, encode
 from crmcore.kernel.errors import CrmError, StorageError
 from crmcore.storage.kinds import AggregateKind, RecordKind
 
@@ -76,12 +76,13 @@ def corrupt(entity: str, id: object, exc: BaseException) -> StorageError:
 
 
 def decode_body(kind: AggregateKind[A] | RecordKind[A], id: object, body: object) -> A:
-    """The aggregate or record stored as the JSON document ``body`` (or
-    [`corrupt()`][crmcore.storage.sqlite.encoding.corrupt])."""
+    """The aggregate or record stored as the JSON document ``body``, rebuilt by its kind
+    ([`AggregateKind.decode()`][crmcore.storage.kinds.AggregateKind.decode]), or
+    [`corrupt()`][crmcore.storage.sqlite.encoding.corrupt]."""
     try:
         if not isinstance(body, str):
             raise TypeError(f"body is a {type(body).__name__}, not text")
-        value: A = decode(kind.cls, json.loads(body))
+        value: A = kind.decode(json.loads(body))
     except (CrmError, ValueError, TypeError) as exc:
         raise corrupt(kind.name, id, exc) from exc
     return value

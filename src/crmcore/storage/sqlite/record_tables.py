@@ -17,12 +17,12 @@ from typing import Any, Final
 import attrs
 
 from crmcore.customers.records import Interaction, Purchase, ServiceRecord
-from crmcore.kernel.clock import from_micros, to_micros, to_utc
+from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import CrmError
 from crmcore.kernel.money import Money
 from crmcore.kernel.stage import Stage
 from crmcore.storage.kinds import INTERACTIONS, PURCHASES, SERVICE_RECORDS, RecordKind
-from crmcore.storage.sqlite.encoding import Row, corrupt, decode_body, encode_body, placeholders
+from crmcore.storage.sqlite.encoding import Row, corrupt, decode_body, dumps, placeholders
 
 __all__ = ["RecordTable", "record_table"]
 
@@ -157,11 +157,6 @@ _DEDICATED: Final[dict[str, RecordTable]] = {
 }
 
 
-def _record_at(record: object) -> int:
-    at: object = getattr(record, "at")  # noqa: B009 - generic over record classes
-    return to_micros(to_utc(at, "at"))
-
-
 def record_table(kind: RecordKind[Any]) -> RecordTable:
     """The dedicated table of a built-in record kind, or the generic ``records`` table."""
     table = _DEDICATED.get(kind.name)
@@ -169,7 +164,12 @@ def record_table(kind: RecordKind[Any]) -> RecordTable:
         return table
 
     def to_row(record: Any) -> Row:
-        return (kind.id_of(record), record.customer_id, _record_at(record), encode_body(record))
+        return (
+            kind.id_of(record),
+            kind.owner_of(record),
+            to_micros(kind.at_of(record)),
+            dumps(kind.encode(record)),
+        )
 
     def from_row(row: Sequence[Any]) -> Any:
         return decode_body(kind, row[0], row[3])

@@ -194,7 +194,24 @@ _V1: Final[Sequence[str]] = (
     "CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (position) WHERE published_at IS NULL",
 )
 
-MIGRATIONS: Final[tuple[Migration, ...]] = (_statements(*_V1),)
+_V2: Final[Sequence[str]] = (
+    # Lookup indexes of aggregates (AggregateKind.indexes): any number of ids per value. The
+    # primary key serves equality and range lookups (kind, name, value ...); by id, rewrites.
+    """
+    CREATE TABLE IF NOT EXISTS aggregate_index (
+        kind  TEXT NOT NULL,
+        name  TEXT NOT NULL,
+        value TEXT NOT NULL,
+        id    TEXT NOT NULL,
+        PRIMARY KEY (kind, name, value, id)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS aggregate_index_by_id ON aggregate_index (kind, id)",
+    # Customers by phone number (CUSTOMERS' index "phone": a lead's duplicates among customers).
+    "CREATE INDEX IF NOT EXISTS customers_phone ON customers (phone)",
+)
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (_statements(*_V1), _statements(*_V2))
 """The forward migrations, in order; migration ``i`` brings a database to version ``i + 1``."""
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

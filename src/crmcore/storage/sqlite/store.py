@@ -142,6 +142,28 @@ class SqliteStore:
         """The transactional outbox."""
         return self._outbox
 
+    def scrub(self) -> None:
+        """Leave no copy of deleted or overwritten data in the database's files.
+
+        Every connection runs with ``secure_delete`` on, so deleted content is zeroed in the
+        pages it leaves; this checkpoints the write-ahead log into the database and truncates
+        it (``wal_checkpoint(TRUNCATE)``), so the old page images in the ``-wal`` file are gone
+        too. [`erase_customer`][crmcore.services.customers.erase_customer] calls it after an
+        erasure. Raises [`StorageError`][crmcore.kernel.errors.StorageError] when another
+        connection's open read keeps the log from being emptied (call it again when it ends).
+        """
+        if self._connections.closed:
+            raise StorageError(f"the SQLite store {self._path!r} is closed")
+        if self._connections.shared:  # ":memory:" has no files
+            return
+        with translated(f"scrub of {self._path!r}"), self._connections.use() as connection:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise StorageError(
+                f"SQLite scrub of {self._path!r} could not empty the write-ahead log: another "
+                "connection is reading; call scrub() again when it has finished"
+            )
+
     def close(self) -> None:
         """Close every connection (idempotent). Units of work still open then fail."""
         self._connections.close()

@@ -28,7 +28,7 @@ from crmcore.kernel.errors import CrmError
 from crmcore.storage.backend import ChangeSet
 from crmcore.storage.outbox import new_message_id
 from crmcore.storage.sqlite.customer_columns import customer_rows, is_customers
-from crmcore.storage.sqlite.encoding import Row, chunks, dumps, encode_body
+from crmcore.storage.sqlite.encoding import Row, chunks, dumps
 from crmcore.storage.sqlite.errors import integrity_error, storage_error
 from crmcore.storage.sqlite.record_tables import RecordTable, record_table
 
@@ -96,6 +96,8 @@ class Prepared:
 
     customers: list[tuple[Row, list[Row], list[Row]]] = attrs.Factory(list)
     aggregates: list[tuple[Row, list[Row]]] = attrs.Factory(list)
+    indexes: list[Row] = attrs.Factory(list)
+    """(kind, index, value, id) rows of the aggregates' indexes."""
     records: dict[tuple[str, bool], tuple[RecordTable, list[Row]]] = attrs.Factory(dict)
     outbox: list[Row] = attrs.Factory(list)
     error: CrmError | None = None
@@ -116,7 +118,7 @@ def prepare(changes: ChangeSet) -> Prepared:
                     kind.name,
                     id,
                     kind.version_of(write.aggregate),
-                    encode_body(write.aggregate),
+                    dumps(kind.encode(write.aggregate)),
                 )
                 keys: list[Row] = [
                     (kind.name, key, value, id)
@@ -124,6 +126,11 @@ def prepare(changes: ChangeSet) -> Prepared:
                     if value is not None
                 ]
                 prepared.aggregates.append((row, keys))
+                prepared.indexes.extend(
+                    (kind.name, index, value, id)
+                    for index, values in kind.index_values_of(write.aggregate).items()
+                    for value in values
+                )
         for record_write in changes.records:
             slot = (record_write.kind.name, record_write.replace)
             if slot not in prepared.records:

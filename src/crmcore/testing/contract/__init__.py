@@ -25,8 +25,13 @@ mixin per group of tests, each on [`AdapterHooks`][crmcore.testing.contract.hook
 * [`funnel_lifecycle`][crmcore.testing.contract.funnel_lifecycle]: funnel positions and lifecycles;
 * [`feedback`][crmcore.testing.contract.feedback]: feedback, cases and improvement actions;
 * [`loyalty`][crmcore.testing.contract.loyalty]: ledgers, tier statuses and referrals;
+* [`sales`][crmcore.testing.contract.sales]: leads, opportunities, pipelines, accounts and
+  relationship edges, with their lookups;
+* [`marketing`][crmcore.testing.contract.marketing]: workflow versions, enrolments due by time,
+  contact histories, send counts, campaigns and coupons;
 * [`durability`][crmcore.testing.contract.durability]: data survives reopening the store;
-* [`state_machine`][crmcore.testing.contract.state_machine]: random operations against a model.
+* [`state_machine`][crmcore.testing.contract.state_machine]: random operations against a model
+  (customers, ledgers, cases and leads).
 
 The sample data they share is in [`samples`][crmcore.testing.contract.samples].
 """

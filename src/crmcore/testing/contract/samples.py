@@ -1,7 +1,7 @@
 """The sample data the contract tests share: a start time, customers, records and programs.
 
-Each helper builds a fresh value (``new_customer(1)`` is customer ``C0001``), so
-that tests in any group, and the random-operations model, agree on ids.
+Each helper builds a fresh value (``new_customer(1)`` is customer ``C0001``, ``_lead(1)`` lead
+``L0001``), so that tests in any group, and the random-operations model, agree on ids.
 """
 
 from __future__ import annotations
@@ -21,8 +21,17 @@ from crmcore.loyalty import (
     Tier,
     TierPolicy,
 )
+from crmcore.marketing.coupons import CouponDefinition, Discount
+from crmcore.marketing.enrolment_machine import WaitReason
+from crmcore.marketing.enrolments import Enrolment
+from crmcore.marketing.steps import SendMessage, Wait
+from crmcore.marketing.triggers import EventTrigger
+from crmcore.marketing.workflows import Workflow
+from crmcore.sales.leads import Lead
+from crmcore.sales.opportunities import Opportunity
+from crmcore.sales.pipeline import DEFAULT_PIPELINE
 
-__all__ = ["PROGRAM", "REFERRALS", "T0", "TIERS", "new_customer"]
+__all__ = ["COUPONS", "PIPELINE", "PROGRAM", "REFERRALS", "T0", "TIERS", "new_customer"]
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 """The time every sample starts at."""
@@ -87,3 +96,85 @@ def _account(n: int, *, program_id: str = "P") -> LoyaltyAccount:
 def _earned(account: LoyaltyAccount, order: str, amount: str, days: int = 0) -> LoyaltyAccount:
     sale = _purchase(order, account.customer_id, days, amount)
     return account.earn(PROGRAM, sale, key=f"earn-{order}").value
+
+
+# -- sales -----------------------------------------------------------------------------------------
+
+PIPELINE = DEFAULT_PIPELINE
+"""The pipeline of the contract tests (stored under ``"sales"``)."""
+
+
+def _lead(
+    n: int,
+    *,
+    email: str | None = "default",
+    phone: str | None = None,
+    owner: str | None = "rep-1",
+    customer: str | None = None,
+    at: datetime = T0,
+) -> Lead:
+    address = f"lead{n}@example.com" if email == "default" else email
+    return Lead.create(
+        f"L{n:04d}",
+        at,
+        source="web_form",
+        name=f"Lead {n}",
+        contact=Contact(email=address, phone=phone),
+        customer_id=customer,
+        owner=owner,
+        notes=f"met lead {n} at the fair",
+    ).value
+
+
+def _opportunity(
+    n: int,
+    *,
+    lead: str | None = None,
+    account: str | None = None,
+    customer: str | None = None,
+    owner: str = "rep-1",
+    amount: str = "1000",
+) -> Opportunity:
+    return Opportunity.open(
+        f"OP{n:04d}",
+        PIPELINE,
+        owner=owner,
+        close_date=(T0 + timedelta(days=30)).date(),
+        at=T0,
+        amount=Money(amount, "EUR"),
+        lead_id=lead,
+        account_id=account,
+        customer_id=customer,
+    ).value
+
+
+# -- marketing -------------------------------------------------------------------------------------
+
+
+def _workflow(version: int = 1, *, pause: timedelta = timedelta(hours=1)) -> Workflow:
+    return Workflow(
+        id="welcome",
+        version=version,
+        name=f"Welcome v{version}",
+        trigger=EventTrigger("customer.registered"),
+        steps=[
+            Wait("pause", pause),
+            SendMessage("hello", channel="email", template=f"welcome-{version}"),
+        ],
+    )
+
+
+def _waiting(customer: str, wait: timedelta, *, at: datetime = T0) -> Enrolment:
+    """An enrolment of ``customer`` in the welcome workflow, waiting until ``at + wait``."""
+    started = Enrolment.start(_workflow(), customer, at).value
+    return started.wait(at, at + wait, WaitReason.DELAY).value
+
+
+COUPONS = CouponDefinition(
+    id="spring",
+    discount=Discount.fixed(Money("5", "EUR")),
+    valid_from=T0,
+    per_customer_limit=1,
+    budget=Money("10", "EUR"),
+)
+"""The coupon definition of the contract tests: 5 EUR off, once per customer, 10 EUR budget."""

@@ -1,8 +1,9 @@
 """The contract's state machine: random operations on a store, checked against a model.
 
 [`StateMachineContract`][crmcore.testing.contract.state_machine.StateMachineContract] runs a
-hypothesis `RuleBasedStateMachine` of customers, purchases, loyalty ledgers and feedback cases
-against stores made by the adapter's
+hypothesis `RuleBasedStateMachine` of customers, purchases, loyalty ledgers, feedback cases and
+sales leads (moved through their statuses, found by e-mail and owner) against stores made by the
+adapter's
 [`make_store()`][crmcore.testing.contract.hooks.AdapterHooks.make_store].
 """
 
@@ -35,6 +36,7 @@ from crmcore.kernel.errors import (
 from crmcore.kernel.money import Money
 from crmcore.loyalty import LoyaltyAccount
 from crmcore.ports import Store
+from crmcore.sales.leads import Lead
 from crmcore.testing.contract.hooks import AdapterHooks
 from crmcore.testing.contract.samples import (
     PROGRAM,
@@ -43,6 +45,7 @@ from crmcore.testing.contract.samples import (
     _BoomError,
     _earned,
     _feedback,
+    _lead,
     _purchase,
     _registered,
 )
@@ -69,6 +72,7 @@ class _StoreMachine(RuleBasedStateMachine):
         self.cases: dict[str, Case] = {}
         self.sales = 0
         self.clock = T0
+        self.leads: dict[str, Lead] = {}
 
     def teardown(self) -> None:
         self.store.close()
@@ -238,6 +242,63 @@ class _StoreMachine(RuleBasedStateMachine):
             return
         self.cases[cid] = saved
         self.events += len(outcome.events)
+
+    # -- sales leads: versioned, found by their indexes ------------------------------------
+    @rule(n=_IDS, email=_EMAILS, owner=st.sampled_from([None, "rep-1", "rep-2"]))
+    def capture_lead(self, n: int, email: str | None, owner: str | None) -> None:
+        lead = _lead(n, email=email, owner=owner)
+        try:
+            with self.store.unit_of_work() as uow:
+                stored = uow.leads.add(lead)
+        except AlreadyExistsError:
+            assert lead.id in self.leads
+            return
+        assert lead.id not in self.leads
+        self.leads[stored.id] = stored
+
+    @precondition(lambda self: bool(self.leads))
+    @rule(data=st.data(), move=st.sampled_from(["work", "nurture", "qualify", "disqualify"]))
+    def move_lead(self, data: st.DataObject, move: str) -> None:
+        lid = data.draw(st.sampled_from(sorted(self.leads)))
+        at = self._tick()
+        expected = self.leads[lid]
+        try:
+            with self.store.unit_of_work() as uow:
+                current = uow.leads.get(lid)
+                assert current == expected
+                outcome = current.fire(move, at, reason="no_fit" if move == "disqualify" else None)
+                saved = uow.leads.save(uow.take(outcome))
+        except IllegalTransitionError:
+            with pytest.raises(IllegalTransitionError):
+                expected.fire(move, at, reason="no_fit")
+            return
+        assert saved.version == expected.version + 1
+        self.leads[lid] = saved
+        self.events += len(outcome.events)
+
+    @precondition(lambda self: any(lead.version > 1 for lead in self.leads.values()))
+    @rule(data=st.data())
+    def stale_lead_save(self, data: st.DataObject) -> None:
+        lid = data.draw(st.sampled_from(sorted(k for k, v in self.leads.items() if v.version > 1)))
+        stale = attrs.evolve(self.leads[lid], version=self.leads[lid].version - 1)
+        with pytest.raises(ConcurrencyConflictError), self.store.unit_of_work() as uow:
+            uow.leads.add(_lead(90))
+            uow.leads.save(stale)
+
+    @invariant()
+    def leads_match_the_model(self) -> None:
+        with self.store.unit_of_work() as uow:
+            assert uow.leads.count() == len(self.leads)
+            for email in ("a@example.com", "b@example.com"):
+                found = [lead.id for lead in uow.leads.with_email(email)]
+                assert found == sorted(k for k, v in self.leads.items() if v.contact.email == email)
+            for owner in ("rep-1", "rep-2"):
+                found = [lead.id for lead in uow.leads.open_for_owner(owner)]
+                assert found == sorted(
+                    k for k, v in self.leads.items() if v.owner == owner and v.is_open
+                )
+            for lid, lead in self.leads.items():
+                assert uow.leads.get(lid) == lead
 
     @invariant()
     def ledgers_and_cases_match_the_model(self) -> None:

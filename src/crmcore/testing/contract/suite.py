@@ -7,6 +7,8 @@ from crmcore.testing.contract.durability import DurabilityContract
 from crmcore.testing.contract.feedback import FeedbackContract
 from crmcore.testing.contract.funnel_lifecycle import FunnelLifecycleContract
 from crmcore.testing.contract.loyalty import LoyaltyContract
+from crmcore.testing.contract.marketing import MarketingContract
+from crmcore.testing.contract.sales import SalesContract
 from crmcore.testing.contract.state_machine import StateMachineContract
 from crmcore.testing.contract.units_of_work import UnitOfWorkContract
 
@@ -18,6 +20,8 @@ __all__ = ["StoreContract"]
 class StoreContract(
     StateMachineContract,
     DurabilityContract,
+    MarketingContract,
+    SalesContract,
     LoyaltyContract,
     FeedbackContract,
     FunnelLifecycleContract,
