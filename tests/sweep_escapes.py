@@ -240,6 +240,33 @@ EXPECTED: Final[dict[str, str]] = {
     "crmcore.datasets.synthetic.generate": (
         "seed (None, 1.5 (a float for an int)): TypeError in crmcore/datasets/synthetic.py generate; fix: validate seed where it enters (generate) with a ValidationError naming it; seed (-1, str array): ValueError in crmcore/datasets/synthetic.py generate; fix: validate seed where it enters (generate) with a ValidationError naming it; end (None, 1.5 (a float for an int)): TypeError in crmcore/datasets/synthetic.py generate; fix: validate end where it enters (generate) with a ValidationError naming it; and 2 more"
     ),
+    "crmcore.engines.duckdb.clv_relation": (
+        "month (str array): ValueError in crmcore/engines/_clv.py clv_template; fix: validate month where it enters (clv_relation) with a ValidationError naming it; as_of (far-future datetime): OverflowError in crmcore/analytics/clv.py _month_steps; fix: validate as_of where it enters (clv_relation) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.cohort_matrix": (
+        "as_of (far-future datetime): MemoryError in crmcore/engines/_cohort_sql.py cohort_table; fix: validate as_of where it enters (cohort_matrix) with a ValidationError naming it; period (str array): ValueError in crmcore/engines/_cohort_sql.py cohort_options; fix: validate period where it enters (cohort_matrix) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.customer_lifetime_value": (
+        "month (str array): ValueError in crmcore/engines/_clv.py clv_template; fix: validate month where it enters (customer_lifetime_value) with a ValidationError naming it; as_of (far-future datetime): OverflowError in crmcore/analytics/clv.py _month_steps; fix: validate as_of where it enters (customer_lifetime_value) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.rfm_relation": (
+        "ties (str array): ValueError in crmcore/analytics/quantiles.py _check_ties; fix: validate ties where it enters (rfm_relation) with a ValidationError naming it; monetary (str array): ValueError in crmcore/engines/_rfm_sql.py rfm_options; fix: validate monetary where it enters (rfm_relation) with a ValidationError naming it; spend (str array): ValueError in crmcore/engines/_rfm_sql.py rfm_options; fix: validate spend where it enters (rfm_relation) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.rfm_scores": (
+        "ties (str array): ValueError in crmcore/analytics/quantiles.py _check_ties; fix: validate ties where it enters (rfm_scores) with a ValidationError naming it; monetary (str array): ValueError in crmcore/engines/_rfm_sql.py rfm_options; fix: validate monetary where it enters (rfm_scores) with a ValidationError naming it; spend (str array): ValueError in crmcore/engines/_rfm_sql.py rfm_options; fix: validate spend where it enters (rfm_scores) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.segment_members": (
+        "rule (None, 1.5 (a float for an int)): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate rule where it enters (segment_members) with a ValidationError naming it; as_of (None, 1.5 (a float for an int)): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate as_of where it enters (segment_members) with a ValidationError naming it; customers (None): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate customers where it enters (segment_members) with a ValidationError naming it; and 4 more"
+    ),
+    "crmcore.engines.duckdb.segment_relation": (
+        "rule (None, 1.5 (a float for an int)): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate rule where it enters (segment_relation) with a ValidationError naming it; as_of (None, 1.5 (a float for an int)): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate as_of where it enters (segment_relation) with a ValidationError naming it; customers (None): AssertionError in crmcore/engines/_queries.py segment_sql; fix: validate customers where it enters (segment_relation) with a ValidationError naming it; and 4 more"
+    ),
+    "crmcore.engines.duckdb.summary_from_transactions": (
+        "period (str array): ValueError in crmcore/analytics/btyd.py _period; fix: validate period where it enters (summary_from_transactions) with a ValidationError naming it; time_unit (str array): ValueError in crmcore/analytics/btyd.py _period; fix: validate time_unit where it enters (summary_from_transactions) with a ValidationError naming it"
+    ),
+    "crmcore.engines.duckdb.summary_relation": (
+        "period (str array): ValueError in crmcore/analytics/btyd.py _period; fix: validate period where it enters (summary_relation) with a ValidationError naming it; time_unit (str array): ValueError in crmcore/analytics/btyd.py _period; fix: validate time_unit where it enters (summary_relation) with a ValidationError naming it"
+    ),
     "crmcore.feedback.calendar.BusinessCalendar": (
         "timezone (huge str): OSError in crmcore/feedback/calendar.py _timezone; fix: validate timezone where it enters (BusinessCalendar) with a ValidationError naming it"
     ),
@@ -1280,6 +1307,27 @@ UNREACHED: Final[dict[str, str]] = {
     "crmcore.columnar.table.Frame.from_pandas": ("no valid value for df: <class 'inspect._empty'>"),
     "crmcore.columnar.table.Frame.from_records": (
         "TypeError: Frame has no schema: use CustomerFrame, TransactionLog, ..."
+    ),
+    "crmcore.engines.duckdb.clv_relation": (
+        "no valid value for summary: Frame | duckdb.DuckDBPyRelation | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
+    ),
+    "crmcore.engines.duckdb.customer_lifetime_value": (
+        "no valid value for summary: Frame | duckdb.DuckDBPyRelation | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
+    ),
+    "crmcore.engines.duckdb.fit_clv_models": (
+        "no valid value for summary: Frame | duckdb.DuckDBPyRelation | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
+    ),
+    "crmcore.engines.duckdb.funnel_relation": (
+        "ValidationError: kind: is a required column of log, missing (columns: amount, at, category, channel, crm_row, currency, customer_id, items, order_id, quantity, unit_price) (got"
+    ),
+    "crmcore.engines.duckdb.funnel_report": (
+        "ValidationError: kind: is a required column of log, missing (columns: amount, at, category, channel, crm_row, currency, customer_id, items, order_id, quantity, unit_price) (got"
+    ),
+    "crmcore.engines.duckdb.segment_members": (
+        "no valid value for customers: Frame | duckdb.DuckDBPyRelation | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
+    ),
+    "crmcore.engines.duckdb.segment_relation": (
+        "no valid value for customers: Frame | duckdb.DuckDBPyRelation | str | os.PathLike[str] | Sequence[str | os.PathLike[str]]"
     ),
     "crmcore.feedback.breakdowns.MetricBreakdown.row": (
         "ValidationError: key: is not a group of this breakdown by channel (got 'k-1')"

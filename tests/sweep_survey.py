@@ -104,7 +104,11 @@ def main() -> int:
         f"UNREACHED: Final[dict[str, str]] = {{\n{unreached}\n}}\n"
     )
     target_file.write_text(header + body, encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(target_file)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "-q", str(target_file)],
+        check=True,
+        cwd=target_file.parent,  # the sweep may have left a temporary working directory
+    )
     print(
         f"{found.calls} hostile calls; {len(expected)} callables with escapes, "
         f"{len(found.unreached)} unreached; rewrote {target_file}"

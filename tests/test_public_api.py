@@ -59,6 +59,7 @@ FIRST_IMPORTS = [
     "crmcore.services.sales",
     "crmcore.services.marketing",
     "crmcore.storage.postgres",
+    "crmcore.engines",
     "crmcore.plotting",
     "crmcore.cli",
     "crmcore.demo",
@@ -78,7 +79,7 @@ def test_every_exported_name_resolves_and_is_documented() -> None:
 def test_no_runtime_dependency_beyond_the_declared_ones() -> None:
     code = (
         "import sys, crmcore, crmcore.storage.sqlite, crmcore.funnel, crmcore.lifecycle, "
-        "crmcore.sales, crmcore.marketing, crmcore.storage.postgres, "
+        "crmcore.sales, crmcore.marketing, crmcore.storage.postgres, crmcore.engines, "
         "crmcore.plotting, crmcore.datasets; "
         "print(sorted({m.split('.')[0] for m in sys.modules}))"
     )
