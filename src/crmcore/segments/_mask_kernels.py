@@ -23,6 +23,7 @@ marker (``NaN`` fails every comparison but ``!=``; ``NaT`` is below every instan
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -203,15 +204,15 @@ class SentinelGaps(Gaps):
 # --- kernels --------------------------------------------------------------------------------
 
 
-class Kernel:
+class Kernel(ABC):
     """A resolved (sub-)rule, evaluated one block of rows at a time."""
 
     cost: float = 1.0
     """Estimated bytes touched per row: an ``and`` runs its cheapest tests first."""
 
+    @abstractmethod
     def fill(self, rows: Rows, out: BoolArray, buffers: Buffers, depth: int) -> None:
         """Write the mask of ``rows`` into ``out``."""
-        raise NotImplementedError
 
     def and_into(self, rows: Rows, out: BoolArray, buffers: Buffers, depth: int) -> None:
         """``out &= `` the mask of ``rows``."""

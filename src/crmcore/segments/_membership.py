@@ -25,6 +25,7 @@ so a run that reaches the end of the domain needs only one comparison.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Final
 
@@ -48,15 +49,15 @@ Temps = tuple[BoolArray, BoolArray]
 """Two block-sized bool buffers a plan may write."""
 
 
-class Membership:
+class Membership(ABC):
     """A plan for ``value in members`` over one block of values."""
 
     cost: float = 0.0
     """Estimated bytes touched per row (to order the tests of an ``and``)."""
 
+    @abstractmethod
     def fill(self, values: AnyArray, out: BoolArray, temps: Temps, index: Int64Array) -> None:
         """Write ``values in members`` into ``out``; ``temps`` and ``index`` are scratch."""
-        raise NotImplementedError
 
 
 class _Nothing(Membership):
