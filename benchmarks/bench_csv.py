@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import platform
 import statistics
 import sys
@@ -48,7 +49,7 @@ from typing import Any
 import numpy as np
 from _timing import peak_rss_gb
 
-from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, TransactionLog
+from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, TransactionLog, csvio
 
 try:
     import pandas as pd
@@ -192,6 +193,11 @@ def run(rows: int, customers: int, repeats: int, seed: int, customer_rows: int) 
         f"pyarrow {pyarrow.__version__}" if pyarrow is not None else "pyarrow not installed",
     ]
     print(f"{', '.join(versions)}; median of {repeats} interleaved run(s); seed {seed}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"{os.cpu_count()} cores, load average {load:.1f} at the start: the built-in parser "
+        f"starts {csvio._idle_workers()} thread(s) beside the caller's (one per idle core)"
+    )
     log = make_log(rows, customers, seed)
     with tempfile.TemporaryDirectory(prefix="crmcore-bench-csv-") as tmp:
         path = Path(tmp) / "transactions.csv"

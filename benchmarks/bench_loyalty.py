@@ -25,6 +25,12 @@ once, in turn, so a busy machine slows them alike), wall and CPU time:
   calls above on the same operations. The batch's accounts must equal the per-account ones
   (entries, lots, events), checked after the timing; building them from the batch's arrays
   (``BatchPosting.accounts``, lazily) is timed on its own;
+* **the floor of one call** (after the first mix): the values one earn must
+  build, timed alone in a loop (CPU time, no GC): the entry, the lot, the state, the event, the
+  outcome and the new account, plus the input checks every call makes (the key, the canonical
+  request text, the points quote). No per-account implementation that returns those values can
+  beat it in this interpreter; the ledger's bookkeeping (idempotency, expiry, FIFO order, the
+  pending lots, the lock) comes on top;
 * **expiry of many accounts** (``expire_all`` against ``expire()`` on every account) and the
   **liability report** (vectorised against a Python loop over the lots).
 
@@ -49,6 +55,7 @@ import resource
 import statistics
 import sys
 import time
+import timeit
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -60,7 +67,11 @@ from _timing import measure, peak_rss_gb
 
 from crmcore.customers import Purchase
 from crmcore.kernel.clock import to_micros
+from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
+from crmcore.loyalty._journal import LedgerState
+from crmcore.loyalty.entries import EntryType, new_entry, new_lot
+from crmcore.loyalty.events import outcome, points_earned
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.ledger_batch import expire_all, ledger_columns, liability_report, lot_columns
@@ -274,7 +285,13 @@ def bench_preparation(accounts: int, history: int, sets: int, seed: int) -> None
 
 
 def bench_mix(
-    accounts: int, history: int, per_account: int, repeats: int, seed: int, profile: bool = False
+    accounts: int,
+    history: int,
+    per_account: int,
+    repeats: int,
+    seed: int,
+    profile: bool = False,
+    floor: bool = False,
 ) -> None:
     """The earn/redeem throughput, one account at a time and as one batch."""
     t0 = time.perf_counter()
@@ -366,6 +383,8 @@ def bench_mix(
         m.lots == a.lots and m.debt == a.debt for m, a in zip(materialised, after, strict=True)
     )
     assert len(events) == posted
+    if floor:
+        bench_floor(after[0], repeats)
     if profile:
         profiler = cProfile.Profile()
         gc.collect()
@@ -373,6 +392,47 @@ def bench_mix(
         run_mix(rebuilt(first), ops, False)
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
+
+
+def bench_floor(account: LoyaltyAccount, repeats: int) -> None:
+    """The values one earn returns and keeps, and its input checks, built alone (CPU time)."""
+    at = account.last_at or T0
+    sale = Purchase("floor-1", account.customer_id, at, Money.of_minor(1234, "EUR"))
+    state = account._state
+    spend = sale.amount
+    earn = EntryType.EARN
+
+    def objects() -> Any:
+        entry = new_entry(
+            earn, "k", at, 10, (("k", 10),), "r", order_id="o", spend=spend, earned_at=at
+        )
+        lot = new_lot("k", state.n, 10, 10, at, None, None, "o")
+        after = LedgerState(
+            state.journal, state.n + 1, (*state.lots, lot), 0, 10, at, at, 10, (), 0, None
+        )
+        event = points_earned(account.id, at, account.customer_id, "k", 10, 10, "o", None, None)
+        return entry, outcome(account._spawn(after), (event,))
+
+    def inputs() -> Any:
+        validate_id("floor-key-1", "key")
+        text = f"earn|{sale.order_id}|{sale.amount.amount}|{sale.channel}|{sale.category}|gold"
+        return text, PROGRAM._derived.quote(sale, "gold")
+
+    number = 20_000
+    gc.disable()
+    try:
+        made = min(timeit.repeat(objects, number=number, repeat=repeats, timer=time.process_time))
+        checked = min(timeit.repeat(inputs, number=number, repeat=repeats, timer=time.process_time))
+    finally:
+        gc.enable()
+    floor = (made + checked) / number
+    line(
+        f"floor: {number:,} earns' values, built alone",
+        made + checked,
+        f"{made / number * 1e6:.2f} us the entry, lot, state, event, outcome and account + "
+        f"{checked / number * 1e6:.2f} us key, request text and quote: at most "
+        f"{1 / floor:,.0f} ops per CPU second before any bookkeeping",
+    )
 
 
 def build_accounts(accounts: int, seed: int) -> tuple[list[LoyaltyAccount], int]:
@@ -498,7 +558,7 @@ def main(argv: list[str] | None = None) -> None:
     long_ledgers, long_history = max(1, ledgers // 10), args.history * 10
     if not args.no_preparation:
         bench_preparation(long_ledgers, long_history, 2 * args.repeat, args.seed)
-    bench_mix(ledgers, args.history, args.ops, args.repeat, args.seed, args.profile)
+    bench_mix(ledgers, args.history, args.ops, args.repeat, args.seed, args.profile, True)
     # Ten times the history on a tenth of the accounts: the cost per operation must not grow.
     bench_mix(long_ledgers, long_history, args.ops, args.repeat, args.seed)
     if not args.mix_only:

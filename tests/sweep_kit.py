@@ -546,6 +546,16 @@ class Pool:
             return MISSING
         return self.of_type(hint, parameter.name)
 
+    def receiver(self, target: Target) -> object:
+        """The instance a method ``target`` is called on: ``BASE[target.name]["self"]`` (a value
+        or a [`Lazy`][tests.sweep_kit.Lazy]) when given, else a held instance of its class (the
+        first one: a method that needs its object in another state names one there)."""
+        given = self._base.get(target.name, {}).get("self", MISSING)
+        if given is MISSING:
+            assert target.owner is not None
+            return self.instance(target.owner)
+        return given.make(self) if isinstance(given, Lazy) else given
+
 
 def _singular(name: str) -> str:
     return name[:-1] if name.endswith("s") and not name.endswith("ss") else name
@@ -600,7 +610,7 @@ def prepare(target: Target, pool: Pool, *, partial: bool = False) -> Call | str:
     """
     function: Callable[..., object] = target.obj
     if target.owner is not None:
-        instance = pool.instance(target.owner)
+        instance = pool.receiver(target)
         if instance is MISSING:
             return f"no instance of {target.owner.__qualname__}"
         function = getattr(instance, target.obj.__name__)

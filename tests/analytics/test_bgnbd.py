@@ -260,6 +260,29 @@ def test_bad_arguments() -> None:
             BgNbdModel(**{"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0, **params})  # type: ignore[arg-type]
 
 
+def test_fit_options_and_likelihood_columns_are_checked_first() -> None:
+    s = cdnow_summary()
+    for kwargs, field in (
+        ({"initial": None}, "initial"),
+        ({"initial": (1.0, 1.0, 1.0)}, "initial"),
+        ({"max_iterations": 1.5}, "max_iterations"),
+        ({"max_iterations": 0}, "max_iterations"),
+        ({"tolerance": float("nan")}, "tolerance"),
+        ({"tolerance": 0.0}, "tolerance"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            fit_bgnbd(s, **kwargs)  # type: ignore[arg-type]
+        assert caught.value.field == field
+    with pytest.raises(ValidationError, match="params: must be 4 finite numbers > 0"):
+        bgnbd_log_likelihood(None, [1], [1.0], [2.0])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="frequency: must be a sequence of numbers"):
+        bgnbd_log_likelihood((1, 1, 1, 1), ["x1"], [1.0], [2.0])
+    with pytest.raises(ValidationError, match="recency: must hold finite numbers >= 0"):
+        bgnbd_log_likelihood((1, 1, 1, 1), [1], [float("nan")], [2.0])
+    with pytest.raises(ValidationError, match="equally long"):
+        bgnbd_log_likelihood((1, 1, 1, 1), [1, 2], [1.0], [2.0])
+
+
 def test_a_equal_to_one_is_handled() -> None:
     m = BgNbdModel(r=0.5, alpha=3.0, a=1.0, b=2.0)
     near = BgNbdModel(r=0.5, alpha=3.0, a=1.0 + 1e-6, b=2.0)

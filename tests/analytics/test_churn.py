@@ -186,6 +186,14 @@ def test_reasons_and_at_risk_list() -> None:
         result.reasons_of("nobody")
     with pytest.raises(ValidationError):
         result.reasons_of(99)
+    with pytest.raises(ValidationError, match="top: must be an integer of at least 0"):
+        result.at_risk(top=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="include_churned: must be True or False"):
+        result.at_risk(include_churned=np.array([True]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="reason: must be one of"):
+        result.has_reason(None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="values: must be a mapping"):
+        CustomerValues.from_mapping([("a", 0.5)])  # type: ignore[arg-type]
 
 
 def test_falling_satisfaction_from_journey_scores() -> None:

@@ -134,6 +134,10 @@ def test_bad_arguments() -> None:
             customer_lifetime_value(BGNBD, GG, s, **kwargs)
     with pytest.raises(ValidationError):
         customer_lifetime_value(GG, BGNBD, s)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="months: must be an integer from 1 to 1200"):
+        customer_lifetime_value(BGNBD, GG, s, months=2**63)
+    with pytest.raises(ValidationError, match="month: must be one of '30-day', 'calendar'"):
+        customer_lifetime_value(BGNBD, GG, s, month=np.array(["calendar"]))  # type: ignore[arg-type]
     with pytest.raises(ModelFitError):
         customer_lifetime_value(BGNBD, GammaGammaModel(p=1.0, q=0.9, v=1.0), s)
     with pytest.raises(ValidationError):

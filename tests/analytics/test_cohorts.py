@@ -187,6 +187,17 @@ def test_bad_input() -> None:
         cohort_matrix(log, AS_OF, period="day")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         cohort_matrix(log, AS_OF, max_periods=0)
+    with pytest.raises(ValidationError, match="period: must be one of 'month', 'week'"):
+        cohort_matrix(log, AS_OF, period=np.array(["month"]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"as_of: .* cells"):  # 95,000 x 95,000 months
+        cohort_matrix(log, datetime(9999, 12, 31, tzinfo=UTC))
+    matrix = cohort_matrix(log, AS_OF)
+    with pytest.raises(ValidationError, match="label: must be a cohort label"):
+        matrix.row(np.array(["2026-01"]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="micros: must be a 1-D integer array"):
+        period_index(np.array([1.5]), "month")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="micros: must be times from year 1 to 9999"):
+        period_index(np.array([2**62], dtype=np.int64), "week")
     with pytest.raises(ValidationError):
         cohort_matrix(log, datetime(2026, 1, 1))
     with pytest.raises(ValidationError, match="no purchase"):

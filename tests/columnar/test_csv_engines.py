@@ -424,3 +424,11 @@ def test_the_reference_is_plain_python(tmp_path: Path) -> None:
     assert log.at[0] - np.datetime64("2023-12-31T23:00:00") == np.timedelta64(
         timedelta(milliseconds=500)
     )
+
+
+def test_parsing_threads_start_only_on_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csvio.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(csvio.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert csvio._idle_workers() == min(csvio.WORKERS, 3)
+    monkeypatch.setattr(csvio.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert csvio._idle_workers() == 0

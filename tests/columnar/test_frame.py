@@ -295,8 +295,37 @@ def test_from_numpy_validates_and_copies() -> None:
 
 
 def test_base_frame_has_no_schema() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="has no schema"):
         Frame.from_records([])
+
+
+def test_bad_paths_and_streams_are_refused_naming_them(
+    customers: CustomerFrame, tmp_path: Path
+) -> None:
+    with pytest.raises(ValidationError, match="source: cannot be read: No such file"):
+        CustomerFrame.from_csv(tmp_path / "absent.csv")
+    with pytest.raises(ValidationError, match="source: must be a path or a text stream"):
+        CustomerFrame.from_csv(io.BytesIO(b"id\n"))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="target: must be a path or a text stream"):
+        customers.to_csv(True)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="target: cannot be written"):
+        customers.to_csv(tmp_path / "no such folder" / "customers.csv")
+
+
+def test_columns_and_frames_refuse_wrong_arguments(customers: CustomerFrame) -> None:
+    column = Column.from_values("int", [1, 2])
+    with pytest.raises(ValidationError, match=r"indices: must lie in 0\.\.1"):
+        column.take(np.array([2]))
+    with pytest.raises(ValidationError, match="indices: must be a 1-d array of int positions"):
+        column.take(np.array([0.5]))
+    with pytest.raises(ValidationError, match="row 1: values: is not valid text"):
+        Column.from_values("string", ["a", "b\ud800"])
+    with pytest.raises(ValidationError, match=r"ids\[0\]: is not valid text"):
+        customers.index_of(["\ud800"])
+    with pytest.raises(ValidationError, match=r"customers\[1\]: must be a Customer"):
+        CustomerFrame.from_customers([_customers()[0], "c-2"])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="name: must be a column name"):
+        customers.column(["id"])  # type: ignore[arg-type]
 
 
 # -- immutability ---------------------------------------------------------------------------

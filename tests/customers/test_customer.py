@@ -241,3 +241,16 @@ def test_free_text_refuses_only_what_cannot_be_stored() -> None:
         Interaction("i1", "c-1", T, "web", "visit", note="a\ud800")
     with pytest.raises(ValidationError, match="surrogate"):
         ann().set_attribute("plan", "gold\udc00", T)
+
+
+def test_an_attribute_text_with_nul_is_refused_naming_the_attribute_and_position() -> None:
+    # SQLite's string functions stop at NUL: stored, the value would differ between back ends.
+    with pytest.raises(ValidationError, match=r"position 4") as info:
+        ann().set_attribute("plan", "gold\x00plus", T)
+    assert info.value.field == "attributes.plan"
+    with pytest.raises(ValidationError, match="NUL") as info:
+        Customer.register("c-9", "Bo", T, attributes={"code": "\x00"})
+    assert info.value.field == "attributes.code"
+    # other control characters are kept as written, as in other free text
+    tabbed = ann().set_attribute("plan", "gold\tplus", T).value
+    assert tabbed.attribute("plan") == "gold\tplus"

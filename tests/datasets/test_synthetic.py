@@ -1,4 +1,5 @@
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -43,6 +44,10 @@ def test_bad_arguments() -> None:
         generate(-1)
     with pytest.raises(ValidationError):
         generate(10, years=0)
+    with pytest.raises(ValidationError, match="seed: must be an integer"):
+        generate(10, seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="end: must be from the year 1900 to 9000"):
+        generate(10, end=datetime(9999, 12, 31, tzinfo=UTC))
 
 
 def test_touchpoint_scores_make_weak_touchpoints_visible() -> None:

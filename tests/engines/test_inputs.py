@@ -249,3 +249,25 @@ def test_spark_dataframes_are_checked(spark: ModuleType, spark_session: Any) -> 
         [("b", T, 2.0), ("a", T, 1.0)], "customer_id string, at timestamp, amount double"
     )
     assert spark.rfm_scores(good, AS_OF).customer_ids.tolist() == ["b", "a"]
+
+
+def test_duckdb_options_are_checked_before_the_engine_runs() -> None:
+    pytest.importorskip("duckdb")
+    log = _log()
+    frame = make_customer_frame()
+    rule = Compare(Field("name"), "=", Literal("Ann"))
+    for call, field in (
+        (lambda: duck.rfm_scores(log, AS_OF, spend=pa.array(["net"]).to_numpy(False)), "spend"),
+        (lambda: duck.cohort_matrix(log, AS_OF, period=["month"]), "period"),
+        (lambda: duck.cohort_matrix(log, datetime(9999, 12, 31, tzinfo=UTC)), "as_of"),
+        (lambda: duck.segment_members(None, AS_OF, customers=frame), "rule"),  # type: ignore[arg-type]
+        (lambda: duck.segment_members(rule, None, customers=frame), "as_of"),  # type: ignore[arg-type]
+        (lambda: duck.segment_members(rule, AS_OF, customers=None), "customers"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert caught.value.field == field
+
+
+def make_customer_frame() -> CustomerFrame:
+    return CustomerFrame.from_customers([make_customer("c-1", name="Ann")])

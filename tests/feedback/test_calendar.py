@@ -260,3 +260,28 @@ def test_business_time_is_additive_and_bounded(
     ab, bc, ac = cal.business_time(a, b), cal.business_time(b, c), cal.business_time(a, c)
     assert ab + bc == ac
     assert timedelta(0) <= ac <= c - a
+
+
+def test_instants_near_the_end_of_time_and_spans_over_a_century_are_refused() -> None:
+    cal = office()
+    last = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+    for call, field in (
+        (lambda: cal.is_open(last), "at"),
+        (lambda: cal.next_open(last), "at"),
+        (lambda: cal.add(last, H), "start"),
+        (lambda: cal.business_time(local(2026, 1, 5), last), "end"),
+        (lambda: cal.business_time(local(1900, 1, 1), local(2026, 1, 5)), "end"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert caught.value.field == field
+    # the last decade still answers
+    assert cal.is_open(local(9989, 12, 1, 10)) is True  # a Friday
+    assert cal.business_time(local(9989, 12, 1, 9), local(9989, 12, 1, 17)) == 8 * H
+
+
+def test_a_time_zone_name_the_system_cannot_open_is_a_validation_error() -> None:
+    for name in ("x" * 5000, "a\x00b", "../../etc/passwd"):
+        with pytest.raises(ValidationError) as caught:
+            BusinessCalendar.always(name)
+        assert caught.value.field == "timezone"

@@ -6,6 +6,7 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -272,3 +273,22 @@ def test_log_matches_objects(
         assert (math.isnan(nps) and f.score("nps") is None) or nps == f.score("nps")
         codes = log.theme_codes[log.theme_offsets[i] : log.theme_offsets[i + 1]]
         assert tuple(log.themes[c] for c in codes) == f.themes
+
+
+def test_log_columns_are_checked_where_they_enter() -> None:
+    log = FeedbackLog.from_feedback(sample())
+    fields = {f: getattr(log, f) for f in attrs.fields_dict(FeedbackLog)}
+    for field, bad in (
+        ("ids", None),
+        ("channel", [0.5, 1.0, 2.0]),  # a float code would be truncated
+        ("kind", np.array([np.nan, 0.0, 1.0])),
+        ("stage", [2**63, 0, 0]),
+        ("touchpoints", None),
+        ("scores", None),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            FeedbackLog(**{**fields, field: bad})
+        assert caught.value.field == field
+    with pytest.raises(ValidationError) as caught:
+        FeedbackLog.from_feedback(None)  # type: ignore[arg-type]
+    assert caught.value.field == "items"

@@ -567,3 +567,15 @@ def test_long_chains_of_trials_use_pointer_jumping() -> None:
             report = both(events, ["A", "B"], window=HOUR, mode=mode, exclusions=exclusions)
             assert report.counts == (1, 1)
             assert report.steps[1].time is not None and report.steps[1].time.median == 60
+
+
+def test_position_reports_and_time_stats_refuse_bad_input_naming_it() -> None:
+    with pytest.raises(ValidationError, match=r"^positions: must be a collection"):
+        funnel_report_from_positions(None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^positions\[0\]: must be a funnel position"):
+        funnel_report_from_positions(["c-1"])  # type: ignore[list-item]
+    report = funnel_report_python([("c1", "a", T), ("c1", "b", T + timedelta(hours=1))], ["a", "b"])
+    time = report.steps[1].time
+    assert time is not None and time.timedelta("p90") == timedelta(hours=1)
+    with pytest.raises(ValidationError, match=r"^stat: must be one of 'mean'"):
+        time.timedelta("max")  # type: ignore[arg-type]

@@ -455,3 +455,13 @@ def test_positions_are_storable_aggregates(store: MemoryStore | SqliteStore) -> 
     assert [m.kind for m in messages] == ["funnel.stage_entered"] * 5
     assert [m.event for m in messages] == [*outcome.events, *moved_events]
     store.close()
+
+
+def test_policy_checks_refuse_what_is_not_a_stage() -> None:
+    policy = FunnelPolicy()
+    with pytest.raises(ValidationError, match=r"^target: must be a Stage"):
+        policy.check_start("interest")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^current: must be a Stage"):
+        policy.check_advance(2, Stage.INTEREST)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^target: must be a Stage"):
+        policy.check_regress(Stage.INTEREST, None)  # type: ignore[arg-type]

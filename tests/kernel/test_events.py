@@ -49,3 +49,24 @@ def test_outcome_then_chains_values_and_events_in_order() -> None:
     chained = Outcome(1, [first]).then(lambda v: Outcome(v + 1, (second,)))
     assert chained.value == 2
     assert chained.events == (first, second)
+
+
+def test_outcome_events_must_be_domain_events_named_by_position() -> None:
+    event = CustomerRegistered(aggregate_id="C1", occurred_at=T)
+    assert Outcome(1, [event]).events == (event,)  # any collection, kept as a tuple
+    assert Outcome.collect(iter([event]), 1).events == (event,)
+    with pytest.raises(ValidationError) as caught:
+        Outcome(1, None)  # type: ignore[arg-type]
+    assert caught.value.field == "events"
+    with pytest.raises(ValidationError) as caught:
+        Outcome(1, (event, "C1"))  # type: ignore[arg-type]
+    assert caught.value.field == "events[1]"
+    with pytest.raises(ValidationError) as caught:
+        Outcome.collect(True, 1)  # type: ignore[arg-type]
+    assert caught.value.field == "events"
+
+
+def test_outcome_then_refuses_a_step_that_returns_no_outcome() -> None:
+    with pytest.raises(ValidationError, match="must return an Outcome") as caught:
+        Outcome(1).then(lambda v: v + 1)  # type: ignore[arg-type,return-value]
+    assert caught.value.field == "step"

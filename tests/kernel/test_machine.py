@@ -273,3 +273,43 @@ def test_illegal_transition_pickles_with_its_trigger() -> None:
         Act.LOCK,
         str(error),
     )
+
+
+def test_lookups_take_members_or_their_values_and_refuse_strangers() -> None:
+    assert DOOR.rows_on("open", "close") == DOOR.rows_on(Door.OPEN, Act.CLOSE)
+    assert DOOR.state_code("closed") == DOOR.state_code(Door.CLOSED) == 1
+    assert DOOR.rows_between(Door.OPEN, Door.LOCKED) == ()
+    for call, field in (
+        (lambda: DOOR.rows_on([], Act.CLOSE), "source"),
+        (lambda: DOOR.rows_on(Door.OPEN, [None]), "trigger"),
+        (lambda: DOOR.rows_between(Door.OPEN, "ajar"), "target"),
+        (lambda: DOOR.fire(None, Act.CLOSE, "anyone"), "state"),
+        (lambda: DOOR.move(Door.OPEN, 3, "anyone"), "target"),
+        (lambda: DOOR.trigger_code(Door.LOCKED), "trigger"),  # "locked" is no trigger
+        (lambda: DOOR.allowed_triggers({}), "source"),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert caught.value.field == field
+
+
+def test_choose_refuses_no_rows_and_rows_of_another_table() -> None:
+    with pytest.raises(ValidationError, match="non-empty"):
+        DOOR.choose((), "owner")
+    stranger = Transition(Door.OPEN, Act.CLOSE, Door.CLOSED, guard="is_admin")
+    with pytest.raises(ValidationError, match="rows of door"):
+        DOOR.choose((stranger,), "owner")
+
+
+@pytest.mark.parametrize(
+    "codes", [[-1], [4], [1.0], np.array([np.nan]), "0", None, np.array([2**63], dtype=np.uint64)]
+)
+def test_code_arrays_must_be_integer_codes_within_the_enums(codes: object) -> None:
+    with pytest.raises(ValidationError) as caught:
+        DOOR.targets(codes, [0])  # type: ignore[arg-type]
+    assert caught.value.field == "states"
+    with pytest.raises(ValidationError) as caught:
+        DOOR.rows_of([0], codes)  # type: ignore[arg-type]
+    assert caught.value.field == "targets"
+    with pytest.raises(ValidationError, match="shape"):
+        DOOR.targets([0, 1], [0, 1, 2])

@@ -23,6 +23,7 @@ from crmcore.lifecycle import (
     TransitionKind,
     classify,
     classify_log,
+    reasons_from_bits,
     transitions,
 )
 
@@ -276,3 +277,20 @@ def test_a_batch_result_needs_all_arrays_of_one_length() -> None:
     arrays["states"] = arrays["states"][:2]
     with pytest.raises(ValidationError, match="same length"):
         BatchClassification(T0, batch.policy, **arrays)
+
+
+def test_row_and_code_lookups_refuse_bad_input_naming_it() -> None:
+    batch = classify_log(make_log(HISTORIES), T0)
+    with pytest.raises(ValidationError, match=r"^reason: must be one of"):
+        batch.has_reason("because")
+    with pytest.raises(ValidationError, match=r"^customer: must be a str customer id"):
+        batch.index_of(7)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^customer: must not contain a lone surrogate"):
+        batch.state_of("c\ud800")
+    diff = transitions(batch, batch)
+    with pytest.raises(ValidationError, match=r"^kind: must be one of"):
+        diff.of_kind(["warning"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^bits: must be an integer from 0"):
+        reasons_from_bits(1 << 20)
+    with pytest.raises(ValidationError, match=r"^bits: must be an integer"):
+        reasons_from_bits("3")  # type: ignore[arg-type]

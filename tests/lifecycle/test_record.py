@@ -283,3 +283,16 @@ def test_classification_validates_its_parts() -> None:
     with pytest.raises(ValidationError, match="not a str"):
         Evidence(T0, "frequency_down")
     assert Evidence(T0.astimezone(timezone(timedelta(hours=8))), []).as_of.tzinfo is UTC
+
+
+def test_wrong_types_are_refused_naming_the_argument() -> None:
+    with pytest.raises(ValidationError, match=r"^reasons: must be a collection"):
+        Evidence(T0, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^purchases: must be a collection"):
+        classify("c-1", None, T0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^history: must be a collection"):
+        Lifecycle("c-1", history=5)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^checkpoints: must be a collection"):
+        replay("c-1", [], T0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^record: must be a Lifecycle"):
+        replay("c-1", [], [T0], record="c-1")  # type: ignore[arg-type]

@@ -131,3 +131,13 @@ def test_state_codes_and_parsing() -> None:
     with pytest.raises(ValidationError, match="state code"):
         S.from_code(6)
     assert [r.bit for r in Reason][:3] == [1, 2, 4]
+
+
+def test_guards_refuse_what_is_not_evidence() -> None:
+    guard = next(iter(GUARDS.values()))
+    with pytest.raises(ValidationError, match=r"^evidence: must be an Evidence"):
+        guard.allows("frequency_down")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^evidence: must be an Evidence"):
+        TRANSITIONS[0].allows(None)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^evidence: must be an Evidence"):
+        guard.explain(42)  # type: ignore[arg-type]

@@ -118,3 +118,19 @@ def test_policies_round_trip_through_the_codec() -> None:
 
 def test_add_months_clamps() -> None:
     assert add_months(datetime(2024, 1, 31).date(), 1) == datetime(2024, 2, 29).date()
+
+
+def test_add_months_and_program_zone_refuse_bad_input_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as info:
+        add_months(datetime(9999, 12, 1).date(), 1)  # past the calendar's end
+    assert info.value.field == "months" and "years 1 to 9999" in info.value.reason
+    with pytest.raises(ValidationError) as info:
+        add_months(datetime(2026, 1, 1).date(), 1.5)  # type: ignore[arg-type]
+    assert info.value.field == "months"
+    with pytest.raises(ValidationError) as info:
+        add_months("2026-01-01", 1)  # type: ignore[arg-type]
+    assert info.value.field == "day"
+    for name in ("x" * 5000, {"zone": "UTC"}):
+        with pytest.raises(ValidationError) as info:
+            program_zone(name)  # type: ignore[arg-type]
+        assert info.value.field == "timezone"

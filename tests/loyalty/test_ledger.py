@@ -469,6 +469,16 @@ def test_adjust_both_ways() -> None:
         (lambda a, p: a.expire(p, datetime(2026, 1, 1)), "as_of"),
         (lambda a, p: a.statement(T0, T0 - DAY), "end"),
         (lambda a, p: a.redeem(program(id="Q"), 5, at=T0, key="r"), "program"),
+        (lambda a, p: a.balance(T0, program=1.5), "program"),
+        (
+            lambda a, p: LoyaltyAccount.from_entries(
+                id="A", customer_id="c", program_id="P", entries=7
+            ),
+            "entries",
+        ),
+        (lambda a, p: replay(None), "entries"),
+        (lambda a, p: a.lots[0].spendable(1), "as_of"),
+        (lambda a, p: p.value_of(1.5), "points"),
     ],
 )
 def test_bad_input_names_the_field(call: object, field: str) -> None:

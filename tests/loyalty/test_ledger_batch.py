@@ -132,6 +132,16 @@ def test_bad_input() -> None:
     assert info.value.field == "as_of"
     empty = liability_report(p, [], T0)
     assert empty.months == () and empty.total_points == 0
+    for call in (lambda: lot_columns(p, None), lambda: expire_all(p, 7, T0)):  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == "accounts"
+    with pytest.raises(ValidationError) as info:
+        lot_columns("P", [])  # type: ignore[arg-type]
+    assert info.value.field == "program"
+    with pytest.raises(ValidationError) as info:
+        liability_report(p, [], T0, expected_redemption="")
+    assert info.value.field == "expected_redemption"
 
 
 PLANS = st.lists(

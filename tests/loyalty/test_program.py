@@ -328,7 +328,7 @@ def test_value_of_is_memoised_but_equal() -> None:
     program = LoyaltyProgram(id="P", currency="EUR", point_value=eur("0.05"))
     for points in (0, 1, 10, 10, 12_345):
         assert program.value_of(points) == eur("0.05") * points
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match="points: must be an integer"):
         program.value_of("10")  # type: ignore[arg-type]
 
 

@@ -240,6 +240,15 @@ def test_a_side_without_points_gets_no_instruction() -> None:
     rewards = claim.qualify(program(referee_points=0), buy("bob", T0, "50"), T0).value.rewards
     assert [r.role for r in rewards] == [RewardRole.REFERRER]
     assert reward_key("ann1", "bob", "referee") == "referral:ANN1:bob:referee"
+    with pytest.raises(ValidationError) as info:
+        reward_key("ann1", "bob", "friend")
+    assert info.value.field == "role"
+    with pytest.raises(ValidationError) as info:
+        reward_key("ann1", ["bob"], RewardRole.REFEREE)  # type: ignore[arg-type]
+    assert info.value.field == "referee"
+    with pytest.raises(ValidationError) as info:
+        generate_code("a\ud800", "ann")  # a lone surrogate cannot be hashed as UTF-8
+    assert info.value.field == "seed"
 
 
 def test_qualify_guards() -> None:

@@ -101,6 +101,15 @@ def test_supported_takes_the_highest_tier_either_threshold_reaches() -> None:
     assert p.supported(1000, Money("0", "EUR")) == "Silver"
     assert p.supported(0, Money("2000", "EUR")) == "Gold"  # spend alone suffices for Gold
     assert p.supported(10000, Money("0", "EUR")) == "Platinum"
+    for call, field in (
+        (lambda: p.supported(1000, 20), "spend"),  # type: ignore[arg-type]
+        (lambda: p.supported("1000", Money("0", "EUR")), "points"),  # type: ignore[arg-type]
+        (lambda: p.index(np.array(["Gold"])), "tier"),  # type: ignore[arg-type]
+        (lambda: TierStatus.new("c-1", "policy"), "policy"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.field == field
 
 
 # -- per customer -----------------------------------------------------------------------------

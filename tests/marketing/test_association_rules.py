@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from crmcore.columnar import TransactionLog
 from crmcore.kernel.errors import ValidationError
 from crmcore.marketing._offers_reference import brute_force_rules
+from crmcore.marketing.association_report import AssociationRules, FrequentItemsets
 from crmcore.marketing.association_rules import association_rules, frequent_itemsets
 from crmcore.marketing.baskets import Baskets
 
@@ -142,3 +143,37 @@ def test_the_sparse_and_chunked_paths_equal_the_reference(
     finally:
         module._DENSE, module._BUDGET = dense, budget
     assert {(r.antecedent, r.consequent) for r in got} == set(brute_force_rules(lists, support))
+
+
+def test_report_columns_are_checked_where_they_enter() -> None:
+    with pytest.raises(ValidationError, match=r"^itemsets: must be a 2-dimensional array"):
+        FrequentItemsets(("a",), 1, np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    with pytest.raises(ValidationError, match=r"^counts: must have as many rows as itemsets"):
+        FrequentItemsets(("a",), 1, np.zeros((2, 3), np.int64), np.zeros(1, np.int64))
+    rules = AssociationRules.empty(("a", "b"), 3)
+    with pytest.raises(ValidationError, match=r"^by: must be one of"):
+        rules.top(by=np.array(["lift"]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^offsets: must be an array of integers"):
+        Baskets([0.0, 1.5], [0], ["a"])
+    with pytest.raises(ValidationError, match=r"^max_size: must be an integer from 1 to 3"):
+        frequent_itemsets(Baskets.from_lists([["a"]]), min_support=0.1, max_size=np.array([2]))  # type: ignore[arg-type]
+
+
+def test_integer_columns_from_other_libraries_and_whole_floats_are_taken() -> None:
+    pd = pytest.importorskip("pandas")
+    items = ["a", "b", "c"]
+    plain = Baskets.from_codes(np.array([0, 0, 1]), np.array([0, 2, 1]), items)
+    for basket_of_row, item_of_row in [
+        (pd.Series([0, 0, 1]), pd.Series([0, 2, 1])),
+        (np.array([0.0, 0.0, 1.0]), [0, 2, 1]),
+        (np.array([0, 0, 1], dtype=object), (0, 2, 1)),
+    ]:
+        got = Baskets.from_codes(basket_of_row, item_of_row, items)
+        assert got.offsets.tolist() == plain.offsets.tolist()
+        assert got.codes.tolist() == plain.codes.tolist()
+    with pytest.raises(ValidationError, match=r"^basket_of_row: must be an array of integers"):
+        Baskets.from_codes(np.array([0.0, 0.5, 1.0]), [0, 2, 1], items)
+    with pytest.raises(ValidationError, match=r"^basket_of_row: must be an array of integers"):
+        Baskets.from_codes(np.array([0.0, np.nan, 1.0]), [0, 2, 1], items)
+    with pytest.raises(ValidationError, match=r"^items: must be a collection of texts"):
+        Baskets.from_lines(["o1"], "a")

@@ -172,3 +172,21 @@ def test_the_schedule_reports() -> None:
     assert "Care greetings" in schedule._repr_html_()
     pytest.importorskip("pandas")
     assert set(schedule.to_pandas()["occasion"]) == {"birthday", "holiday"}
+
+
+def test_dates_past_the_calendar_are_refused_naming_the_argument() -> None:
+    end = datetime(9999, 12, 30, tzinfo=UTC)
+    with pytest.raises(ValidationError, match=r"^start: would lie outside years 1 to 9999"):
+        care_triggers({"id": "c-1"}, CarePlan(), end, 5)
+    with pytest.raises(ValidationError, match=r"^year: must be an integer from 1 to 9999"):
+        occasion_date(date(2000, 2, 29), 10_000)
+    with pytest.raises(ValidationError, match=r"^original: must be a date"):
+        occasion_date(None, 2026)  # type: ignore[arg-type]
+
+
+def test_a_birth_date_given_as_a_datetime_still_greets() -> None:
+    record = {"id": "c-1", "birth_date": datetime(1990, 5, 3)}
+    (greeting,) = care_triggers(record, CarePlan(), datetime(2026, 5, 1, tzinfo=UTC), 30)
+    assert (greeting.occasion_date.month, greeting.occasion_date.day, greeting.years) == (5, 3, 36)
+    with pytest.raises(ValidationError, match=r"^rule: must be one of 'feb_28', 'mar_1'"):
+        occasion_date(date(2000, 2, 29), 2026, "march")

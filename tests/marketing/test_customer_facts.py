@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from crmcore.customers import Customer
-from crmcore.customers.records import ConsentStatus
+from crmcore.customers.records import ConsentRecord, ConsentStatus
 from crmcore.kernel.errors import ValidationError
 from crmcore.marketing.customer_facts import CustomerFacts, customer_of
 from crmcore.segments.events import SegmentEntered
@@ -28,6 +28,17 @@ def test_facts_of_a_customer_judge_consent_at_each_instant() -> None:
         ConsentStatus.WITHDRAWN,
     ]
     assert facts.record["id"] == "c-1"
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_withdrawal_wins_over_a_grant_at_the_same_instant(first: bool) -> None:
+    at = T0 + H
+    decisions = [ConsentRecord("email", first, at), ConsentRecord("email", not first, at)]
+    facts = CustomerFacts("c-1", {"id": "c-1"}, at, consents=decisions)
+    assert facts.consent("email", at) is ConsentStatus.WITHDRAWN
+    later = [*decisions, ConsentRecord("email", True, at + H)]
+    facts = CustomerFacts("c-1", {"id": "c-1"}, at + H, consents=later)
+    assert facts.consent("email", at + H) is ConsentStatus.GRANTED  # a later grant still counts
 
 
 def test_facts_of_a_record_use_its_flags_and_default_zone() -> None:

@@ -345,6 +345,18 @@ def test_consent_is_checked_at_the_instant_of_sending() -> None:
     assert [e.reason for e in never.events if isinstance(e, ev.MessageSuppressed)] == ["no_consent"]
 
 
+@pytest.mark.parametrize("grant_first", [True, False])
+def test_a_grant_and_a_withdrawal_at_one_instant_count_as_a_withdrawal(grant_first: bool) -> None:
+    changes = [
+        ConsentChanged(aggregate_id="c-1", occurred_at=T0 + DAY, channel="email", granted=g)
+        for g in ((True, False) if grant_first else (False, True))
+    ]
+    result = run(events=(entered("c-1", T0), *changes), now=T0 + 3 * DAY)
+    assert templates(result) == ["vip-hello"]
+    suppressed = [e for e in result.events if isinstance(e, ev.MessageSuppressed)]
+    assert [(e.step_id, e.reason) for e in suppressed] == [("perks", "consent_withdrawn")]
+
+
 # -- quiet hours, limits, lateness ---------------------------------------------------------------
 
 

@@ -113,3 +113,12 @@ def test_a_table_answers_never_outside_its_days() -> None:
     with pytest.raises(ValidationError, match="last"):
         ZoneTable(("UTC",), date(2026, 5, 3), date(2026, 5, 1))
     assert "1 zones" in repr(table)
+
+
+def test_a_zone_name_that_is_no_file_name_or_no_text_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"^time_zone: is not an IANA time zone name"):
+        zone("x" * 10_000)
+    with pytest.raises(ValidationError, match=r"^time_zone: is not an IANA time zone name"):
+        zone(["UTC"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^quiet\.days: must be a collection of weekdays"):
+        check_weekdays("mon", "quiet.days")

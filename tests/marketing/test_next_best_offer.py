@@ -77,3 +77,22 @@ def test_only_customers_in_the_mature_stage_by_default_with_a_classification() -
     mature = set(states.customer_ids[states.mask(LifecycleState.MATURE)].tolist())
     assert {o.customer_id for o in offers} <= mature
     assert len({o.customer_id for o in offers}) > 0
+
+
+def test_arguments_are_checked_once_and_valid_calls_answer_as_before() -> None:
+    history = Baskets.from_lists(
+        [["tent", "stove"], ["tent", "stove", "lamp"], ["tent", "lamp"], ["tent"]],
+        customers=["ann", "bob", "cy", "dee"],
+    )
+    rules = association_rules(history, min_support=0.4)
+    three = next_best_offers(history, rules, per_customer=3)
+    # a cap beyond the number of items gives the same offers (and no int64 overflow)
+    assert list(next_best_offers(history, rules, per_customer=2**63)) == list(three)
+    assert list(next_best_offers(history, rules, stage="mature")) == list(three)
+    with pytest.raises(ValidationError, match=r"^stage: must be one of 'prospect'"):
+        next_best_offers(history, rules, stage="Mature")  # the value exactly, as before
+    with pytest.raises(ValidationError, match=r"^per_customer: must be an integer of at least 1"):
+        offers_for(["tent"], rules, per_customer=0)
+    with pytest.raises(ValidationError, match=r"^i: must be an integer from -\d+ to \d+"):
+        three.offer(len(three))
+    assert three.offer(-1) == list(three)[-1]

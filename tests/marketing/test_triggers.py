@@ -121,3 +121,23 @@ def test_holidays_and_inactivity() -> None:
         InactivityTrigger(0)
     with pytest.raises(ValidationError, match=r"trigger\.field"):
         InactivityTrigger(3, field="birth_date")
+
+
+def test_occurrences_check_their_window_and_zone() -> None:
+    holidays = HolidayTrigger({date(2026, 5, 5)})
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match=r"^now: would lie outside years 1 to 9999"):
+        holidays.occurrences({}, "UTC", start, datetime(9999, 12, 31, tzinfo=UTC))
+    with pytest.raises(ValidationError, match=r"^zone_name: must be an IANA time zone name"):
+        holidays.occurrences({}, ["UTC"], start, start)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"^record: must be a mapping"):
+        InactivityTrigger(30).occurrences(None, "UTC", start, start)  # type: ignore[arg-type]
+
+
+def test_an_inactivity_window_may_start_at_the_calendars_beginning() -> None:
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    record = {"last_purchase_at": now - timedelta(days=40)}
+    since = datetime(1, 1, 1, tzinfo=UTC)
+    assert InactivityTrigger(30).occurrences(record, "UTC", since, now) == (
+        now - timedelta(days=10),
+    )

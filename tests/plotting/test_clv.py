@@ -127,6 +127,8 @@ def test_the_clv_curve_shows_how_concentrated_the_value_is(
 def test_bad_arguments_are_refused(summary: BtydSummary) -> None:
     with pytest.raises(ValidationError, match="kind"):
         plot_purchase_model(MODEL, summary, kind="histogram")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="kind: must be one of 'probability_alive'"):
+        MODEL.plot(summary, kind=np.array(["calibration"]))  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="BgNbdModel"):
         plot_probability_alive_matrix(SPEND, summary)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="250,000"):

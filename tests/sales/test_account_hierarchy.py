@@ -86,3 +86,18 @@ def test_lookups_and_errors() -> None:
     with pytest.raises(ValidationError):
         h.rollup([1])
     assert h.rollup(np.array([1.5, 2.0])).tolist() == [3.5, 2.0]
+
+
+def test_wrong_arguments_are_refused_naming_them() -> None:
+    h = AccountHierarchy.from_parents({"group": None, "eu": "group"})
+    with pytest.raises(ValidationError, match="lone surrogate") as error:
+        id_positions(["a"], ["\ud800"])
+    assert error.value.field == "wanted"
+    with pytest.raises(ValidationError) as error:
+        h.lift_pairs(np.array([5]), np.array([0]))
+    assert error.value.field == "accounts"
+    with pytest.raises(ValidationError) as error:
+        AccountHierarchy(("a", "b"), np.array([np.nan, -1.0]))  # type: ignore[arg-type]
+    assert error.value.field == "parent"
+    with pytest.raises(ValidationError, match="must be numbers"):
+        h.rollup(np.array(["1", "2"]))

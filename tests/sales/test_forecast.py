@@ -135,3 +135,11 @@ def test_bad_quota_and_label() -> None:
         pipeline_forecast([], T, pipeline=P, quotas={"2026-Q2": Money(1, "USD")})
     with pytest.raises(ValidationError):
         pipeline_forecast([], T, pipeline=P).line("2027-Q1")
+
+
+def test_period_bounds_refuse_periods_beyond_the_calendar() -> None:
+    with pytest.raises(ValidationError, match="end after the year 9999") as error:
+        period_bounds(date(9999, 11, 3), "quarter", 1)
+    assert error.value.field == "day"
+    with pytest.raises(ValidationError, match="must be one of 'month', 'quarter'"):
+        period_bounds(date(2026, 1, 1), "week", 1)  # type: ignore[arg-type]

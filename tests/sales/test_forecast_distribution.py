@@ -128,3 +128,15 @@ def test_many_small_deals_use_the_normal_approximation_and_big_ones_are_simulate
         share_f = np.mean(full.values <= x)
         assert abs(share_h - share_f) < 0.04
     assert hybrid.quantile(0.1) <= hybrid.quantile(0.5) <= hybrid.quantile(0.9) <= hybrid.top
+
+
+def test_inputs_that_are_not_minor_units_or_millionths_are_refused() -> None:
+    with pytest.raises(ValidationError, match="1 is not a whole number") as error:
+        bernoulli_sum(np.array([100.0, np.nan]), [500_000, 500_000])
+    assert error.value.field == "amounts"
+    with pytest.raises(ValidationError) as error:
+        bernoulli_sum([2**63], [500_000])
+    assert error.value.field == "amounts"
+    with pytest.raises(ValidationError) as error:
+        bernoulli_sum([100], [500_000], simulations=2**63)
+    assert error.value.field == "simulations"

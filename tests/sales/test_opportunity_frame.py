@@ -134,3 +134,19 @@ def test_wrong_inputs() -> None:
         OpportunityFrame.from_opportunities([deal(1)], "sales")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         OpportunityFrame.from_opportunities([deal(1)], P).filter([True, False])
+
+
+def test_from_arrays_refuses_non_numbers_and_values_beyond_the_column_type() -> None:
+    good = {"ids": ["a"], "stage": [0], "created": [0], "amount": [100], "close_day": [10]}
+    cases = [
+        ({"stage": np.array([np.nan])}, "stage", "not a whole number"),
+        ({"stage": [40_000]}, "stage", "must lie in -32768..32767"),
+        ({"amount": [1.5]}, "amount", "not a whole number"),
+        ({"ids": ["a\ud800"]}, "ids", "lone surrogate"),
+        ({"owners": None, "owner": [0]}, "owners", "must be a collection"),
+        ({"moves": None}, "moves", "must be a collection"),
+    ]
+    for change, field, reason in cases:
+        with pytest.raises(ValidationError, match=reason) as error:
+            OpportunityFrame.from_arrays(P, **(good | change))  # type: ignore[arg-type]
+        assert error.value.field.split("[")[0] == field, change

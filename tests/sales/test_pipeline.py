@@ -173,3 +173,13 @@ def test_a_pipeline_is_stored_and_read_back_with_the_codec() -> None:
     for pipeline in (DEFAULT_PIPELINE, STRICT):
         back = codec.decode(Pipeline, codec.encode(pipeline, Pipeline))
         assert back == pipeline and back.machine.to_mermaid() == pipeline.machine.to_mermaid()
+
+
+def test_the_machine_refuses_keys_and_contexts_it_does_not_know() -> None:
+    machine = DEFAULT_PIPELINE.machine
+    with pytest.raises(ValidationError, match="must be one of 'appointment_scheduled'") as error:
+        machine.stage_of("nope")
+    assert error.value.field == "key"
+    with pytest.raises(ValidationError) as error:
+        machine.row_between("qualified_to_buy", "closed_won", None)  # type: ignore[arg-type]
+    assert error.value.field == "context"

@@ -104,3 +104,13 @@ def test_too_short_histories_and_bad_options_name_the_field() -> None:
         assert error.value.field == option
     with pytest.raises(ValidationError):
         revenue_forecast(log, datetime(2026, 1, 15))
+
+
+def test_an_as_of_centuries_after_the_history_is_refused() -> None:
+    far = datetime(9000, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValidationError, match="200 years after the first purchase") as error:
+        revenue_forecast(monthly_log(36), far)
+    assert error.value.field == "as_of"
+    with pytest.raises(ValidationError) as error:
+        revenue_forecast(monthly_log(36), AS_OF, horizon=2**63)
+    assert error.value.field == "horizon"

@@ -98,3 +98,19 @@ def test_rules_round_trip_through_json() -> None:
     assert EngagementRule.from_json(engagement.to_json()) == engagement
     bands = ScoreBands.letters(90, 70, 50)
     assert ScoreBands.from_json(bands.to_json()) == bands
+
+
+def test_json_that_is_not_a_rule_is_refused_naming_what_is_missing() -> None:
+    with pytest.raises(ValidationError, match="fit rule data misses name, rule, points"):
+        FitRule.from_json({})
+    with pytest.raises(ValidationError, match="must be a mapping") as error:
+        EngagementRule.from_json(None)  # type: ignore[arg-type]
+    assert error.value.field == "data"
+    with pytest.raises(ValidationError, match="band data misses label") as error:
+        ScoreBands.from_json([{"minimum": 10}])
+    assert error.value.field == "data[0]"
+    with pytest.raises(ValidationError, match="must be one of 'continuous', 'step'"):
+        Decay(10, np.array(["step"]))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as error:
+        Decay(10).weights(np.array([np.nan]))  # type: ignore[arg-type]
+    assert error.value.field == "age_us"

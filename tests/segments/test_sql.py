@@ -179,3 +179,20 @@ def test_every_construct_runs_in_the_store_schema(rule: Compare) -> None:
     assert connection.execute(sql, params).fetchall() == []
     assert sql.count("?") == len(params)
     connection.close()
+
+
+def test_options_are_checked_by_value_and_type() -> None:
+    import numpy as np
+
+    rule = Compare(Field("name"), "=", Literal("Ann"))
+    for call, field in (
+        (lambda: to_sql(rule, np.array(["sqlite"]), as_of=AS_OF), "dialect"),  # type: ignore[arg-type]
+        (lambda: to_sql(rule, "sqlite", as_of=AS_OF, what=["where"]), "what"),  # type: ignore[arg-type]
+        (lambda: to_sql(rule, "sqlite", as_of=AS_OF, tables=True), "tables"),  # type: ignore[arg-type]
+        (lambda: quote_identifier("id", np.array([])), "dialect"),  # type: ignore[arg-type]
+        (lambda: escape_like(None), "text"),  # type: ignore[arg-type]
+        (lambda: SqlTables(time_encoding=np.array([np.nan])), "time_encoding"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValidationError) as caught:
+            call()
+        assert caught.value.field == field

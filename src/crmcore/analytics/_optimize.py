@@ -28,9 +28,18 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.kernel.arrays import Float64Array
-from crmcore.kernel.errors import MissingDependencyError, ModelFitError
+from crmcore.kernel.errors import MissingDependencyError, ModelFitError, ValidationError
+from crmcore.kernel.validators import integer, number
 
-__all__ = ["FitInfo", "compress_rows", "load_scipy", "maximise", "require_variety"]
+__all__ = [
+    "FitInfo",
+    "compress_rows",
+    "fit_options",
+    "load_scipy",
+    "maximise",
+    "positive_numbers",
+    "require_variety",
+]
 
 Objective: TypeAlias = Callable[[Float64Array], tuple[float, Float64Array]]
 Hessian: TypeAlias = Callable[[Float64Array], Float64Array]
@@ -44,6 +53,31 @@ _MIN_ROWS_TO_SKIP: Final = 50_000  # below this the sorts cost nothing: always c
 _SAMPLE: Final = 8192  # values sampled to judge whether a large column repeats
 _MAX_KEY: Final = 1 << 62
 _EXACT_WHOLE: Final = float(1 << 52)  # whole numbers below this in magnitude are their own codes
+
+
+def fit_options(
+    initial: object, count: int, max_iterations: object, tolerance: object
+) -> tuple[float, ...]:
+    """The checked starting point (``count`` finite numbers > 0, as floats) of a fit.
+
+    ``max_iterations`` must be an integer from 1 to 10**7 and ``tolerance`` a finite number
+    > 0; each refusal is a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the
+    argument.
+    """
+    integer(max_iterations, "max_iterations", low=1, high=10**7)
+    if number(tolerance, "tolerance", low=0.0) <= 0:
+        raise ValidationError("tolerance", tolerance, "must be a finite number > 0")
+    return positive_numbers(initial, count, "initial")
+
+
+def positive_numbers(values: object, count: int, field: str) -> tuple[float, ...]:
+    """``count`` finite numbers > 0 (a tuple or list) as floats, else a ValidationError."""
+    if not isinstance(values, tuple | list) or len(values) != count:
+        raise ValidationError(field, values, f"must be {count} finite numbers > 0")
+    found = tuple(number(v, f"{field}[{i}]") for i, v in enumerate(values))
+    if not all(v > 0 for v in found):
+        raise ValidationError(field, values, f"must be {count} finite numbers > 0")
+    return found
 
 
 def load_scipy(feature: str) -> tuple[Any, Any]:

@@ -30,7 +30,12 @@ Formulas, all computed in log space and vectorised over customers:
   ``(1-z)^(r+x) 2F1(r+x, b+x; c; z) = (1-z)^(a-1) 2F1(a+b-1-r, a-1; c; z)``
   (``c = a+b+x-1``, ``1-z = (alpha+T)/(alpha+T+t)``), whose parameters stay
   small however large ``x`` is, so the Gauss series neither overflows nor
-  loses its digits for frequent buyers;
+  loses its digits for frequent buyers; for large ``a`` (above 10: a fit that
+  runs towards the edge reaches a = 829, b = 6,309, where that 2F1 overflows) it
+  is the printed form ``(1-z)^(r+x) 2F1(r+x, b+x; c; z)`` summed as a negative
+  binomial mixture with log-scaled terms, each at most a probability, which also
+  gives ``1 - tail`` without cancellation (relative error below 1e-11 against a
+  60-digit evaluation, ``tests/analytics/test_bgnbd_gauss.py``);
 * expected purchases of a new customer in ``(0, t]``, eq. (7): the same
   expression at ``x = t_x = T = 0``;
 * P(alive) ``t`` time units ahead (derived here, see
@@ -69,8 +74,10 @@ from crmcore.analytics._bgnbd_likelihood import (
 from crmcore.analytics._optimize import (
     FitInfo,
     compress_rows,
+    fit_options,
     load_scipy,
     maximise,
+    positive_numbers,
     require_variety,
 )
 from crmcore.analytics.btyd import BtydSummary
@@ -178,10 +185,17 @@ class BgNbdModel:
         if horizon > 0:
             x = summary.frequency.astype(np.float64)
             a, b, r = self.a, self.b, self.r
-            scaled = horizon / (self.alpha + big_t)
-            survive = np.exp(-a * np.log1p(scaled)) * _hyp2f1(
-                special, a + b - r, a, a + b + x, horizon / (self.alpha + big_t + horizon)
-            )
+            z = horizon / (self.alpha + big_t + horizon)
+            log_one_minus_z = -np.log1p(horizon / (self.alpha + big_t))
+            if a > _SERIES_A:  # the other Pfaff form, (1-z)^(r+x) 2F1(r+x, b+x; a+b+x; z)
+                survive, _ = _gauss_mixture(r + x, b + x, a + b + x, log_one_minus_z, z)
+            else:
+                survive = np.exp(a * log_one_minus_z) * _hyp2f1(special, a + b - r, a, a + b + x, z)
+                bad = ~np.isfinite(survive)
+                if bad.any():  # scipy failed: the series there
+                    survive[bad], _ = _gauss_mixture(
+                        r + x[bad], b + x[bad], a + b + x[bad], log_one_minus_z[bad], z[bad]
+                    )
             alive = alive * survive
         return _finite(alive, "P(alive)")
 
@@ -326,7 +340,14 @@ def _hyp2f1(special: Any, a: Any, b: float, c: Any, z: Any) -> Float64Array:
 def _unconditional(
     m: BgNbdModel, special: Any, x: Float64Array, big_t: Float64Array, t: Float64Array | float
 ) -> Float64Array:
-    """Eq. (10) without its P(alive) factor, via Euler's transformation of 2F1."""
+    """Eq. (10) without its P(alive) factor: ``c/(a-1) * (1 - tail)``, ``c = a+b+x-1``.
+
+    For ``a <= _SERIES_A`` the tail is Euler's transform evaluated by scipy; beyond it (where
+    scipy's 2F1 overflows or loses its digits: a fit that runs to a = 829, b = 6309) it is
+    `_gauss_mixture()` on the printed form ``(1-z)^(r+x) 2F1(r+x, b+x; c; z)``, which also
+    gives ``1 - tail`` without cancellation: so it is used, too, where scipy's value is not
+    finite or ``1 - tail`` is below 1e-3 (``c/(a-1)`` large, e.g. b = 1e6: digits lost).
+    """
     a, b, r, alpha = m.a, m.b, m.r, m.alpha
     if abs(a - 1) < 1e-10:
         # a = 1 is a removable singularity of (1 - (1-z)^(a-1) F) / (a-1): step off it
@@ -335,9 +356,162 @@ def _unconditional(
     c = a + b + x - 1
     z = t / (alpha + big_t + t)
     log_one_minus_z = np.log(alpha + big_t) - np.log(alpha + big_t + t)
+    if a > _SERIES_A:
+        _, rest = _gauss_mixture(r + x, b + x, c, log_one_minus_z, z)
+        series: Float64Array = c / (a - 1) * rest
+        return series
     tail = np.exp((a - 1) * log_one_minus_z) * _hyp2f1(special, a + b - 1 - r, a - 1, c, z)
     result: Float64Array = c / (a - 1) * (1 - tail)
+    # the series where scipy failed, or where 1 - tail lost more than three digits
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(1 - tail) >= 1e-3) & (c > 0) & (z > 0)
+    if bad.any():
+        shape = np.broadcast_shapes(np.shape(c), np.shape(z))
+        pick = [np.broadcast_to(v, shape)[bad] for v in (x, c, z, log_one_minus_z)]
+        _, rest = _gauss_mixture(r + pick[0], b + pick[0], pick[1], pick[3], pick[2])
+        result = np.array(np.broadcast_to(result, shape))
+        result[bad] = pick[1] / (a - 1) * rest
     return result
+
+
+_SERIES_A: Final = 10.0
+"""Above this ``a`` the 2F1 of the predictions is summed by `_gauss_mixture()`, not scipy."""
+
+_SERIES_LIMIT: Final = 1_000_000
+
+
+def _gauss_mixture(
+    s: npt.ArrayLike,
+    big_b: npt.ArrayLike,
+    c: npt.ArrayLike,
+    log_one_minus_z: npt.ArrayLike,
+    z: npt.ArrayLike,
+) -> tuple[Float64Array, Float64Array]:
+    """``tail = (1-z)^s 2F1(s, B; c; z)`` and ``1 - tail``, for ``s, B, c > 0``, ``0 <= z < 1``.
+
+    The Gauss series times ``(1-z)^s`` is a mixture: ``tail = sum_k NB(k) rho_k`` with the
+    negative binomial weights ``NB(k) = (s)_k/k! z^k (1-z)^s`` (they sum to 1) and
+    ``rho_k = (B)_k/(c)_k``, in (0, 1] when ``B < c`` (then every term is at most a
+    probability). The terms are summed log-scaled (no overflow however large ``s``, ``B``,
+    ``c``), all of one sign (no cancellation), and ``1 - tail = sum_k NB(k) (1 - rho_k)`` is
+    summed too, with ``1 - rho_k = -expm1(log rho_k)``, so a tail close to 1 keeps its digits.
+
+    The logarithms of the terms are running sums of the logarithms of the ratios of
+    consecutive terms (in chunks of terms that double in length, vectorised over the
+    entries, which leave as they converge). A sum stops when a bound on the rest is below
+    1e-17 of it: for ``j >= k`` every ratio of terms is at most ``zeta = z max(1,
+    (s+k)/(k+1)) max(1, (B+k)/(c+k))``, so the rest is at most the last term times
+    ``zeta/(1-zeta)`` (geometric); when ``c - B > 1`` the ratios are also at most
+    ``zeta (B+j)/(c+j)``, so with ``zeta <= 1`` the rest is at most the last term times
+    ``(B+k)/(c-B-1)`` (Gauss's sum ``2F1(1, B+k; c+k; 1) - 1``); and when ``c + 1 > s + B``
+    the ratio ``z (s+j)(B+j)/((c+j)(j+1))`` is at most ``z`` for every ``j >= (sB-c)/(c+1-s-B)``,
+    so from there on the rest is at most the last term times ``z/(1-z)``: whichever is smallest.
+    """
+    arrays = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (s, big_b, c, log_one_minus_z, z))
+    )
+    shape = arrays[0].shape
+    rows = np.stack([v.ravel() for v in arrays], axis=1)
+    if len(rows) > 1:  # customers share (x, T) in real data: sum each distinct row once
+        order = np.lexsort(rows.T[::-1])
+        ranked = rows[order]
+        starts = np.concatenate(([True], np.any(ranked[1:] != ranked[:-1], axis=1)))
+        if not starts.all():
+            inverse = np.empty(len(rows), dtype=np.intp)
+            inverse[order] = np.cumsum(starts) - 1
+            tail, rest = _mixture_sums(ranked[starts])
+            pick = inverse.reshape(shape)
+            return tail[pick], rest[pick]
+    tail, rest = _mixture_sums(rows)
+    return tail.reshape(shape), rest.reshape(shape)
+
+
+def _mixture_sums(rows: Float64Array) -> tuple[Float64Array, Float64Array]:
+    """[`_gauss_mixture()`][crmcore.analytics.bgnbd._gauss_mixture] of distinct rows
+    ``(s, B, c, log(1-z), z)``: the tail alone (one logarithm and one exponential a term),
+    then ``1 - tail`` summed on its own where the tail is 0.9 or more."""
+    tail, _ = _series(rows, complement=False)
+    rest = 1.0 - tail
+    close = tail >= 0.9
+    if close.any():
+        tail[close], rest[close] = _series(rows[close], complement=True)
+    return tail, rest
+
+
+def _series(rows: Float64Array, *, complement: bool) -> tuple[Float64Array, Float64Array]:
+    """The sums of [`_gauss_mixture()`][crmcore.analytics.bgnbd._gauss_mixture]: the tail and,
+    with ``complement``, ``1 - tail`` (else zeros)."""
+    sv, bv, cv, lv, zv = (np.ascontiguousarray(rows[:, i]) for i in range(5))
+    tail_out = np.empty(sv.shape)
+    rest_out = np.zeros(sv.shape)
+    idx = np.arange(len(sv))
+    with np.errstate(divide="ignore"):  # z = 0 (t = 0): every later term is 0
+        log_z = np.log(zv)
+    gap = cv - bv
+    gauss = np.where(gap > 1, 1.0 / np.maximum(gap - 1, 1e-300), 1e300)
+    # the ratio of terms j+1 and j is at most z from j = settled on (when c + 1 > s + B)
+    slack = cv + 1.0 - sv - bv
+    settled = np.where(slack > 0, (sv * bv - cv) / np.where(slack > 0, slack, 1.0), np.inf)
+    log_nb = sv * lv  # log NB(k) and log rho_k of the last term summed (k = 0)
+    log_rho = np.zeros_like(sv)
+    top_w, top_c = log_nb.copy(), log_nb.copy()  # the sums are exp(top) * total
+    sum_w, sum_c = np.ones_like(sv), np.zeros_like(sv)
+    k, size = 0, 16
+    while len(idx):
+        j = np.arange(k, k + size, dtype=np.float64)  # term j+1 = term j * ratio(j)
+        s_j, c_j = sv[:, None] + j, cv[:, None] + j
+        if complement:
+            nb = log_nb[:, None] + np.cumsum(np.log(s_j / (j + 1.0)) + log_z[:, None], 1)
+            rho = log_rho[:, None] + np.cumsum(np.log1p(-gap[:, None] / c_j), 1)
+            log_w = nb + rho
+            sum_c, top_c = _add_scaled(sum_c, top_c, nb, -np.expm1(rho))
+            log_nb, log_rho = nb[:, -1], rho[:, -1]
+            last = log_w[:, -1]
+        else:  # one logarithm a term: of the whole ratio
+            ratio = np.log(s_j * (bv[:, None] + j) / (c_j * (j + 1.0))) + log_z[:, None]
+            log_w = (log_nb + log_rho)[:, None] + np.cumsum(ratio, 1)
+            log_nb, log_rho = log_w[:, -1], np.zeros_like(log_rho)
+            last = log_nb
+        sum_w, top_w = _add_scaled(sum_w, top_w, log_w, None)
+        k += size
+        size = min(2 * size, 4096)
+        zeta = zv * np.maximum(1.0, (sv + k) / (k + 1.0)) * np.maximum(1.0, (bv + k) / (cv + k))
+        # no bound yet: 1e300, which no term makes small enough
+        geometric = np.where(zeta < 1, zeta / np.maximum(1.0 - zeta, 1e-300), 1e300)
+        by_gauss = np.where(zeta <= 1, np.minimum((bv + k) * gauss, 1e300), 1e300)
+        by_z = np.where(k >= settled, zv / np.maximum(1.0 - zv, 1e-300), 1e300)
+        bound = np.minimum(np.minimum(geometric, by_gauss), by_z)
+        done = np.exp(last - top_w) * bound < 1e-17 * sum_w
+        if complement:  # <=: nothing to add when z = 0
+            done &= np.exp(log_nb - top_c) * geometric <= 1e-17 * np.abs(sum_c)
+        if done.any():
+            where = idx[done]
+            tail_out[where] = np.exp(top_w[done]) * sum_w[done]
+            rest_out[where] = np.exp(top_c[done]) * sum_c[done]
+            keep = ~done
+            idx, sv, bv, cv, zv, log_z, gap, gauss, settled = (
+                v[keep] for v in (idx, sv, bv, cv, zv, log_z, gap, gauss, settled)
+            )
+            log_nb, log_rho, top_w, top_c, sum_w, sum_c = (
+                v[keep] for v in (log_nb, log_rho, top_w, top_c, sum_w, sum_c)
+            )
+        if k > _SERIES_LIMIT and len(idx):
+            raise ModelFitError(
+                _MODEL, f"the 2F1 series did not converge in {_SERIES_LIMIT:,} terms"
+            )
+    return tail_out, rest_out
+
+
+def _add_scaled(
+    total: Float64Array, top: Float64Array, log_terms: Float64Array, factor: Float64Array | None
+) -> tuple[Float64Array, Float64Array]:
+    """``exp(top) * total + sum(factor * exp(log_terms))`` over a chunk (rows) as a new
+    ``(total, top)``: the terms are scaled by their largest, so nothing overflows."""
+    new_top = np.maximum(top, log_terms.max(axis=1))  # finite: top starts finite
+    scaled = np.exp(log_terms - new_top[:, None])
+    if factor is not None:
+        scaled *= factor
+    return total * np.exp(top - new_top) + scaled.sum(axis=1), new_top
 
 
 def bgnbd_log_likelihood(
@@ -346,14 +520,31 @@ def bgnbd_log_likelihood(
     recency: npt.ArrayLike,
     T: npt.ArrayLike,  # noqa: N803 - the literature's name
 ) -> Float64Array:
-    """Each customer's BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (eq. 6)."""
+    """Each customer's BG/NBD log-likelihood at ``params = (r, alpha, a, b)`` (eq. 6).
+
+    ``frequency``, ``recency`` and ``T`` are equally long sequences of finite numbers >= 0;
+    anything else is a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming it.
+    """
     _, special = load_scipy("the BG/NBD likelihood")
-    rows = rows_of(
-        np.asarray(frequency, dtype=np.float64),
-        np.asarray(recency, dtype=np.float64),
-        np.asarray(T, dtype=np.float64),
-    )
-    return per_customer(special, np.asarray(params, dtype=np.float64), rows)
+    theta = positive_numbers(params, 4, "params")
+    columns = [_column(v, name) for v, name in ((frequency, "frequency"), (recency, "recency"))]
+    columns.append(_column(T, "T"))
+    if len({len(c) for c in columns}) > 1:
+        raise ValidationError(
+            "recency", [len(c) for c in columns], "frequency, recency and T must be equally long"
+        )
+    rows = rows_of(*columns)
+    return per_customer(special, np.asarray(theta, dtype=np.float64), rows)
+
+
+def _column(values: object, field: str) -> Float64Array:
+    """One per-customer column of finite numbers >= 0, as float64."""
+    if not _numeric(values) or np.asarray(values).dtype.kind == "b" or np.ndim(values) != 1:  # type: ignore[arg-type]
+        raise ValidationError(field, values, "must be a sequence of numbers")
+    column = np.asarray(values, dtype=np.float64)
+    if not bool(np.all(np.isfinite(column)) and np.all(column >= 0)):
+        raise ValidationError(field, values, "must hold finite numbers >= 0")
+    return column
 
 
 def fit_bgnbd(
@@ -373,6 +564,7 @@ def fit_bgnbd(
     [`MissingDependencyError`][crmcore.kernel.errors.MissingDependencyError] without `scipy`.
     """
     _, special = load_scipy("fitting the BG/NBD model")
+    start = fit_options(initial, 4, max_iterations, tolerance)
     x, t_x, big_t = _stats(summary)
     if len(x) == 0:
         raise ModelFitError(_MODEL, "the summary has no customers")
@@ -382,10 +574,6 @@ def fit_bgnbd(
         )
     if not np.any(big_t > 0):
         raise ModelFitError(_MODEL, "every customer has T = 0 (no time observed)")
-    if len(initial) != 4 or not all(
-        isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in initial
-    ):
-        raise ValidationError("initial", initial, "must be four finite numbers > 0")
     (ux, utx, ut), weights = compress_rows(x, t_x, big_t)
     require_variety(_MODEL, weights, 4)
     rows = rows_of(ux, utx, ut, weights)
@@ -396,7 +584,7 @@ def fit_bgnbd(
         info: FitInfo = maximise(
             _MODEL,
             functools.partial(objective, special, rows=rows),
-            np.log(np.asarray(initial, dtype=np.float64)),
+            np.log(np.asarray(start, dtype=np.float64)),
             max_iterations=max_iterations,
             tolerance=tolerance,
             names=_NAMES,

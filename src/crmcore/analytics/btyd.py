@@ -68,6 +68,7 @@ from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.reports import data_frame, html_table, json_number
+from crmcore.kernel.validators import choice
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,9 +129,7 @@ def _ids(value: npt.ArrayLike) -> AnyArray:
 
 
 def _period(value: object, field: str) -> str:
-    if value not in PERIODS:
-        raise ValidationError(field, value, f"must be one of {', '.join(PERIODS)}")
-    return str(value)
+    return str(choice(value, field, PERIODS))
 
 
 def _opt_time(value: object) -> datetime | None:

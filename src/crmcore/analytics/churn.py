@@ -59,6 +59,7 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array,
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
+from crmcore.kernel.validators import boolean, choice, integer, mapping_of, storable_text, text
 from crmcore.lifecycle import BatchClassification, LifecycleState
 
 if TYPE_CHECKING:
@@ -126,14 +127,19 @@ satisfaction 0.15).
 """
 
 
-def _ids(value: object) -> AnyArray:
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ValidationError("customer_ids", value, "must be a sequence of str ids")
+def _ids(value: object, field: str = "customer_ids") -> AnyArray:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "must be a sequence of str ids")
     items = value.tolist() if isinstance(value, np.ndarray) else list(value)
     for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise ValidationError(f"customer_ids[{i}]", item, "must be a str")
-    out = np.array(items, dtype=STRING_DTYPE)
+            raise ValidationError(f"{field}[{i}]", item, "must be a str")
+    try:
+        out = np.array(items, dtype=STRING_DTYPE)
+    except UnicodeEncodeError:  # a lone surrogate: name the id (a loop on this path only)
+        for i, item in enumerate(items):
+            storable_text(item, f"{field}[{i}]")
+        raise
     out.setflags(write=False)
     return out
 
@@ -174,10 +180,13 @@ class CustomerValues:
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> CustomerValues:
         """From a dict of customer id to value."""
-        return cls(list(values), list(values.values()))
+        found = mapping_of(values, "values", str)
+        return cls(list(found), list(found.values()))
 
     def aligned(self, ids: AnyArray, field: str) -> tuple[Float64Array, BoolArray]:
         """Values for ``ids`` (``NaN`` and ``False`` where an id is not listed)."""
+        if not (isinstance(ids, np.ndarray) and ids.ndim == 1 and ids.dtype.kind in "TU"):
+            ids = _ids(ids, text(field, "field", limit=200))
         where = _positions(self.customer_ids, ids, field)
         found = where >= 0
         out = np.full(len(ids), np.nan)
@@ -229,7 +238,7 @@ class ChurnRisk:
 
     def has_reason(self, reason: ChurnReason | str) -> BoolArray:
         """Rows where ``reason`` fired."""
-        bit = np.uint8(ChurnReason(reason).bit)
+        bit = np.uint8(choice(reason, "reason", ChurnReason).bit)
         mask: BoolArray = (self.reason_bits & bit) != 0
         return mask
 
@@ -241,6 +250,7 @@ class ChurnRisk:
 
     def _row(self, row: int | str) -> int:
         if isinstance(row, str):
+            storable_text(row, "row")
             hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
             if not len(hits):
                 raise NotFoundError("customer", row)
@@ -264,6 +274,9 @@ class ChurnRisk:
         (when a lifecycle input was given) is already ``churned``: the early
         warning list of customers still worth a retention action.
         """
+        if top is not None:
+            top = integer(top, "top", low=0)
+        boolean(include_churned, "include_churned")
         mask = self.at_risk_mask
         if not include_churned:
             mask = mask & ~self.has_reason(ChurnReason.LIFECYCLE_CHURNED)

@@ -69,6 +69,7 @@ from crmcore.kernel.deprecation import renamed
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.money import Money, currency_code
 from crmcore.kernel.reports import data_frame, html_table, json_number
+from crmcore.kernel.validators import choice, integer
 from crmcore.plotting.clv import plot_clv
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ MonthRule: TypeAlias = Literal["30-day", "calendar"]
 _UNIT_NAMES: Final = {"h": "hours", "D": "days", "W": "weeks", "M": "months"}
 _DAYS_PER_UNIT: Final = {"h": 1 / 24, "D": 1.0, "W": 7.0}
 _HTML_ROWS: Final = 10
+_MAX_MONTHS: Final = 1200  # a century of monthly columns
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -237,6 +239,8 @@ def _add_months(start: datetime, months: int) -> datetime:
     """``start`` moved ``months`` calendar months on (the day clamped to the month's end)."""
     index = start.year * 12 + start.month - 1 + months
     year, month = divmod(index, 12)
+    if year > 9999:  # as timedelta arithmetic says it
+        raise OverflowError("date value out of range")
     day = min(start.day, calendar.monthrange(year, month + 1)[1])
     return start.replace(year=year, month=month + 1, day=day)
 
@@ -311,10 +315,8 @@ def customer_lifetime_value(
         raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
     if not isinstance(purchases, BgNbdModel):
         raise ValidationError("purchases", type(purchases).__name__, "must be a BgNbdModel")
-    if not isinstance(months, int) or isinstance(months, bool) or months < 1:
-        raise ValidationError("months", months, "must be an int >= 1")
-    if month not in ("30-day", "calendar"):
-        raise ValidationError("month", month, "must be '30-day' or 'calendar'")
+    months = integer(months, "months", low=1, high=_MAX_MONTHS)
+    month = choice(month, "month", ("30-day", "calendar"))
     if not (
         isinstance(discount_rate, int | float)
         and math.isfinite(discount_rate)
@@ -328,7 +330,12 @@ def customer_lifetime_value(
             f"must match the purchase model's time unit ({purchases.time_unit})",
         )
     amount, spend_params = _spend(spend, summary)
-    steps, end = _month_steps(summary, months, month)
+    try:
+        steps, end = _month_steps(summary, months, month)
+    except OverflowError:  # the horizon passes the year 9999
+        raise ValidationError(
+            "months", months, f"runs past the year 9999 from as_of ({summary.as_of})"
+        ) from None
     cumulative = purchases.expected_purchases_path(summary, steps)
     per_month = np.diff(cumulative, axis=1)
     discount = (1.0 + float(discount_rate)) ** -np.arange(1, months + 1, dtype=np.float64)

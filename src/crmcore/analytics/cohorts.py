@@ -57,7 +57,7 @@ Examples:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import attrs
@@ -66,9 +66,10 @@ import numpy as np
 from crmcore.analytics.kpis import exact_sums, read_purchases
 from crmcore.columnar.occasions import DataUsed
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int64Array, read_only
-from crmcore.kernel.clock import DAY_US
+from crmcore.kernel.clock import DAY_US, to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import fmt_datetime, html_heatmap, json_number, records_frame
+from crmcore.kernel.validators import choice
 from crmcore.plotting.cohorts import CohortValue, plot_cohort_heatmap
 
 if TYPE_CHECKING:
@@ -86,6 +87,9 @@ _MARK_LIMIT: Final = (
 _HTML_COHORTS: Final = 36
 _EPOCH_DAY: Final = date(1970, 1, 1)
 _I64_MAX: Final = np.iinfo(np.int64).max
+_MIN_US: Final = to_micros(datetime(1, 1, 1, tzinfo=UTC))
+_MAX_US: Final = to_micros(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+_MAX_CELLS: Final = 20_000_000  # cohorts x offsets: 20 M cells is about 340 MB of arrays
 
 
 def period_index(micros: Int64Array, period: CohortPeriod) -> Int64Array:
@@ -93,7 +97,18 @@ def period_index(micros: Int64Array, period: CohortPeriod) -> Int64Array:
 
     Months count from January 1970 (``0``); weeks from the week of Monday
     1969-12-29 (``0``), so week ``w`` starts on Monday ``1969-12-29 + 7w``.
+    ``micros`` must be a one-dimensional integer array of times from year 1 to 9999.
     """
+    period = choice(period, "period", ("month", "week"))
+    if not (isinstance(micros, np.ndarray) and micros.ndim == 1 and micros.dtype.kind in "iu"):
+        raise ValidationError("micros", micros, "must be a 1-D integer array of microseconds")
+    if len(micros) and (int(micros.min()) < _MIN_US or int(micros.max()) > _MAX_US):
+        raise ValidationError("micros", micros, "must be times from year 1 to 9999")
+    return _period_numbers(micros.astype(np.int64, copy=False), period)
+
+
+def _period_numbers(micros: Int64Array, period: CohortPeriod) -> Int64Array:
+    """[`period_index()`][crmcore.analytics.cohorts.period_index] of checked times."""
     days = micros // DAY_US
     if period == "week":
         week: Int64Array = (days + 3) // 7  # 1970-01-01 was a Thursday
@@ -151,6 +166,8 @@ class CohortMatrix:
     def row(self, label: str) -> int:
         """The row of the cohort labelled ``label``; [`NotFoundError`][crmcore.NotFoundError] if
         none."""
+        if not isinstance(label, str):
+            raise ValidationError("label", label, "must be a cohort label (a str)")
         if label not in self.labels:
             raise NotFoundError("cohort", label)
         return self.labels.index(label)
@@ -287,8 +304,7 @@ def cohort_matrix(
     to ``as_of``; [`CurrencyMismatchError`][crmcore.kernel.errors.CurrencyMismatchError] for mixed
     currencies.
     """
-    if period not in ("month", "week"):
-        raise ValidationError("period", period, "must be 'month' or 'week'")
+    period = choice(period, "period", ("month", "week"))
     if max_periods is not None and (
         isinstance(max_periods, bool) or not isinstance(max_periods, int) or max_periods < 1
     ):
@@ -299,13 +315,20 @@ def cohort_matrix(
     first = np.full(p.k, _I64_MAX, dtype=np.int64)
     np.minimum.at(first, p.codes, p.t)
     present = first != _I64_MAX
-    row_period = period_index(p.t, period)
-    now = int(period_index(np.array([p.as_us], dtype=np.int64), period)[0])
+    row_period = _period_numbers(p.t, period)
+    now = int(_period_numbers(np.array([p.as_us], dtype=np.int64), period)[0])
     first_period = np.zeros(p.k, dtype=np.int64)
-    first_period[present] = period_index(first[present], period)
+    first_period[present] = _period_numbers(first[present], period)
     low = int(first_period[present].min())
     cohorts = now - low + 1
     offsets = cohorts if max_periods is None else min(cohorts, max_periods)
+    if cohorts * offsets > _MAX_CELLS:
+        raise ValidationError(
+            "as_of",
+            p.as_of,
+            f"is {cohorts - 1:,} {period}s after the first purchase: a matrix of {cohorts:,} x "
+            f"{offsets:,} cells (at most {_MAX_CELLS:,}); pass an earlier as_of or max_periods",
+        )
     cohort_of = first_period - low  # per customer (meaningless where absent: never used)
     offset = row_period - first_period[p.codes]
     codes = p.codes

@@ -45,7 +45,13 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 import numpy as np
 
-from crmcore.analytics._optimize import compress_rows, load_scipy, maximise, require_variety
+from crmcore.analytics._optimize import (
+    compress_rows,
+    fit_options,
+    load_scipy,
+    maximise,
+    require_variety,
+)
 from crmcore.analytics.btyd import BtydSummary
 from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.errors import ModelFitError, ValidationError
@@ -240,6 +246,7 @@ def fit_gamma_gamma(
     names the parameter that ran off and what that says about the data).
     """
     _, special = load_scipy("fitting the Gamma-Gamma model")
+    start = fit_options(initial, 3, max_iterations, tolerance)
     if not isinstance(summary, BtydSummary):
         raise ValidationError("summary", type(summary).__name__, "must be an BtydSummary")
     repeat = summary.frequency > 0
@@ -261,10 +268,6 @@ def fit_gamma_gamma(
             f"and its fit would run off to infinity. Next step: use that spend for everyone, "
             f"customer_lifetime_value(..., spend={centre:.6g})",
         )
-    if len(initial) != 3 or not all(
-        isinstance(v, int | float) and math.isfinite(v) and v > 0 for v in initial
-    ):
-        raise ValidationError("initial", initial, "must be three finite numbers > 0")
     (ux, uz), weights = compress_rows(x, z)
     require_variety(_MODEL, weights, 3)
     total = float(weights.sum())
@@ -278,7 +281,7 @@ def fit_gamma_gamma(
         info = maximise(
             _MODEL,
             objective,
-            np.log(np.asarray(initial, dtype=np.float64)),
+            np.log(np.asarray(start, dtype=np.float64)),
             max_iterations=max_iterations,
             tolerance=tolerance,
             names=_NAMES,

@@ -56,6 +56,7 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array,
 from crmcore.kernel.clock import DAY_US, EPOCH, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number, records_frame
+from crmcore.kernel.validators import instance_of, storable_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -462,7 +463,8 @@ class HistoricalClv:
         """The historical CLV of ``customer``;
         [`NotFoundError`][crmcore.NotFoundError] if absent.
         """
-        hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
+        wanted = storable_text(instance_of(customer, str, "customer", "a customer id"), "customer")
+        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
         return float(self.values[hits[0]])

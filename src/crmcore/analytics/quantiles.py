@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from crmcore.kernel.arrays import Float64Array, Int8Array
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 
 __all__ = ["Ties", "quantile_scores"]
 
@@ -41,9 +42,8 @@ def _check_bins(bins: object) -> int:
 
 
 def _check_ties(ties: object) -> Ties:
-    if ties not in _TIES:
-        raise ValidationError("ties", ties, f"must be one of {', '.join(_TIES)}")
-    return ties
+    found: Ties = choice(ties, "ties", _TIES)
+    return found
 
 
 def _ranks(values: npt.NDArray[Any], ties: Literal["average", "dense"]) -> Float64Array:

@@ -98,6 +98,7 @@ from crmcore.kernel.arrays import (
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.reports import fmt_datetime, html_table, json_number, records_frame
+from crmcore.kernel.validators import choice, instance_of, storable_text
 from crmcore.plotting.rfm import plot_rfm_grid, plot_rfm_segments
 
 if TYPE_CHECKING:
@@ -166,6 +167,7 @@ class RfmReport:
     def segment(self, name: str) -> SegmentSummary:
         """The row of segment ``name``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
         unknown."""
+        instance_of(name, str, "name", "a segment name")
         for row in self.segments:
             if row.name == name:
                 return row
@@ -313,6 +315,7 @@ class RfmTable:
         """Rows in ``segment``;
         [`NotFoundError`][crmcore.NotFoundError] for a name not in the map.
         """
+        instance_of(segment, str, "segment", "a segment name")
         if segment not in self.segment_names:
             raise NotFoundError("segment", segment)
         mask: BoolArray = self.segment_codes == self.segment_names.index(segment)
@@ -326,7 +329,8 @@ class RfmTable:
     def index_of(self, customer: str) -> int:
         """The row of ``customer``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] when
         absent."""
-        hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
+        wanted = storable_text(instance_of(customer, str, "customer", "a customer id"), "customer")
+        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
         return int(hits[0])
@@ -448,10 +452,8 @@ class RfmTable:
         """The segments as a treemap
         ([`plot_rfm_segments()`][crmcore.plotting.rfm.plot_rfm_segments]) or, ``kind="grid"``,
         customers per R x F cell ([`plot_rfm_grid()`][crmcore.plotting.rfm.plot_rfm_grid])."""
-        if kind == "grid":
+        if choice(kind, "kind", ("segments", "grid")) == "grid":
             return plot_rfm_grid(self, ax=ax)
-        if kind != "segments":
-            raise ValidationError("kind", kind, "must be 'segments' or 'grid'")
         return plot_rfm_segments(self, ax=ax)
 
     def _repr_html_(self) -> str:
@@ -509,12 +511,10 @@ def rfm_scores(
         raise ValidationError(
             "segments", segments.name, f"is a map for {segments.bins} bins, not {q}"
         )
-    if monetary not in ("sum", "mean"):
-        raise ValidationError("monetary", monetary, "must be 'sum' or 'mean'")
+    monetary = choice(monetary, "monetary", ("sum", "mean"))
     if not isinstance(whole_days, bool):
         raise ValidationError("whole_days", whole_days, "must be a bool")
-    if spend not in ("net", "gross"):
-        raise ValidationError("spend", spend, "must be 'net' or 'gross'")
+    spend = choice(spend, "spend", ("net", "gross"))
     p = read_purchases(log, as_of)
     agg = per_customer(p, first=False)
     present = agg.present

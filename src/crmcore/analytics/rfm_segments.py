@@ -26,6 +26,7 @@ import numpy as np
 from crmcore.analytics.quantiles import _MAX_BINS, _check_bins
 from crmcore.kernel.arrays import Int8Array
 from crmcore.kernel.errors import NotFoundError, ValidationError
+from crmcore.kernel.validators import integer, items_of, mapping_of
 
 __all__ = [
     "PYMC_MARKETING_SEGMENTS",
@@ -86,7 +87,8 @@ class SegmentRule:
     )
 
     def matches(self, r: int, f: int, m: int) -> bool:
-        """Whether scores ``(r, f, m)`` lie in all three ranges."""
+        """Whether scores ``(r, f, m)`` (whole numbers) lie in all three ranges."""
+        r, f, m = _scores(r, f, m)
         return (
             self.recency[0] <= r <= self.recency[1]
             and self.frequency[0] <= f <= self.frequency[1]
@@ -169,6 +171,7 @@ class SegmentMap:
 
     def segment_of(self, r: int, f: int, m: int) -> str:
         """The segment of one code: the first rule that matches, else the default."""
+        r, f, m = _scores(r, f, m)
         for rule in self.rules:
             if rule.matches(r, f, m):
                 return rule.name
@@ -216,10 +219,8 @@ class SegmentMap:
         listed twice keeps its first segment.
         """
         rules: list[SegmentRule] = []
-        for segment, codes in segments.items():
-            if isinstance(codes, str):
-                raise ValidationError(f"segments[{segment!r}]", codes, "must be a list of codes")
-            for code in codes:
+        for segment, codes in mapping_of(segments, "segments", str).items():
+            for code in items_of(codes, f"segments[{segment!r}]", "codes"):
                 if not (isinstance(code, str) and len(code) == 3 and code.isdigit()):
                     raise ValidationError(f"segments[{segment!r}]", code, "must be 3-digit codes")
                 r, f, m = (int(c) for c in code)
@@ -227,6 +228,10 @@ class SegmentMap:
                     raise ValidationError(f"segments[{segment!r}]", code, "scores start at 1")
                 rules.append(SegmentRule(segment, r, f, m))
         return cls(name, rules, default, bins)
+
+
+def _scores(r: object, f: object, m: object) -> tuple[int, int, int]:
+    return integer(r, "r"), integer(f, "f"), integer(m, "m")
 
 
 def _rf(

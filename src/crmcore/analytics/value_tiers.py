@@ -42,6 +42,7 @@ from crmcore.columnar import STRING_DTYPE
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int8Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import data_frame, html_table, json_number
+from crmcore.kernel.validators import choice, instance_of, storable_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,6 +160,7 @@ class ValueTiers:
     def mask(self, tier: str) -> BoolArray:
         """Rows in ``tier``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] for an unknown
         name."""
+        instance_of(tier, str, "tier", "a tier name")
         if tier not in self.names:
             raise NotFoundError("tier", tier)
         mask: BoolArray = self.tiers == self.names.index(tier)
@@ -175,6 +177,7 @@ class ValueTiers:
         """The tier of one customer id (needs ``customer_ids``)."""
         if self.customer_ids is None:
             raise ValidationError("customer_ids", None, "were not given to value_tiers")
+        storable_text(instance_of(customer, str, "customer"), "customer")
         hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
@@ -258,8 +261,7 @@ def value_tiers(
     """
     shares = _check_cuts(cuts)
     all_names = _check_names(names, shares, rest)
-    if ties not in ("first", "share"):
-        raise ValidationError("ties", ties, "must be 'first' or 'share'")
+    ties = choice(ties, "ties", ("first", "share"))
     if not isinstance(label, str) or not label:
         raise ValidationError("label", label, "must be a non-empty str")
     array = _values(values)

@@ -2,13 +2,13 @@
 
 When pyarrow is installed (``crmcore[arrow]``),
 [`read_csv()`][crmcore.columnar.csvio.read_csv] hands a file to `read_with_pyarrow()`.
-Arrow's multi-threaded C++ reader parses numbers, booleans, ISO 8601 timestamps with
-an offset and ``YYYY-MM-DD`` dates itself, and dictionary-encodes category columns
-block by block; those arrays become the frame's columns with at most one copy
-(chunks joined, integers narrowed). Ids are numbered in order of first appearance,
-the order the built-in reader gives: in one pass when they come in increasing runs
-(order ids), else by Arrow's hash kernel. Text columns,
-tags and kept extras arrive as Arrow string arrays, a data buffer and offsets, which
+Arrow's C++ reader (multi-threaded where a core is idle) parses numbers,
+booleans, ISO 8601 timestamps with an offset and ``YYYY-MM-DD`` dates itself,
+and dictionary-encodes category columns block by block; those arrays become the
+frame's columns with at most one copy (chunks joined, integers narrowed). Ids are
+numbered in order of first appearance, the order the built-in reader gives, by
+the same numpy grouping of their bytes (`crmcore.columnar._text_codes`). Text
+columns, tags and kept extras arrive as Arrow string arrays, a data buffer and offsets, which
 is exactly [`Cells`][crmcore.columnar._cells.Cells], and go through the same builders
 as the built-in tokenizer's cells.
 
@@ -45,7 +45,7 @@ import numpy as np
 from crmcore.columnar._cells import Cells, UInt8Array
 from crmcore.columnar._csv_columns import CsvColumns
 from crmcore.columnar._layout import DT_D, DT_US, MAX_US, MIN_US, NAT, STRING_DTYPE, narrowest_int
-from crmcore.columnar._text_codes import cell_keys, group_runs, key_labels
+from crmcore.columnar._text_codes import cell_keys, group_keys, key_labels
 from crmcore.columnar._validation import first_error, row_error
 from crmcore.columnar.columns import Column
 from crmcore.kernel.arrays import AnyArray, BoolArray
@@ -64,7 +64,6 @@ CsvEngine: TypeAlias = Literal["auto", "python", "pyarrow"]
 
 _FEATURE: Final = "reading CSV with engine='pyarrow'"
 _HEAD_BYTES: Final = 1 << 18  # the sample that decides which columns Arrow converts
-_PROBE_ROWS: Final = 4096  # ids checked for increasing runs before all are
 _BLOCK_BYTES: Final = 1 << 22  # Arrow's blocks: the batches the builders are handed
 _TRUE: Final = ["true", "True", "TRUE", "1"]  # the bool builder's spellings, no others
 _FALSE: Final = ["false", "False", "FALSE", "0"]
@@ -118,10 +117,11 @@ def read_with_pyarrow(
     wanted = [header[i] for i in sorted(routes)]
     try:
         types = _probe(arrow, path, wanted, types, quoted)
-        table = _read(arrow, path, wanted, types, quoted)
+        threads = pool is not None  # Arrow's threads too only where a core is idle
+        table = _read(arrow, path, wanted, types, quoted, threads)
         if table is None:  # a typed column refused below the sample: all as text
             types = {name: pa.string() for name in types}
-            table = _read(arrow, path, wanted, types, quoted)
+            table = _read(arrow, path, wanted, types, quoted, threads)
         if table is None or table.column_names != wanted:
             return False
         converted = {
@@ -232,7 +232,9 @@ def rfc4180_quotes(data: UInt8Array) -> bool:
     return bool(opening.all() and closing.all())
 
 
-def _options(arrow: Any, wanted: list[str], types: dict[str, Any], quoted: bool) -> Any:
+def _options(
+    arrow: Any, wanted: list[str], types: dict[str, Any], quoted: bool, threads: bool = True
+) -> Any:
     _, csv, _ = arrow
     convert = csv.ConvertOptions(
         column_types=types,
@@ -244,7 +246,7 @@ def _options(arrow: Any, wanted: list[str], types: dict[str, Any], quoted: bool)
         false_values=_FALSE,
     )
     parse = csv.ParseOptions(newlines_in_values=quoted)
-    read = csv.ReadOptions(encoding="utf-8", block_size=_BLOCK_BYTES)
+    read = csv.ReadOptions(encoding="utf-8", block_size=_BLOCK_BYTES, use_threads=threads)
     return {"read_options": read, "parse_options": parse, "convert_options": convert}
 
 
@@ -293,12 +295,21 @@ def _probe(
 
 
 def _read(
-    arrow: Any, path: str | os.PathLike[str], wanted: list[str], types: dict[str, Any], quoted: bool
+    arrow: Any,
+    path: str | os.PathLike[str],
+    wanted: list[str],
+    types: dict[str, Any],
+    quoted: bool,
+    threads: bool,
 ) -> Any | None:
-    """The table of the whole file (``None``: a typed column was refused)."""
+    """The table of the whole file (``None``: a typed column was refused).
+
+    ``threads``: let Arrow parse on its own threads (on loaded cores one thread
+    measured 5-15% less wall and CPU time in ``benchmarks/bench_csv.py``).
+    """
     pa, csv, _ = arrow
     try:
-        return csv.read_csv(os.fspath(path), **_options(arrow, wanted, types, quoted))
+        return csv.read_csv(os.fspath(path), **_options(arrow, wanted, types, quoted, threads))
     except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError) as error:
         if _refused(pa, error):
             return None
@@ -432,22 +443,21 @@ def _category(pa: Any, chunked: Any, name: str, nullable: bool) -> Column:
 def _encoded(pa: Any, compute: Any, chunked: Any, name: str, nullable: bool) -> Column:
     """An encoded string column, its vocabulary in order of first appearance.
 
-    Ids that come in increasing runs (the lines of an order together, orders in
-    order) are numbered in one linear pass over their key words; any others by
-    Arrow's hash kernel, whose ``dictionary_encode`` runs one hash table over all
-    the chunks, so that every chunk shares the last one's dictionary.
+    Ids of up to [`KEY_BYTES`][crmcore.columnar._cells.KEY_BYTES] are numbered by
+    their exact key words, as the built-in reader numbers them
+    ([`group_keys()`][crmcore.columnar._text_codes.group_keys]: one linear pass when
+    they come in increasing runs, as order ids do, else a hash table in numpy, which
+    measured two to three times less CPU than Arrow's ``dictionary_encode``). Longer
+    ids go through Arrow's hash kernel, which runs one hash table over all the
+    chunks, so that every chunk shares the last one's dictionary.
     """
     if chunked.num_chunks:
-        first = chunked.chunk(0)
-        head = _cells(first.slice(0, min(len(first), _PROBE_ROWS)))
-        head_keys = cell_keys(head)
-        if head_keys is not None and group_runs(head_keys, head.missing) is not None:
-            cells = _cells(_joined(pa, chunked))
-            keys = cell_keys(cells)
-            groups = None if keys is None else group_runs(keys, cells.missing)
-            if keys is not None and groups is not None:
-                vocabulary = key_labels(keys, groups.first, name)
-                return _encoded_column(groups.codes, vocabulary, name, nullable)
+        cells = _cells(_joined(pa, chunked))
+        keys = cell_keys(cells)
+        if keys is not None:
+            groups = group_keys(keys, cells.missing)
+            vocabulary = key_labels(keys, groups.first, name)
+            return _encoded_column(groups.codes, vocabulary, name, nullable)
     found = compute.dictionary_encode(chunked)
     if not found.num_chunks:
         return _encoded_column(np.empty(0, np.int64), np.empty(0, STRING_DTYPE), name, nullable)

@@ -28,6 +28,7 @@ from crmcore.columnar._text_times import parse_dates, parse_datetimes
 from crmcore.columnar._timestamps import TimeReading, aware_micros
 from crmcore.columnar._validation import (
     check_types,
+    first_unencodable,
     is_bool,
     is_date,
     is_int,
@@ -58,7 +59,13 @@ class _StringBuilder(Builder):
         self._require(missing, start, values)
         if missing.any():
             values = ["" if v is None else v for v in values]
-        self._values.append(np.array(values, dtype=STRING_DTYPE))
+        try:
+            strings = np.array(values, dtype=STRING_DTYPE)
+        except UnicodeEncodeError:  # a lone surrogate: name its row
+            i = first_unencodable(cast(list[str], values))
+            reason = "is not valid text (a lone surrogate)"
+            raise row_error(start + i, self.name, values[i], reason) from None
+        self._values.append(strings)
         self._masks.append(missing)
 
     def _parse(self, cells: Cells, start: int) -> tuple[AnyArray, BoolArray]:

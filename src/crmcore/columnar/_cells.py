@@ -40,6 +40,8 @@ KEY_BYTES: Final = PAD
 _GRID_BYTES: Final = 64  # widest cell converted to text through one fixed-width gather
 _HIGH: Final = np.uint64(0x8080808080808080)  # the top bit of every byte: not ASCII
 _LOW: Final = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
+# _WORD_MASKS[j, length]: the bytes of word j that a cell of that length fills
+_WORD_MASKS: Final = _LOW[np.clip(np.arange(PAD + 1) - 8 * np.arange(PAD // 8)[:, None], 0, 8)]
 
 
 def padded(raw: bytes | memoryview | UInt8Array, extra: int = PAD) -> UInt8Array:
@@ -236,6 +238,7 @@ class Cells:
         out: UInt64Array = np.ascontiguousarray(gathered.T) if count > 1 else gathered.T
         lengths = self.lengths
         shortest, longest = int(lengths.min()), int(lengths.max())
+        sizes = lengths if longest <= PAD else np.minimum(lengths, PAD)
         for j in range(count):
             if shortest >= 8 * (j + 1):
                 continue  # every cell fills this word
@@ -243,7 +246,7 @@ class Cells:
             if shortest == longest:  # one length (ids, codes): one mask for all
                 word &= _LOW[min(max(shortest - 8 * j, 0), 8)]
             else:  # keep each cell's own bytes only
-                word &= _LOW[np.clip(lengths - 8 * j, 0, 8)]
+                word &= _WORD_MASKS[j][sizes]
         return out
 
     def strings(self, start: int = 0, name: str = "") -> AnyArray:

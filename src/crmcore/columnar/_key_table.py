@@ -27,6 +27,7 @@ MAX_KEYS: Final = 1024
 _MAX_BITS: Final = 14  # the largest table: 16,384 slots
 _MIX: Final = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio
 _EMPTY: Final = -2  # a slot no key hashes to
+_SAMPLE: Final = 4096  # rows whose keys first_seen() tries as all of them
 
 
 def _mixed(keys: UInt64Array) -> UInt64Array:
@@ -43,7 +44,21 @@ def first_seen(keys: UInt64Array) -> UInt64Array:
 
     Keys are told apart by their hash: two that collide come out as one, which the
     table built from them then fails to find (its lookup compares every word).
+    Many rows of few keys (a chunk of a category column) are not sorted: the keys
+    of the first `_SAMPLE` rows are looked up in all of them through a table, and
+    only the rows it lacks are searched on (their keys first appear further down).
     """
+    n = keys.shape[1]
+    if n > 2 * _SAMPLE:
+        head = first_seen(keys[:, :_SAMPLE])
+        table = KeyTable.build(head, np.arange(head.shape[1], dtype=np.int64))
+        if table is not None:
+            _, unknown = table.lookup(keys)
+            if not unknown.any():
+                return head
+            rest = first_seen(keys[:, unknown])
+            if len(rest.T) + len(head.T) <= MAX_KEYS:
+                return np.concatenate([head, rest], axis=1)
     _, first = np.unique(_mixed(keys), return_index=True)
     return np.ascontiguousarray(keys[:, np.sort(first)])
 

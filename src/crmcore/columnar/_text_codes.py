@@ -34,7 +34,6 @@ __all__ = [
     "cell_keys",
     "check_tags",
     "group_keys",
-    "group_runs",
     "key_labels",
     "split_tags",
 ]
@@ -94,12 +93,6 @@ def group_keys(keys: UInt64Array, missing: BoolArray) -> Groups:
     grouped like the others, then their group is taken out.
     """
     return _without_missing(_groups(keys), missing)
-
-
-def group_runs(keys: UInt64Array, missing: BoolArray) -> Groups | None:
-    """`group_keys()` when equal keys sit together in increasing runs, else ``None`` (cheap)."""
-    found = _runs(keys) if keys.shape[1] else None
-    return None if found is None else _without_missing(found, missing)
 
 
 def _without_missing(found: Groups, missing: BoolArray) -> Groups:

@@ -9,20 +9,25 @@ the row and column (``"row 17: at"``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import compress, repeat
 from operator import is_, not_
 from types import NoneType
+from typing import TypeVar
 
 import numpy as np
 
 from crmcore.kernel.arrays import BoolArray
 from crmcore.kernel.errors import ValidationError
 
+T = TypeVar("T")
+
 __all__ = [
     "check_types",
+    "each_of",
+    "first_unencodable",
     "empty_mask",
     "first_error",
     "is_bool",
@@ -37,6 +42,38 @@ __all__ = [
     "row_error",
     "row_of",
 ]
+
+
+def each_of(values: object, cls: type[T], field: str) -> Iterator[T]:
+    """The items of ``values``, each checked to be a ``cls``, one at a time (never all at once).
+
+    A str, bytes, a mapping or anything not iterable is refused at once; an item of
+    another type when it is reached, naming its position (``field[3]``).
+    """
+    if isinstance(values, str | bytes | bytearray | Mapping) or not isinstance(values, Iterable):
+        raise ValidationError(
+            field, type(values).__name__, f"must be a collection of {cls.__name__}"
+        )
+    return _checked_items(values, cls, field)
+
+
+def _checked_items(values: Iterable[object], cls: type[T], field: str) -> Iterator[T]:
+    for i, value in enumerate(values):
+        if not isinstance(value, cls):
+            raise ValidationError(
+                f"{field}[{i}]", type(value).__name__, f"must be a {cls.__name__}"
+            )
+        yield value
+
+
+def first_unencodable(values: Sequence[str]) -> int:
+    """The position of the first text holding a lone surrogate (not UTF-8 encodable), or -1."""
+    for i, value in enumerate(values):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return i
+    return -1
 
 
 def row_error(row: int, name: str, value: object, reason: str) -> ValidationError:

@@ -33,11 +33,12 @@ from crmcore.columnar._layout import (
     STRING_DTYPE,
     narrowest_int,
 )
-from crmcore.columnar._validation import check_types, is_str
+from crmcore.columnar._validation import check_types, first_unencodable, is_str
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.clock import EPOCH
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import boolean, instance_of, instances_of, items_of, text
 
 __all__ = ["STRING_DTYPE", "Column"]
 
@@ -113,10 +114,11 @@ class Column:
         be timezone-aware, a ``float`` column takes ``int``/``float``/``Decimal``.
         ``name`` is used in error messages (``"row 3: name"``).
         """
-        if kind not in COLUMN_KINDS:
+        if not isinstance(kind, str) or kind not in COLUMN_KINDS:
             raise ValidationError("kind", kind, f"must be one of {', '.join(COLUMN_KINDS)}")
-        builder = make_builder(kind, name, nullable)
-        builder.add_objects(list(values), 0)
+        name = text(name, "name", limit=200)
+        builder = make_builder(kind, name, boolean(nullable, "nullable"))
+        builder.add_objects(items_of(values, "values"), 0)
         return cls._new(*builder.finish())
 
     @classmethod
@@ -135,7 +137,7 @@ class Column:
         the sorted, distinct ``categories`` they index. ``tags`` columns are
         built with [`from_values()`][crmcore.columnar.columns.Column.from_values].
         """
-        if kind not in SCALAR_KINDS:
+        if not isinstance(kind, str) or kind not in SCALAR_KINDS:
             raise ValidationError("kind", kind, "from_numpy builds scalar kinds; use from_values")
         raw = np.asarray(values)
         n = len(raw) if raw.ndim == 1 else -1
@@ -279,6 +281,7 @@ class Column:
     def has(self, tag: str) -> BoolArray:
         """Tags only: mask of rows whose set contains ``tag``."""
         offsets = self.offsets
+        instance_of(tag, str, "tag")
         result = np.zeros(len(self), dtype=bool)
         code = self.code_of(tag)
         if code is None:
@@ -291,6 +294,7 @@ class Column:
         """The code of ``value`` in a category or tags column, ``None`` when it is absent."""
         if self._kind not in ("category", "tags"):
             raise ValidationError("column", self._kind, "code_of needs a category or tags column")
+        instance_of(value, str, "value")
         i = bisect.bisect_left(self._categories, value)
         if i < len(self._categories) and self._categories[i] == value:
             return i
@@ -298,15 +302,21 @@ class Column:
 
     def isin(self, values: Iterable[str]) -> BoolArray:
         """Mask of rows whose category or string value is in ``values`` (missing never is)."""
-        wanted = list(values)
+        wanted = list(instances_of(values, str, "values"))
         if self._kind == "category":
             codes = [c for c in map(self.code_of, wanted) if c is not None]
             return np.isin(self._values, np.array(codes, dtype=np.int64))
         if self._kind == "string":
+            try:
+                strings = np.array(wanted, dtype=STRING_DTYPE)
+            except UnicodeEncodeError:
+                i = first_unencodable(wanted)
+                reason = "is not valid text (a lone surrogate)"
+                raise ValidationError(f"values[{i}]", wanted[i], reason) from None
             if self._vocabulary is not None:
-                hit = np.isin(self._vocabulary, np.array(wanted, dtype=STRING_DTYPE))
+                hit = np.isin(self._vocabulary, strings)
                 return np.append(hit, False)[self._values]
-            mask = np.isin(self._values, np.array(wanted, dtype=STRING_DTYPE))
+            mask = np.isin(self._values, strings)
             return mask & ~self.missing
         raise ValidationError("column", self._kind, "isin needs a category or string column")
 
@@ -344,7 +354,21 @@ class Column:
         return list(objs.tolist())
 
     def take(self, indices: Int64Array) -> Column:
-        """The rows at ``indices`` (int64, in bounds), as a new column."""
+        """The rows at ``indices`` (a 1-d integer array of positions in bounds), as a new column."""
+        idx = (
+            np.asarray(indices) if isinstance(indices, np.ndarray | list | tuple | range) else None
+        )
+        if idx is None or idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            shown = type(indices).__name__ if idx is None else f"{idx.dtype} of shape {idx.shape}"
+            raise ValidationError("indices", shown, "must be a 1-d array of int positions")
+        bad = (idx < 0) | (idx >= len(self)) if idx.size else None
+        if bad is not None and bad.any():
+            first = int(idx[int(np.argmax(bad))])
+            raise ValidationError("indices", first, f"must lie in 0..{len(self) - 1}")
+        return self._take(idx.astype(np.int64, copy=False))
+
+    def _take(self, indices: Int64Array) -> Column:
+        """`take()` of positions already checked."""
         if self._kind == "tags":
             offsets = self.offsets
             lengths = np.diff(offsets)[indices]

@@ -14,7 +14,8 @@ Cell encoding (what [`write_csv()`][crmcore.columnar.csvio.write_csv] writes and
 Reading makes no Python object per cell. The file is read in blocks of a few
 megabytes, which `crmcore.columnar._tokenize` splits into fields with numpy
 (commas and line ends outside quotes); each column of a block is then parsed
-in numpy too, on a worker thread while the next block is split: digits, ISO
+in numpy too, on a worker thread while the next block is split when a core is
+idle (else on the caller's thread, which costs less CPU there): digits, ISO
 8601 times and dictionary keys are read from the bytes at fixed offsets
 (`crmcore.columnar._text_numbers`, `crmcore.columnar._text_times`,
 `crmcore.columnar._text_codes`). Only cells outside those shapes (``12/1/2010
@@ -79,10 +80,32 @@ IN_FLIGHT: Final = 2
 def _open(target: CsvSource, mode: str) -> Iterator[IO[str]]:
     if isinstance(target, str | os.PathLike):
         encoding = "utf-8-sig" if mode == "r" else "utf-8"
-        with open(target, mode, newline="", encoding=encoding) as stream:
+        try:
+            stream = open(target, mode, newline="", encoding=encoding)  # noqa: SIM115
+        except (OSError, ValueError) as error:  # ValueError: a NUL or a lone surrogate
+            raise _path_error(target, mode, error) from None
+        with stream:
             yield stream
     else:
         yield target
+
+
+def _path_error(path: str | os.PathLike[str], mode: str, error: Exception) -> ValidationError:
+    """The error for a path that cannot be opened (``mode`` ``"r"``: read, else written)."""
+    field, verb = ("source", "read") if mode == "r" else ("target", "written")
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    shown = os.fspath(path)
+    return ValidationError(field, shown[:200], f"cannot be {verb}: {reason}")
+
+
+def _check_stream(stream: object, field: str, method: str) -> None:
+    """Refuse a ``source``/``target`` that is neither a path nor a text stream."""
+    if isinstance(stream, io.RawIOBase | io.BufferedIOBase) or not callable(
+        getattr(stream, method, None)
+    ):
+        raise ValidationError(
+            field, type(stream).__name__, "must be a path or a text stream (opened in text mode)"
+        )
 
 
 def format_cells(column: Column, name: str, start: int) -> list[str]:
@@ -137,6 +160,8 @@ def write_csv(target: CsvSource, names: Sequence[str], columns: Sequence[Column]
     and the line terminator, so when some text holds a carriage return the
     whole file is written with every field quoted, which keeps it readable.
     """
+    if not isinstance(target, str | os.PathLike):
+        _check_stream(target, "target", "write")
     length = len(columns[0]) if columns else 0
     quote_all = any(_has_carriage_return(column) for column in columns)
     with _open(target, "w") as stream:
@@ -148,7 +173,7 @@ def write_csv(target: CsvSource, names: Sequence[str], columns: Sequence[Column]
         for start in range(0, length, CHUNK_ROWS):
             rows = np.arange(start, min(length, start + CHUNK_ROWS), dtype=np.int64)
             cells = [
-                format_cells(column.take(rows), name, start)
+                format_cells(column._take(rows), name, start)
                 for name, column in zip(names, columns, strict=True)
             ]
             writer.writerows(zip(*cells, strict=True))
@@ -178,8 +203,16 @@ def read_csv(
     it is installed) or the built-in one (``"python"``).
     """
     options = options or ReadOptions()
-    if engine not in ("auto", "python", "pyarrow"):
+    if not isinstance(engine, str) or engine not in ("auto", "python", "pyarrow"):
         raise ValidationError("engine", engine, "must be 'auto', 'python' or 'pyarrow'")
+    if isinstance(source, str | os.PathLike):
+        try:
+            with open(source, "rb"):
+                pass
+        except (OSError, ValueError) as error:  # ValueError: a NUL or a lone surrogate
+            raise _path_error(source, "r", error) from None
+    else:
+        _check_stream(source, "source", "read")
 
     def fresh() -> CsvColumns:
         return CsvColumns(
@@ -204,13 +237,30 @@ def read_csv(
         return columns.finish(pool)
 
 
+def _idle_workers() -> int:
+    """How many of the `WORKERS` threads to start now: as many as there are idle cores.
+
+    On a machine whose cores are all busy (a load average at or above the number
+    of cores), a thread beside the caller's gains no time and costs CPU: the two
+    hand the GIL and the block's bytes back and forth (on two loaded cores, 20-30%
+    more CPU and wall time than the caller's thread alone, measured by
+    ``benchmarks/bench_csv.py``).
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average (Windows): trust the core count
+        return WORKERS
+    return min(WORKERS, max(int((os.cpu_count() or 1) - load), 0))
+
+
 @contextlib.contextmanager
 def _workers() -> Iterator[Executor | None]:
     """Threads that parse columns while the file is split (numpy releases the GIL)."""
-    if WORKERS < 1:
+    count = _idle_workers()
+    if count < 1:
         yield None
         return
-    pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="crmcore-csv")
+    pool = ThreadPoolExecutor(count, thread_name_prefix="crmcore-csv")
     try:
         yield pool
     finally:
@@ -318,6 +368,10 @@ class _Encoded:
             text = self._stream.read(max(len(target) // 2, 1))
             if not text:
                 break
+            if not isinstance(text, str):
+                raise ValidationError(
+                    "source", type(text).__name__, "must be a text stream (opened in text mode)"
+                )
             try:
                 self._pending += text.encode("utf-8")
             except UnicodeEncodeError as error:

@@ -48,7 +48,7 @@ from crmcore.columnar._lines import (
     line_amounts,
     total_of,
 )
-from crmcore.columnar._validation import row_error
+from crmcore.columnar._validation import each_of, first_unencodable, row_error
 from crmcore.columnar.columns import Column
 from crmcore.columnar.reading import ReadOptions, SkippedRows
 from crmcore.columnar.schema import (
@@ -84,6 +84,9 @@ def ages_on(born: AnyArray, day: date) -> Float64Array:
     after ``day`` gives a negative age
     ([`CustomerFrame.age_at()`][crmcore.columnar.frame.CustomerFrame.age_at] refuses it).
     """
+    if not isinstance(born, np.ndarray) or born.dtype != np.dtype("datetime64[D]"):
+        raise ValidationError("born", type(born).__name__, "must be a datetime64[D] array")
+    day = ensure_date(day, "day")
     missing = np.isnat(born)
     month_start = born.astype("datetime64[M]")
     year = born.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -114,7 +117,7 @@ class CustomerFrame(Frame):
     def from_customers(cls, customers: Iterable[Customer]) -> Self:
         """The frame of ``customers``, one row each (via
         [`customer_record()`][crmcore.columnar.frame.customer_record])."""
-        return cls.from_records(map(customer_record, customers))
+        return cls.from_records(map(customer_record, each_of(customers, Customer, "customers")))
 
     def _validate(self) -> None:
         ids = self._columns["id"].values.tolist()
@@ -159,11 +162,14 @@ class CustomerFrame(Frame):
     def index_of(self, ids: Iterable[str]) -> Int64Array:
         """Row positions of ``ids``; a [`ValidationError`][crmcore.columnar.frame.ValidationError]
         names the first unknown id."""
-        wanted = list(ids)
-        for i, value in enumerate(wanted):
-            if not isinstance(value, str):
-                raise ValidationError(f"ids[{i}]", value, "must be a str")
-        positions = self._positions(np.array(wanted, dtype=STRING_DTYPE))
+        wanted = list(each_of(ids, str, "ids"))
+        try:
+            strings = np.array(wanted, dtype=STRING_DTYPE)
+        except UnicodeEncodeError:
+            i = first_unencodable(wanted)
+            reason = "is not valid text (a lone surrogate)"
+            raise ValidationError(f"ids[{i}]", wanted[i], reason) from None
+        positions = self._positions(strings)
         if (positions < 0).any():
             i = int(np.argmax(positions < 0))
             raise ValidationError(f"ids[{i}]", wanted[i], "is not a customer in this frame")
@@ -225,7 +231,7 @@ class _Log(Frame):
             rows=int(length - len(keep)),
             amount=cls._amount_of(columns, guests),
         )
-        kept = {name: column.take(keep) for name, column in columns.items()}
+        kept = {name: column._take(keep) for name, column in columns.items()}
         return kept, len(keep), (*skipped, note)
 
     @classmethod
@@ -271,6 +277,8 @@ class _Log(Frame):
 
     def with_customer_index(self, customers: CustomerFrame) -> Int64Array:
         """For each row, the row of its customer in ``customers`` (-1 where absent)."""
+        if not isinstance(customers, CustomerFrame):
+            raise ValidationError("customers", type(customers).__name__, "must be a CustomerFrame")
         vocabulary_rows = customers._positions(self.customer_ids)
         return vocabulary_rows[self._columns["customer_id"].codes]
 
@@ -344,7 +352,7 @@ class TransactionLog(_Log):
                 "channel": p.channel,
                 "category": p.category,
             }
-            for p in purchases
+            for p in each_of(purchases, Purchase, "purchases")
         )
 
     @property
@@ -371,5 +379,5 @@ class EventLog(_Log):
                 "channel": i.channel,
                 "stage": None if i.stage is None else i.stage.label,
             }
-            for i in interactions
+            for i in each_of(interactions, Interaction, "interactions")
         )

@@ -44,6 +44,7 @@ from typing import Final
 import attrs
 import numpy as np
 
+from crmcore.columnar._layout import MAX_US, MIN_US
 from crmcore.columnar._lines import UNITS, units_of
 from crmcore.columnar.frame import TransactionLog
 from crmcore.columnar.reading import SkippedRows
@@ -51,6 +52,7 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array,
 from crmcore.kernel.clock import from_micros
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import fmt_datetime, json_number
+from crmcore.kernel.validators import instance_of, integer
 
 __all__ = ["UNITS", "DataUsed", "Occasions", "data_used", "purchase_occasions"]
 
@@ -92,6 +94,7 @@ class Occasions:
 
     def up_to(self, as_us: int) -> Occasions:
         """The occasions and returns at or before ``as_us`` (microseconds since the epoch)."""
+        as_us = integer(as_us, "as_us", low=MIN_US, high=MAX_US)
         keep = self.t <= as_us
         back = self.return_t <= as_us
         if keep.all() and back.all():
@@ -278,6 +281,9 @@ def _currency(log: TransactionLog) -> str | None:
 def data_used(log: TransactionLog, occasions: Occasions, as_us: int) -> DataUsed:
     """The [`DataUsed`][crmcore.columnar.occasions.DataUsed] of an analysis of ``log`` as of
     ``as_us``, from its occasions up to then."""
+    instance_of(log, TransactionLog, "log")
+    instance_of(occasions, Occasions, "occasions")
+    as_us = integer(as_us, "as_us", low=MIN_US, high=MAX_US)
     buyers: BoolArray = np.zeros(len(occasions.vocabulary), dtype=bool)
     buyers[occasions.codes] = True
     orphan = ~buyers[occasions.return_codes]

@@ -35,6 +35,7 @@ import attrs
 
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import json_number
+from crmcore.kernel.validators import instance_of, instances_of
 
 __all__ = [
     "ExtraColumns",
@@ -83,14 +84,14 @@ def _zone(value: object) -> tzinfo | None:
         return UTC
     try:
         return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise ValidationError(
             "tz", value, "is not a known time zone: use an IANA name such as 'Europe/Berlin'"
         ) from None
 
 
 def _mapping(value: object) -> tuple[tuple[str, str], ...]:
-    if value is None or value == ():
+    if value is None or (isinstance(value, tuple) and not value):
         return ()
     if not isinstance(value, Mapping):
         raise ValidationError(
@@ -126,7 +127,7 @@ _Check = Callable[[object, "attrs.Attribute[Any]", Any], None]
 
 def _choice(options: tuple[str, ...], field: str) -> _Check:
     def check(_instance: object, _attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in options:
+        if not isinstance(value, str) or value not in options:
             raise ValidationError(field, value, f"must be one of {', '.join(map(repr, options))}")
 
     return check
@@ -167,6 +168,8 @@ class ReadOptions:
         column the frame does not have, or a column of yours that is not there, is
         an error that lists what there is.
         """
+        names = list(instances_of(names, str, "names"))
+        known = instance_of(known, frozenset, "known", "a frozenset of column names")
         for ours, theirs in self.columns:
             if ours not in known and not ours.startswith("attr."):
                 raise ValidationError(

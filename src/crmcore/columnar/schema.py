@@ -28,7 +28,7 @@ import attrs
 
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import MarketingChannel
-from crmcore.kernel.errors import NotFoundError
+from crmcore.kernel.errors import NotFoundError, ValidationError
 
 __all__ = [
     "CUSTOMER_SCHEMA",
@@ -178,6 +178,8 @@ def customer_record(customer: Customer) -> dict[str, RecordValue]:
     their string values, money a float ``total_spent`` plus ``currency``;
     custom attributes appear as ``attr.<name>`` keys.
     """
+    if not isinstance(customer, Customer):
+        raise ValidationError("customer", type(customer).__name__, "must be a Customer")
     c = customer
     total = c.purchases.total
     latest: dict[MarketingChannel, bool] = {}

@@ -40,6 +40,7 @@ from crmcore.columnar.reading import (
 from crmcore.columnar.schema import ColumnSpec, Schema
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import NotFoundError, ValidationError
+from crmcore.kernel.validators import mapping_of
 
 if TYPE_CHECKING:
     import re
@@ -100,6 +101,7 @@ class Frame:
         [`skipped`][crmcore.columnar.table.Frame.skipped]).
         """
         schema = self._schema_of()
+        columns = cast(dict[str, Column], mapping_of(columns, "columns", str))  # values: below
         lengths = {len(c) for c in columns.values() if isinstance(c, Column)}
         if len(lengths) > 1:
             raise ValidationError("columns", sorted(lengths), "must all have the same length")
@@ -177,7 +179,11 @@ class Frame:
     def _schema_of(cls) -> Schema:
         schema: Schema | None = getattr(cls, "SCHEMA", None)
         if schema is None:
-            raise TypeError(f"{cls.__name__} has no schema: use CustomerFrame, TransactionLog, ...")
+            raise ValidationError(
+                "frame",
+                cls.__name__,
+                "has no schema: use CustomerFrame, TransactionLog or EventLog",
+            )
         return schema
 
     @classmethod
@@ -215,6 +221,8 @@ class Frame:
             return self._columns[name]
         except KeyError:
             raise NotFoundError("column", name) from None
+        except TypeError:  # unhashable: no column's name
+            raise ValidationError("name", name, "must be a column name (a str)") from None
 
     def __getitem__(self, name: str) -> Column:
         return self.column(name)
@@ -248,7 +256,7 @@ class Frame:
     def take(self, indices: npt.ArrayLike) -> Self:
         """The rows at ``indices`` (int positions, in that order), as a new frame."""
         idx = self._indices(indices)
-        columns = {name: column.take(idx) for name, column in self._columns.items()}
+        columns = {name: column._take(idx) for name, column in self._columns.items()}
         return self._trusted(columns, len(idx), self._skipped)
 
     def filter(self, mask: npt.ArrayLike) -> Self:
@@ -331,6 +339,10 @@ class Frame:
             cancellations=cancellations,
         )  # fmt: skip
         schema = cls._schema_of()
+        if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+            raise ValidationError(
+                "records", type(records).__name__, "must be a collection of mappings (dicts)"
+            )
         names = schema.names
         known = frozenset(names)
         reading = TimeReading(options.tz, options.dayfirst)
@@ -491,7 +503,10 @@ class Frame:
         return cls._built(read, length, options)
 
     def to_csv(self, target: CsvSource) -> None:
-        """Write the frame as CSV: a header row, then one row per record (UTF-8)."""
+        """Write the frame as CSV: a header row, then one row per record (UTF-8).
+
+        ``target`` is a path or a text stream open for writing.
+        """
         write_csv(target, self.names, list(self._columns.values()))
 
     # -- pandas ----------------------------------------------------------------------------------
@@ -540,6 +555,8 @@ class Frame:
         )  # fmt: skip
         schema = cls._schema_of()
         pd = import_pandas(f"{cls.__name__}.from_pandas")
+        if not isinstance(df, pd.DataFrame):
+            raise ValidationError("df", type(df).__name__, "must be a pandas DataFrame")
         names = [str(name) for name in df.columns]
         if len(set(names)) != len(names):
             raise ValidationError("columns", names, "column names must be distinct")

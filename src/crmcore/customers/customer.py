@@ -83,7 +83,8 @@ _ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 def normalize_attribute(name: object, value: object) -> tuple[str, AttributeValue]:
     """Validate a custom attribute: a snake_case name and a typed scalar value.
 
-    Strings are limited to 1,000 characters, integers to 64 bits (so every
+    Strings are limited to 1,000 characters and may not hold NUL (SQLite's string functions stop
+    at it, so back ends would disagree) or a lone surrogate, integers to 64 bits (so every
     customer fits a [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame]), floats
     and decimals must be finite and datetimes aware (stored in UTC).
     """
@@ -101,7 +102,7 @@ def normalize_attribute(name: object, value: object) -> tuple[str, AttributeValu
     if isinstance(value, str) and len(value) > 1000:
         raise ValidationError(field, value, "must be at most 1000 characters")
     if isinstance(value, str):
-        validators.storable_text(value, field)
+        validators.nul_free_text(value, field)
     if (
         isinstance(value, int)
         and not isinstance(value, bool)

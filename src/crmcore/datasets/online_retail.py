@@ -28,6 +28,9 @@ from typing import Final
 
 import numpy as np
 
+from crmcore.kernel import validators
+from crmcore.kernel.errors import ValidationError
+
 __all__ = ["ONLINE_RETAIL_COLUMNS", "online_retail_csv"]
 
 ONLINE_RETAIL_COLUMNS: Final = {
@@ -41,6 +44,7 @@ ONLINE_RETAIL_COLUMNS: Final = {
 
 _START: Final = datetime(2010, 12, 1, 8, 0)
 _DAYS: Final = 373  # to 2011-12-09, as the original
+_MAX_CUSTOMERS: Final = 1_000_000
 _COUNTRIES: Final = ("United Kingdom",) * 8 + ("Germany", "France", "EIRE", "Spain")
 _WORDS: Final = ("WHITE", "HEART", "LANTERN", "RED", "MUG", "SET", "VINTAGE", "BAG", "CARD")
 
@@ -70,8 +74,14 @@ def online_retail_csv(
     """An Online-Retail-shaped CSV (see the module docs); written to ``target`` if given.
 
     Returns the CSV text. ``customers`` buyers with ids ``12346.0`` and up;
-    ``guest_share`` of the invoices have no customer.
+    ``guest_share`` of the invoices have no customer (from 0 to 0.9). ``target`` is a
+    path (a ``str`` or path-like); one that cannot be written is a
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] naming it.
     """
+    customers = validators.integer(customers, "customers", low=0, high=_MAX_CUSTOMERS)
+    seed = validators.integer(seed, "seed", low=0)
+    guest_share = validators.number(guest_share, "guest_share", low=0.0, high=0.9)
+    path = None if target is None else _path(target)
     rng = np.random.default_rng(seed)
     catalogue = _catalogue(rng)
     rates = rng.gamma(0.8, 1 / 25.0, customers)  # orders per day while alive
@@ -125,7 +135,20 @@ def online_retail_csv(
             out.write(f"C{number},{code},{name},{-quantity},{when},{price:g},{who},{country}\n")
         number += 1
     text = out.getvalue()
-    if target is not None:
-        with open(target, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+    if path is not None:
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+        except OSError as error:
+            raise ValidationError("target", path, f"cannot be written: {error.strerror}") from None
     return text
+
+
+def _path(target: object) -> str:
+    """``target`` as a checked path string (a ``str`` or an ``os.PathLike`` of one)."""
+    if not isinstance(target, str | os.PathLike):
+        raise ValidationError("target", target, "must be a path (a str or os.PathLike)")
+    path = os.fspath(target)
+    if not isinstance(path, str):
+        raise ValidationError("target", target, "must be a path as text, not bytes")
+    return validators.text(path, "target", limit=4096)

@@ -34,10 +34,12 @@ from crmcore.customers.profile import (
 from crmcore.customers.records import Interaction, MarketingChannel, Purchase, ServiceRecord
 from crmcore.feedback.feedback import Feedback
 from crmcore.journey import TouchpointScore
+from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import integer, number
 
 __all__ = ["SyntheticData", "generate"]
 
@@ -75,6 +77,9 @@ _TOUCHPOINTS = (
     (Stage.ADVOCACY, ("social", "review_posted"), ("web", "referral_sent")),
 )
 _ADVANCE = (0.75, 0.6, 0.55, 0.7, 1.0, 0.45)  # P(reach stage k+1 | reached stage k), k<5
+_MAX_CUSTOMERS = 1_000_000  # a synthetic data set of Python objects: a million is plenty
+_MAX_YEARS = 100.0
+_FIRST_YEAR, _LAST_YEAR = 1900, 9000  # generated dates stay well inside datetime
 _SERVICE_KINDS = ("inquiry", "repair", "return", "complaint")
 # Mean CSAT (1-5) by touchpoint kind: a few weak touchpoints for the journey map to find.
 _QUALITY = {"product_compare": 2.9, "trial_signup": 3.0, "checkout": 3.6, "cart_add": 3.8}
@@ -118,9 +123,12 @@ def generate(
     answers and complaints (see `_feedback()`). Buyers who spent more than
     300 in total are tagged ``vip`` (about the top 7%).
     """
-    if isinstance(customers, bool) or not isinstance(customers, int) or customers < 0:
-        raise ValidationError("customers", customers, "must be a non-negative integer")
-    if not years > 0:
+    customers = integer(customers, "customers", low=0, high=_MAX_CUSTOMERS)
+    seed = integer(seed, "seed", low=0)
+    end = to_utc(end, "end")
+    if not _FIRST_YEAR <= end.year <= _LAST_YEAR:
+        raise ValidationError("end", end, f"must be from the year {_FIRST_YEAR} to {_LAST_YEAR}")
+    if number(years, "years", low=0.0, high=_MAX_YEARS) <= 0:
         raise ValidationError("years", years, "must be positive")
     rng = np.random.default_rng(seed)
     span = timedelta(days=365.25 * years)

@@ -17,6 +17,7 @@ run on no customer first, which also checks every argument before the engine run
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -31,6 +32,7 @@ from crmcore.engines._runner import ColumnNeed, Runner, check_columns
 from crmcore.kernel.arrays import Float64Array, read_only
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -101,7 +103,15 @@ def clv_template(
             "spend", type(spend).__name__,
             "must be a GammaGammaModel or one expected spend for everyone",
         )  # fmt: skip
+    month = choice(month, "month", ("30-day", "calendar"))
     moment = None if as_of is None else to_utc(as_of, "as_of")
+    if moment is not None and isinstance(months, int) and 1 <= months <= 120_000:
+        try:
+            _ = moment + timedelta(days=31 * months)  # the horizon's end, at most 31 days a month
+        except OverflowError:  # from this addition only
+            raise ValidationError(
+                "as_of", as_of, f"must leave {months} months before the year 10000"
+            ) from None
     if month == "calendar" and moment is None:
         raise ValidationError(
             "as_of", None, "calendar months are counted from the summary's as_of: pass it"

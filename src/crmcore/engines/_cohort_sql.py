@@ -37,6 +37,7 @@ from crmcore.engines._runner import Runner
 from crmcore.kernel.arrays import read_only
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["CohortOptions", "check_cohort_data", "cohort_options", "cohort_sql", "cohort_table"]
 
 _WEEK_SHIFT: Final = 3  # 1970-01-01 was a Thursday: (day + 3) // 7 starts weeks on Monday
+_MAX_CELLS: Final = 20_000_000  # cohorts x offsets, as numpy's cohort_matrix: ~340 MB of arrays
 
 
 @attrs.frozen
@@ -57,13 +59,13 @@ class CohortOptions:
 
 def cohort_options(as_of: datetime, period: object, max_periods: object) -> CohortOptions:
     """The options checked as [`cohort_matrix()`][crmcore.analytics.cohorts.cohort_matrix] does."""
-    if period not in ("month", "week"):
-        raise ValidationError("period", period, "must be 'month' or 'week'")
+    periods: tuple[CohortPeriod, ...] = ("month", "week")
+    chosen = choice(period, "period", periods)
     if max_periods is not None and (
         isinstance(max_periods, bool) or not isinstance(max_periods, int) or max_periods < 1
     ):
         raise ValidationError("max_periods", max_periods, "must be a positive whole number")
-    return CohortOptions(to_micros(as_of, "as_of"), period, max_periods)
+    return CohortOptions(to_micros(as_of, "as_of"), chosen, max_periods)
 
 
 def check_cohort_data(runner: Runner, log: EngineLog, o: CohortOptions) -> DataUsed:
@@ -116,6 +118,13 @@ def cohort_table(result: pa.Table, o: CohortOptions, data: DataUsed) -> CohortMa
     low = int(cohort.min())
     cohorts = now - low + 1
     offsets = cohorts if o.max_periods is None else min(cohorts, o.max_periods)
+    if cohorts * offsets > _MAX_CELLS:  # the limit of the numpy matrix, for the same reason
+        raise ValidationError(
+            "as_of",
+            from_micros(o.as_us),
+            f"is {cohorts - 1:,} {o.period}s after the first purchase: a matrix of {cohorts:,} x "
+            f"{offsets:,} cells (at most {_MAX_CELLS:,}); pass an earlier as_of or max_periods",
+        )
     keep = offset < offsets
     cell = (cohort[keep] - low) * offsets + offset[keep]
     matrix = np.zeros(cohorts * offsets, dtype=np.int64)

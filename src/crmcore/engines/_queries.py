@@ -32,6 +32,9 @@ from crmcore.engines._rfm_sql import RfmOptions, check_rfm_data, rfm_options, rf
 from crmcore.engines._runner import Runner, events
 from crmcore.engines._segments import segment_query
 from crmcore.funnel._steps import Plan
+from crmcore.kernel.clock import to_utc
+from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instance_of
 from crmcore.segments.rules import Predicate, RuleSchema
 
 __all__ = [
@@ -153,7 +156,21 @@ def segment_sql(
     schema: RuleSchema | None,
 ) -> tuple[str, tuple[object, ...]]:
     """The segment's statement and parameters (see
-    [`crmcore.engines._segments`][crmcore.engines._segments])."""
+    [`crmcore.engines._segments`][crmcore.engines._segments]).
+
+    The arguments are checked before any source is read: ``rule`` a rule node, ``as_of`` an aware
+    instant, ``schema`` a [`RuleSchema`][crmcore.segments.rules.RuleSchema] or ``None``, and
+    ``customers`` given.
+    """
+    if not isinstance(rule, Predicate):
+        raise ValidationError("rule", _shown(rule), "must be a rule (a crmcore.segments node)")
+    to_utc(as_of, "as_of")
+    if schema is not None:
+        instance_of(schema, RuleSchema, "schema")
+    if customers is None:
+        raise ValidationError(
+            "customers", None, "must be a CustomerFrame, a relation or Parquet files"
+        )
     views: Sequence[str | None] = [
         None if source is None else runner.raw(source, None, what)
         for source, what in (
@@ -164,3 +181,8 @@ def segment_sql(
     ]
     assert views[0] is not None
     return segment_query(runner, rule, as_of, views[0], views[1], views[2], schema)
+
+
+def _shown(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."

@@ -49,6 +49,7 @@ from crmcore.engines._runner import Runner, fetched
 from crmcore.kernel.arrays import AnyArray
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -86,6 +87,7 @@ def rfm_options(
     spend: object,
 ) -> RfmOptions:
     """The options checked as [`rfm_scores()`][crmcore.analytics.rfm.rfm_scores] checks them."""
+    choice(ties, "ties", ("first", "average", "dense"))  # before numpy compares an array to it
     how = _check_ties(ties)
     q = _check_bins(bins)
     if not isinstance(segments, SegmentMap):
@@ -94,12 +96,10 @@ def rfm_options(
         raise ValidationError(
             "segments", segments.name, f"is a map for {segments.bins} bins, not {q}"
         )
-    if monetary not in ("sum", "mean"):
-        raise ValidationError("monetary", monetary, "must be 'sum' or 'mean'")
+    choice(monetary, "monetary", ("sum", "mean"))
     if not isinstance(whole_days, bool):
         raise ValidationError("whole_days", whole_days, "must be a bool")
-    if spend not in ("net", "gross"):
-        raise ValidationError("spend", spend, "must be 'net' or 'gross'")
+    choice(spend, "spend", ("net", "gross"))
     return RfmOptions(
         to_micros(as_of, "as_of"), how, q, segments, str(monetary), whole_days, str(spend)
     )

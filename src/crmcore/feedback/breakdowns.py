@@ -43,6 +43,7 @@ from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, records_frame
+from crmcore.kernel.validators import choice, instance_of
 from crmcore.plotting.feedback import plot_score_breakdown, plot_score_trend
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class MetricBreakdown:
 
     def row(self, key: str) -> GroupRow:
         """The row of ``key``; ValidationError when there is none."""
+        instance_of(key, str, "key", "a text")
         for r in self.rows:
             if r.key == key:
                 return r
@@ -238,8 +240,7 @@ def trend(
     chosen = Scale.parse(scale)
     level = confidence_level(confidence)
     answers = answers_on_scale(scores, chosen)
-    if period not in PERIODS:
-        raise ValidationError("period", period, f"must be one of {', '.join(PERIODS)}")
+    choice(period, "period", PERIODS)
     us = instants_micros(at, len(answers))
     if len(us) == 0:
         return MetricBreakdown(chosen, period, (), None)

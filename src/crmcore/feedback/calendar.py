@@ -55,6 +55,14 @@ SEARCH_DAYS: Final = 3 * 366 + 7
 """How far [`BusinessCalendar.add()`][crmcore.feedback.calendar.BusinessCalendar.add] searches for
 business time before giving up."""
 
+# The instants a calendar answers for: searching SEARCH_DAYS on from any of them stays inside
+# datetime's range (years 1 to 9999) in every zone.
+_EARLIEST: Final = datetime(1, 1, 3, tzinfo=UTC)
+_LATEST: Final = datetime(9990, 1, 1, tzinfo=UTC)
+# business_time() walks its span day by day: a span longer than a century is refused rather than
+# left running.
+_MAX_SPAN: Final = timedelta(days=36_525)
+
 RRULE_START: Final = datetime(1900, 1, 1)
 """Default start of recurrence rules that carry no ``DTSTART``."""
 
@@ -171,11 +179,11 @@ def _week(value: object) -> tuple[tuple[Shift, ...], ...]:
 
 
 def _timezone(value: object) -> str:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > 100:
         raise ValidationError("timezone", value, "must be an IANA time zone name")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name the OS cannot open
         raise ValidationError("timezone", value, "is not a known IANA time zone") from None
     return value
 
@@ -331,22 +339,42 @@ class BusinessCalendar:
             if end > start:  # a shift wholly inside a spring-forward gap has no instants
                 yield start, end
 
+    @staticmethod
+    def _instant(value: object, field: str) -> datetime:
+        instant = to_utc(value, field)
+        if not _EARLIEST <= instant < _LATEST:
+            raise ValidationError(
+                field,
+                value,
+                f"must be from {_EARLIEST:%Y-%m-%d} to before {_LATEST:%Y-%m-%d} (the calendar "
+                f"searches up to {SEARCH_DAYS} days on)",
+            )
+        return instant
+
     def _local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.zone).date()
 
     # -- instants -------------------------------------------------------------------------------
     def is_open(self, at: datetime) -> bool:
         """Whether the instant ``at`` lies in business hours."""
-        instant = to_utc(at, "at")
+        instant = self._instant(at, "at")
         day = self._local_date(instant)
         return any(s <= instant < e for s, e in self._windows(day))
 
     def business_time(self, start: datetime, end: datetime) -> timedelta:
-        """The business time between two instants (zero when ``end <= start``)."""
-        lo, hi = to_utc(start, "start"), to_utc(end, "end")
+        """The business time between two instants (zero when ``end <= start``).
+
+        Both lie before 9990-01-01 (as every instant a calendar takes) and at most a century
+        apart, else a [`ValidationError`][crmcore.kernel.errors.ValidationError].
+        """
+        lo, hi = self._instant(start, "start"), self._instant(end, "end")
         total = timedelta(0)
         if hi <= lo:
             return total
+        if hi - lo > _MAX_SPAN:
+            raise ValidationError(
+                "end", end, f"must be at most {_MAX_SPAN.days} days after start (a century)"
+            )
         day, last = self._local_date(lo), self._local_date(hi)
         while day <= last:
             for s, e in self._windows(day):
@@ -363,7 +391,7 @@ class BusinessCalendar:
         whose holidays leave no business time within about three years raises
         a [`ValidationError`][crmcore.kernel.errors.ValidationError].
         """
-        instant = to_utc(start, "start")
+        instant = self._instant(start, "start")
         if not isinstance(duration, timedelta) or duration < timedelta(0):
             raise ValidationError("duration", duration, "must be a non-negative timedelta")
         remaining = duration
@@ -385,7 +413,7 @@ class BusinessCalendar:
 
     def next_open(self, at: datetime) -> datetime:
         """The first instant at or after ``at`` that lies in business hours (UTC)."""
-        instant = to_utc(at, "at")
+        instant = self._instant(at, "at")
         day = self._local_date(instant)
         for _ in range(SEARCH_DAYS):
             for s, e in self._windows(day):

@@ -28,6 +28,7 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, records_frame
+from crmcore.kernel.validators import instance_of, items_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,6 +75,15 @@ class CaseColumns:
     priority: Int64Array
 
     def __attrs_post_init__(self) -> None:
+        for name in (
+            "ids", "opened", "first_response", "resolved", "closed", "ever_resolved", "reopened",
+            "priority",
+        ):  # fmt: skip
+            column = getattr(self, name)
+            if not isinstance(column, np.ndarray) or column.ndim != 1:
+                raise ValidationError(name, _shown(column), "must be a 1-dimensional numpy array")
+        if self.priority.dtype.kind not in "iu":
+            raise ValidationError("priority", self.priority.dtype, "must be integers")
         n = len(self.ids)
         for name in ("opened", "first_response", "resolved"):
             if getattr(self, name).dtype != np.dtype("datetime64[us]"):
@@ -240,8 +250,9 @@ def sla_verdicts(
     ``as_of`` and metrics without a target for a case's priority are left out.
     """
     instant = to_utc(as_of, "as_of")
+    instance_of(policy, SlaPolicy, "policy")
     out: dict[SlaMetric, list[bool | None]] = {m: [] for m in SlaMetric}
-    for i, case in enumerate(cases):
+    for i, case in enumerate(items_of(cases, "cases", "Case items")):
         if not isinstance(case, Case):
             raise ValidationError(f"cases[{i}]", case, "must be a Case")
         if case.opened_at > instant:
@@ -346,3 +357,8 @@ def _verdicts(values: object) -> Int64Array:
         else:
             raise ValidationError(f"sla_met[{i}]", v, "must be True, False or None")
     return np.array(out, dtype=np.int64)
+
+
+def _shown(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import attrs
 import numpy as np
@@ -25,6 +25,7 @@ from crmcore.feedback.grouping import label_codes
 from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.kernel.validators import choice, text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,6 +35,8 @@ __all__ = [
     "duration_breakdown",
     "durations",
 ]
+
+_STATISTICS: Final = ("mean", "median", "p90", "max")
 
 
 def _seconds(values: object, field: str = "durations") -> Float64Array:
@@ -93,8 +96,12 @@ class DurationStats:
     max: float | None
 
     def as_timedelta(self, which: Literal["mean", "median", "p90", "max"]) -> timedelta | None:
-        """One statistic as a `timedelta` (``None`` without data)."""
-        value: float | None = getattr(self, which)
+        """One statistic as a `timedelta` (``None`` without data).
+
+        ``which`` is one of ``"mean"``, ``"median"``, ``"p90"``, ``"max"`` (else a
+        [`ValidationError`][crmcore.kernel.errors.ValidationError]).
+        """
+        value: float | None = getattr(self, choice(which, "which", _STATISTICS))
         return None if value is None else timedelta(seconds=value)
 
     def to_dict(self) -> dict[str, object]:
@@ -190,7 +197,7 @@ def durations(values: object, *, name: str = "duration") -> DurationStats:
     """
     seconds = _seconds(values)
     codes = np.zeros(len(seconds), dtype=np.int64)
-    return duration_rows(seconds, codes, ("all",), name)[0]
+    return duration_rows(seconds, codes, ("all",), text(name, "name", limit=200, empty=True))[0]
 
 
 def duration_breakdown(

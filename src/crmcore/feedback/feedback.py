@@ -205,10 +205,20 @@ def receive_feedback(feedback: Feedback) -> Outcome[Feedback]:
 
 
 def _column(value: object, dtype: object, name: str, n: int | None = None) -> AnyArray:
+    if isinstance(value, str | bytes | Mapping) or np.ndim(value) != 1:  # type: ignore[arg-type]
+        raise ValidationError(name, _shown(value), "must be a one-dimensional array")
+    if dtype is np.int64:
+        # A float, NaN, or an integer beyond int64 would be truncated or wrapped by the cast.
+        source = np.asarray(value)
+        if source.size and (
+            source.dtype.kind not in "iu"
+            or (source.dtype.kind == "u" and source.max() > np.iinfo(np.int64).max)
+        ):
+            raise ValidationError(name, _shown(value), "must be 64-bit integers")
     try:
         array = np.array(value, dtype=dtype, copy=True)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        raise ValidationError(name, value, f"cannot be read as {dtype}") from None
+    except (TypeError, ValueError, OverflowError):  # from the conversion only
+        raise ValidationError(name, _shown(value), f"cannot be read as {dtype}") from None
     if array.ndim != 1:
         raise ValidationError(name, array.shape, "must be one-dimensional")
     if n is not None and len(array) != n:
@@ -272,9 +282,14 @@ class FeedbackLog:
     theme_codes: Int64Array
 
     def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "ids", _column(self.ids, STRING_DTYPE, "ids"))
         n = len(self.ids)
+        touchpoints = validators.instances_of(self.touchpoints, Touchpoint, "touchpoints")
+        object.__setattr__(self, "touchpoints", touchpoints)
+        object.__setattr__(self, "themes", validators.instances_of(self.themes, str, "themes"))
+        if not isinstance(self.scores, Mapping):
+            raise ValidationError("scores", _shown(self.scores), "must map each Scale to an array")
         checks = (
-            ("ids", self.ids, STRING_DTYPE),
             ("customer_ids", self.customer_ids, STRING_DTYPE),
             ("channel", self.channel, np.int64),
             ("kind", self.kind, np.int64),
@@ -317,7 +332,7 @@ class FeedbackLog:
     def from_feedback(cls, items: Iterable[Feedback]) -> FeedbackLog:
         """Columns of ``items`` (in order); a non-[`Feedback`][crmcore.feedback.feedback.Feedback]
         row raises ValidationError."""
-        rows = list(items)
+        rows = validators.items_of(items, "items", "Feedback items")
         for i, item in enumerate(rows):
             if not isinstance(item, Feedback):
                 raise ValidationError(f"row {i}", item, "must be a Feedback")
@@ -392,3 +407,8 @@ class FeedbackLog:
 
 
 _MICRO: Final = timedelta(microseconds=1)
+
+
+def _shown(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."

@@ -22,6 +22,7 @@ from crmcore.columnar import Column
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 
 __all__ = [
     "Period",
@@ -110,8 +111,7 @@ def period_codes(at: object, period: Period = "month") -> tuple[Int64Array, tupl
         >>> codes.tolist(), labels
         ([0, 2], ('2026-W02', '2026-W03', '2026-W04'))
     """
-    if period not in PERIODS:
-        raise ValidationError("period", period, f"must be one of {', '.join(PERIODS)}")
+    choice(period, "period", PERIODS)
     n = len(at) if isinstance(at, Sequence | np.ndarray) else -1
     us = instants_micros(at, n)
     if len(us) == 0:

@@ -67,6 +67,7 @@ from crmcore.journey.scores import Scale
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.kernel.validators import instance_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -133,6 +134,7 @@ class NeedRule:
 
     def matches(self, feedback: Feedback) -> bool:
         """Whether ``feedback`` expresses this rule's need (module docs)."""
+        instance_of(feedback, Feedback, "feedback")
         if self.kinds and feedback.kind not in self.kinds:
             return False
         if not (self.themes or self.keywords):
@@ -161,6 +163,7 @@ class UrgencyWeights:
 
     def of(self, feedback: Feedback) -> float:
         """The urgency of ``feedback``: its kind's weight, raised by any negative score."""
+        instance_of(feedback, Feedback, "feedback")
         base: float = getattr(self, feedback.kind.value)
         if any(scale.is_negative(v) for scale, v in feedback.scores.items()):
             return max(base, self.negative_score)
@@ -234,6 +237,7 @@ def classify_needs_log(
     `numpy.isin()`.
     """
     chosen = _rules(rules)
+    instance_of(log, FeedbackLog, "log")
     n = len(log)
     categories = tuple(sorted({r.category for r in chosen}))
     matrix = np.zeros((n, len(categories)), dtype=np.bool_)
@@ -317,6 +321,7 @@ class NeedsBacklog:
     def row(self, category: str) -> NeedRow:
         """The row of ``category``; [`NotFoundError`][crmcore.NotFoundError] when no feedback has
         it."""
+        instance_of(category, str, "category", "a text")
         for r in self.rows:
             if r.category == category:
                 return r

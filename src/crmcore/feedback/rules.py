@@ -41,6 +41,7 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import Money
+from crmcore.kernel.validators import instance_of
 
 __all__ = [
     "DEFAULT_CASE_RULES",
@@ -160,6 +161,7 @@ class CaseRule:
 
     def matches(self, feedback: Feedback) -> bool:
         """Whether every condition of the rule holds for ``feedback``."""
+        instance_of(feedback, Feedback, "feedback")
         if self.kinds and feedback.kind not in self.kinds:
             return False
         if self.channels and feedback.channel not in self.channels:

@@ -54,6 +54,7 @@ from crmcore.feedback.survey_scores import NpsScore, confidence_level, score_fro
 from crmcore.journey.scores import Scale
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.kernel.validators import choice, instance_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,6 +125,7 @@ class ThemeReport:
     def row(self, theme: str) -> ThemeRow:
         """The row of ``theme``; [`NotFoundError`][crmcore.NotFoundError] when no feedback carries
         it."""
+        instance_of(theme, str, "theme", "a text")
         for r in self.rows:
             if r.theme == theme:
                 return r
@@ -204,10 +206,8 @@ def theme_report(
     its NPS, impact and drag to be reported.
     """
     log = feedback_log(feedback)
-    if period not in PERIODS:
-        raise ValidationError("period", period, f"must be one of {', '.join(PERIODS)}")
-    if rank_by not in _RANKS:
-        raise ValidationError("rank_by", rank_by, f"must be one of {', '.join(_RANKS)}")
+    choice(period, "period", PERIODS)
+    choice(rank_by, "rank_by", _RANKS)
     if isinstance(min_answers, bool) or not isinstance(min_answers, int) or min_answers < 1:
         raise ValidationError("min_answers", min_answers, "must be a positive int")
     confidence = confidence_level(confidence)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, get_args
 
 import attrs
 import numpy as np
@@ -30,6 +30,7 @@ from crmcore.funnel._steps import (
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import html_table, json_number, records_frame
+from crmcore.kernel.validators import choice
 from crmcore.plotting.funnel import plot_funnel, plot_funnel_breakdown
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class ConversionTime:
 
     def timedelta(self, stat: TimeStat = "median") -> timedelta | None:
         """One statistic as a `timedelta` (rounded to the microsecond)."""
-        value: float | None = getattr(self, stat)
+        value: float | None = getattr(self, choice(stat, "stat", get_args(TimeStat)))
         return None if value is None else timedelta(seconds=value)
 
     def to_dict(self) -> dict[str, object]:

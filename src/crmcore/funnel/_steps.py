@@ -18,6 +18,7 @@ import attrs
 from crmcore.kernel.clock import MICROSECOND
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import boolean
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -173,7 +174,7 @@ class Plan:
         Stage steps are never checked: the stages are a closed set, so a
         stage nobody has reached yet is a true zero, not a typo.
         """
-        if allow_unseen:
+        if boolean(allow_unseen, "allow_unseen_kinds"):
             return
         named = [(f"steps[{i}]", m) for i, m in enumerate(self.matchers)]
         named += [(f"exclusions[{i}].event", m) for i, m in enumerate(self.exclusion_matchers)]
@@ -219,9 +220,9 @@ def plan(
         raise ValidationError("steps", len(parsed), f"a funnel has at most {MAX_STEPS} steps")
     for i, step in enumerate(parsed):
         _check_event(step, f"steps[{i}]")
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise ValidationError("mode", mode, f"must be one of {', '.join(map(repr, MODES))}")
-    if counting not in COUNTINGS:
+    if not isinstance(counting, str) or counting not in COUNTINGS:
         raise ValidationError(
             "counting", counting, f"must be one of {', '.join(map(repr, COUNTINGS))}"
         )

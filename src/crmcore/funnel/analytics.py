@@ -146,6 +146,7 @@ from crmcore.kernel.arrays import BoolArray, Int64Array, UIntArray
 from crmcore.kernel.clock import DAY_US, to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import boolean, items_of
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -229,7 +230,7 @@ def _run(
     sig = _log_signatures(log, funnel, allow_unseen_kinds)
     codes = log.customer_codes
     at_us = log.at.view(np.int64)
-    if assume_sorted:
+    if boolean(assume_sorted, "assume_sorted"):
         check_customer_time_order(codes, at_us, log.customer_ids)
     return funnel, outcomes(codes, at_us, sig, funnel, grouped=assume_sorted)
 
@@ -532,7 +533,7 @@ def funnel_report_python(
     funnel = plan(steps, window, mode, exclusions, counting)
     per_customer: dict[str, list[tuple[int, int]]] = {}
     kinds: set[str] = set()
-    for i, event in enumerate(events):
+    for i, event in enumerate(items_of(events, "events", "(customer_id, what, at) tuples")):
         if not isinstance(event, tuple) or len(event) != 3:
             raise ValidationError(f"events[{i}]", event, "must be a (customer_id, what, at) tuple")
         customer, what, at = event
@@ -597,8 +598,12 @@ def funnel_report_from_positions(
     stages: tuple[Stage, ...] = tuple(s for s in funnel.steps if isinstance(s, Stage))
     seen: set[str] = set()
     results: list[tuple[int, list[int]]] = []
-    for i, position in enumerate(positions):
-        customer = position.customer_id
+    for i, position in enumerate(items_of(positions, "positions", "funnel positions")):
+        customer = getattr(position, "customer_id", None)
+        if not isinstance(customer, str) or not callable(getattr(position, "entered_at", None)):
+            raise ValidationError(
+                f"positions[{i}]", position, "must be a funnel position (customer_id, entered_at)"
+            )
         if customer in seen:
             raise ValidationError(
                 f"positions[{i}]", customer, "is a second position for this customer"

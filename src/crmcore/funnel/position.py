@@ -61,6 +61,7 @@ from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import CustomerId, validate_id
 from crmcore.kernel.ids import customer_id as _customer_id
 from crmcore.kernel.stage import Stage
+from crmcore.kernel.validators import instance_of
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -160,7 +161,7 @@ class FunnelPolicy:
     # after its input checks and no-op test, before its time check.
     def check_start(self, target: Stage) -> None:
         """Raise ``IllegalTransitionError`` unless a new position may start at ``target``."""
-        if target > Stage.AWARENESS and not self.allow_skips:
+        if instance_of(target, Stage, "target") > Stage.AWARENESS and not self.allow_skips:
             raise IllegalTransitionError(
                 None,
                 target.label,
@@ -169,7 +170,7 @@ class FunnelPolicy:
 
     def check_advance(self, current: Stage, target: Stage) -> None:
         """Raise ``IllegalTransitionError`` unless ``current`` may advance to ``target``."""
-        if target < current:
+        if instance_of(target, Stage, "target") < instance_of(current, Stage, "current"):
             raise IllegalTransitionError(
                 current.label,
                 target.label,
@@ -185,7 +186,7 @@ class FunnelPolicy:
 
     def check_regress(self, current: Stage, target: Stage) -> None:
         """Raise ``IllegalTransitionError`` unless ``current`` may move back to ``target``."""
-        if target > current:
+        if instance_of(target, Stage, "target") > instance_of(current, Stage, "current"):
             raise IllegalTransitionError(
                 current.label, target.label, "regress only moves back; use advance(...)"
             )

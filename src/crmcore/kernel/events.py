@@ -22,6 +22,7 @@ import attrs
 from crmcore.kernel.clock import ensure_aware
 from crmcore.kernel.codec import JSON, decode, encode
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instances_of
 
 __all__ = [
     "DomainEvent",
@@ -92,7 +93,14 @@ def event_from_json(kind: str, payload: dict[str, JSON]) -> DomainEvent:
 
 
 def _events(values: Iterable[DomainEvent]) -> tuple[DomainEvent, ...]:
-    return tuple(values)
+    # The hot path (an operation's own tuple of events) is checked without copying.
+    if type(values) is tuple:
+        for event in values:
+            if not isinstance(event, DomainEvent):
+                break
+        else:
+            return values
+    return instances_of(values, DomainEvent, "events")
 
 
 @attrs.frozen
@@ -103,11 +111,23 @@ class Outcome(Generic[T]):
     events: tuple[DomainEvent, ...] = attrs.field(default=(), converter=_events)
 
     def then(self, step: Callable[[T], Outcome[Any]]) -> Outcome[Any]:
-        """Apply another operation to the value, keeping the events of both in order."""
+        """Apply another operation to the value, keeping the events of both in order.
+
+        Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``step`` when it
+        is not callable or does not return an [`Outcome`][crmcore.kernel.events.Outcome].
+        """
+        if not callable(step):
+            raise ValidationError("step", step, "must be a function returning an Outcome")
         nxt = step(self.value)
+        if not isinstance(nxt, Outcome):
+            raise ValidationError("step", nxt, "must return an Outcome")
         return Outcome(nxt.value, self.events + nxt.events)
 
     @staticmethod
     def collect(events: Iterable[DomainEvent], value: T) -> Outcome[T]:
-        """An outcome from ``value`` and an iterable of events."""
-        return Outcome(value, tuple(events))
+        """An outcome from ``value`` and an iterable of events.
+
+        Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``events`` when
+        it is not a collection of [`DomainEvent`][crmcore.kernel.events.DomainEvent] objects.
+        """
+        return Outcome(value, _events(events))

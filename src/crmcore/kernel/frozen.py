@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TypeVar
+from typing import TypeVar, overload
+
+from crmcore.kernel.errors import ValidationError
 
 __all__ = ["FrozenDict"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class FrozenDict(Mapping[K, V]):
     """A read-only ``dict``: hashable (when its values are), equal by content.
+
+    Built from a mapping or an iterable of ``(key, value)`` pairs; anything else (or a pair whose
+    key cannot be hashed) is a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming
+    ``data``.
 
     Examples:
         >>> FrozenDict({"b": 2, "a": 1}) == FrozenDict([("a", 1), ("b", 2)])
@@ -22,11 +29,27 @@ class FrozenDict(Mapping[K, V]):
     __slots__ = ("_data", "_hash")
 
     def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = (), /) -> None:
-        self._data: dict[K, V] = dict(data)
-        self._hash: int | None = None
+        if isinstance(data, str | bytes | bytearray) or not isinstance(data, Iterable):
+            raise ValidationError("data", _shown(data), "must be a mapping or (key, value) pairs")
+        if isinstance(data, Mapping):
+            self._data: dict[K, V] = dict(data)
+            self._hash: int | None = None
+            return
+        pairs = list(data)  # what the iterable itself raises (a ValidationError, say) passes
+        try:
+            self._data = dict(pairs)
+        except (TypeError, ValueError):  # from dict() only: a bad pair or an unhashable key
+            raise ValidationError(
+                "data", _shown(data), "must be a mapping or (key, value) pairs with hashable keys"
+            ) from None
+        self._hash = None
 
     def __getitem__(self, key: K) -> V:
-        return self._data[key]
+        try:
+            return self._data[key]
+        except TypeError:  # from the lookup only: an unhashable key
+            _check_key(key)
+            raise
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._data)
@@ -49,8 +72,23 @@ class FrozenDict(Mapping[K, V]):
     def __repr__(self) -> str:
         return f"FrozenDict({self._data!r})"
 
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | T, /) -> V | T: ...
+    def get(self, key: K, default: object = None, /) -> object:
+        """The value of ``key``, or ``default`` when absent; an unhashable key is refused.
+
+        Examples:
+            >>> FrozenDict({"a": 1}).get("b", 0)
+            0
+        """
+        _check_key(key)
+        return self._data.get(key, default)
+
     def set(self, key: K, value: V) -> FrozenDict[K, V]:
-        """A copy with ``key`` set to ``value``."""
+        """A copy with ``key`` set to ``value`` (a ValidationError if ``key`` is unhashable)."""
+        _check_key(key)
         data = dict(self._data)
         data[key] = value
         return FrozenDict(data)
@@ -58,3 +96,15 @@ class FrozenDict(Mapping[K, V]):
     def delete(self, key: K) -> FrozenDict[K, V]:
         """A copy without ``key`` (no error when absent)."""
         return FrozenDict((k, v) for k, v in self._data.items() if k != key)
+
+
+def _check_key(key: object) -> None:
+    try:
+        hash(key)
+    except TypeError:
+        raise ValidationError("key", _shown(key), "must be hashable") from None
+
+
+def _shown(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."

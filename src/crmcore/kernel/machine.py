@@ -74,6 +74,7 @@ from crmcore.kernel.arrays import AnyArray, Int16Array, read_only
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.validators import items_of, text
 
 __all__ = [
     "Change",
@@ -225,13 +226,23 @@ class Machine(Generic[S, T, R, C]):
         guards: Iterable[GuardLike[C]] = (),
         final: Iterable[S] = (),
     ) -> None:
-        self.name: Final = name
+        for field, kind in (("states", states), ("triggers", triggers)):
+            if not (isinstance(kind, type) and issubclass(kind, enum.Enum)) or not len(kind):
+                raise ValidationError(field, _shown_rows(kind), "must be an Enum class")
+        guard_list = items_of(guards, "guards", "guards")
+        for i, guard in enumerate(guard_list):
+            if not isinstance(getattr(guard, "name", None), str):
+                raise ValidationError(f"guards[{i}]", _shown_rows(guard), "must be a Guard")
+        self.name: Final = text(name, "name", limit=200)
         self.states: Final = states
         self.triggers: Final = triggers
         self.initial: Final = initial
-        self.transitions: Final[tuple[R, ...]] = tuple(transitions)
-        self.guards: Final[Mapping[str, GuardLike[C]]] = FrozenDict((g.name, g) for g in guards)
-        self.final: Final = frozenset(final)
+        self.transitions: Final[tuple[R, ...]] = items_of(transitions, "transitions", "rows")
+        self.guards: Final[Mapping[str, GuardLike[C]]] = FrozenDict((g.name, g) for g in guard_list)
+        self._guards: Final[dict[str, GuardLike[C]]] = dict(self.guards)
+        self.final: Final = frozenset(
+            parse_member(states, state, "final") for state in items_of(final, "final", "states")
+        )
         self._state_list: Final[tuple[S, ...]] = tuple(states)
         self._trigger_list: Final[tuple[T, ...]] = tuple(triggers)
         self._state_code: Final = {s: i for i, s in enumerate(self._state_list)}
@@ -279,20 +290,51 @@ class Machine(Generic[S, T, R, C]):
             )
 
     # -- the table --------------------------------------------------------------------------------
+    def _state(self, value: object, field: str) -> S:
+        # A member passes on one isinstance check (the lookups are on hot paths); anything else
+        # is parsed, so a member's value still works and a stranger is a ValidationError.
+        if isinstance(value, self.states):
+            return value
+        return parse_member(self.states, value, field)
+
+    def _trigger(self, value: object, field: str) -> T:
+        if isinstance(value, self.triggers):
+            return value
+        return parse_member(self.triggers, value, field)
+
     def rows_on(self, source: S, trigger: T) -> tuple[R, ...]:
-        """The rows for ``trigger`` in ``source``, in table order (empty when none)."""
-        return self._on.get((source, trigger), ())
+        """The rows for ``trigger`` in ``source``, in table order (empty when none).
+
+        ``source`` and ``trigger`` are members of the machine's enums (or their values); anything
+        else is a [`ValidationError`][crmcore.kernel.errors.ValidationError] naming it, as in every
+        lookup below.
+        """
+        try:
+            rows = self._on.get((source, trigger))
+        except TypeError:  # from the lookup only: an unhashable argument, checked below
+            rows = None
+        if rows is not None:  # a hit needs no check: the keys are the table's own members
+            return rows
+        return self._on.get((self._state(source, "source"), self._trigger(trigger, "trigger")), ())
 
     def rows_between(self, source: S, target: S) -> tuple[R, ...]:
         """The rows that move ``source`` to ``target``, in table order (empty when none)."""
-        return self._between.get((source, target), ())
+        try:
+            rows = self._between.get((source, target))
+        except TypeError:  # from the lookup only: an unhashable argument, checked below
+            rows = None
+        if rows is not None:
+            return rows
+        return self._between.get((self._state(source, "source"), self._state(target, "target")), ())
 
     def allowed_triggers(self, source: S) -> tuple[T, ...]:
         """The triggers with a row from ``source``, in table order, each once."""
+        source = self._state(source, "source")
         return tuple(dict.fromkeys(row.trigger for row in self.transitions if row.source is source))
 
     def allowed_targets(self, source: S) -> tuple[S, ...]:
         """The states reachable from ``source`` in one move, in table order, each once."""
+        source = self._state(source, "source")
         return tuple(dict.fromkeys(row.target for row in self.transitions if row.source is source))
 
     # -- moves ------------------------------------------------------------------------------------
@@ -319,7 +361,15 @@ class Machine(Generic[S, T, R, C]):
         The first half of [`fire()`][crmcore.kernel.machine.Machine.fire], for an aggregate that
         checks other facts (times, say) before the guards.
         """
-        rows = self.rows_on(state, trigger)
+        try:
+            rows = self._on.get((state, trigger))
+        except TypeError:  # from the lookup only: an unhashable argument, checked below
+            rows = None
+        if rows is not None:
+            return rows
+        state = self._state(state, "state")
+        trigger = self._trigger(trigger, "trigger")
+        rows = self._on.get((state, trigger), ())
         if not rows:
             allowed = ", ".join(str(t.value) for t in self.allowed_triggers(state)) or "none"
             raise IllegalTransitionError(state, None, f"no such move (allowed: {allowed})", trigger)
@@ -327,7 +377,15 @@ class Machine(Generic[S, T, R, C]):
 
     def reaching(self, state: S, target: S) -> tuple[R, ...]:
         """The rows from ``state`` to ``target``; IllegalTransitionError when there are none."""
-        rows = self.rows_between(state, target)
+        try:
+            rows = self._between.get((state, target))
+        except TypeError:  # from the lookup only: an unhashable argument, checked below
+            rows = None
+        if rows is not None:
+            return rows
+        state = self._state(state, "state")
+        target = self._state(target, "target")
+        rows = self._between.get((state, target), ())
         if not rows:
             allowed = ", ".join(str(s.value) for s in self.allowed_targets(state)) or "none"
             raise IllegalTransitionError(
@@ -342,13 +400,25 @@ class Machine(Generic[S, T, R, C]):
         """The first of ``rows`` whose guard holds for ``context``.
 
         Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] from
-        the first row's source to its target, quoting why each guard refused.
+        the first row's source to its target, quoting why each guard refused;
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] when ``rows`` is empty or not
+        rows of this table (as [`triggered()`][crmcore.kernel.machine.Machine.triggered] and
+        [`reaching()`][crmcore.kernel.machine.Machine.reaching] return them).
         """
+        if (type(rows) is not tuple and not isinstance(rows, Sequence)) or not rows:
+            raise ValidationError("rows", _shown_rows(rows), "must be a non-empty sequence of rows")
         for row in rows:
-            if row.guard is None or self.guards[row.guard].allows(context):
+            try:
+                guard = row.guard
+                named = None if guard is None else self._guards[guard]
+            except (AttributeError, KeyError, TypeError):  # from the two lookups only
+                raise ValidationError(
+                    "rows", _shown_rows(row), f"must be rows of {self.name}"
+                ) from None
+            if named is None or named.allows(context):
                 return row
         why = " / ".join(
-            self.guards[row.guard].explain(context) for row in rows if row.guard is not None
+            self._guards[row.guard].explain(context) for row in rows if row.guard is not None
         )
         first = rows[0]
         raise IllegalTransitionError(first.source, first.target, why, first.trigger)
@@ -356,11 +426,17 @@ class Machine(Generic[S, T, R, C]):
     # -- the table as arrays ----------------------------------------------------------------------
     def state_code(self, state: S) -> int:
         """The integer code of ``state``: its position in the enum's declaration order."""
-        return self._state_code[state]
+        try:
+            return self._state_code[state]
+        except (KeyError, TypeError):  # from the lookup only: checked (and refused) below
+            return self._state_code[self._state(state, "state")]
 
     def trigger_code(self, trigger: T) -> int:
         """The integer code of ``trigger``: its position in the enum's declaration order."""
-        return self._trigger_code[trigger]
+        try:
+            return self._trigger_code[trigger]
+        except (KeyError, TypeError):  # from the lookup only: checked (and refused) below
+            return self._trigger_code[self._trigger(trigger, "trigger")]
 
     def _build_target_table(self) -> Int16Array:
         table = np.full((len(self._state_list), len(self._trigger_list)), -1, dtype=np.int16)
@@ -393,19 +469,25 @@ class Machine(Generic[S, T, R, C]):
         """Vectorised [`fire()`][crmcore.kernel.machine.Machine.fire] without guards: target codes
         of (state, trigger) code arrays.
 
-        -1 where the table has no row, -2 where guards choose between targets.
+        -1 where the table has no row, -2 where guards choose between targets. Codes that are
+        not integers within the enums are a
+        [`ValidationError`][crmcore.kernel.errors.ValidationError] naming the array.
         """
-        out: Int16Array = self._target_table[
-            np.asarray(states, dtype=np.intp), np.asarray(triggers, dtype=np.intp)
-        ]
+        rows = _codes(states, len(self._state_list), "states")
+        columns = _codes(triggers, len(self._trigger_list), "triggers")
+        _same_shape(rows, columns, "triggers")
+        # A flat take is faster than 2-D fancy indexing, and safe once the codes are in range.
+        out: Int16Array = self._target_table.ravel().take(rows * len(self._trigger_list) + columns)
         return out
 
     def rows_of(self, sources: AnyArray, targets: AnyArray) -> Int16Array:
         """Vectorised [`rows_between()`][crmcore.kernel.machine.Machine.rows_between]: the first
         row's number per (from, to) pair, or -1."""
-        out: Int16Array = self._row_table[
-            np.asarray(sources, dtype=np.intp), np.asarray(targets, dtype=np.intp)
-        ]
+        n = len(self._state_list)
+        rows = _codes(sources, n, "sources")
+        columns = _codes(targets, n, "targets")
+        _same_shape(rows, columns, "targets")
+        out: Int16Array = self._row_table.ravel().take(rows * n + columns)
         return out
 
     def to_mermaid(self) -> str:
@@ -499,3 +581,33 @@ def check_history(
 
 def _shown(state: object) -> object:
     return state.value if isinstance(state, enum.Enum) else state
+
+
+def _shown_rows(value: object) -> object:
+    text = repr(value)
+    return value if len(text) <= 80 else text[:77] + "..."
+
+
+def _codes(values: object, size: int, field: str) -> AnyArray:
+    """``values`` as an integer array of codes in ``[0, size)``; a ValidationError else.
+
+    Negative codes would index from the end, silently: they are refused with the rest.
+    """
+    try:
+        array = np.asarray(values)
+    except ValueError:  # from the conversion only: a ragged nest of lists
+        raise ValidationError(field, _shown_rows(values), "must be integer codes") from None
+    if array.dtype.kind not in "iu":
+        raise ValidationError(field, _shown_rows(values), "must be integer codes")
+    if array.size and (array.min() < 0 or array.max() >= size):
+        raise ValidationError(field, _shown_rows(values), f"must be codes from 0 to {size - 1}")
+    return array.astype(np.intp, copy=False)
+
+
+def _same_shape(rows: AnyArray, columns: AnyArray, field: str) -> None:
+    try:
+        np.broadcast_shapes(rows.shape, columns.shape)
+    except ValueError:  # from the shape check only
+        raise ValidationError(
+            field, columns.shape, f"must have the shape of the first array {rows.shape}"
+        ) from None

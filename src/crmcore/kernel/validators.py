@@ -31,6 +31,7 @@ __all__ = [
     "items_of",
     "mapping_of",
     "non_negative_int",
+    "nul_free_text",
     "number",
     "plain_text",
     "storable_text",
@@ -114,6 +115,32 @@ def storable_text(value: str, field: str) -> str:
             f"{found.start()}): it cannot be encoded as UTF-8",
         )
     return value
+
+
+def nul_free_text(value: str, field: str) -> str:
+    """``value`` if it holds no NUL (U+0000) and no lone surrogate; else ValidationError.
+
+    For stored values that keep other control characters as written (a custom attribute's
+    text): SQLite's string functions (``length``, ``substr``, ``like``, ``instr``) stop at a NUL,
+    so a back end filtering in SQL and one filtering in numpy would disagree about the value.
+
+    Examples:
+        >>> nul_free_text("line\\tbreak", "attributes.note")
+        'line\\tbreak'
+        >>> nul_free_text("ab\\x00c", "note")
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: note: must not contain NUL (U+0000 at position 2)...
+    """
+    position = value.find("\x00")
+    if position >= 0:
+        raise ValidationError(
+            field,
+            _shown(value),
+            f"must not contain NUL (U+0000 at position {position}): SQLite's string functions "
+            "stop at it",
+        )
+    return storable_text(value, field)
 
 
 def _shown(value: object) -> object:

@@ -28,6 +28,7 @@ import attrs
 
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice, integer, items_of
 
 __all__ = ["ActivityFacts", "Evidence", "Reason", "reasons_from_bits"]
 
@@ -76,22 +77,16 @@ _ORDER: Final[dict[Reason, int]] = {reason: i for i, reason in enumerate(_REASON
 
 def reasons_from_bits(bits: int) -> tuple[Reason, ...]:
     """The reasons set in a batch reason mask, in declaration order."""
-    value = int(bits)
-    if value < 0 or value >= 1 << len(_REASONS):
-        raise ValidationError("reasons", bits, f"must be a mask of {len(_REASONS)} reason bits")
+    value = integer(bits, "bits", low=0, high=(1 << len(_REASONS)) - 1)
     return tuple(r for r in _REASONS if value & _BIT[r])
 
 
 def _reasons(values: Iterable[Reason | str]) -> tuple[Reason, ...]:
     if isinstance(values, str):
         raise ValidationError("reasons", values, "must be a collection of reason codes, not a str")
-    out: set[Reason] = set()
-    for value in values:
-        try:
-            out.add(Reason(value))
-        except ValueError:
-            known = ", ".join(r.value for r in _REASONS)
-            raise ValidationError("reasons", value, f"must be one of {known}") from None
+    out = {
+        choice(value, "reasons", Reason) for value in items_of(values, "reasons", "reason codes")
+    }
     return tuple(sorted(out, key=_ORDER.__getitem__))
 
 

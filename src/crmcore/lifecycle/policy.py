@@ -66,6 +66,7 @@ from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, ValidationError
 from crmcore.kernel.ids import CustomerId, customer_id
 from crmcore.kernel.money import Money
+from crmcore.kernel.validators import items_of
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason
 from crmcore.lifecycle.states import LifecycleState
 
@@ -267,7 +268,7 @@ def _orders(cid: str, purchases: Iterable[PurchaseInput]) -> list[tuple[int, int
     """
     orders: dict[object, list[int]] = {}  # key -> [first time, units, lines kept]
     currency: str | None = None
-    for i, purchase in enumerate(purchases):
+    for i, purchase in enumerate(items_of(purchases, "purchases", "purchases")):
         where = f"purchases[{i}]"
         key: object = i
         if isinstance(purchase, Purchase):

@@ -52,6 +52,7 @@ from crmcore.kernel.errors import (
     ValidationError,
 )
 from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
+from crmcore.kernel.validators import choice, instance_of, storable_text
 from crmcore.lifecycle import _id_join
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason, reasons_from_bits
 from crmcore.lifecycle.policy import (
@@ -154,7 +155,10 @@ class BatchClassification:
     def index_of(self, customer: str) -> int:
         """The row of ``customer``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] when
         absent."""
-        hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
+        wanted = storable_text(
+            instance_of(customer, str, "customer", "a str customer id"), "customer"
+        )
+        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
         if not len(hits):
             raise NotFoundError("customer", customer)
         return int(hits[0])
@@ -218,7 +222,7 @@ class BatchClassification:
 
     def has_reason(self, reason: Reason | str) -> BoolArray:
         """Rows where ``reason`` fired."""
-        bit = np.uint16(Reason(reason).bit)
+        bit = np.uint16(choice(reason, "reason", Reason).bit)
         mask: BoolArray = (self.reason_bits & bit) != 0
         return mask
 

@@ -111,7 +111,7 @@ class LifecycleChange:
 
 
 def _changes(values: Iterable[LifecycleChange]) -> tuple[LifecycleChange, ...]:
-    changes = tuple(values)
+    changes = validators.items_of(values, "history", "lifecycle changes")
     for i, change in enumerate(changes):
         if not isinstance(change, LifecycleChange):
             raise ValidationError(f"history[{i}]", change, "must be a LifecycleChange")
@@ -308,10 +308,15 @@ def replay(
     every month end, so that [`Lifecycle.state_at()`][crmcore.lifecycle.record.Lifecycle.state_at]
     answers for the past.
     """
-    items = list(purchases)
-    current = Lifecycle(customer) if record is None else record
+    items = validators.items_of(purchases, "purchases", "purchases")
+    current = (
+        Lifecycle(customer)
+        if record is None
+        else validators.instance_of(record, Lifecycle, "record")
+    )
     events: list[DomainEvent] = []
-    times = sorted(to_utc(t, f"checkpoints[{i}]") for i, t in enumerate(checkpoints))
+    instants = validators.items_of(checkpoints, "checkpoints", "datetimes")
+    times = sorted(to_utc(t, f"checkpoints[{i}]") for i, t in enumerate(instants))
     for when in times:
         outcome = reclassify(current, classify(current.id, items, when, policy=policy), when)
         current = outcome.value

@@ -38,6 +38,7 @@ from crmcore.kernel import machine
 from crmcore.kernel.arrays import Int16Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.validators import instance_of
 from crmcore.lifecycle.evidence import Evidence, Reason
 from crmcore.lifecycle.states import LifecycleState
 
@@ -99,12 +100,13 @@ class Guard:
 
     def allows(self, evidence: Evidence) -> bool:
         """True when ``evidence`` carries one of this guard's reasons."""
-        return not self.reasons.isdisjoint(evidence.reasons)
+        return not self.reasons.isdisjoint(instance_of(evidence, Evidence, "evidence").reasons)
 
     def explain(self, evidence: Evidence) -> str:
         """Why the guard refuses ``evidence``: the reasons it needs and those it got."""
         wanted = ", ".join(sorted(r.value for r in self.reasons))
-        got = ", ".join(r.value for r in evidence.reasons) or "none"
+        got = ", ".join(r.value for r in instance_of(evidence, Evidence, "evidence").reasons)
+        got = got or "none"
         return (
             f"guard '{self.name}' ({self.description}) needs one of the reasons {wanted}; "
             f"the evidence has {got}"

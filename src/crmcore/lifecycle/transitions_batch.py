@@ -23,6 +23,7 @@ import numpy.typing as npt
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.reports import data_frame, html_table
+from crmcore.kernel.validators import choice
 from crmcore.lifecycle.policy_batch import BatchClassification
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.lifecycle.transitions import MACHINE, TRANSITIONS, TransitionKind, Trigger
@@ -87,6 +88,11 @@ class BatchTransitions:
         self.positions = read_only(positions)
         self.from_codes = read_only(from_codes)
         self.to_codes = read_only(to_codes)
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise ValidationError("rows", str(rows.dtype), "must be a 1-d integer array")
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(TRANSITIONS)):
+            raise ValidationError("rows", rows.tolist()[:5], "must be rows of TRANSITIONS")
         self.rows = read_only(rows)
         self.kinds = read_only(_ROW_KIND[rows])
         self.triggers = read_only(_ROW_TRIGGER[rows])
@@ -100,7 +106,7 @@ class BatchTransitions:
 
     def of_kind(self, kind: TransitionKind | str) -> Int64Array:
         """Positions of the changes of ``kind`` (e.g. ``"warning"``: entered decline)."""
-        code = _KINDS.index(TransitionKind(kind))
+        code = _KINDS.index(choice(kind, "kind", TransitionKind))
         positions: Int64Array = self.positions[self.kinds == code]
         return positions
 

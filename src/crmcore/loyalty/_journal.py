@@ -24,12 +24,14 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.loyalty.entries import (
     ACTIVITY,
+    LOT_CREATING,
     MAX_POINTS,
     EntryType,
     LedgerEntry,
@@ -39,6 +41,8 @@ from crmcore.loyalty.entries import (
 )
 
 __all__ = ["LedgerState", "append_entry", "replay_state"]
+
+_EARN: Final = EntryType.EARN  # an enum member read through its class costs a lookup per call
 
 
 class _Journal:
@@ -60,7 +64,7 @@ class _Journal:
 
 def _index_entry(index: dict[str, int], entry: LedgerEntry, position: int) -> None:
     index[entry.key] = position
-    if entry.type is EntryType.EARN and entry.order_id is not None:
+    if entry.type is _EARN and entry.order_id is not None:
         index["order#" + entry.order_id] = position
 
 
@@ -75,7 +79,7 @@ def _fork(journal: _Journal, n: int) -> _Journal:
     for position in range(n, len(entries)):
         entry = entries[position]
         del index[entry.key]
-        if entry.type is EntryType.EARN and entry.order_id is not None:
+        if entry.type is _EARN and entry.order_id is not None:
             del index["order#" + entry.order_id]
     return _Journal(entries[:n], index)
 
@@ -213,8 +217,8 @@ def append_entry(state: LedgerState, entry: LedgerEntry) -> LedgerState:
             pending = tuple([lot for lot in pending if lot.pending_until > clock])  # type: ignore[operator]
             held, held_until = _holding(pending)
         until = entry.pending_until
-        if until is not None and until > clock and moves and entry.creates_lot:
-            if created is not None and created.key == entry.key:
+        if until is not None and until > clock and moves and (created or entry.creates_lot):
+            if created is not None:  # only ever the entry's own lot
                 fresh: tuple[Lot, ...] = (created,)
             else:
                 fresh = tuple(lot for lot in lots if lot.key == entry.key)
@@ -251,9 +255,22 @@ def _apply_moves(
     if not moves:
         return lots, None
     if len(moves) == 1 and moves[0][0] == entry.key:  # the entry creates its own lot
-        if moves[0][1] <= 0:
+        delta = moves[0][1]
+        if delta <= 0:
             raise ValidationError(f"entries[{n}].moves", moves, "a new lot must be positive")
-        lot = _reopen(state, entry, n, entry.key, moves[0][1])
+        earned_at = entry.earned_at
+        if earned_at is None or entry.type not in LOT_CREATING:
+            raise ValidationError(f"entries[{n}].moves", moves, f"{entry.key!r} is not a lot")
+        lot = new_lot(
+            entry.key,
+            n,
+            entry.points,
+            delta,
+            earned_at,
+            entry.expires_at,
+            entry.pending_until,
+            entry.order_id,
+        )
         return _insort(lots, lot), lot
     todo: dict[str, int] = {}
     for lot_key, delta in moves:

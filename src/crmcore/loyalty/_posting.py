@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Final
 
 from crmcore.customers.records import Purchase
 from crmcore.kernel.errors import ValidationError
@@ -49,11 +50,16 @@ __all__ = [
     "earn_lot",
     "earned_on_day",
     "expire_due",
+    "expiry_may_be_due",
     "next_expiry",
     "placement",
     "reversal",
     "room_after",
 ]
+
+# Enum members read through their class cost a lookup per call: the hot paths use these.
+_EARN: Final = EntryType.EARN
+_EXPIRE: Final = EntryType.EXPIRE
 
 
 class Room:
@@ -167,9 +173,18 @@ def balance_late(state: LedgerState, room: Room, program: LoyaltyProgram | None)
             return -room.debt_high
     total = 0
     for lot in state.lots:
-        if lot.spendable(at):
+        if _usable(lot, at):
             total += room.lot(lot.key, lot.available)
     return total - room.debt_high
+
+
+def _usable(lot: Lot, at: datetime) -> bool:
+    """[`Lot.spendable()`][crmcore.loyalty.entries.Lot.spendable] for a checked ``at``."""
+    until = lot.pending_until
+    if until is not None and at < until:
+        return False
+    expires = lot.expires_at
+    return expires is None or at < expires
 
 
 def next_expiry(state: LedgerState, program: LoyaltyProgram | None) -> datetime | None:
@@ -181,6 +196,16 @@ def next_expiry(state: LedgerState, program: LoyaltyProgram | None) -> datetime 
     if deadline is None:
         return first
     return deadline if first is None else min(first, deadline)
+
+
+def expiry_may_be_due(state: LedgerState, program: LoyaltyProgram, at: datetime) -> bool:
+    """False when no open lot can be due by ``at`` (none open, or the soonest expiry is later and
+    no inactivity rule applies): the common case, decided before anything is built."""
+    lots = state.lots
+    if not lots:
+        return False
+    first = lots[0].expires_at  # FIFO order: the soonest expiry comes first
+    return program._derived.inactivity or (first is not None and at >= first)
 
 
 def _deadline(state: LedgerState, program: LoyaltyProgram | None) -> datetime | None:
@@ -231,7 +256,7 @@ def consume(
     moves: list[tuple[str, int]] = []
     left = points
     for lot in lots:
-        if not lot.spendable(at):
+        if not _usable(lot, at):
             continue
         available = lot.available if room is None else room.lot(lot.key, lot.available)
         if available <= 0:
@@ -440,7 +465,7 @@ def earned_on_day(state: LedgerState, program: LoyaltyProgram, when: datetime) -
         if entry.at < bound:
             break
         earned = entry.earned_at
-        if entry.type is EntryType.EARN and earned is not None and start <= earned < end:
+        if entry.type is _EARN and earned is not None and start <= earned < end:
             total += entry.points
     return total
 
@@ -475,7 +500,7 @@ def earn_lot(
     owed = state.debt if room is None else room.debt
     settle = min(points, owed) if owed else 0
     entry = new_entry(
-        EntryType.EARN,
+        _EARN,
         key,
         posted,
         points,
@@ -550,9 +575,7 @@ def expire_due(
         due = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= at]
     moves = tuple((lot.key, -lot.available) for lot in due)
     points = sum(d for _, d in moves)
-    entry = new_entry(
-        EntryType.EXPIRE, key, at, points, moves, "", reason=program._derived.describe
-    )
+    entry = new_entry(_EXPIRE, key, at, points, moves, "", reason=program._derived.describe)
     state = append_entry(state, entry)
     event = PointsExpired(
         aggregate_id=account_id,

@@ -25,6 +25,7 @@ from typing import Final
 
 import attrs
 
+from crmcore.kernel.clock import to_utc
 from crmcore.kernel.money import Money
 from crmcore.loyalty.events import trusted_setters
 
@@ -125,7 +126,9 @@ class Lot:
     order_id: str | None
 
     def spendable(self, as_of: datetime) -> bool:
-        """True when the lot is neither pending nor expired as of ``as_of``."""
+        """True when the lot is neither pending nor expired as of ``as_of`` (an aware datetime)."""
+        if type(as_of) is not datetime or as_of.tzinfo is None:
+            as_of = to_utc(as_of, "as_of")  # raises ValidationError for anything but a time
         if self.pending_until is not None and as_of < self.pending_until:
             return False
         return self.expires_at is None or as_of < self.expires_at

@@ -43,6 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from crmcore.kernel import validators
 from crmcore.kernel.errors import ValidationError
 
 __all__ = ["ExpiryPolicy", "ExpiryRule", "add_months", "program_zone"]
@@ -58,21 +59,60 @@ class ExpiryRule(enum.StrEnum):
     INACTIVITY = "inactivity"
 
 
-@functools.lru_cache(maxsize=65536)
+_MAX_MONTHS = 12 * 10_000  # more than the whole calendar datetime.date covers
+_ZONE_NAME_LIMIT = 255  # IANA names are far shorter; a longer one is no file name either
+
+
 def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months, clamped to the month end (relativedelta)."""
+    """``day`` plus ``months`` calendar months, clamped to the month end (relativedelta).
+
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for a ``day`` that is not a
+    date, a ``months`` that is not a whole number, or a result beyond year 9999 (or before 1).
+
+    Examples:
+        >>> add_months(date(2024, 1, 31), 1)
+        datetime.date(2024, 2, 29)
+        >>> add_months(date(9999, 12, 1), 1)
+        Traceback (most recent call last):
+        ...
+        crmcore.kernel.errors.ValidationError: months: plus 1 months from 9999-12-01 ...
+    """
+    if not isinstance(day, date):
+        raise ValidationError("day", day, "must be a date")
+    count = validators.integer(months, "months", low=-_MAX_MONTHS, high=_MAX_MONTHS)
+    try:
+        return _shifted(day, count)
+    except (ValueError, OverflowError):  # the calendar ends at year 9999 (starts at year 1)
+        raise ValidationError(
+            "months", months, f"plus {count} months from {day} is outside years 1 to 9999"
+        ) from None
+
+
+@functools.lru_cache(maxsize=65536)
+def _shifted(day: date, months: int) -> date:
+    """`add_months()` on checked arguments (memoised: the expiry rules ask per earning day)."""
     result: date = day + relativedelta(months=months)
     return result
 
 
-@functools.lru_cache(maxsize=256)
 def program_zone(name: str) -> tzinfo:
-    """The `ZoneInfo` named ``name`` (``"UTC"`` is `datetime.UTC`)."""
+    """The `ZoneInfo` named ``name`` (``"UTC"`` is `datetime.UTC`).
+
+    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``timezone`` when
+    ``name`` is not the name of an IANA time zone.
+    """
+    if not isinstance(name, str) or len(name) > _ZONE_NAME_LIMIT:
+        raise ValidationError("timezone", name, "is not an IANA time zone name")
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(name: str) -> tzinfo:
     if name == "UTC":
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValidationError("timezone", name, "is not an IANA time zone name") from None
 
 
@@ -181,13 +221,13 @@ class ExpiryPolicy:
         local = earned_at.astimezone(zone) if zone is not UTC else earned_at
         day = local.date()
         if rule is ExpiryRule.MONTHS_AFTER:
-            shifted = add_months(day, self.months)
+            shifted = _shifted(day, self.months)
             return datetime.combine(shifted, local.timetz()).astimezone(UTC)
         if rule is ExpiryRule.END_OF_MONTH:
-            first = add_months(day.replace(day=1), self.months + 1)
+            first = _shifted(day.replace(day=1), self.months + 1)
             return _local_midnight(first, zone)
         # FIXED_DATE: the first month/day on or after the earliest date allowed.
-        earliest = add_months(day, self.months)
+        earliest = _shifted(day, self.months)
         target = _clamped(earliest.year, self.month, self.day)
         if target < earliest:
             target = _clamped(earliest.year + 1, self.month, self.day)
@@ -203,7 +243,7 @@ class ExpiryPolicy:
         zone = program_zone(timezone)
         try:
             local = last_activity.astimezone(zone) if zone is not UTC else last_activity
-            shifted = add_months(local.date(), self.months)
+            shifted = _shifted(local.date(), self.months)
             return datetime.combine(shifted, local.timetz()).astimezone(UTC)
         except (OverflowError, ValueError):  # past year 9999: no deadline the calendar can hold
             return None

@@ -108,6 +108,7 @@ from crmcore.loyalty._posting import (
     earn_lot,
     earned_on_day,
     expire_due,
+    expiry_may_be_due,
     next_expiry,
     placement,
     reversal,
@@ -171,7 +172,7 @@ def replay(entries: Iterable[LedgerEntry]) -> tuple[tuple[Lot, ...], int]:
     in business-time order, a lot or the debt going negative, points taken from a lot before it
     existed, a reversal dated before what it reverses).
     """
-    state = replay_state(entries)
+    state = replay_state(validators.items_of(entries, "entries", "LedgerEntry values"))
     return state.lots, state.debt
 
 
@@ -229,7 +230,7 @@ class LoyaltyAccount:
             id=id,
             customer_id=customer_id,
             program_id=program_id,
-            entries=tuple(entries),
+            entries=validators.items_of(entries, "entries", "LedgerEntry values"),
             version=version,
         )
 
@@ -318,6 +319,8 @@ class LoyaltyAccount:
         inactivity rule (lots of other rules carry their own dates).
         """
         instant = _at(as_of, "as_of")
+        if program is not None and not isinstance(program, LoyaltyProgram):
+            raise ValidationError("program", program, "must be a LoyaltyProgram or None")
         state = self._state
         if state.last_at is not None and instant < state.last_at:
             state = replay_state(e for e in state.entries() if e.at <= instant)
@@ -370,8 +373,8 @@ class LoyaltyAccount:
     ) -> tuple[LedgerState, list[DomainEvent]]:
         """Post the expiry due by ``at`` first (in order only: for a late posting, the later
         operation already expired what was due)."""
-        if room is not None:
-            return self._state, []
+        if room is not None or not expiry_may_be_due(self._state, program, at):
+            return self._state, []  # the common case: decided without building the expiry key
         return self._expire_due(program, at, key, "#expire")
 
     def earn(

@@ -37,11 +37,12 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import numpy as np
 
+from crmcore.kernel import validators
 from crmcore.kernel.arrays import Int64Array, read_only
 from crmcore.kernel.clock import EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
-from crmcore.kernel.money import Money
+from crmcore.kernel.money import Money, to_decimal
 from crmcore.kernel.reports import fmt, fmt_datetime, html_table, json_number, records_frame
 from crmcore.loyalty._batch_rules import FINGERPRINT_SEED, fingerprints, local_days
 from crmcore.loyalty._batch_rules import NEVER_US as _NEVER
@@ -106,8 +107,19 @@ class LotColumns:
         return int(self.account.shape[0])
 
 
+def _checked(program: object, accounts: object) -> tuple[LoyaltyProgram, Sequence[LoyaltyAccount]]:
+    """``program`` and ``accounts`` (a list or tuple as given, any other collection as a tuple)
+    once checked for their kinds; each account's program is checked where it is read."""
+    if not isinstance(program, LoyaltyProgram):
+        raise ValidationError("program", program, "must be a LoyaltyProgram")
+    if isinstance(accounts, list | tuple):
+        return program, accounts
+    return program, validators.instances_of(accounts, LoyaltyAccount, "accounts")
+
+
 def lot_columns(program: LoyaltyProgram, accounts: Sequence[LoyaltyAccount]) -> LotColumns:
     """Flatten every open lot of ``accounts`` (all of ``program``) into columns."""
+    program, accounts = _checked(program, accounts)
     inactivity = program.expiry.rule is ExpiryRule.INACTIVITY
     account: list[int] = []
     available: list[int] = []
@@ -226,8 +238,7 @@ class LedgerColumns:
 def ledger_columns(program: LoyaltyProgram, accounts: Sequence[LoyaltyAccount]) -> LedgerColumns:
     """The [`LedgerColumns`][crmcore.loyalty.ledger_batch.LedgerColumns] of ``accounts`` (all of
     ``program``): one pass over their open lots."""
-    if not isinstance(program, LoyaltyProgram):
-        raise ValidationError("program", program, "must be a LoyaltyProgram")
+    program, accounts = _checked(program, accounts)
     n = len(accounts)
     lot_start = np.zeros(n + 1, dtype=np.int64)
     available: list[int] = []
@@ -345,7 +356,10 @@ def expire_all(
     account), or, when ``columns`` from [`lot_columns()`][crmcore.loyalty.ledger_batch.lot_columns]
     are given (e.g. already built for a liability report), from one vectorised mask over them.
     """
+    program, accounts = _checked(program, accounts)
     instant = to_utc(as_of, "as_of")
+    if columns is not None and not isinstance(columns, LotColumns):
+        raise ValidationError("columns", columns, "must be LotColumns (from lot_columns) or None")
     for i, acc in enumerate(accounts):
         if not isinstance(acc, LoyaltyAccount) or acc.program_id != program.id:
             raise ValidationError(f"accounts[{i}]", acc, f"must be an account of {program.id!r}")
@@ -515,7 +529,7 @@ def _rate(value: object) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise ValidationError("expected_redemption", value, "must be a Decimal between 0 and 1")
-    rate = Decimal(value)
+    rate = to_decimal(value, "expected_redemption")
     if not Decimal(0) <= rate <= Decimal(1):
         raise ValidationError("expected_redemption", value, "must be between 0 and 1")
     return rate
@@ -543,6 +557,8 @@ def liability_report(
     on accounts as they stand (lots already consumed are gone), typically
     right after [`expire_all()`][crmcore.loyalty.ledger_batch.expire_all].
     """
+    if not isinstance(program, LoyaltyProgram):
+        raise ValidationError("program", program, "must be a LoyaltyProgram")
     instant = to_utc(as_of, "as_of")
     rate = _rate(expected_redemption)
     cols = accounts if isinstance(accounts, LotColumns) else lot_columns(program, accounts)

@@ -75,6 +75,7 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import MAX_AMOUNT, Money, currency_code, minor_units
+from crmcore.kernel.validators import integer, items_of
 from crmcore.loyalty._batch_entries import Materialized, materialize
 from crmcore.loyalty._batch_route import route
 from crmcore.loyalty._batch_rules import FINGERPRINT_SEED
@@ -232,6 +233,16 @@ def _category_names(value: object) -> tuple[str, ...]:
     return _slugs(value, "categories")
 
 
+def _amount_values(value: object) -> tuple[Money | None, ...] | None:
+    if value is None:
+        return None
+    found = items_of(value, "postings.amounts", "Money amounts (None: none)")
+    for i, money in enumerate(found):
+        if money is not None and not isinstance(money, Money):
+            raise ValidationError(f"postings.amounts[{i}]", money, "must be Money or None")
+    return found  # type: ignore[return-value]  # every item checked above
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class Postings:
     """Operations for many accounts, as columns (one row per operation, applied in row order
@@ -267,7 +278,7 @@ class Postings:
     channels: tuple[str, ...] = attrs.field(default=("web",), converter=_channel_names)
     categories: tuple[str, ...] = attrs.field(default=(), converter=_category_names)
     tiers: tuple[str, ...] = attrs.field(default=(), converter=_tiers)
-    amounts: tuple[Money | None, ...] | None = None
+    amounts: tuple[Money | None, ...] | None = attrs.field(default=None, converter=_amount_values)
 
     def __attrs_post_init__(self) -> None:
         n = self.account.shape[0]
@@ -354,8 +365,15 @@ class Postings:
     def __len__(self) -> int:
         return int(self.account.shape[0])
 
+    def _row(self, i: object) -> int:
+        # called once per row by the batch path: the common case costs one type check
+        if type(i) is int and 0 <= i < self.account.shape[0]:
+            return i
+        return integer(i, "i", low=0, high=len(self) - 1)
+
     def money(self, i: int) -> Money:
         """The purchase amount of earn ``i`` as `Money`."""
+        i = self._row(i)
         if self.amounts is not None and self.amounts[i] is not None:
             found = self.amounts[i]
             assert found is not None
@@ -364,6 +382,7 @@ class Postings:
 
     def purchase(self, i: int, customer_id: str) -> Purchase:
         """Earn ``i`` as the [`Purchase`][crmcore.customers.records.Purchase] of ``customer_id``."""
+        i = self._row(i)
         k = int(self.category[i])
         return Purchase(
             self.refs[i],
@@ -376,6 +395,7 @@ class Postings:
 
     def tier_of(self, i: int) -> str | None:
         """The tier name earn ``i`` was made in (``None``: none)."""
+        i = self._row(i)
         t = int(self.tier[i])
         return None if t < 0 else self.tiers[t]
 
@@ -481,7 +501,7 @@ class Postings:
             channels=tuple(vocab["channels"]) or ("web",),
             categories=tuple(vocab["categories"]),
             tiers=tuple(vocab["tiers"]),
-            amounts=tuple(columns["amounts"]),  # type: ignore[arg-type]
+            amounts=tuple(columns["amounts"]),
         )
 
 

@@ -49,6 +49,7 @@ from typing import Final
 import attrs
 
 from crmcore.customers.records import Purchase, normalize_slug
+from crmcore.kernel import validators
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
@@ -246,6 +247,7 @@ class Campaign:
 
     def applies(self, at: datetime, channel: str, category: str | None) -> bool:
         """True when a purchase at ``at`` on ``channel`` in ``category`` qualifies."""
+        at = to_utc(at, "at")
         if not self.starts_at <= at < self.ends_at:
             return False
         if self.channels and channel not in self.channels:
@@ -462,7 +464,9 @@ class LoyaltyProgram:
         return name, _positive(points, "points")
 
     def value_of(self, points: int) -> Money:
-        """The money value of ``points`` points."""
+        """The money value of ``points`` points (a whole number)."""
+        if type(points) is not int:
+            points = validators.integer(points, "points")
         return self._derived.value_of(points)
 
 

@@ -122,6 +122,8 @@ def generate_code(seed: str | int, referrer: str, *, length: int = 8, prefix: st
         raise ValidationError("seed", seed, "must be a str or int")
     if not isinstance(prefix, str):
         raise ValidationError("prefix", prefix, "must be a str")
+    if isinstance(seed, str):
+        validators.storable_text(seed, "seed")  # hashed as UTF-8
     digest = hashlib.sha256(f"{seed}\x1f{validate_id(referrer, 'referrer')}".encode()).digest()
     number = int.from_bytes(digest, "big")
     chars = []
@@ -133,7 +135,8 @@ def generate_code(seed: str | int, referrer: str, *, length: int = 8, prefix: st
 
 def reward_key(code: str, referee: str, role: RewardRole | str) -> str:
     """The idempotency key of one side's reward: ``referral:{code}:{referee}:{role}``."""
-    return f"referral:{referral_code(code)}:{referee}:{RewardRole(role).value}"
+    shown = validators.choice(role, "role", RewardRole).value
+    return f"referral:{referral_code(code)}:{validate_id(referee, 'referee')}:{shown}"
 
 
 class RewardRole(enum.Enum):

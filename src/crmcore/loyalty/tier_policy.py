@@ -24,6 +24,7 @@ from typing import Final
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from crmcore.kernel import validators
 from crmcore.kernel.clock import from_micros, to_micros, to_utc
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
@@ -222,6 +223,8 @@ class TierPolicy:
 
     def index(self, tier: str) -> int:
         """The position of ``tier`` (0 is the base); raises NotFoundError for an unknown tier."""
+        if not isinstance(tier, str):
+            raise ValidationError("tier", tier, "must be a tier name")
         for i, t in enumerate(self.tiers):
             if t.name == tier:
                 return i
@@ -238,11 +241,19 @@ class TierPolicy:
     # -- the rule, on scalars (the batch path has the same on arrays) ---------------------------
     def supported(self, points: int, spend: Money) -> str:
         """The highest tier whose points or spend threshold the totals reach."""
+        if not isinstance(spend, Money):
+            raise ValidationError("spend", spend, f"must be Money in {self.currency}")
         if spend.currency != self.currency:
             raise CurrencyMismatchError(self.currency, spend.currency, "compare")
         return self.tiers[self.supported_index(points, spend.to_minor())].name
 
     def supported_index(self, points: int, spend_minor: int) -> int:
+        """The position of the highest tier the qualifying ``points`` or spend (in minor units of
+        the policy's currency) reach."""
+        if type(points) is not int:
+            points = validators.integer(points, "points")
+        if type(spend_minor) is not int:
+            spend_minor = validators.integer(spend_minor, "spend_minor")
         best = 0
         for i, (min_points, min_spend) in enumerate(self._thresholds()):
             if (min_points is not None and points >= min_points) or (

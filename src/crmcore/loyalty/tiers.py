@@ -331,6 +331,7 @@ class TierStatus:
     @classmethod
     def new(cls, id: str, policy: TierPolicy) -> TierStatus:
         """A customer in the policy's base tier, never evaluated."""
+        validators.instance_of(policy, TierPolicy, "policy")
         return cls(id=id, tier=policy.base.name)
 
     # -- queries -------------------------------------------------------------------------------
@@ -341,6 +342,7 @@ class TierStatus:
 
     def multiplier(self, policy: TierPolicy) -> Decimal:
         """The earn multiplier of the current tier under ``policy``."""
+        validators.instance_of(policy, TierPolicy, "policy")
         return policy.multiplier(self.tier)
 
     def review_at(self, policy: TierPolicy) -> datetime | None:
@@ -413,7 +415,7 @@ class TierStatus:
         Evaluates first (the status is brought to ``as_of``; the stored one
         is not changed). Either the points or the spend shortfall suffices.
         """
-        facts = list(facts) if not isinstance(facts, str | bytes) else facts
+        facts = validators.items_of(facts, "facts", "QualifyingFact values")
         status = self.evaluate(facts, as_of, policy).value
         end = tier_micros(as_of, "as_of")
         series = _Series.of(facts, policy, end)

@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.kernel import validators
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
-from crmcore.kernel.clock import DAY_US, from_micros
+from crmcore.kernel.clock import DAY_US, from_micros, to_utc
 from crmcore.kernel.errors import CurrencyMismatchError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchTiers", "evaluate_batch", "evaluate_log"]
 
 NO_PERIOD_END: Final = int(np.iinfo(np.int64).max)  # "no period end" in the batch arrays
+_MAX_CUSTOMERS: Final = 10**9  # a count beyond this is a mistake: its arrays would not fit
 
 
 def _np_year_start(us: Int64Array) -> Int64Array:
@@ -232,8 +234,10 @@ class BatchTiers:
     ) -> None:
         """Assemble a result ([`evaluate_batch()`][crmcore.loyalty.tiers_batch.evaluate_batch] does
         this)."""
-        self.policy = policy
-        self.as_of = as_of
+        self.policy = validators.instance_of(policy, TierPolicy, "policy")
+        self.as_of = to_utc(as_of, "as_of")
+        if not isinstance(engine, _BatchEngine):
+            raise ValidationError("engine", engine, "must be what evaluate_batch() computed")
         self.customer_ids = None if customer_ids is None else read_only(customer_ids)
         nat = np.datetime64("NaT", "us")
         self.tiers: Int64Array = read_only(engine.tier)
@@ -266,6 +270,7 @@ class BatchTiers:
 
     def _row(self, row: int | str) -> int:
         if isinstance(row, str):
+            validators.storable_text(row, "row")  # compared as a numpy string
             if self.customer_ids is None:
                 raise ValidationError("row", row, "ids need customer_ids; pass a position")
             hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
@@ -385,9 +390,10 @@ def evaluate_batch(
     if customers is None:
         n = int(codes.max()) + 1 if m else 0
     elif isinstance(customers, int):
-        n = customers
+        n = validators.integer(customers, "customers", low=0, high=_MAX_CUSTOMERS)
     else:
-        ids = np.asarray(list(customers), dtype=STRING_DTYPE)
+        found = validators.items_of(customers, "customers", "customer ids")
+        ids = np.asarray(found, dtype=STRING_DTYPE)
         n = len(ids)
     if n < 0:
         raise ValidationError("customers", customers, "must not be negative")
@@ -443,6 +449,7 @@ def evaluate_log(
     """
     if not isinstance(log, TransactionLog):
         raise ValidationError("log", log, "must be a TransactionLog")
+    validators.instance_of(policy, TierPolicy, "policy")
     currency = log["currency"]
     used = np.unique(currency.codes[~currency.missing])
     for code in used.tolist():

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crmcore.customers.records import ConsentStatus, MarketingChannel, parse_channel
 from crmcore.kernel.clock import from_micros, to_micros, to_utc
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.validators import items_of
 from crmcore.marketing import automation_events as ev
 from crmcore.marketing.customer_facts import CustomerFacts, customer_of
 from crmcore.marketing.enrolment_machine import (
@@ -111,7 +112,7 @@ class EngineState:
     # -- loading ----------------------------------------------------------------------------------
     def load(self, enrolments: Iterable[Enrolment], contacts: Iterable[ContactHistory]) -> None:
         """Index the enrolments (latest run per workflow and customer, open ones per customer)."""
-        listed = list(enrolments)
+        listed = items_of(enrolments, "enrolments", "enrolments")
         for i, enrolment in enumerate(listed):
             if not isinstance(enrolment, Enrolment):
                 raise ValidationError(f"enrolments[{i}]", enrolment, "must be an Enrolment")
@@ -121,7 +122,7 @@ class EngineState:
             self.enrolments[enrolment.id] = enrolment
         for enrolment in sorted(listed, key=lambda e: e.id):
             self._index(enrolment)
-        for i, history in enumerate(contacts):
+        for i, history in enumerate(items_of(contacts, "contacts", "contact histories")):
             if not isinstance(history, ContactHistory):
                 raise ValidationError(f"contacts[{i}]", history, "must be a ContactHistory")
             self.contacts[history.id] = history
@@ -156,7 +157,7 @@ class EngineState:
 
     def schedule_requests(self, requests: Iterable[EnrolRequest]) -> None:
         """Put the host's enrolment requests on the agenda."""
-        for i, request in enumerate(requests):
+        for i, request in enumerate(items_of(requests, "requests", "enrolment requests")):
             if not isinstance(request, EnrolRequest):
                 raise ValidationError(f"requests[{i}]", request, "must be an EnrolRequest")
             if request.at > self.now:
@@ -363,12 +364,21 @@ class EngineState:
     def consent(
         self, facts: CustomerFacts, channel: MarketingChannel, at: datetime
     ) -> ConsentStatus:
-        """Consent on ``channel`` at ``at``: the facts, corrected by consent events of this run."""
-        status = facts.consent(channel, at)
-        for when, granted in self.consent_changes.get((facts.customer_id, channel), ()):
-            if when <= at:
-                status = ConsentStatus.GRANTED if granted else ConsentStatus.WITHDRAWN
-        return status
+        """Consent on ``channel`` at ``at``: the facts, corrected by consent events of this run.
+
+        The latest consent event at or before ``at`` decides; when several fall on that instant
+        (or the facts' history holds a decision at that same instant), a withdrawal wins, so
+        the outcome never depends on how simultaneous events happen to be ordered.
+        """
+        changes = self.consent_changes.get((facts.customer_id, channel), ())
+        due = [change for change in changes if change[0] <= at]
+        if not due:
+            return facts.consent(channel, at)
+        last = max(when for when, _granted in due)
+        granted = all(g for when, g in due if when == last) and not any(
+            r.at == last and r.channel is channel and not r.granted for r in facts.consents or ()
+        )
+        return ConsentStatus.GRANTED if granted else ConsentStatus.WITHDRAWN
 
     # -- running steps ----------------------------------------------------------------------------
     def _apply(self, outcome: Outcome[Enrolment]) -> Enrolment:
@@ -430,7 +440,7 @@ class EngineState:
         """Run ``step``; the enrolment to go on with, or ``None`` when it waits."""
         if isinstance(step, Wait | WaitUntil):
             until = (
-                at + step.duration
+                _after(at, step.duration)
                 if isinstance(step, Wait)
                 else next_weekly(at, facts.time_zone, step.weekdays, step.at)
             )
@@ -566,3 +576,15 @@ def _intent(enrolment: Enrolment, step: Step, at: datetime) -> ev.ActionIntent:
     if isinstance(step, SetField):
         return ev.SetFieldIntent(**common, name=step.name, value=step.value)
     raise ValidationError("step", step, "is not an action step")
+
+
+_END_OF_TIME: datetime = datetime.max.replace(tzinfo=UTC)
+
+
+def _after(at: datetime, duration: timedelta) -> datetime:
+    """The end of a wait of ``duration`` from ``at``; a wait past the year 9999 never ends
+    (it lasts until the last representable instant rather than failing the whole run)."""
+    try:
+        return at + duration
+    except OverflowError:
+        return _END_OF_TIME

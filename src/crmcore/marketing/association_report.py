@@ -21,6 +21,8 @@ import numpy as np
 from crmcore.kernel.arrays import Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import choice, instances_of, integer, items_of, mapping_of
+from crmcore.marketing._columns import float_column, int_column, same_length
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,19 +38,35 @@ def _names(items: Sequence[str], codes: Int64Array) -> tuple[str, ...]:
     return tuple(items[int(c)] for c in codes if c >= 0)
 
 
+def _item_names(items: object) -> tuple[str, ...]:
+    """``items`` checked to be a collection of texts. A tuple of texts (the usual case: the
+    baskets' vocabulary) is kept as it is, checked without a function call per item."""
+    if isinstance(items, tuple) and all(isinstance(v, str) for v in items):
+        return items
+    return instances_of(items, str, "items")
+
+
 class FrequentItemsets:
     """Frequent itemsets: ``itemsets[i]`` (item codes, sorted, padded with -1) in ``counts[i]``
-    of the ``baskets`` baskets."""
+    of the ``baskets`` baskets.
+
+    Raises:
+        ValidationError: (constructing one) a column that is not an array of the expected kind
+            and shape, columns of different lengths, or codes out of range, naming the column.
+    """
 
     __slots__ = ("baskets", "counts", "items", "itemsets")
 
     def __init__(
         self, items: tuple[str, ...], baskets: int, itemsets: Int64Array, counts: Int64Array
     ):
-        self.items: Final = items
-        self.baskets: Final = baskets
-        self.itemsets: Final = read_only(itemsets)
-        self.counts: Final = read_only(counts)
+        sets = int_column(itemsets, "itemsets", ndim=2, width=3)
+        numbers = int_column(counts, "counts")
+        same_length("itemsets", len(sets), counts=numbers)
+        self.items: Final = _item_names(items)
+        self.baskets: Final = integer(baskets, "baskets", low=0)
+        self.itemsets: Final = read_only(sets)
+        self.counts: Final = read_only(numbers)
 
     @classmethod
     def build(
@@ -60,12 +78,16 @@ class FrequentItemsets:
     ) -> FrequentItemsets:
         """From blocks of itemsets of one size each (``(m, size)`` code arrays) and their counts."""
         padded = []
-        for block in sets:
+        for k, given in enumerate(items_of(sets, "sets", "itemset blocks")):
+            block = int_column(given, f"sets[{k}]", ndim=2)
+            if not 1 <= block.shape[1] <= 3:
+                raise ValidationError(f"sets[{k}]", block.shape, "must have 1 to 3 columns")
             out = np.full((len(block), 3), -1, dtype=np.int64)
             out[:, : block.shape[1]] = block
             padded.append(out)
+        blocks = [int_column(c, f"counts[{k}]") for k, c in enumerate(items_of(counts, "counts"))]
         table = np.concatenate(padded) if padded else np.zeros((0, 3), dtype=np.int64)
-        numbers = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+        numbers = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.int64)
         return cls(items, baskets, table, numbers.astype(np.int64))
 
     def __len__(self) -> int:
@@ -175,7 +197,12 @@ class AssociationRule:
 
 class AssociationRules:
     """Association rules as columns: ``antecedents`` / ``consequents`` (item codes padded with
-    -1), counts of both sides and of each, and one array per measure (`MEASURES`)."""
+    -1), counts of both sides and of each, and one array per measure (`MEASURES`).
+
+    Raises:
+        ValidationError: (constructing one) a column that is not an array of the expected kind
+            and shape, columns of different lengths, or codes out of range, naming the column.
+    """
 
     __slots__ = (
         "antecedents",
@@ -199,14 +226,27 @@ class AssociationRules:
         right: Int64Array,
         measures: Mapping[str, Float64Array],
     ) -> None:
-        self.items: Final = items
-        self.baskets: Final = baskets
-        self.antecedents: Final = read_only(antecedents)
-        self.consequents: Final = read_only(consequents)
-        self.both: Final = read_only(both)
-        self.left: Final = read_only(left)
-        self.right: Final = read_only(right)
-        self.measures: Final = {name: read_only(measures[name]) for name in MEASURES}
+        sides = int_column(antecedents, "antecedents", ndim=2, width=2)
+        given = mapping_of(measures, "measures", str)
+        missing = [name for name in MEASURES if name not in given]
+        if missing:
+            raise ValidationError("measures", sorted(given), f"must hold {', '.join(MEASURES)}")
+        columns = {
+            "consequents": int_column(consequents, "consequents", ndim=2, width=2),
+            "both": int_column(both, "both"),
+            "left": int_column(left, "left"),
+            "right": int_column(right, "right"),
+        }
+        values = {name: float_column(given[name], f"measures[{name!r}]") for name in MEASURES}
+        same_length("antecedents", len(sides), **columns, **values)
+        self.items: Final = _item_names(items)
+        self.baskets: Final = integer(baskets, "baskets", low=0)
+        self.antecedents: Final = read_only(sides)
+        self.consequents: Final = read_only(columns["consequents"])
+        self.both: Final = read_only(columns["both"])
+        self.left: Final = read_only(columns["left"])
+        self.right: Final = read_only(columns["right"])
+        self.measures: Final = {name: read_only(values[name]) for name in MEASURES}
 
     @classmethod
     def empty(cls, items: tuple[str, ...], baskets: int) -> AssociationRules:
@@ -229,26 +269,28 @@ class AssociationRules:
         measures: Mapping[str, Float64Array],
     ) -> AssociationRules:
         """Rules in report order: lift, confidence, support (descending), then item codes."""
+        given = cls(items, baskets, antecedents, consequents, both, left, right, measures)
+        ante, cons, values = given.antecedents, given.consequents, given.measures
         order = np.lexsort(
             (
-                consequents[:, 1],
-                consequents[:, 0],
-                antecedents[:, 1],
-                antecedents[:, 0],
-                -measures["support"],
-                -measures["confidence"],
-                -measures["lift"],
+                cons[:, 1],
+                cons[:, 0],
+                ante[:, 1],
+                ante[:, 0],
+                -values["support"],
+                -values["confidence"],
+                -values["lift"],
             )
         )
         return cls(
-            items,
-            baskets,
-            antecedents[order],
-            consequents[order],
-            both[order],
-            left[order],
-            right[order],
-            {name: np.asarray(measures[name])[order] for name in MEASURES},
+            given.items,
+            given.baskets,
+            ante[order],
+            cons[order],
+            given.both[order],
+            given.left[order],
+            given.right[order],
+            {name: values[name][order] for name in MEASURES},
         )
 
     def __len__(self) -> int:
@@ -277,10 +319,8 @@ class AssociationRules:
 
     def top(self, n: int = 10, *, by: str = "lift") -> list[AssociationRule]:
         """The ``n`` best rules by measure ``by`` (ties keep report order)."""
-        if by not in MEASURES:
-            raise ValidationError("by", by, f"must be one of {', '.join(MEASURES)}")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValidationError("n", n, "must be a non-negative whole number")
+        by = choice(by, "by", MEASURES)
+        n = integer(n, "n", low=0)
         order = np.argsort(-self.measures[by], kind="stable")[:n]
         return [self.rule(int(i)) for i in order]
 

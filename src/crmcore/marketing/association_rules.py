@@ -48,6 +48,7 @@ import numpy as np
 
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import integer
 from crmcore.marketing.association_report import AssociationRules, FrequentItemsets
 from crmcore.marketing.baskets import Baskets
 
@@ -69,9 +70,7 @@ def _fraction(value: object, field: str, *, zero_ok: bool) -> float:
 
 
 def _max_size(value: object) -> int:
-    if isinstance(value, bool) or value not in (1, 2, 3):
-        raise ValidationError("max_size", value, "must be 1, 2 or 3 items")
-    return int(value)
+    return integer(value, "max_size", low=1, high=3)
 
 
 @lru_cache(maxsize=256)

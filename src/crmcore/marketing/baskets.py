@@ -32,21 +32,16 @@ import numpy.typing as npt
 from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.arrays import AnyArray, Int32Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice, instance_of, items_of
+from crmcore.marketing._columns import int_column, text_column
 
 __all__ = ["Baskets"]
 
 
 def _strings(values: object, field: str) -> AnyArray:
-    raw = np.asarray(values)
-    if raw.ndim != 1:
-        raise ValidationError(field, values, "must be a one-dimensional sequence of strings")
-    if (
-        raw.size
-        and raw.dtype.kind not in "UT"
-        and not all(isinstance(v, str) for v in raw.tolist())
-    ):
-        raise ValidationError(field, values, "must hold strings only")
-    return raw.astype(STRING_DTYPE)
+    """``values`` (any collection of texts, also a generator) as a string column."""
+    listed = values if hasattr(values, "__array__") else list(items_of(values, field, "texts"))
+    return text_column(listed, field)
 
 
 class Baskets:
@@ -67,10 +62,10 @@ class Baskets:
         customer_ids: Sequence[str] = (),
     ) -> None:
         """Wrap CSR arrays, checking them (prefer the ``from_*`` builders)."""
-        off = np.asarray(offsets, dtype=np.int64)
-        cod = np.asarray(codes, dtype=np.int32)
-        vocabulary = tuple(items)
-        if off.ndim != 1 or len(off) < 1 or off[0] != 0 or off[-1] != len(cod):
+        off = int_column(offsets, "offsets")
+        wide = int_column(codes, "codes")
+        vocabulary = items_of(items, "items", "item names")
+        if len(off) < 1 or off[0] != 0 or off[-1] != len(wide):
             raise ValidationError("offsets", offsets, "must start at 0 and end at len(codes)")
         if np.any(np.diff(off) < 0):
             raise ValidationError("offsets", offsets, "must not decrease")
@@ -78,8 +73,9 @@ class Baskets:
             set(vocabulary)
         ):
             raise ValidationError("items", vocabulary, "must be distinct strings, sorted")
-        if len(cod) and (cod.min() < 0 or cod.max() >= len(vocabulary)):
+        if len(wide) and (wide.min() < 0 or wide.max() >= len(vocabulary)):
             raise ValidationError("codes", codes, f"must be item codes in 0..{len(vocabulary) - 1}")
+        cod = wide.astype(np.int32)
         starts = np.zeros(len(cod), dtype=bool)
         starts[off[:-1][np.diff(off) > 0]] = True
         if len(cod) > 1 and np.any((np.diff(cod.astype(np.int64)) <= 0) & ~starts[1:]):
@@ -88,9 +84,9 @@ class Baskets:
         who = (
             np.full(n, -1, dtype=np.int64)
             if customer_codes is None
-            else np.asarray(customer_codes, dtype=np.int64)
+            else int_column(customer_codes, "customer_codes")
         )
-        ids = _strings(list(customer_ids), "customer_ids")
+        ids = _strings(customer_ids, "customer_ids")
         if len(who) != n or (len(who) and (who.min() < -1 or who.max() >= len(ids))):
             raise ValidationError("customer_codes", customer_codes, "must be -1 or an id index")
         self._offsets = read_only(off, copy=True)
@@ -112,13 +108,20 @@ class Baskets:
     ) -> Baskets:
         """Baskets from integer pairs: row ``r`` puts item ``item_of_row[r]`` in basket
         ``basket_of_row[r]`` (basket numbers ``0..B-1``; repeats and any order are fine)."""
-        b = np.asarray(basket_of_row, dtype=np.int64)
-        i = np.asarray(item_of_row, dtype=np.int64)
-        if b.shape != i.shape or b.ndim != 1:
+        b = int_column(basket_of_row, "basket_of_row")
+        i = int_column(item_of_row, "item_of_row")
+        items = items_of(items, "items", "item names")
+        if b.shape != i.shape:
             raise ValidationError("item_of_row", item_of_row, "must match basket_of_row")
         if len(b) and b.min() < 0:
             raise ValidationError("basket_of_row", basket_of_row, "must be basket numbers >= 0")
-        who = None if customer_of_basket is None else np.asarray(customer_of_basket, np.int64)
+        if len(i) and (i.min() < 0 or i.max() >= len(items)):
+            raise ValidationError("item_of_row", item_of_row, "must be codes into items")
+        who = (
+            None
+            if customer_of_basket is None
+            else int_column(customer_of_basket, "customer_of_basket")
+        )
         n = int(b.max(initial=-1)) + 1 if who is None else max(len(who), int(b.max(initial=-1)) + 1)
         if who is not None and len(who) != n:
             raise ValidationError("customer_of_basket", customer_of_basket, f"must have {n} rows")
@@ -176,7 +179,7 @@ class Baskets:
         rows: list[int] = []
         names: list[str] = []
         count = 0
-        for b, basket in enumerate(baskets):
+        for b, basket in enumerate(items_of(baskets, "baskets", "baskets")):
             if isinstance(basket, str) or not isinstance(basket, Iterable):
                 raise ValidationError(f"baskets[{b}]", basket, "must be a collection of items")
             for item in basket:
@@ -187,7 +190,7 @@ class Baskets:
         who = None
         ids: list[str] = []
         if customers is not None:
-            keys = _strings(list(customers), "customers")
+            keys = _strings(customers, "customers")
             if len(keys) != count:
                 raise ValidationError("customers", customers, f"must name {count} customers")
             id_list, who = np.unique(keys, return_inverse=True)
@@ -209,8 +212,7 @@ class Baskets:
         form one basket of their ``item`` column; rows without an order id or item are skipped."""
         if not isinstance(log, TransactionLog):
             raise ValidationError("log", log, "must be a TransactionLog")
-        if item not in ("category", "channel"):
-            raise ValidationError("item", item, "must be 'category' or 'channel'")
+        item = choice(item, "item", ("category", "channel"))
         orders = log["order_id"]
         column = log[item]
         keep = ~orders.missing & (np.asarray(column.values) >= 0)
@@ -271,6 +273,7 @@ class Baskets:
 
     def code_of(self, item: str) -> int:
         """The code of ``item``; ValidationError for an unknown item."""
+        instance_of(item, str, "item", "an item name")
         at = int(np.searchsorted(np.array(self._items, dtype=object), item))
         if at >= len(self._items) or self._items[at] != item:
             raise ValidationError("item", item, "is not in the baskets' items")

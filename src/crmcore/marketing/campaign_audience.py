@@ -45,6 +45,7 @@ from crmcore.kernel.arrays import AnyArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import instance_of, storable_text
 from crmcore.marketing.campaigns import Campaign
 from crmcore.marketing.experiments import CONTROL, assignment_numbers
 from crmcore.marketing.targeting import target_mask
@@ -83,6 +84,7 @@ class CampaignAudience:
         return (CONTROL, *self.variant_names)
 
     def _code(self, group: str) -> int:
+        instance_of(group, str, "group", "a group name")
         if group == CONTROL:
             return -1
         if group not in self.variant_names:
@@ -100,7 +102,8 @@ class CampaignAudience:
 
     def group_of(self, customer_id: str) -> str:
         """The group of one targeted customer; NotFoundError when not targeted."""
-        hits = np.flatnonzero(self.customer_ids == customer_id)
+        instance_of(customer_id, str, "customer_id", "a customer id")
+        hits = np.flatnonzero(self.customer_ids == storable_text(customer_id, "customer_id"))
         if not len(hits):
             raise NotFoundError("audience member", customer_id)
         return self.group_names[int(self.group_codes[hits[0]]) + 1]

@@ -36,17 +36,19 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import numpy as np
 
 from crmcore.columnar import EventLog, TransactionLog
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
-from crmcore.kernel.clock import MICROSECOND, to_micros, to_utc
+from crmcore.kernel.clock import DAY_US, MICROSECOND, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import choice, instance_of, integer
+from crmcore.marketing._columns import int_column, same_length
 from crmcore.marketing.campaign_audience import CampaignAudience
 from crmcore.marketing.campaigns import AttributionModel, Campaign
 from crmcore.marketing.experiments import CONTROL, ProportionComparison, compare_proportions
@@ -158,6 +160,7 @@ class CampaignResults:
 
     def group(self, name: str) -> GroupResult:
         """The figures of group ``name``."""
+        instance_of(name, str, "name", "a group name")
         for result in self.groups:
             if result.name == name:
                 return result
@@ -165,6 +168,8 @@ class CampaignResults:
 
     def comparison(self, variant: str, baseline: str = CONTROL) -> VariantComparison:
         """The comparison of ``variant`` with ``baseline`` (default the control group)."""
+        instance_of(variant, str, "variant", "a group name")
+        instance_of(baseline, str, "baseline", "a group name")
         for result in self.comparisons:
             if (result.variant, result.baseline) == (variant, baseline):
                 return result
@@ -278,6 +283,10 @@ def _kind_mask(log: EventLog, kind: str) -> BoolArray:
     return np.asarray(column.values == code)
 
 
+_MAX_WINDOW_US: Final = 10_000 * 366 * DAY_US
+"""The longest attribution window, in microseconds (beyond it, time arithmetic would overflow)."""
+
+
 def attribute_touches(
     touch_customers: Int64Array,
     touch_times: Int64Array,
@@ -293,9 +302,20 @@ def attribute_touches(
     the last (by time, then by position in the arrays) is credited. Vectorised: touches and
     conversion bounds are ranked on one time axis, packed with the customer into one sortable key,
     and looked up with ``searchsorted``.
+
+    Raises:
+        ValidationError: a column is not a one-dimensional integer array (or a touch or
+            conversion column differs in length from its partner), ``window_us`` is not an
+            integer from 0 to about 10,000 years, or ``model`` is not an
+            [`AttributionModel`][crmcore.marketing.campaigns.AttributionModel] (or its value).
     """
-    tc, tt = np.asarray(touch_customers, np.int64), np.asarray(touch_times, np.int64)
-    cc, ct = np.asarray(conversion_customers, np.int64), np.asarray(conversion_times, np.int64)
+    tc, tt = int_column(touch_customers, "touch_customers"), int_column(touch_times, "touch_times")
+    cc = int_column(conversion_customers, "conversion_customers")
+    ct = int_column(conversion_times, "conversion_times")
+    same_length("touch_customers", len(tc), touch_times=tt)
+    same_length("conversion_customers", len(cc), conversion_times=ct)
+    window_us = integer(window_us, "window_us", low=0, high=_MAX_WINDOW_US)
+    model = choice(model, "model", AttributionModel)
     out = np.full(len(cc), -1, dtype=np.int64)
     if not len(tc) or not len(cc):
         return out

@@ -118,6 +118,10 @@ def _window(_instance: object, _attribute: object, value: object) -> None:
         )
 
 
+def _model(value: object) -> AttributionModel:
+    return validators.choice(value, "model", AttributionModel)
+
+
 @attrs.frozen
 class Attribution:
     """Credit a conversion to the first or last campaign touch within ``window`` before it.
@@ -125,9 +129,7 @@ class Attribution:
     A touch at ``t`` credits a purchase at ``p`` when ``p - window <= t <= p``.
     """
 
-    model: AttributionModel = attrs.field(
-        default=AttributionModel.LAST_TOUCH, converter=AttributionModel
-    )
+    model: AttributionModel = attrs.field(default=AttributionModel.LAST_TOUCH, converter=_model)
     window: timedelta = attrs.field(default=timedelta(days=7), validator=_window)
 
 
@@ -296,6 +298,10 @@ def _history(value: object) -> tuple[CampaignChange, ...]:
     return tuple(value)
 
 
+def _status(value: object) -> CampaignStatus:
+    return validators.choice(value, "status", CampaignStatus)
+
+
 @attrs.frozen(kw_only=True)
 class Campaign:
     """A marketing campaign (an aggregate): target, channels, schedule, split, budget, status.
@@ -315,7 +321,7 @@ class Campaign:
     budget: CampaignBudget = attrs.field(factory=CampaignBudget, validator=_budget)
     cost_per_send: Money | None = attrs.field(default=None, validator=_cost)
     usage: CampaignUsage = attrs.field(factory=CampaignUsage)
-    status: CampaignStatus = attrs.field(default=CampaignStatus.DRAFT, converter=CampaignStatus)
+    status: CampaignStatus = attrs.field(default=CampaignStatus.DRAFT, converter=_status)
     history: tuple[CampaignChange, ...] = attrs.field(default=(), converter=_history)
     version: int = attrs.field(default=0, validator=validators.version)
 

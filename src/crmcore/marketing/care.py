@@ -46,7 +46,7 @@ import attrs
 from crmcore.columnar.schema import customer_record
 from crmcore.customers.customer import Customer
 from crmcore.kernel import validators
-from crmcore.kernel.clock import to_utc
+from crmcore.kernel.clock import shifted, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.marketing.holidays import HolidayCalendar
 from crmcore.marketing.local_time import (
@@ -98,9 +98,22 @@ def occasion_date(original: date, year: int, rule: LeapDayRule | str = LeapDayRu
         (datetime.date(2026, 2, 28), datetime.date(2026, 3, 1))
         >>> occasion_date(date(2000, 2, 29), 2028)
         datetime.date(2028, 2, 29)
+
+    Raises:
+        ValidationError: ``original`` is not a date, ``year`` not an integer in 1..9999, or
+            ``rule`` not a [`LeapDayRule`][crmcore.marketing.care.LeapDayRule] (or its value).
     """
+    if not isinstance(original, date):  # a datetime is a date too, and keeps its time
+        raise ValidationError("original", original, "must be a date")
+    year = validators.integer(year, "year", low=1, high=9999)
+    return _occasion_date(original, year, validators.choice(rule, "rule", LeapDayRule))
+
+
+def _occasion_date(original: date, year: int, rule: LeapDayRule) -> date:
+    """[`occasion_date()`][crmcore.marketing.care.occasion_date] of checked arguments (the
+    per-customer loop of ``care_triggers`` calls this once per year)."""
     if (original.month, original.day) == (2, 29) and not calendar.isleap(year):
-        return date(year, 3, 1) if LeapDayRule(rule) is LeapDayRule.MAR_1 else date(year, 2, 28)
+        return date(year, 3, 1) if rule is LeapDayRule.MAR_1 else date(year, 2, 28)
     return original.replace(year=year)
 
 
@@ -126,6 +139,10 @@ def _segment(value: object) -> str | None:
     return target_text(value, "segment")
 
 
+def _leap_day(value: object) -> LeapDayRule:
+    return validators.choice(value, "leap_day", LeapDayRule)
+
+
 @attrs.frozen(kw_only=True)
 class CarePlan:
     """Which occasions to greet, how early, at which local time, for whom."""
@@ -135,7 +152,7 @@ class CarePlan:
     holidays: HolidayCalendar = attrs.field(factory=HolidayCalendar, validator=_calendar)
     lead_days: int = attrs.field(default=0, validator=_lead)
     send_at: time = attrs.field(default=time(9), converter=_send_at)
-    leap_day: LeapDayRule = attrs.field(default=LeapDayRule.FEB_28, converter=LeapDayRule)
+    leap_day: LeapDayRule = attrs.field(default=LeapDayRule.FEB_28, converter=_leap_day)
     default_time_zone: str = attrs.field(default=DEFAULT_ZONE, converter=_zone)
     segment: str | None = attrs.field(default=None, converter=_segment)
 
@@ -165,10 +182,17 @@ class CareTrigger:
 
 
 def check_window(start: datetime, days: int) -> tuple[datetime, datetime]:
-    """``[start, start + days)`` in UTC, checked (``days`` in 1..`MAX_DAYS`)."""
+    """``[start, start + days)`` in UTC, checked.
+
+    Raises:
+        ValidationError: ``start`` is not an aware datetime, ``days`` not a whole number in
+            1..`MAX_DAYS`, or the window (and a day after it) would reach past year 9999.
+    """
     first = to_utc(start, "start")
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", days, f"must be a whole number in 1..{MAX_DAYS}")
+    # A day of margin: the window's last local date may lie a day past its UTC end.
+    shifted(first, timedelta(days=days + 1), "start")
     return first, first + timedelta(days=days)
 
 
@@ -214,7 +238,7 @@ def care_triggers(
         yearly.append((Occasion.ANNIVERSARY, _local_date(to_utc(created, "created_at"), zone_name)))
     for occasion, original in yearly:
         for year in range(max(local_first.year, original.year + 1), local_last.year + 1):
-            day = occasion_date(original, year, plan.leap_day)
+            day = _occasion_date(original, year, plan.leap_day)
             moment = due(day)
             if moment is not None:
                 out.append(CareTrigger(who, occasion, day, moment, years=year - original.year))

@@ -32,9 +32,11 @@ import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
-from crmcore.kernel.clock import DAY_US, from_micros, to_micros
+from crmcore.kernel.clock import DAY_US, from_micros, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import instances_of, integer
+from crmcore.marketing._columns import codes_in, int_column, same_length, text_column, time_column
 from crmcore.marketing.care import CarePlan, CareTrigger, Occasion, check_window
 from crmcore.marketing.local_time import TIME_ZONE_ATTRIBUTE, check_zone, zone
 from crmcore.marketing.local_time_batch import NONE, ZoneTable, day_number
@@ -56,6 +58,10 @@ class CareSchedule:
     (``datetime64[D]``), ``due_at`` UTC instants (``datetime64[us]``), ``years`` the age or
     anniversary reached (-1 for holidays), ``holidays`` codes into ``holiday_codes`` (-1 when not a
     holiday).
+
+    Raises:
+        ValidationError: (constructing one) a column that is not an array of the expected kind
+            and shape, columns of different lengths, or codes out of range, naming the column.
     """
 
     __slots__ = (
@@ -80,9 +86,28 @@ class CareSchedule:
         years: Int64Array,
         holidays: Int64Array,
     ) -> None:
+        self.start: Final = to_utc(start, "start")
+        self.holiday_codes: Final = instances_of(holiday_codes, str, "holiday_codes")
+        customer_ids = text_column(customer_ids, "customer_ids")
+        occasions = codes_in(
+            int_column(occasions, "occasions"), "occasions", 0, len(_OCCASIONS) - 1
+        )
+        occasion_days = time_column(occasion_days, "occasion_days", "D")
+        due_at = time_column(due_at, "due_at", "us")
+        years = int_column(years, "years")
+        holidays = codes_in(
+            int_column(holidays, "holidays"), "holidays", -1, len(self.holiday_codes) - 1
+        )
+        same_length(
+            "customer_ids",
+            len(customer_ids),
+            occasions=occasions,
+            occasion_days=occasion_days,
+            due_at=due_at,
+            years=years,
+            holidays=holidays,
+        )
         order = np.lexsort((occasions, customer_ids, due_at))
-        self.start: Final = start
-        self.holiday_codes: Final = holiday_codes
         self.customer_ids: Final = read_only(customer_ids[order])
         self.occasions: Final = read_only(occasions[order])
         self.occasion_days: Final = read_only(occasion_days[order])
@@ -102,7 +127,15 @@ class CareSchedule:
         return {o.value: int(n) for o, n in zip(_OCCASIONS, numbers, strict=True)}
 
     def trigger(self, i: int) -> CareTrigger:
-        """Row ``i`` as a [`CareTrigger`][crmcore.marketing.care.CareTrigger]."""
+        """Row ``i`` as a [`CareTrigger`][crmcore.marketing.care.CareTrigger] (negative counts
+        from the end).
+
+        Raises:
+            ValidationError: ``i`` is not an integer in ``-len(self)..len(self) - 1``.
+        """
+        return self._trigger(integer(i, "i", low=-len(self), high=len(self) - 1))
+
+    def _trigger(self, i: int) -> CareTrigger:
         holiday = int(self.holidays[i])
         years = int(self.years[i])
         return CareTrigger(
@@ -116,7 +149,7 @@ class CareSchedule:
 
     def triggers(self) -> list[CareTrigger]:
         """Every row as a [`CareTrigger`][crmcore.marketing.care.CareTrigger], in order."""
-        return [self.trigger(i) for i in range(len(self))]
+        return [self._trigger(i) for i in range(len(self))]
 
     def to_dict(self) -> dict[str, object]:
         """Counts and every greeting as JSON data."""
@@ -165,7 +198,7 @@ class CareSchedule:
                 t.occasion.value,
                 t.holiday or ("" if t.years is None else f"{t.years} years"),
             )
-            for t in (self.trigger(i) for i in range(min(len(self), _HTML_ROWS)))
+            for t in (self._trigger(i) for i in range(min(len(self), _HTML_ROWS)))
         ]
         counts = ", ".join(f"{k} {v:,}" for k, v in self.counts().items())
         return html_table(

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from crmcore.kernel.arrays import AnyArray
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instance_of, storable_text
 
 __all__ = [
     "DEFAULT_ALPHABET",
@@ -182,6 +183,7 @@ def check_character(body: str, alphabet: str = DEFAULT_ALPHABET) -> str:
     """
     chars = _alphabet(alphabet)
     n = len(chars)
+    instance_of(body, str, "body", "a text")
     try:
         values = [chars.index(c) for c in body.upper()]
     except ValueError:
@@ -193,7 +195,7 @@ def check_character(body: str, alphabet: str = DEFAULT_ALPHABET) -> str:
 def luhn_mod_n_valid(code: str, alphabet: str = DEFAULT_ALPHABET) -> bool:
     """Whether the last character of ``code`` is the Luhn mod N check of the rest."""
     chars = _alphabet(alphabet)
-    text = code.upper()
+    text = instance_of(code, str, "code", "a text").upper()
     if len(text) < 2 or any(c not in chars for c in text):
         return False
     values = [chars.index(c) for c in text]
@@ -203,6 +205,8 @@ def luhn_mod_n_valid(code: str, alphabet: str = DEFAULT_ALPHABET) -> bool:
 def _round_keys(seed: str | int) -> list[int]:
     if isinstance(seed, bool) or not isinstance(seed, str | int):
         raise ValidationError("seed", seed, "must be a str or int")
+    if isinstance(seed, str):
+        storable_text(seed, "seed")
     digest = hashlib.sha256(f"crmcore-coupon-codes\x1f{seed}".encode()).digest()
     return [int.from_bytes(digest[4 * r : 4 * r + 4], "big") for r in range(_ROUNDS)]
 

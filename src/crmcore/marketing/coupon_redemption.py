@@ -59,6 +59,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.ids import validate_id
+from crmcore.kernel.validators import instance_of, items_of
 from crmcore.marketing.coupon_refusals import CouponRefusedError, RefusalReason
 from crmcore.marketing.coupon_wallet import (
     Coupon,
@@ -241,6 +242,9 @@ def redeem_coupon(
     the order. See the module notes for replays and refusals.
     """
     definition = _definition(definition)
+    instance_of(coupon, Coupon, "coupon")
+    instance_of(wallet, CouponWallet, "wallet")
+    stacked = items_of(stacked_with, "stacked_with", "coupon definitions")
     _check_parts(definition, pool, coupon, wallet)
     if not isinstance(checkout, Checkout):
         raise ValidationError("checkout", checkout, "must be a Checkout")
@@ -259,7 +263,7 @@ def redeem_coupon(
                 raise DuplicateOperationError(key)
             return Outcome(Redeemed(pool, coupon, wallet, previous, replayed=True))
     _check_usable(definition, coupon, checkout, when, customer)
-    price_with_coupons(checkout, [*stacked_with, definition])  # stackability of the whole order
+    price_with_coupons(checkout, [*stacked, definition])  # stackability of the whole order
     discount = definition.discount_for(checkout)
     if coupon.uses_left == 0:
         raise _refuse(
@@ -371,10 +375,12 @@ def reverse_redemption(
     [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError].
     """
     definition = _definition(definition)
+    instance_of(coupon, Coupon, "coupon")
+    instance_of(wallet, CouponWallet, "wallet")
     _check_parts(definition, pool, coupon, wallet)
     when = to_utc(at, "at")
     validate_id(key, "key")
-    original = wallet.redemption(of)
+    original = wallet.redemption(instance_of(of, str, "of", "a redemption key"))
     if original.code != coupon.id:
         raise ValidationError("coupon", coupon.id, f"redemption {of!r} used {original.code!r}")
     if original.reverse_key is not None:

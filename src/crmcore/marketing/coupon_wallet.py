@@ -178,6 +178,10 @@ def _count(_instance: object, attribute: attrs.Attribute[int], value: object) ->
         raise ValidationError(attribute.name, value, "must be a non-negative whole number")
 
 
+def _status(value: object) -> CouponStatus:
+    return validators.choice(value, "status", CouponStatus)
+
+
 @attrs.frozen(kw_only=True)
 class Coupon:
     """One code of a definition (an aggregate; its ``id`` is the code)."""
@@ -187,7 +191,7 @@ class Coupon:
     holder: str | None = attrs.field(default=None, converter=_opt_id_holder)
     max_uses: int = attrs.field(default=1, validator=_count)
     uses: int = attrs.field(default=0, validator=_count)
-    status: CouponStatus = attrs.field(default=CouponStatus.ACTIVE, converter=CouponStatus)
+    status: CouponStatus = attrs.field(default=CouponStatus.ACTIVE, converter=_status)
     issued_at: datetime = attrs.field(converter=_time_issued_at)
     issue_key: str = attrs.field(converter=_id_key)
     voided_at: datetime | None = attrs.field(default=None, converter=_opt_time_voided_at)
@@ -223,6 +227,8 @@ class Coupon:
 
     def with_uses(self, trigger: CouponTrigger, uses: int) -> Coupon:
         """This code after ``trigger`` leaves it with ``uses`` uses (checked by the machine)."""
+        trigger = validators.choice(trigger, "trigger", CouponTrigger)
+        uses = validators.integer(uses, "uses", low=0)
         row = COUPON_MACHINE.fire(self.status, trigger, _Uses(uses, self.max_uses))
         return attrs.evolve(self, uses=uses, status=row.target)
 
@@ -250,6 +256,7 @@ class CouponPool:
 
     def remaining_budget(self, definition: CouponDefinition) -> Money | None:
         """What is left of the definition's budget (``None``: no budget)."""
+        validators.instance_of(definition, CouponDefinition, "definition")
         if definition.budget is None:
             return None
         spent = self.discount_total
@@ -331,7 +338,13 @@ class CouponWallet:
         return sum(1 for r in self.redemptions if r.in_force)
 
     def redemption(self, key: str) -> Redemption:
-        """The redemption made under ``key``; NotFoundError otherwise."""
+        """The redemption made under ``key``; NotFoundError otherwise.
+
+        Raises:
+            NotFoundError: no redemption was made under ``key``.
+            ValidationError: ``key`` is not a text.
+        """
+        validators.instance_of(key, str, "key", "a redemption key")
         for item in self.redemptions:
             if item.key == key:
                 return item

@@ -85,6 +85,10 @@ def _optional_item(value: object) -> str | None:
     return None if value is None else validate_id(value, "discount.item")
 
 
+def _kind(value: object) -> DiscountKind:
+    return validators.choice(value, "kind", DiscountKind)
+
+
 @attrs.frozen(kw_only=True)
 class Discount:
     """What a coupon takes off: build one with
@@ -96,7 +100,7 @@ class Discount:
     item's value, or a percentage's optional cap; ``item`` the free item's id.
     """
 
-    kind: DiscountKind = attrs.field(converter=DiscountKind)
+    kind: DiscountKind = attrs.field(converter=_kind)
     percent: Decimal | None = attrs.field(default=None, converter=_optional_percent)
     amount: Money | None = attrs.field(default=None, validator=_optional_money)
     item: str | None = attrs.field(default=None, converter=_optional_item)
@@ -306,7 +310,7 @@ def price_with_coupons(
     """
     if not isinstance(checkout, Checkout):
         raise ValidationError("checkout", checkout, "must be a Checkout")
-    coupons = list(definitions)
+    coupons = list(validators.items_of(definitions, "definitions", "coupon definitions"))
     for i, definition in enumerate(coupons):
         if not isinstance(definition, CouponDefinition):
             raise ValidationError(f"definitions[{i}]", definition, "must be a CouponDefinition")

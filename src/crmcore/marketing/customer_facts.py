@@ -146,6 +146,8 @@ class CustomerFacts:
 
         A record's ``consent_<channel>`` flag is the latest decision: ``True`` is granted,
         anything else unknown (a record cannot tell a withdrawal from consent never given).
+        In a history, the latest decision at or before ``at`` counts; of decisions made at the
+        same instant, a withdrawal wins (the safe reading, whatever their order).
         """
         wanted = parse_channel(channel)
         if self.consents is None:
@@ -153,11 +155,15 @@ class CustomerFacts:
             return ConsentStatus.GRANTED if flag is True else ConsentStatus.UNKNOWN
         when = to_utc(at, "at")
         status = ConsentStatus.UNKNOWN
+        last: datetime | None = None
         for record in self.consents:
             if record.at > when:
                 break
             if record.channel is wanted:
-                status = ConsentStatus.GRANTED if record.granted else ConsentStatus.WITHDRAWN
+                withdrawn_then = record.at == last and status is ConsentStatus.WITHDRAWN
+                granted = record.granted and not withdrawn_then
+                status = ConsentStatus.GRANTED if granted else ConsentStatus.WITHDRAWN
+                last = record.at
         return status
 
 

@@ -61,9 +61,11 @@ import numpy as np
 from crmcore.columnar import CustomerFrame
 from crmcore.customers.records import MarketingChannel
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
-from crmcore.kernel.clock import from_micros, to_micros, to_utc
+from crmcore.kernel.clock import from_micros, shifted, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import fmt_datetime, html_table
+from crmcore.kernel.validators import choice
+from crmcore.marketing._columns import float_column
 from crmcore.marketing._simulation import OUTCOMES, Attempts, Rows, Simulation
 from crmcore.marketing.guardrails import DEFAULT_GUARDRAILS, Guardrails
 from crmcore.marketing.local_time import DEFAULT_ZONE, TIME_ZONE_ATTRIBUTE, check_zone
@@ -148,18 +150,17 @@ class DryRun:
     limit_overruns: Mapping[str, tuple[tuple[datetime, int], ...]]
 
     def _workflow(self, workflow_id: str) -> int:
-        if workflow_id not in self.workflows:
+        if not isinstance(workflow_id, str) or workflow_id not in self.workflows:
             raise ValidationError("workflow", workflow_id, "is not a workflow of the dry run")
         return self.workflows.index(workflow_id)
 
     def who(self, workflow_id: str, step_id: str | None = None, outcome: str = "sent") -> list[str]:
         """Customer ids with a row of ``outcome`` at ``step_id`` (any step if ``None``), sorted."""
         w = self._workflow(workflow_id)
-        if outcome not in OUTCOMES:
-            raise ValidationError("outcome", outcome, f"must be one of {', '.join(OUTCOMES)}")
+        outcome = choice(outcome, "outcome", OUTCOMES)
         keep = (self.rows["workflow"] == w) & (self.rows["outcome"] == OUTCOMES.index(outcome))
         if step_id is not None:
-            if step_id not in self.steps[w]:
+            if not isinstance(step_id, str) or step_id not in self.steps[w]:
                 raise ValidationError("step", step_id, f"is not a step of {workflow_id}")
             keep &= self.rows["step"] == self.steps[w].index(step_id)
         rows = np.unique(self.rows["customer"][keep])
@@ -282,6 +283,9 @@ def dry_run(
             "horizon", horizon, "must be a positive timedelta of at most 400 days"
         )
     begin = to_utc(start, "start")
+    # The zone table reaches 10 days past the horizon and 2 before the start.
+    shifted(begin, horizon + timedelta(days=10), "start")
+    shifted(begin, -timedelta(days=2), "start")
     n = len(frame)
     start_us, end_us = to_micros(begin), to_micros(begin + horizon)
     masks = _requests(triggered, workflows, n)
@@ -376,7 +380,7 @@ def _requests(
 def _risk(value: Float64Array | None, n: int) -> Float64Array | None:
     if value is None:
         return None
-    array = np.asarray(value, dtype=np.float64)
+    array = float_column(value, "churn_risk")
     if array.shape != (n,):
         raise ValidationError("churn_risk", value, f"must hold one score per customer ({n})")
     return array

@@ -17,6 +17,11 @@ different enrolments by workflow id, customer and run; an enrolment started by a
 at that instant after those already due. One enrolment runs its steps one after another until
 it must wait or ends. The inputs' order does not matter: they are sorted first.
 
+**Consent** is judged at the instant of each send: the latest ``customer.consent_changed`` event
+at or before it decides, over the facts. A grant and a withdrawal at the same instant (two events,
+or an event and a decision in the facts' history) count as a withdrawal: the safe reading, the
+same whichever order they arrive in.
+
 **Enrolling** ([`RefusalReason`][crmcore.marketing.enrolment_machine.RefusalReason] says why
 not): the newest version of the workflow, if active; never an erased customer or one on the
 workflow's suppression lists; the conditions and not the goal's rule must hold; never two runs at
@@ -67,6 +72,7 @@ from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.reports import fmt_datetime, html_table, records_frame
+from crmcore.kernel.validators import items_of
 from crmcore.marketing._engine_state import EngineState
 from crmcore.marketing.automation_events import ActionIntent
 from crmcore.marketing.customer_facts import CustomerFacts
@@ -137,7 +143,7 @@ class Advance:
 
 
 def _canonical_events(events: Iterable[DomainEvent], now: datetime) -> list[DomainEvent]:
-    listed = list(events)
+    listed = list(items_of(events, "events", "domain events"))
     for i, event in enumerate(listed):
         if not isinstance(event, DomainEvent):
             raise ValidationError(f"events[{i}]", event, "must be a DomainEvent")
@@ -164,7 +170,11 @@ def _canonical_events(events: Iterable[DomainEvent], now: datetime) -> list[Doma
 def _facts(
     customers: Mapping[str, CustomerFacts] | Iterable[CustomerFacts],
 ) -> dict[str, CustomerFacts]:
-    values = customers.values() if isinstance(customers, Mapping) else customers
+    values = (
+        customers.values()
+        if isinstance(customers, Mapping)
+        else items_of(customers, "customers", "CustomerFacts")
+    )
     out: dict[str, CustomerFacts] = {}
     for i, facts in enumerate(values):
         if not isinstance(facts, CustomerFacts):

@@ -384,6 +384,7 @@ class Enrolment:
         """The current step ran at ``at`` with ``outcome``; go to ``next_step`` (``END``:
         complete)."""
         step = self._current("ran")
+        validators.instance_of(next_step, str, "next_step", "a step id")
         outcome = machine.parse_member(StepOutcome, outcome, "outcome")
         if next_step == END:
             done = self._move(T.COMPLETE, at, step=step, outcome=outcome, reason=reason)
@@ -422,6 +423,7 @@ class Enrolment:
         """The wait is over at ``at`` (not before ``wake_at``): run ``next_step`` next (the same
         step again for a held message; ``END`` completes)."""
         step = self._current("resume")
+        validators.instance_of(next_step, str, "next_step", "a step id")
         if next_step == END:
             active = self._move(
                 T.RESUME,

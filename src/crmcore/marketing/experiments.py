@@ -58,6 +58,8 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import to_decimal
 from crmcore.kernel.reports import json_number
+from crmcore.kernel.validators import storable_text
+from crmcore.marketing._columns import float_column
 
 __all__ = [
     "CONTROL",
@@ -114,7 +116,7 @@ def assignment_hash(salt: str, key: str) -> int:
     """
     if not isinstance(key, str):
         raise ValidationError("key", key, "must be a str")
-    return _fmix64(_fnv1a(_salt(salt) + key.encode()))
+    return _fmix64(_fnv1a(_salt(salt) + storable_text(key, "key").encode()))
 
 
 def assignment_number(salt: str, key: str) -> float:
@@ -241,8 +243,12 @@ class Split:
         return bounds
 
     def group_codes(self, numbers: npt.ArrayLike) -> Int64Array:
-        """The group of each assignment number: -1 for control, else the variant's index."""
-        u = np.asarray(numbers, dtype=np.float64)
+        """The group of each assignment number: -1 for control, else the variant's index.
+
+        Raises:
+            ValidationError: ``numbers`` is not a one-dimensional array (or list) of numbers.
+        """
+        u = float_column(numbers, "numbers")
         codes = np.searchsorted(self._bounds(), u, side="right").astype(np.int64) - 1
         return read_only(np.minimum(codes, len(self.variants) - 1))
 

@@ -365,20 +365,21 @@ class SendCounts:
 
     def count(self, limit: SendLimit, at: datetime) -> int:
         """Messages counted by ``limit`` in the window holding ``at``."""
-        start = limit.window_of(at)
+        start = validators.instance_of(limit, SendLimit, "limit").window_of(at)
         return next(
             (w.count for w in self.windows if w.limit == limit.label and w.start == start), 0
         )
 
     def add(self, limit: SendLimit, at: datetime) -> SendCounts:
         """The counts with one more message in ``limit``'s window holding ``at``."""
-        start = limit.window_of(at)
+        start = validators.instance_of(limit, SendLimit, "limit").window_of(at)
         kept = [w for w in self.windows if not (w.limit == limit.label and w.start == start)]
         return SendCounts((*kept, WindowCount(limit.label, start, self.count(limit, at) + 1)))
 
     def pruned(self, limits: Iterable[SendLimit], now: datetime) -> SendCounts:
         """Only the windows of ``limits`` that end after ``now`` (older ones can no longer fill)."""
-        spans = {limit.label: limit.window for limit in limits}
+        checked = validators.instances_of(limits, SendLimit, "limits")
+        spans = {limit.label: limit.window for limit in checked}
         instant = to_utc(now, "now")
         kept = tuple(
             w for w in self.windows if w.limit in spans and w.start + spans[w.limit] > instant
@@ -423,6 +424,7 @@ def check_send(
 ) -> Decision:
     """Decide one message on ``channel`` at ``at`` for a customer with ``consent`` on it, living in
     ``zone_name``, with the sends in ``history``, given the global ``counts`` (module docstring)."""
+    validators.instance_of(guardrails, Guardrails, "guardrails")
     if consent is not ConsentStatus.GRANTED:
         reason = (
             SuppressionReason.CONSENT_WITHDRAWN

@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import items_of
 
 __all__ = [
     "DEFAULT_ZONE",
@@ -66,18 +67,25 @@ WEEKDAYS: Final[tuple[str, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "s
 """Weekday names in JSON forms, Monday first (their position is `date.weekday()`)."""
 
 
-@functools.lru_cache(maxsize=1024)
 def zone(name: str) -> tzinfo:
     """The time zone named ``name`` (``"UTC"`` is `datetime.UTC`).
 
     Raises:
         ValidationError: ``name`` is not an IANA time zone name (field ``time_zone``).
     """
+    if not isinstance(name, str):
+        raise ValidationError("time_zone", name, "is not an IANA time zone name")
+    return _zone(name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> tzinfo:
     if name == "UTC":
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    # OSError: a name too long for a file name (ZoneInfo looks the name up as a path)
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ValidationError("time_zone", name, "is not an IANA time zone name") from None
 
 
@@ -115,10 +123,11 @@ def check_wall_time(value: object, field: str) -> time:
 
 def check_weekdays(value: object, field: str) -> frozenset[int]:
     """Weekdays as numbers 0 (Monday) to 6, from numbers or names (``"mon"``); at least one."""
-    if isinstance(value, str | bytes) or not isinstance(value, Collection) or not value:
+    items = items_of(value, field, "weekdays")
+    if not items:
         raise ValidationError(field, value, "must be a non-empty collection of weekdays")
     out: set[int] = set()
-    for item in value:
+    for item in items:
         if isinstance(item, str) and item.lower()[:3] in WEEKDAYS:
             out.add(WEEKDAYS.index(item.lower()[:3]))
         elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 6:
@@ -172,12 +181,21 @@ def in_quiet_period(instant: datetime, zone_name: str, start: time, end: time) -
 
 
 def quiet_release(instant: datetime, zone_name: str, start: time, end: time) -> datetime | None:
-    """When the quiet period holding ``instant`` ends (UTC), or ``None`` if it is not quiet then."""
+    """When the quiet period holding ``instant`` ends (UTC), or ``None`` if it is not quiet then.
+
+    Raises:
+        ValidationError: the quiet period holding ``instant`` would end after 9999-12-31.
+    """
     if not in_quiet_period(instant, zone_name, start, end):
         return None
     local = _local(instant, zone_name)
     wall = local.time().replace(tzinfo=None, fold=0)
     day = local.date()
     if start > end and wall >= start:
-        day += timedelta(days=1)
+        try:
+            day += timedelta(days=1)
+        except OverflowError:  # the quiet period would end after 9999-12-31
+            raise ValidationError(
+                "instant", instant, "has its quiet period end after year 9999"
+            ) from None
     return local_instant(zone_name, day, end)

@@ -45,8 +45,10 @@ import numpy as np
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import choice, instance_of, instances_of, integer, storable_text
 from crmcore.lifecycle.policy_batch import BatchClassification
 from crmcore.lifecycle.states import LifecycleState
+from crmcore.marketing._columns import codes_in, float_column, int_column, same_length, text_column
 from crmcore.marketing.association_report import MEASURES, AssociationRules
 from crmcore.marketing.baskets import Baskets
 
@@ -102,7 +104,12 @@ class Offer:
 
 class NextBestOffers:
     """Offers as columns, sorted by customer id then rank: ``customer_ids``, ``ranks`` (from 1),
-    ``items`` (item codes), ``scores`` and ``rules`` (the reason: indices into ``source``)."""
+    ``items`` (item codes), ``scores`` and ``rules`` (the reason: indices into ``source``).
+
+    Raises:
+        ValidationError: (constructing one) a column that is not an array of the expected kind
+            and shape, columns of different lengths, or codes out of range, naming the column.
+    """
 
     __slots__ = ("customer_ids", "items", "ranks", "rules", "scores", "source")
 
@@ -115,12 +122,20 @@ class NextBestOffers:
         scores: AnyArray,
         rules: Int64Array,
     ) -> None:
-        self.source: Final = source
-        self.customer_ids: Final = read_only(customer_ids)
-        self.ranks: Final = read_only(ranks)
-        self.items: Final = read_only(items)
-        self.scores: Final = read_only(scores)
-        self.rules: Final = read_only(rules)
+        self.source: Final = instance_of(source, AssociationRules, "source")
+        ids = text_column(customer_ids, "customer_ids")
+        columns = {
+            "ranks": int_column(ranks, "ranks"),
+            "items": codes_in(int_column(items, "items"), "items", 0, len(source.items) - 1),
+            "scores": float_column(scores, "scores"),
+            "rules": codes_in(int_column(rules, "rules"), "rules", 0, len(source) - 1),
+        }
+        same_length("customer_ids", len(ids), **columns)
+        self.customer_ids: Final = read_only(ids)
+        self.ranks: Final = read_only(columns["ranks"])
+        self.items: Final = read_only(columns["items"])
+        self.scores: Final = read_only(columns["scores"])
+        self.rules: Final = read_only(columns["rules"])
 
     def __len__(self) -> int:
         return len(self.ranks)
@@ -130,7 +145,14 @@ class NextBestOffers:
         return f"NextBestOffers({len(self)} offers to {customers} customers)"
 
     def offer(self, i: int) -> Offer:
-        """Offer row ``i``."""
+        """Offer row ``i`` (negative counts from the end).
+
+        Raises:
+            ValidationError: ``i`` is not an integer in ``-len(self)..len(self) - 1``.
+        """
+        return self._offer(integer(i, "i", low=-len(self), high=len(self) - 1))
+
+    def _offer(self, i: int) -> Offer:
         r = int(self.rules[i])
         rule = self.source.rule(r)
         return Offer(
@@ -145,12 +167,13 @@ class NextBestOffers:
         )
 
     def __iter__(self) -> Iterator[Offer]:
-        return (self.offer(i) for i in range(len(self)))
+        return (self._offer(i) for i in range(len(self)))
 
     def for_customer(self, customer_id: str) -> list[Offer]:
         """The offers of one customer, best first (empty when none)."""
-        rows = np.flatnonzero(self.customer_ids == customer_id)
-        return [self.offer(int(i)) for i in rows]
+        instance_of(customer_id, str, "customer_id", "a customer id")
+        rows = np.flatnonzero(self.customer_ids == storable_text(customer_id, "customer_id"))
+        return [self._offer(int(i)) for i in rows]
 
     def to_dict(self) -> dict[str, object]:
         """Every offer as JSON data."""
@@ -167,7 +190,7 @@ class NextBestOffers:
     def _repr_html_(self) -> str:
         rows = [
             (o.customer_id, o.rank, o.item, ", ".join(o.antecedent), o.confidence, o.lift)
-            for o in (self.offer(i) for i in range(min(len(self), _HTML_ROWS)))
+            for o in (self._offer(i) for i in range(min(len(self), _HTML_ROWS)))
         ]
         return html_table(
             "Next best offers",
@@ -188,7 +211,7 @@ def _eligible(
     if customers is None:
         return np.arange(len(known), dtype=np.int64)
     if isinstance(customers, BatchClassification):
-        wanted = customers.customer_ids[customers.mask(LifecycleState(stage))]
+        wanted = customers.customer_ids[customers.mask(stage)]
     elif isinstance(customers, str | bytes) or not isinstance(customers, Iterable):
         raise ValidationError("customers", customers, "must be ids, a BatchClassification or None")
     else:
@@ -269,18 +292,21 @@ def next_best_offers(
     Rules are visited in preference order, a chunk at a time, and a customer who has all their
     offers is not looked at again: every later rule ranks lower.
 
-    Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for rules over other items,
-    an unknown measure ``by``, or a ``per_customer`` below 1.
+    Raises:
+        ValidationError: ``baskets`` are not [`Baskets`][crmcore.marketing.baskets.Baskets],
+            ``rules`` are not rules over the baskets' items, ``customers`` are neither ids, a
+            [`BatchClassification`][crmcore.lifecycle.policy_batch.BatchClassification] nor
+            ``None``, ``stage`` is not a lifecycle state (or its value), ``by`` not a measure, or
+            ``per_customer`` not an integer of at least 1.
     """
     if not isinstance(baskets, Baskets):
         raise ValidationError("baskets", baskets, "must be Baskets")
     if not isinstance(rules, AssociationRules) or rules.items != baskets.items:
         raise ValidationError("rules", rules, "must be AssociationRules over the baskets' items")
-    if by not in MEASURES:
-        raise ValidationError("by", by, f"must be one of {', '.join(MEASURES)}")
-    if isinstance(per_customer, bool) or not isinstance(per_customer, int) or per_customer < 1:
-        raise ValidationError("per_customer", per_customer, "must be a whole number >= 1")
-    eligible = _eligible(customers, LifecycleState(stage), baskets)
+    by = choice(by, "by", MEASURES)
+    # No customer can get more offers than there are items: the same answer, in int64 range.
+    per_customer = min(integer(per_customer, "per_customer", low=1), max(len(baskets.items), 1))
+    eligible = _eligible(customers, choice(stage, "stage", LifecycleState), baskets)
     owned_keys = _owned(baskets, eligible)
     width = np.int64(max(len(baskets.items), 1))
     owned = _Owned(owned_keys, len(baskets.customer_ids) * int(width))
@@ -353,14 +379,18 @@ def offers_for(
     by: str = "lift",
 ) -> list[Offer]:
     """The offers for one customer who bought ``bought``: the same rule as
-    [`next_best_offers()`][crmcore.marketing.next_best_offer.next_best_offers], in plain Python."""
+    [`next_best_offers()`][crmcore.marketing.next_best_offer.next_best_offers], in plain Python.
+
+    Raises:
+        ValidationError: ``bought`` is not a collection of item ids, ``rules`` are not
+            association rules, ``by`` not a measure, or ``per_customer`` not an integer of at
+            least 1.
+    """
     if not isinstance(rules, AssociationRules):
         raise ValidationError("rules", rules, "must be AssociationRules")
-    if by not in MEASURES:
-        raise ValidationError("by", by, f"must be one of {', '.join(MEASURES)}")
-    if isinstance(per_customer, bool) or not isinstance(per_customer, int) or per_customer < 1:
-        raise ValidationError("per_customer", per_customer, "must be a whole number >= 1")
-    owned = set(bought)
+    by = choice(by, "by", MEASURES)
+    per_customer = integer(per_customer, "per_customer", low=1)
+    owned = set(instances_of(bought, str, "bought"))
     best: dict[str, tuple[float, float, int]] = {}
     for index, rule in enumerate(rules):
         if len(rule.consequent) != 1 or not set(rule.antecedent) <= owned:

@@ -47,13 +47,14 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from crmcore.kernel.clock import to_utc
+from crmcore.kernel.clock import shifted, to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent, event_kinds
 from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.validators import instance_of, integer, items_of
 from crmcore.lifecycle.events import EVENT_FOR_KIND
 from crmcore.lifecycle.states import LifecycleState
-from crmcore.marketing.local_time import check_wall_time, local_instant
+from crmcore.marketing.local_time import check_wall_time, check_zone, local_instant
 
 __all__ = [
     "DATE_FIELDS",
@@ -171,6 +172,7 @@ class EventTrigger:
 
     def matches(self, event: DomainEvent) -> bool:
         """Whether ``event`` fires the trigger."""
+        instance_of(event, DomainEvent, "event", "a DomainEvent")
         return event.kind == self.kind and all(
             _field_value(event, k) == v for k, v in self.where.items()
         )
@@ -183,6 +185,8 @@ def _segment_name(value: object) -> str:
 
 
 def _on(value: object) -> Literal["entered", "exited"]:
+    if not isinstance(value, str):
+        raise ValidationError("trigger.on", value, "must be 'entered' or 'exited'")
     if value == "entered":
         return "entered"
     if value == "exited":
@@ -212,6 +216,7 @@ class SegmentTrigger:
 
     def matches(self, event: DomainEvent) -> bool:
         """Whether ``event`` fires the trigger."""
+        instance_of(event, DomainEvent, "event", "a DomainEvent")
         return event.kind in self.kinds and getattr(event, "segment", None) == self.segment
 
 
@@ -254,6 +259,7 @@ class LifecycleTrigger:
 
     def matches(self, event: DomainEvent) -> bool:
         """Whether ``event`` fires the trigger."""
+        instance_of(event, DomainEvent, "event", "a DomainEvent")
         if event.kind not in _LIFECYCLE_KINDS or getattr(event, "to_state", None) != self.to_state:
             return False
         return self.from_state is None or getattr(event, "from_state", None) == self.from_state
@@ -287,6 +293,7 @@ class ChurnRiskTrigger:
 
     def matches(self, event: DomainEvent) -> bool:
         """Whether ``event`` fires the trigger."""
+        instance_of(event, DomainEvent, "event", "a DomainEvent")
         risk = getattr(event, "risk_score", None)
         return (
             event.kind == "lifecycle.churn_warning"
@@ -308,6 +315,8 @@ def check_date_field(value: object, field: str = "trigger.field") -> str:
 
 
 def _leap(value: object) -> LeapDay:
+    if not isinstance(value, str):
+        raise ValidationError("trigger.leap_day", value, "must be 'feb28' or 'mar1'")
     if value == "feb28":
         return "feb28"
     if value == "mar1":
@@ -343,6 +352,39 @@ def _day_of(value: object) -> date | None:
     return None
 
 
+def _plus(day: date, shift: timedelta) -> date | None:
+    """``day + shift``, or ``None`` past the calendar's ends (such a day never fires)."""
+    try:
+        return day + shift
+    except OverflowError:
+        return None
+
+
+def _window_of(
+    record: object, zone_name: object, since: object, now: object
+) -> tuple[datetime, datetime]:
+    """The checked arguments of ``occurrences``: the window ``(since, now]`` in UTC."""
+    if not isinstance(record, Mapping):
+        raise ValidationError("record", record, "must be a mapping of a customer's fields")
+    check_zone(zone_name, "zone_name")
+    return to_utc(since, "since"), to_utc(now, "now")
+
+
+def _span(
+    record: object, zone_name: object, since: object, now: object, margin: timedelta
+) -> tuple[datetime, datetime, date, date]:
+    """The window in UTC (as ``_window_of``) and the local dates around it that can fire.
+
+    A local date is within a day of the UTC date, so only days from two days before ``since`` to
+    two after ``now`` can fire; with ``margin`` more, those days must lie in years 1 to 9999.
+    """
+    start, end = _window_of(record, zone_name, since, now)
+    reach = timedelta(days=2) + margin
+    shifted(start, -reach, "since")
+    shifted(end, reach, "now")
+    return start, end, (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
+
+
 def _window(instants: Iterable[datetime], since: datetime, now: datetime) -> tuple[datetime, ...]:
     return tuple(sorted(t for t in instants if since < t <= now))
 
@@ -374,39 +416,60 @@ class DateTrigger:
         return f"date:{self.field}"
 
     def days(self, value: date, first_year: int, last_year: int) -> tuple[date, ...]:
-        """The trigger days of a field value whose occurrences may fall in the years given."""
-        if not self.yearly:
-            return (value + timedelta(days=self.offset_days),)
-        years = range(max(first_year, value.year + 1), last_year + 1)
+        """The trigger days of a field value whose occurrences may fall in the years given.
+
+        A day that would lie past the calendar's ends (after shifting by ``offset_days``) is left
+        out: it never comes.
+
+        Raises:
+            ValidationError: ``value`` is not a date, or a year is not an integer (``last_year``
+                at most 9999).
+        """
+        if not isinstance(value, date):
+            raise ValidationError("value", value, "must be a date")
+        return self._days(
+            value, integer(first_year, "first_year"), integer(last_year, "last_year", high=9999)
+        )
+
+    def _days(self, value: date, first_year: int, last_year: int) -> tuple[date, ...]:
         shift = timedelta(days=self.offset_days)
-        return tuple(anniversary(value, y, self.leap_day) + shift for y in years)
+        if not self.yearly:
+            found: tuple[date | None, ...] = (_plus(value, shift),)
+        else:
+            years = range(max(first_year, value.year + 1), last_year + 1)
+            found = tuple(_plus(anniversary(value, y, self.leap_day), shift) for y in years)
+        return tuple(d for d in found if d is not None)
 
     def occurrences(
         self, record: Mapping[str, object], zone_name: str, since: datetime, now: datetime
     ) -> tuple[datetime, ...]:
-        """The instants in ``(since, now]`` at which the trigger fires for ``record``."""
+        """The instants in ``(since, now]`` at which the trigger fires for ``record``.
+
+        Raises:
+            ValidationError: ``record`` is not a mapping, ``zone_name`` no IANA time zone, or
+                ``since``/``now`` not aware datetimes whose days around the window (and the
+                trigger's offset) lie in years 1 to 9999.
+        """
+        margin = timedelta(days=abs(self.offset_days))
+        start, end, first, last = _span(record, zone_name, since, now, margin)
         value = _day_of(record.get(self.field))
         if value is None:
             return ()
-        start, end = to_utc(since, "since"), to_utc(now, "now")
-        # A local date is within a day of the UTC date; only days near the window can fire.
-        first, last = start.date() - timedelta(days=2), end.date() + timedelta(days=2)
-        margin = timedelta(days=abs(self.offset_days))
         years = ((first - margin).year, (last + margin).year)
-        days = (d for d in self.days(value, *years) if first <= d <= last)
+        days = (d for d in self._days(value, *years) if first <= d <= last)
         return _window((local_instant(zone_name, d, self.at) for d in days), start, end)
 
 
 def _holidays(value: object) -> frozenset[date]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise ValidationError("trigger.dates", value, "must be a collection of dates")
-    days = frozenset(value)
-    if not days:
+    given = items_of(value, "trigger.dates", "dates")
+    if not given:
         raise ValidationError("trigger.dates", value, "must hold at least one date")
-    for day in days:
+    for day in given:
         if isinstance(day, datetime) or not isinstance(day, date):
             raise ValidationError("trigger.dates", day, "must be a date (not a datetime)")
-    return days
+    return frozenset(given)
 
 
 def _calendar(value: object) -> str:
@@ -432,10 +495,14 @@ class HolidayTrigger:
         self, record: Mapping[str, object], zone_name: str, since: datetime, now: datetime
     ) -> tuple[datetime, ...]:
         """The instants in ``(since, now]`` at which the trigger fires (the same for everyone
-        in a zone)."""
-        del record
-        start, end = to_utc(since, "since"), to_utc(now, "now")
-        first, last = start.date() - timedelta(days=2), end.date() + timedelta(days=2)
+        in a zone).
+
+        Raises:
+            ValidationError: ``record`` is not a mapping, ``zone_name`` no IANA time zone, or
+                ``since``/``now`` not aware datetimes whose days around the window (and the
+                trigger's offset) lie in years 1 to 9999.
+        """
+        start, end, first, last = _span(record, zone_name, since, now, timedelta(0))
         days = (d for d in self.dates if first <= d <= last)
         return _window((local_instant(zone_name, d, self.at) for d in days), start, end)
 
@@ -472,13 +539,22 @@ class InactivityTrigger:
     def occurrences(
         self, record: Mapping[str, object], zone_name: str, since: datetime, now: datetime
     ) -> tuple[datetime, ...]:
-        """The instant in ``(since, now]`` at which the trigger fires, if it falls there."""
-        del zone_name
+        """The instant in ``(since, now]`` at which the trigger fires, if it falls there (never
+        when ``days`` after the record's time lies past year 9999).
+
+        Raises:
+            ValidationError: ``record`` is not a mapping, ``zone_name`` no IANA time zone, or
+                ``since``/``now`` not aware datetimes.
+        """
+        start, end = _window_of(record, zone_name, since, now)
         value = record.get(self.field)
         if not isinstance(value, datetime) or value.tzinfo is None:
             return ()
-        fires = to_utc(value, self.field) + timedelta(days=self.days)
-        return _window((fires,), to_utc(since, "since"), to_utc(now, "now"))
+        try:
+            fires = to_utc(value, self.field) + timedelta(days=self.days)
+        except OverflowError:  # after year 9999: never within a window
+            return ()
+        return _window((fires,), start, end)
 
 
 SignalTrigger: TypeAlias = EventTrigger | SegmentTrigger | LifecycleTrigger | ChurnRiskTrigger

@@ -53,6 +53,7 @@ from datetime import date, time, timedelta
 from typing import Any, Final
 
 from crmcore.kernel.errors import RuleError, ValidationError
+from crmcore.kernel.validators import integer
 from crmcore.marketing.local_time import WEEKDAYS
 from crmcore.marketing.steps import (
     AddTag,
@@ -245,8 +246,13 @@ def workflow_to_json(workflow: Workflow) -> dict[str, Any]:
 
 
 def workflow_to_json_text(workflow: Workflow, *, indent: int | None = None) -> str:
-    """The JSON form as a string (keys in a fixed order: equal workflows give equal text)."""
-    return json.dumps(workflow_to_json(workflow), indent=indent, ensure_ascii=False)
+    """The JSON form as a string (keys in a fixed order: equal workflows give equal text).
+
+    Raises:
+        ValidationError: ``indent`` is neither ``None`` nor an integer of at most 100.
+    """
+    spaces = None if indent is None else integer(indent, "indent", high=100)
+    return json.dumps(workflow_to_json(workflow), indent=spaces, ensure_ascii=False)
 
 
 # --- reading ---------------------------------------------------------------------------------

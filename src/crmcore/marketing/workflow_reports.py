@@ -37,6 +37,7 @@ import attrs
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import instance_of, items_of
 from crmcore.marketing.enrolment_machine import EnrolmentStatus, EnrolmentTrigger, StepOutcome
 from crmcore.marketing.enrolments import Enrolment
 from crmcore.marketing.workflows import WorkflowCatalog
@@ -67,7 +68,8 @@ class StepSummary:
     @property
     def sent(self) -> int:
         """Messages sent at this step."""
-        return self.outcomes.get(StepOutcome.SENT.value, 0)
+        sent = self.outcomes.get(StepOutcome.SENT.value)
+        return 0 if sent is None else sent
 
     def to_dict(self) -> dict[str, object]:
         """The summary as JSON-compatible data."""
@@ -100,6 +102,7 @@ class WorkflowSummary:
 
     def step(self, step_id: str) -> StepSummary:
         """The summary of step ``step_id`` (NotFoundError if the runs never knew it)."""
+        instance_of(step_id, str, "step_id", "a step id")
         for summary in self.steps:
             if summary.step == step_id:
                 return summary
@@ -127,6 +130,7 @@ class WorkflowReport:
 
     def workflow(self, workflow_id: str) -> WorkflowSummary:
         """The summary of ``workflow_id`` (NotFoundError if it has no runs and no definition)."""
+        instance_of(workflow_id, str, "workflow_id", "a workflow id")
         for summary in self.workflows:
             if summary.workflow == workflow_id:
                 return summary
@@ -192,7 +196,7 @@ def workflow_report(
     if catalog is not None and not isinstance(catalog, WorkflowCatalog):
         raise ValidationError("catalog", catalog, "must be a WorkflowCatalog or None")
     by_workflow: dict[str, list[Enrolment]] = {}
-    for i, enrolment in enumerate(enrolments):
+    for i, enrolment in enumerate(items_of(enrolments, "enrolments", "enrolments")):
         if not isinstance(enrolment, Enrolment):
             raise ValidationError(f"enrolments[{i}]", enrolment, "must be an Enrolment")
         by_workflow.setdefault(enrolment.workflow_id, []).append(enrolment)

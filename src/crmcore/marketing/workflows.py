@@ -46,6 +46,7 @@ import attrs
 from crmcore.kernel.errors import NotFoundError, RuleError, RuleTypeError, ValidationError
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.frozen import FrozenDict
+from crmcore.kernel.validators import instance_of, integer
 from crmcore.marketing.steps import (
     END,
     Action,
@@ -125,7 +126,7 @@ class Goal:
 
     def met_by(self, event: DomainEvent) -> bool:
         """Whether ``event`` meets the goal."""
-        return event.kind in self.events
+        return instance_of(event, DomainEvent, "event", "a DomainEvent").kind in self.events
 
 
 def _cooldown(_instance: object, _attribute: object, value: Any) -> None:
@@ -291,7 +292,7 @@ class Workflow:
 
     def step(self, step_id: str) -> Step:
         """The step with id ``step_id`` (NotFoundError if none)."""
-        position = self._index.get(step_id)
+        position = self._index.get(instance_of(step_id, str, "step_id", "a step id"))
         if position is None:
             raise NotFoundError(f"step of workflow {self.key}", step_id)
         return self.steps[position]
@@ -403,21 +404,22 @@ class WorkflowCatalog:
 
     def versions(self, workflow_id: str) -> tuple[Workflow, ...]:
         """Every version of ``workflow_id``, oldest first (NotFoundError if unknown)."""
-        versions = self._versions.get(workflow_id)
+        versions = self._versions.get(instance_of(workflow_id, str, "workflow_id", "a workflow id"))
         if versions is None:
             raise NotFoundError("workflow", workflow_id)
         return tuple(versions.values())
 
     def latest(self, workflow_id: str) -> Workflow:
         """The newest version of ``workflow_id``: the one new enrolments take."""
-        found = self._latest.get(workflow_id)
+        found = self._latest.get(instance_of(workflow_id, str, "workflow_id", "a workflow id"))
         if found is None:
             raise NotFoundError("workflow", workflow_id)
         return found
 
     def get(self, workflow_id: str, version: int) -> Workflow:
         """Version ``version`` of ``workflow_id`` (NotFoundError naming ``id@version``)."""
-        found = self._by_key.get((workflow_id, version))
+        instance_of(workflow_id, str, "workflow_id", "a workflow id")
+        found = self._by_key.get((workflow_id, integer(version, "version")))
         if found is None:
             raise NotFoundError("workflow version", f"{workflow_id}@{version}")
         return found
@@ -431,6 +433,7 @@ class WorkflowCatalog:
 
         The catalog itself does not change, also when the new version is refused.
         """
+        instance_of(workflow, Workflow, "workflow")
         if workflow.id in self._versions and workflow.version <= self.latest(workflow.id).version:
             raise ValidationError(
                 "version",

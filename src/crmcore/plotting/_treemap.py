@@ -16,28 +16,37 @@ Rect: TypeAlias = tuple[float, float, float, float]
 """``(x, y, width, height)``."""
 
 
-def _layout(sizes: Sequence[float], x: float, y: float, dx: float, dy: float) -> list[Rect]:
+def _layout(
+    sizes: Sequence[float], x: float, y: float, dx: float, dy: float, *, last: bool = False
+) -> list[Rect]:
+    """One strip along the shorter side; the last tile of a strip (and the ``last`` strip,
+    all that is left) ends exactly on the edge, so rounding never pushes a tile outside."""
     covered = sum(sizes)
     out: list[Rect] = []
+    end = len(sizes) - 1
     if dx >= dy:  # a column along the left edge
-        width = covered / dy
-        for size in sizes:
-            out.append((x, y, width, size / width))
-            y += size / width
+        width = dx if last else min(covered / dy, dx)
+        top = y + dy
+        for i, size in enumerate(sizes):
+            height = top - y if i == end else size / width
+            out.append((x, y, width, height))
+            y += height
     else:  # a row along the bottom edge
-        height = covered / dx
-        for size in sizes:
-            out.append((x, y, size / height, height))
-            x += size / height
+        height = dy if last else min(covered / dx, dy)
+        right = x + dx
+        for i, size in enumerate(sizes):
+            width = right - x if i == end else size / height
+            out.append((x, y, width, height))
+            x += width
     return out
 
 
 def _leftover(sizes: Sequence[float], x: float, y: float, dx: float, dy: float) -> Rect:
     covered = sum(sizes)
     if dx >= dy:
-        width = covered / dy
+        width = min(covered / dy, dx)
         return x + width, y, dx - width, dy
-    height = covered / dx
+    height = min(covered / dx, dy)
     return x, y + height, dx, dy - height
 
 
@@ -66,6 +75,6 @@ def squarify(sizes: Sequence[float], x: float, y: float, dx: float, dy: float) -
         ):
             i += 1
         row, scaled = scaled[:i], scaled[i:]
-        out += _layout(row, x, y, dx, dy)
+        out += _layout(row, x, y, dx, dy, last=not scaled)
         x, y, dx, dy = _leftover(row, x, y, dx, dy)
     return out

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Final, Literal, Protocol, TypeAlias
 import numpy as np
 
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice
 from crmcore.plotting._figure import ACCENT, BLUE, GREY, axes_for, finish, require
 
 if TYPE_CHECKING:
@@ -203,8 +204,7 @@ def plot_calibration_purchases_vs_holdout_purchases(
     line 1 the model's.
     """
     _check(model, summary)
-    if kind not in _KINDS:
-        raise ValidationError("kind", kind, f"must be one of {', '.join(_KINDS)}")
+    choice(kind, "kind", tuple(_KINDS))
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValidationError("n", n, "must be a whole number >= 1")
     if summary.holdout_frequency is None or summary.holdout_duration is None:
@@ -292,12 +292,9 @@ def plot_purchase_model(
     ([`plot_calibration_purchases_vs_holdout_purchases()`][crmcore.plotting.clv.plot_calibration_purchases_vs_holdout_purchases],
     which needs a summary with a holdout). Returns the `Axes`.
     """
+    kind = choice(kind, "kind", ("probability_alive", "frequency_recency", "calibration"))
     if kind == "probability_alive":
         return plot_probability_alive_matrix(model, summary, ax=ax)
     if kind == "frequency_recency":
         return plot_frequency_recency_matrix(model, summary, ax=ax)
-    if kind == "calibration":
-        return plot_calibration_purchases_vs_holdout_purchases(model, summary, ax=ax)
-    raise ValidationError(
-        "kind", kind, "must be 'probability_alive', 'frequency_recency' or 'calibration'"
-    )
+    return plot_calibration_purchases_vs_holdout_purchases(model, summary, ax=ax)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import numpy as np
 
-from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import fmt_date
+from crmcore.kernel.validators import choice
 from crmcore.plotting._figure import BLUE, axes_for, finish, require
 
 if TYPE_CHECKING:
@@ -92,8 +92,7 @@ def plot_cohort_heatmap(
         [[1.0, 0.5], [1.0, -1.0]]
     """
     require(matrix, ("labels", "sizes", "retention", "period", "as_of"), "CohortMatrix", "matrix")
-    if value not in _VALUES:
-        raise ValidationError("value", value, f"must be one of {', '.join(_VALUES)}")
+    value = choice(value, "value", _VALUES)
     rows, columns = matrix.shape
     ax = axes_for(ax, "plot_cohort_heatmap", (min(3.0 + 0.45 * columns, 14.0),
                                               min(1.5 + 0.3 * rows, 12.0)))  # fmt: skip

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import fmt_date
+from crmcore.kernel.validators import boolean, items_of
 from crmcore.plotting._figure import PALETTE, axes_for, date_axis, finish, require
 
 if TYPE_CHECKING:
@@ -52,10 +53,11 @@ def plot_lifecycle_flow(
     bars). ``share=True`` stacks shares of the base (0-100 %) instead of
     counts. Returns the `Axes`.
     """
+    boolean(share, "share")
     results: list[BatchClassification] = (
         [cast("BatchClassification", classifications)]
         if hasattr(classifications, "counts")
-        else list(classifications)
+        else list(items_of(classifications, "classifications", "classifications"))
     )
     if not results:
         raise ValidationError("classifications", 0, "must hold at least one classification")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, cast
 
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import fmt_date
+from crmcore.kernel.validators import items_of
 from crmcore.plotting._figure import ACCENT, BLUE, GREY, axes_for, date_axis, finish, require
 
 if TYPE_CHECKING:
@@ -42,7 +43,9 @@ def plot_liability(
     series: list[LiabilityReport] = (
         [cast("LiabilityReport", reports)]
         if single
-        else list(cast("Sequence[LiabilityReport]", reports))
+        else list(
+            cast("tuple[LiabilityReport, ...]", items_of(reports, "reports", "liability reports"))
+        )
     )
     if not series:
         raise ValidationError("reports", 0, "must hold at least one liability report")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 
-from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.reports import fmt_date
+from crmcore.kernel.validators import choice
 from crmcore.plotting._figure import PALETTE, axes_for, finish, require
 from crmcore.plotting._treemap import squarify
 
@@ -53,8 +53,7 @@ def plot_rfm_segments(
     revenue share, or as much of that as fits (tiles too small for their
     name are listed under the map). Returns the `Axes`.
     """
-    if size not in ("customers", "revenue"):
-        raise ValidationError("size", size, "must be 'customers' or 'revenue'")
+    size = choice(size, "size", ("customers", "revenue"))
     summary = _report(report)
     ax = axes_for(ax, "plot_rfm_segments", (8.0, 5.0))
     colours = PALETTE + _MORE_COLOURS

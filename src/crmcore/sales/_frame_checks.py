@@ -18,9 +18,11 @@ import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int16Array, Int64Array, read_only
-from crmcore.kernel.clock import DAY_US, to_micros
+from crmcore.kernel.clock import DAY_US, ensure_date, to_micros
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.money import currency_code
+from crmcore.kernel.validators import items_of
+from crmcore.sales._arrays import id_array, int_array
 from crmcore.sales._exact import PROBABILITY_DIGITS, PROBABILITY_SCALE
 from crmcore.sales.opportunities import Opportunity
 from crmcore.sales.pipeline import Pipeline
@@ -65,11 +67,20 @@ def _fail(field: str, bad: BoolArray, values: AnyArray, reason: str) -> None:
 
 
 def _column(value: npt.ArrayLike, dtype: npt.DTypeLike, field: str, n: int | None) -> AnyArray:
-    try:
-        out: AnyArray = np.array(value, dtype=dtype)
-    except (TypeError, ValueError, OverflowError):
-        raise ValidationError(field, value, f"must be an array of {np.dtype(dtype)}") from None
-    if out.ndim != 1 or (n is not None and len(out) != n):
+    kind = np.dtype(dtype)
+    out: AnyArray
+    if kind == STRING_DTYPE:
+        found = id_array(value, field)
+        out = found.copy() if found is value else found
+    else:
+        whole = int_array(value, field, what=f"{kind} values")
+        info = np.iinfo(kind)
+        if kind != np.int64 and len(whole):
+            bad = (whole < info.min) | (whole > info.max)
+            _fail(field, bad, whole, f"must lie in {info.min}..{info.max}")
+        # Never the caller's own array: the column is frozen and kept.
+        out = whole.astype(kind, copy=whole is value)
+    if n is not None and len(out) != n:
         raise ValidationError(field, out.shape, f"must be one value per row ({n})")
     return read_only(out)
 
@@ -110,8 +121,9 @@ def _chained(
 def _log(
     field: str, columns: Sequence[npt.ArrayLike], width: int, n: int, created: Int64Array
 ) -> list[AnyArray]:
-    if isinstance(columns, str) or len(columns) != width:
-        raise ValidationError(field, columns, f"must be {width} columns")
+    columns = items_of(columns, field, "columns")
+    if len(columns) != width:
+        raise ValidationError(field, len(columns), f"must be {width} columns")
     rows = _column(columns[0], np.int64, f"{field}.row", None)
     out = [rows] + [
         _column(c, np.int64, f"{field}[{k}]", len(rows)) for k, c in enumerate(columns[1:], 1)
@@ -153,7 +165,9 @@ def checked_columns(
     amounts = _column(amount, np.int64, "amount", n)
     if n:
         _fail("amount", amounts < 0, amounts, "must not be negative")
-    codes = tuple(currency_code(c, "currencies") for c in currencies)
+    codes = tuple(
+        currency_code(c, "currencies") for c in items_of(currencies, "currencies", "currencies")
+    )
     if not codes:
         raise ValidationError("currencies", currencies, "must name at least one currency")
     money = _column(np.zeros(n) if currency is None else currency, np.int8, "currency", n)
@@ -173,7 +187,7 @@ def checked_columns(
         )
     coded: dict[str, tuple[Int64Array, tuple[str, ...]]] = {}
     for name, (values, vocabulary) in labels.items():
-        words = tuple(str(v) for v in vocabulary)
+        words = tuple(str(v) for v in items_of(vocabulary, f"{name}s", "labels"))
         column = _column(np.full(n, -1) if values is None else values, np.int64, name, n)
         _in_range(name, column, -1, len(words))
         coded[name] = (column, words)
@@ -234,7 +248,16 @@ def _move_table(pipeline: Pipeline) -> Int64Array:
 
 
 def day_number(day: date) -> int:
-    """Days since 1970-01-01 (the integer form of a close date)."""
+    """Days since 1970-01-01 (the integer form of a close date).
+
+    Raises:
+        ValidationError: ``day`` is not a date (a datetime included).
+    """
+    return _days(ensure_date(day, "day"))
+
+
+def _days(day: date) -> int:
+    # The per-row form: the dates of checked opportunities are dates already.
     return (day - _EPOCH_DAY).days
 
 
@@ -294,7 +317,7 @@ def opportunity_columns(items: list[Opportunity], pipeline: Pipeline) -> FrameCo
             old, new = _minor(a.old.amount, digits), _minor(a.new.amount, digits)
             amounts.append((row, to_micros(a.at), old, new))
         for d in o.close_date_history:
-            dates.append((row, to_micros(d.at), day_number(d.old), day_number(d.new)))
+            dates.append((row, to_micros(d.at), _days(d.old), _days(d.new)))
     owner, owners = _codes(o.owner for o in items)
     source, sources = _codes(o.source for o in items)
     segment, segments = _codes(o.segment for o in items)
@@ -306,7 +329,7 @@ def opportunity_columns(items: list[Opportunity], pipeline: Pipeline) -> FrameCo
         "amount": [_minor(o.amount.amount, o.amount.minor_units) for o in items],
         "currency": [currencies[o.amount.currency] for o in items],
         "currencies": tuple(currencies) or ("EUR",),
-        "close_day": [day_number(o.close_date) for o in items],
+        "close_day": [_days(o.close_date) for o in items],
         "probability": [
             -1 if o.probability is None else int(o.probability.scaleb(PROBABILITY_DIGITS))
             for o in items

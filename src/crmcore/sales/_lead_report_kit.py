@@ -12,6 +12,7 @@ import numpy as np
 
 from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
+from crmcore.kernel.validators import choice
 from crmcore.sales.lead_columns import LeadColumns
 
 __all__ = [
@@ -43,8 +44,7 @@ def checked_columns(value: object) -> LeadColumns:
 
 def lead_groups(columns: LeadColumns, by: str) -> tuple[Int64Array, tuple[str, ...]]:
     """Group code of each lead (the last code is "(none)"), and the labels."""
-    if by not in ("source", "channel", "owner"):
-        raise ValidationError("by", by, "must be 'source', 'channel' or 'owner'")
+    by = choice(by, "by", ("source", "channel", "owner"))
     codes = {"source": columns.source, "channel": columns.channel, "owner": columns.owner}[by]
     labels = {"source": columns.sources, "channel": columns.channels, "owner": columns.owners}[by]
     out = codes.astype(np.int64)

@@ -28,20 +28,18 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.columnar import STRING_DTYPE
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.ids import validate_id
+from crmcore.kernel.validators import instances_of
+from crmcore.sales._arrays import id_array, int_array
 from crmcore.sales._forest import cycle_from, roots_and_depths, subtree_mask, subtree_sums
-
-if TYPE_CHECKING:
-    from crmcore.sales.accounts import Account
+from crmcore.sales.accounts import Account
 
 __all__ = ["AccountHierarchy", "id_positions"]
 
@@ -54,8 +52,8 @@ def id_positions(vocabulary: npt.ArrayLike, wanted: npt.ArrayLike) -> Int64Array
         >>> id_positions(["b", "a", "c"], ["c", "x", "b"]).tolist()
         [2, -1, 0]
     """
-    table = np.asarray(vocabulary, dtype=STRING_DTYPE)
-    want = np.asarray(wanted, dtype=STRING_DTYPE)
+    table = id_array(vocabulary, "vocabulary")
+    want = id_array(wanted, "wanted")
     if not len(table):
         return np.full(len(want), -1, dtype=np.int64)
     order = np.argsort(table, kind="stable")
@@ -80,8 +78,9 @@ class AccountHierarchy:
     depth: Int64Array = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        parent = np.asarray(self.parent, dtype=np.int64)
-        n = len(self.ids)
+        ids = instances_of(self.ids, str, "ids")
+        parent = int_array(self.parent, "parent", what="account positions")
+        n = len(ids)
         if parent.shape != (n,) or (n and (parent.min() < -1 or parent.max() >= n)):
             raise ValidationError("parent", parent.shape, f"must be {n} positions in -1..{n - 1}")
         root, depth, stuck = roots_and_depths(parent)
@@ -91,6 +90,7 @@ class AccountHierarchy:
             raise ValidationError(
                 "parent_id", self.ids[first], f"the hierarchy has a cycle: {loop}"
             )
+        object.__setattr__(self, "ids", ids)
         object.__setattr__(self, "parent", read_only(parent))
         object.__setattr__(self, "root", read_only(root))
         object.__setattr__(self, "depth", read_only(depth))
@@ -119,7 +119,9 @@ class AccountHierarchy:
     @classmethod
     def from_accounts(cls, accounts: Iterable[Account]) -> AccountHierarchy:
         """From [`Account`][crmcore.sales.accounts.Account] s (every parent among them)."""
-        return cls.from_parents({a.id: a.parent_id for a in accounts})
+        return cls.from_parents(
+            {a.id: a.parent_id for a in instances_of(accounts, Account, "accounts")}
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,7 +136,7 @@ class AccountHierarchy:
 
     def positions(self, ids: npt.ArrayLike) -> Int64Array:
         """The positions of many ids at once (-1 where an id is not in the hierarchy)."""
-        return id_positions(self.ids, ids)
+        return id_positions(self.ids, id_array(ids, "ids"))
 
     def subtree_mask(self, account_id: str) -> BoolArray:
         """The accounts in the subtree of ``account_id`` (itself and all its descendants)."""
@@ -164,6 +166,8 @@ class AccountHierarchy:
         size, floats as floats.
         """
         array = np.asarray(values)
+        if array.dtype.kind not in "biufO":
+            raise ValidationError("values", array.dtype, "must be numbers")
         if array.shape != (len(self),):
             raise ValidationError(
                 "values", array.shape, f"must be one value per account ({len(self)})"
@@ -179,7 +183,24 @@ class AccountHierarchy:
 
     def lift_pairs(self, accounts: Int64Array, items: Int64Array) -> tuple[Int64Array, Int64Array]:
         """Pairs (account, item) extended to every ancestor, each pair once: what a subtree holds
-        when an item (a customer) may sit at several of its accounts."""
+        when an item (a customer) may sit at several of its accounts.
+
+        Raises:
+            ValidationError: ``accounts`` are not positions of this hierarchy, or ``items`` not
+                one non-negative integer per account.
+        """
+        accounts = int_array(accounts, "accounts", what="account positions")
+        items = int_array(items, "items", what="non-negative integers")
+        if items.shape != accounts.shape:
+            raise ValidationError("items", items.shape, f"must be one per account {accounts.shape}")
+        if len(accounts) and (int(accounts.min()) < 0 or int(accounts.max()) >= len(self)):
+            raise ValidationError(
+                "accounts", int(accounts.min()), f"must lie in 0..{len(self) - 1}"
+            )
+        if len(items) and int(items.min()) < 0:
+            raise ValidationError("items", int(items.min()), "must not be negative")
+        if len(items) and (int(items.max()) + 1) * len(self) >= 2**63:
+            raise ValidationError("items", int(items.max()), "times the accounts must fit in int64")
         all_accounts, all_items = [accounts], [items]
         current, current_items = accounts, items
         while len(current):

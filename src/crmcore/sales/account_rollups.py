@@ -56,6 +56,7 @@ from crmcore.kernel.errors import MissingDependencyError, NotFoundError, Validat
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.money import minor_units
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import boolean, instance_of, instances_of, number
 from crmcore.lifecycle.states import LifecycleState
 from crmcore.sales._exact import PROBABILITY_DIGITS, exact_money, group_sums, weighted_group_sums
 from crmcore.sales.account_hierarchy import AccountHierarchy, id_positions
@@ -129,6 +130,7 @@ class HealthPolicy:
         """``"healthy"``, ``"watch"`` or ``"at_risk"`` (``None`` without a score)."""
         if health is None:
             return None
+        health = number(health, "health")
         if health >= self.healthy_from:
             return "healthy"
         return "watch" if health >= self.watch_from else "at_risk"
@@ -158,7 +160,7 @@ class AccountRollups:
 
     def row(self, account_id: str) -> dict[str, object]:
         """One account's rollups as plain values (money as exact decimal text)."""
-        if account_id not in self.ids:
+        if instance_of(account_id, str, "account_id", "an account id") not in self.ids:
             raise NotFoundError("account", account_id)
         i = self.ids.index(account_id)
         health = json_number(self.health[i])
@@ -259,11 +261,9 @@ def account_rollups(
     pipeline is empty, without ``lifecycle`` and ``nps`` health is unknown. ``nps`` maps
     customers to their latest answer (0-10).
     """
-    items = list(accounts)
-    for i, item in enumerate(items):
-        if not isinstance(item, Account):
-            raise ValidationError(f"accounts[{i}]", item, "must be an Account")
-    rule = policy if policy is not None else HealthPolicy()
+    items = list(instances_of(accounts, Account, "accounts"))
+    include_children = boolean(include_children, "include_children")
+    rule = HealthPolicy() if policy is None else instance_of(policy, HealthPolicy, "policy")
     t = to_micros(as_of, "as_of")
     hierarchy = AccountHierarchy.from_accounts(items)
     n = len(items)

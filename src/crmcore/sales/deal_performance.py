@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import attrs
 import numpy as np
@@ -47,6 +47,7 @@ from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.money import Money, minor_units
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import choice, instance_of
 from crmcore.sales._exact import divide_half_even, exact_money, group_sums
 from crmcore.sales._reports import money_text
 from crmcore.sales.exchange_rates import ExchangeRates
@@ -129,6 +130,7 @@ class DealPerformance:
 
     def group(self, name: str) -> GroupPerformance:
         """The line of group ``name`` (a group without closed deals: all zeros)."""
+        instance_of(name, str, "name", "a group name")
         for line in self.groups:
             if line.group == name:
                 return line
@@ -204,6 +206,8 @@ def deal_performance(
     lost then, closed at its latest move up to ``end``, with its amount then. Mixed currencies
     need ``rates``.
     """
+    if by is not None:
+        by = choice(by, "by", get_args(GroupBy))
     frame = as_frame(data, pipeline)
     t1 = to_micros(end, "end")
     t0 = None if start is None else to_micros(start, "start")

@@ -43,6 +43,7 @@ from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.money import Money, minor_units
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import boolean
 from crmcore.sales._exact import exact_money
 from crmcore.sales._reports import money_text
 from crmcore.sales.exchange_rates import ExchangeRates
@@ -233,6 +234,7 @@ def slipped_deals(
     """Open deals whose close date was pushed later at least ``min_slips`` times up to ``as_of``
     (counting pushes after ``since`` only, if given); with ``include_overdue``, also those whose
     close date (as of ``as_of``) is before ``as_of``'s day."""
+    include_overdue = boolean(include_overdue, "include_overdue")
     frame = as_frame(data, pipeline)
     t = to_micros(as_of, "as_of")
     least = _days(min_slips, "min_slips")

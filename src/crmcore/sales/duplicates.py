@@ -55,6 +55,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent, Outcome
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import instance_of
 from crmcore.sales.activities import Activity
 from crmcore.sales.lead_events import LeadActivityCancelled, LeadsMerged
 from crmcore.sales.lead_history import MergedLead
@@ -125,7 +126,8 @@ def choose_survivor(first: Lead, second: Lead) -> Lead:
     to a known customer; the further status (qualified, working, nurturing, new, disqualified);
     more activities; the older lead; the smaller id.
     """
-    return min((first, second), key=_survivor_key)
+    pair = (instance_of(first, Lead, "first"), instance_of(second, Lead, "second"))
+    return min(pair, key=_survivor_key)
 
 
 @attrs.frozen
@@ -363,7 +365,7 @@ def merge_leads(
         raise ValidationError("second", second.id, "is the same lead as the first")
     if survivor is None:
         keep = choose_survivor(first, second)
-    elif survivor in (first.id, second.id):
+    elif instance_of(survivor, str, "survivor", "a lead id") in (first.id, second.id):
         keep = first if survivor == first.id else second
     else:
         raise ValidationError("survivor", survivor, f"must be {first.id!r} or {second.id!r}")

@@ -28,6 +28,7 @@ from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.money import Money, currency_code, minor_units, to_decimal
+from crmcore.sales._arrays import int_array
 from crmcore.sales._exact import divide_half_even
 
 __all__ = ["ExchangeRates"]
@@ -88,7 +89,7 @@ class ExchangeRates:
         [`convert()`][crmcore.sales.exchange_rates.ExchangeRates.convert] amount by amount.
         """
         code = currency_code(currency)
-        values = np.asarray(units, dtype=np.int64)
+        values = int_array(units, "units", what="amounts in minor units")
         if code == self.currency:
             return values
         scale = Decimal(10) ** (minor_units(self.currency) - minor_units(code))

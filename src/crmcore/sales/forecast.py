@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import attrs
 import numpy as np
@@ -57,6 +57,7 @@ from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.money import Money, minor_units
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import boolean, choice, instance_of, integer, mapping_of
 from crmcore.sales._exact import PROBABILITY_DIGITS, exact_money, group_sums
 from crmcore.sales._reports import money_text, optional_money_text
 from crmcore.sales.exchange_rates import ExchangeRates
@@ -93,11 +94,8 @@ _OMITTED: Final = ForecastCategory.OMITTED.code
 
 
 def _period_kind(value: object) -> ForecastPeriodKind:
-    if value == "month":
-        return "month"
-    if value == "quarter":
-        return "quarter"
-    raise ValidationError("period", value, "must be 'month' or 'quarter'")
+    kind: ForecastPeriodKind = choice(value, "period", get_args(ForecastPeriodKind))
+    return kind
 
 
 def period_bounds(
@@ -109,9 +107,18 @@ def period_bounds(
     Examples:
         >>> [p[0] for p in period_bounds(date(2026, 11, 3), "quarter", 3)]
         ['2026-Q4', '2027-Q1', '2027-Q2']
+
+    Raises:
+        ValidationError: ``day`` is not a date, ``period`` not a period kind, ``count`` not a
+            non-negative integer, or the periods end after the year 9999.
     """
+    if not isinstance(day, date):
+        raise ValidationError("day", day, "must be a date")
     months = _MONTHS[_period_kind(period)]
+    count = integer(count, "count", low=0)
     index = (day.year * 12 + day.month - 1) // months * months
+    if (index + count * months) // 12 > date.max.year:
+        raise ValidationError("day", day, f"{count} periods from it end after the year 9999")
     out = []
     for k in range(count):
         first = index + k * months
@@ -214,6 +221,7 @@ class PipelineForecast:
 
     def line(self, label: str) -> ForecastLine:
         """The line of the period ``label`` (``"2026-Q2"``, ``"2026-05"``) or ``"total"``."""
+        instance_of(label, str, "label", "a period label")
         for line in (*self.periods, self.total):
             if line.label == label:
                 return line
@@ -320,6 +328,9 @@ def pipeline_forecast(
     kind = _period_kind(period)
     if isinstance(periods, bool) or not isinstance(periods, int) or not 1 <= periods <= 60:
         raise ValidationError("periods", periods, "must be a whole number in 1..60")
+    include_overdue = boolean(include_overdue, "include_overdue")
+    if quotas is not None:
+        mapping_of(quotas, "quotas", str, Money)
     frame = as_frame(data, pipeline)
     t = to_micros(as_of, "as_of")
     currency, _ = frame.report_currency(rates)

@@ -42,6 +42,8 @@ import numpy.typing as npt
 
 from crmcore.kernel.arrays import Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import integer
+from crmcore.sales._arrays import int_array
 from crmcore.sales._exact import PROBABILITY_SCALE, group_sums, weighted_group_sums
 
 __all__ = [
@@ -64,6 +66,7 @@ _DOMINANCE: Final = 0.01
 DistributionMethod = Literal["exact", "monte_carlo", "hybrid", "normal"]
 """How a distribution was computed."""
 _MAX_CELLS: Final = 5_000_000
+_MAX_SIMULATIONS: Final = 10_000_000  # one int64 draw sum per simulation: 80 MB
 _CHUNK_ELEMENTS: Final = 4_000_000
 _TOLERANCE: Final = 1e-12  # float rounding of a CDF that should reach q exactly
 
@@ -112,9 +115,9 @@ class OutcomeDistribution:
 
 
 def _checked(amounts: npt.ArrayLike, units: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
-    a = np.asarray(amounts, dtype=np.int64)
-    u = np.asarray(units, dtype=np.int64)
-    if a.ndim != 1 or u.shape != a.shape:
+    a = int_array(amounts, "amounts", what="amounts in minor units")
+    u = int_array(units, "units", what="probabilities in millionths")
+    if u.shape != a.shape:
         raise ValidationError("units", u.shape, f"must be one probability per amount ({a.shape})")
     if len(a) and a.min() < 0:
         raise ValidationError("amounts", int(a.min()), "must not be negative")
@@ -140,8 +143,10 @@ def bernoulli_sum(
     dominates the variance; else the normal approximation.
     """
     a, u = _checked(amounts, units)
-    if isinstance(simulations, bool) or not isinstance(simulations, int) or simulations < 100:
-        raise ValidationError("simulations", simulations, "must be a whole number of at least 100")
+    exact_limit = integer(exact_limit, "exact_limit", low=0)
+    simulations = integer(simulations, "simulations", low=100, high=_MAX_SIMULATIONS)
+    seed = integer(seed, "seed", low=0)
+    simulation_limit = integer(simulation_limit, "simulation_limit", low=0)
     keys = np.zeros(len(a), dtype=np.intp)
     mean = Fraction(weighted_group_sums(keys, a, u, 1)[0], PROBABILITY_SCALE)
     uncertain = (u > 0) & (u < PROBABILITY_SCALE) & (a > 0)

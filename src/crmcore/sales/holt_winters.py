@@ -49,13 +49,15 @@ Examples:
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import attrs
 import numpy as np
 
 from crmcore.kernel.arrays import Float64Array
-from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.errors import ModelFitError, ValidationError
+from crmcore.kernel.validators import boolean, choice, integer
+from crmcore.sales._arrays import float_array
 
 __all__ = ["HoltWintersFit", "Seasonality", "fit_holt_winters", "seasonal_naive"]
 
@@ -67,18 +69,14 @@ _BETAS: Final = np.array([0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5])
 _GAMMAS: Final = np.round(np.arange(0.0, 0.951, 0.05), 2)
 _PHIS: Final = np.array([0.85, 0.9, 0.95, 0.98])
 _INIT_PASSES: Final = 8
+_MAX_HORIZON: Final = 10_000  # periods ahead: a longer horizon is a mistake, not a forecast
 
 
 def _series(y: object, m: int, seasonality: str) -> Float64Array:
-    values = np.asarray(y, dtype=np.float64)
-    if values.ndim != 1 or not np.isfinite(values).all():
-        raise ValidationError("y", y, "must be a one-dimensional series of finite numbers")
+    values = float_array(y, "y")
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ValidationError("season_length", m, "must be a whole number of periods (>= 1)")
-    if seasonality not in ("additive", "multiplicative", "none"):
-        raise ValidationError(
-            "seasonality", seasonality, "must be 'additive', 'multiplicative' or 'none'"
-        )
+    choice(seasonality, "seasonality", get_args(Seasonality))
     if seasonality == "multiplicative" and len(values) and values.min() <= 0:
         raise ValidationError(
             "seasonality", seasonality, "needs a positive value in every period (use additive)"
@@ -89,6 +87,7 @@ def _series(y: object, m: int, seasonality: str) -> Float64Array:
 def seasonal_naive(y: object, m: int, h: int) -> Float64Array:
     """The next ``h`` values repeating the last season of ``y`` (FPP3 §5.2)."""
     values = _series(y, m, "none")
+    h = integer(h, "h", low=0, high=_MAX_HORIZON)
     if len(values) < m:
         raise ValidationError("y", len(values), f"needs at least one season ({m} periods)")
     k = (np.arange(1, h + 1) - 1) // m
@@ -123,8 +122,7 @@ class HoltWintersFit:
 
     def forecast(self, h: int) -> Float64Array:
         """Point forecasts for the next ``h`` periods."""
-        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-            raise ValidationError("horizon", h, "must be a whole number of periods (>= 1)")
+        h = integer(h, "horizon", low=1, high=_MAX_HORIZON)
         trend = self.level + self._phi_sums(h) * self.trend
         if self.seasonality == "none":
             return trend
@@ -237,11 +235,16 @@ def fit_holt_winters(
         raise ValidationError(
             "y", len(values), f"needs at least {needed} periods for {seasonality} Holt-Winters"
         )
-    params = _grid(seasonality, damped)
-    level, trend, season, errors = _smooth(values, m, seasonality, params)
-    sse = np.sum(errors**2, axis=0)
+    params = _grid(seasonality, boolean(damped, "damped"))
+    # Some candidates of the grid diverge on some series (a large trend weight on a long run of
+    # zeros, say): their errors overflow to inf or NaN and they are simply not chosen.
+    with np.errstate(over="ignore", invalid="ignore"):
+        level, trend, season, errors = _smooth(values, m, seasonality, params)
+        sse = np.sum(errors**2, axis=0)
     sse[~np.isfinite(sse)] = np.inf
     best = int(np.argmin(sse))
+    if not np.isfinite(sse[best]):
+        raise ModelFitError("Holt-Winters", "every smoothing candidate diverges on this series")
     alpha, beta, gamma, phi = (float(p[best]) for p in params)
     return HoltWintersFit(
         seasonality=seasonality,

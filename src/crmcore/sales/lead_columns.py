@@ -45,6 +45,7 @@ from crmcore.customers.records import MarketingChannel
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int32Array, Int64Array, read_only
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice, instances_of
 from crmcore.sales.activities import ActivityKind, ActivityOutcome
 from crmcore.sales.lead_machine import LeadStatus, LeadTrigger
 from crmcore.sales.leads import Lead
@@ -101,7 +102,9 @@ def lead_record(lead: Lead) -> dict[str, object]:
 def lead_frame(leads: Iterable[Lead]) -> CustomerFrame:
     """A [`CustomerFrame`][crmcore.columnar.frame.CustomerFrame] with one row per lead
     ([`lead_record()`][crmcore.sales.lead_columns.lead_record]); lead ids must be unique."""
-    return CustomerFrame.from_records(lead_record(lead) for lead in leads)
+    return CustomerFrame.from_records(
+        lead_record(lead) for lead in instances_of(leads, Lead, "leads")
+    )
 
 
 def code_of(labels: Sequence[str], label: str) -> int:
@@ -260,6 +263,7 @@ class LeadColumns:
 
     def reached_by(self, status: LeadStatus, when: datetime) -> BoolArray:
         """Whether each lead had entered ``status`` at or before ``when`` (ever, by then)."""
+        status = choice(status, "status", LeadStatus)
         t = to_micros(when, "when")
         code = STATUSES.index(status)
         entered = (self.change_to == code) & (self.change_from != code) & (self.change_at <= t)
@@ -271,6 +275,7 @@ class LeadColumns:
     def first_entered(self, status: LeadStatus, when: datetime) -> Int64Array:
         """When each lead first entered ``status``, at or before ``when`` (``NONE``: not by
         then)."""
+        status = choice(status, "status", LeadStatus)
         t = to_micros(when, "when")
         code = STATUSES.index(status)
         entered = (self.change_to == code) & (self.change_from != code) & (self.change_at <= t)

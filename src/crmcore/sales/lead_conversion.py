@@ -45,7 +45,7 @@ from crmcore.customers.customer import Customer
 from crmcore.customers.profile import Geography
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
-from crmcore.kernel.ids import CustomerId
+from crmcore.kernel.ids import CustomerId, validate_id
 from crmcore.sales.lead_machine import MACHINE, LeadTrigger
 from crmcore.sales.leads import Lead
 
@@ -116,6 +116,9 @@ def convert_lead(
     if not isinstance(lead, Lead):
         raise ValidationError("lead", lead, "must be a Lead")
     MACHINE.triggered(lead.status, LeadTrigger.CONVERT)  # not qualified: refused first
+    customer_id = None if customer_id is None else validate_id(customer_id, "customer_id")
+    if new_customer_id is not None:
+        new_customer_id = validate_id(new_customer_id, "new_customer_id")
     if lead.customer_id is not None and new_customer_id is not None:
         raise ValidationError(
             "new_customer_id",

@@ -16,6 +16,7 @@ import attrs
 
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.events import DomainEvent, event_type
+from crmcore.kernel.validators import boolean, instance_of
 from crmcore.sales.activities import Activity, ActivityKind, ActivityOutcome
 from crmcore.sales.lead_history import LeadChange
 from crmcore.sales.lead_machine import LeadStatus, LeadTrigger
@@ -167,6 +168,7 @@ class LeadRedacted(DomainEvent):
 
 def activity_scheduled(lead_id: str, activity: Activity) -> LeadActivityScheduled:
     """The ``lead.activity_scheduled`` event of ``activity`` added to lead ``lead_id``."""
+    instance_of(activity, Activity, "activity")
     return LeadActivityScheduled(
         aggregate_id=lead_id,
         occurred_at=activity.created_at,
@@ -181,6 +183,8 @@ def activity_completed(
     lead_id: str, activity: Activity, *, first_touch: bool
 ) -> LeadActivityCompleted:
     """The ``lead.activity_completed`` event of a completed ``activity`` of lead ``lead_id``."""
+    instance_of(activity, Activity, "activity")
+    first_touch = boolean(first_touch, "first_touch")
     if activity.completed_at is None or activity.outcome is None:
         raise ValidationError("activity", activity.id, "is not completed")
     return LeadActivityCompleted(
@@ -198,6 +202,7 @@ def status_events(
     lead_id: str, change: LeadChange, *, previous_owner: str | None, customer_id: str | None
 ) -> tuple[DomainEvent, ...]:
     """The event of a status ``change`` of lead ``lead_id``: assigned, or status changed."""
+    instance_of(change, LeadChange, "change")
     if change.trigger is LeadTrigger.ASSIGN:
         assigned = LeadAssigned(
             aggregate_id=lead_id, occurred_at=change.at, owner=change.owner, previous=previous_owner

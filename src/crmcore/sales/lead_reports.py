@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import attrs
 import numpy as np
 
+from crmcore.kernel import validators
 from crmcore.kernel.arrays import BoolArray, Int64Array
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
@@ -172,6 +173,8 @@ def overdue_follow_ups(
     t = to_micros(as_of, "as_of")
     if isinstance(top, bool) or not isinstance(top, int) or top < 0:
         raise ValidationError("top", top, "must be a non-negative whole number")
+    open_leads_only = validators.boolean(open_leads_only, "open_leads_only")
+    by = validators.choice(by, "by", ("owner", "kind", "source"))
     lead = cols.activity_lead
     open_now = (
         (cols.activity_created <= t)

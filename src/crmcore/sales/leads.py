@@ -170,8 +170,8 @@ class Lead:
             contact=Contact() if contact is None else contact,
             country=country,
             customer_id=customer_id,
-            tags=frozenset(tags) if not isinstance(tags, str) else tags,
-            attributes=attributes or {},
+            tags=tags,
+            attributes={} if attributes is None else attributes,
             notes=notes,
         )
         created = ev.LeadCreated(
@@ -253,6 +253,7 @@ class Lead:
     def activity(self, activity_id: str) -> Activity:
         """The activity with this id; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
         none."""
+        validate_id(activity_id, "activity_id")
         for activity in self.activities:
             if activity.id == activity_id:
                 return activity
@@ -410,6 +411,7 @@ class Lead:
             ValidationError: a bad id, or a customer other than the one the lead is linked to.
         """
         MACHINE.triggered(self.status, LeadTrigger.CONVERT)
+        validators.boolean(new_customer, "new_customer")
         who = self._linkable(customer_id)
         opportunity = validate_id(opportunity_id, "opportunity_id")
         outcome = self._move(
@@ -421,7 +423,7 @@ class Lead:
             occurred_at=lead.last_changed_at,
             customer_id=who,
             opportunity_id=opportunity,
-            new_customer=bool(new_customer),
+            new_customer=new_customer,
             source=lead.source,
             owner=lead.owner,
         )
@@ -482,8 +484,6 @@ class Lead:
             "notes": notes,
         }
         changes: dict[str, Any] = {k: v for k, v in given.items() if v is not f.KEEP}
-        if "tags" in changes and not isinstance(changes["tags"], str):
-            changes["tags"] = frozenset(changes["tags"])
         lead = attrs.evolve(self, **changes)
         fields = tuple(k for k in changes if getattr(lead, k) != getattr(self, k))
         if not fields:

@@ -38,6 +38,8 @@ import numpy as np
 from crmcore.kernel.arrays import BoolArray, Float64Array
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import integer
+from crmcore.sales._arrays import float_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,13 +52,14 @@ __all__ = [
     "evaluate",
     "roc_auc",
 ]
+_MAX_BINS = 10_000  # reliability bins: more than any table can show
 
 
 def _inputs(won: object, probability: object) -> tuple[BoolArray, Float64Array]:
     y = np.asarray(won)
-    p = np.asarray(probability, dtype=np.float64)
     if y.dtype != np.bool_ or y.ndim != 1:
         raise ValidationError("won", y.dtype, "must be a one-dimensional bool array")
+    p = float_array(probability, "probability", what="probabilities in [0, 1]")
     if p.shape != y.shape:
         raise ValidationError("probability", p.shape, f"must have one value per lead {y.shape}")
     if not len(y):
@@ -188,8 +191,7 @@ def evaluate(won: object, probability: object, *, bins: int = 10) -> ModelEvalua
     The AUC is ``None`` when only one class is present.
     """
     y, p = _inputs(won, probability)
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
-        raise ValidationError("bins", bins, "must be a whole number of at least 2")
+    bins = integer(bins, "bins", low=2, high=_MAX_BINS)
     n, positives = len(y), int(y.sum())
     auc = roc_auc(y, p) if 0 < positives < n else None
     clipped = np.clip(p, 1e-15, 1 - 1e-15)

@@ -31,6 +31,7 @@ from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.machine import parse_member
 from crmcore.kernel.money import Money, to_decimal
+from crmcore.kernel.validators import instances_of
 from crmcore.sales.pipeline_machine import PipelineMove
 
 __all__ = [
@@ -210,7 +211,7 @@ def line_items_total(items: tuple[LineItem, ...], currency: str) -> Money:
     currency.
     """
     total = Money.zero(currency)
-    for i, item in enumerate(items):
+    for i, item in enumerate(instances_of(items, LineItem, "items")):
         if item.unit_price.currency != currency:
             raise ValidationError(
                 f"line_items[{i}].unit_price", item.unit_price, f"must be in {currency}"

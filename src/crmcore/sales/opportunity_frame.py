@@ -55,6 +55,8 @@ from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int16Array, In
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, MissingDependencyError, ValidationError
 from crmcore.kernel.money import minor_units
+from crmcore.kernel.validators import choice, instances_of
+from crmcore.sales._arrays import int_array
 from crmcore.sales._frame_checks import (
     MOVE_CODES,
     checked_columns,
@@ -122,6 +124,18 @@ def _last_per_row(rows: Int64Array, n: int) -> Int64Array:
     return _last_at_or_before(rows, np.zeros(len(rows), dtype=np.int64), 0, n)
 
 
+def _kept(row: Int64Array, keep: object, new_rows: object) -> tuple[BoolArray, Int64Array]:
+    """``keep`` checked (one bool per entry) and the kept entries' rows renumbered."""
+    mask = np.asarray(keep)
+    if mask.dtype != np.bool_ or mask.shape != row.shape:
+        raise ValidationError("keep", mask.shape, f"must be one bool per entry ({len(row)})")
+    renumber = int_array(new_rows, "new_rows", what="row numbers")
+    kept = row[mask]
+    if len(kept) and int(kept.max()) >= len(renumber):
+        raise ValidationError("new_rows", len(renumber), "must give every kept row a number")
+    return mask, read_only(renumber[kept])
+
+
 @attrs.frozen(eq=False)
 class StageMoves:
     """The stage moves of a frame, sorted by (row, time): ``row``, ``at`` (UTC microseconds),
@@ -139,8 +153,9 @@ class StageMoves:
 
     def take(self, keep: BoolArray, new_rows: Int64Array) -> StageMoves:
         """The entries where ``keep``, with rows renumbered by ``new_rows``."""
+        keep, rows = _kept(self.row, keep, new_rows)
         return StageMoves(
-            read_only(new_rows[self.row[keep]]),
+            rows,
             read_only(self.at[keep]),
             read_only(self.from_code[keep]),
             read_only(self.to_code[keep]),
@@ -163,8 +178,9 @@ class Revisions:
 
     def take(self, keep: BoolArray, new_rows: Int64Array) -> Revisions:
         """The entries where ``keep``, with rows renumbered by ``new_rows``."""
+        keep, rows = _kept(self.row, keep, new_rows)
         return Revisions(
-            read_only(new_rows[self.row[keep]]),
+            rows,
             read_only(self.at[keep]),
             read_only(self.old[keep]),
             read_only(self.new[keep]),
@@ -401,6 +417,7 @@ class OpportunityFrame:
     def labels(self, by: str) -> tuple[Int64Array, tuple[str, ...]]:
         """The codes and vocabulary of a grouping column: ``"owner"``, ``"source"``,
         ``"segment"``, ``"account"`` or ``"stage"`` (-1 codes: none given)."""
+        by = choice(by, "by", ("owner", "source", "segment", "account", "stage"))
         if by == "stage":
             return self.stage.astype(np.int64), self.pipeline.keys
         columns = {
@@ -409,8 +426,6 @@ class OpportunityFrame:
             "segment": (self.segment, self.segments),
             "account": (self.account, self.accounts),
         }
-        if by not in columns:
-            raise ValidationError("by", by, "must be owner, source, segment, account or stage")
         return columns[by]
 
     def to_pandas(self) -> pd.DataFrame:
@@ -453,10 +468,8 @@ class OpportunityFrame:
         """The frame of ``opportunities``, all of ``pipeline`` (each is checked against it)."""
         if not isinstance(pipeline, Pipeline):
             raise ValidationError("pipeline", pipeline, "must be a Pipeline")
-        items = list(opportunities)
+        items = list(instances_of(opportunities, Opportunity, "opportunities"))
         for i, item in enumerate(items):
-            if not isinstance(item, Opportunity):
-                raise ValidationError(f"opportunities[{i}]", item, "must be an Opportunity")
             if item.pipeline_id != pipeline.id:
                 raise ValidationError(
                     f"opportunities[{i}].pipeline_id", item.pipeline_id, f"must be {pipeline.id!r}"

@@ -45,7 +45,9 @@ from typing import Final, cast
 
 import attrs
 
+from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.machine import Guard, Machine
+from crmcore.kernel.validators import boolean, choice, instance_of, instances_of, text
 from crmcore.sales.pipeline_stages import PipelineStage, StageKind, StageRequirement
 
 __all__ = [
@@ -115,7 +117,7 @@ _NEEDS: Final = {
 
 def entry_problems(context: MoveContext) -> tuple[str, ...]:
     """What the opportunity lacks to enter ``context.stage`` (empty: nothing)."""
-    stage = context.stage
+    stage = instance_of(context, MoveContext, "context").stage
     if stage is None:
         return ()
     have = {
@@ -160,6 +162,7 @@ class PipelineTransition:
 
 
 # The functional API builds the enum from data; typed as the factory it is here.
+_NAME_LIMIT: Final = 200
 _StrEnumFactory = cast(Callable[[str, list[tuple[str, str]]], type[enum.StrEnum]], enum.StrEnum)
 
 
@@ -181,6 +184,12 @@ class PipelineMachine(Machine[enum.StrEnum, enum.StrEnum, PipelineTransition, Mo
         final: Sequence[enum.StrEnum],
         require_lost_reason: bool,
     ) -> None:
+        if not (isinstance(states, type) and issubclass(states, enum.StrEnum)) or not len(states):
+            raise ValidationError("states", states, "must be a StrEnum with one member per stage")
+        stages = instances_of(stages, PipelineStage, "stages")
+        if len(stages) != len(states):
+            raise ValidationError("stages", len(stages), f"must be one per state ({len(states)})")
+        require_lost_reason = boolean(require_lost_reason, "require_lost_reason")
         super().__init__(
             name,
             states,
@@ -195,7 +204,12 @@ class PipelineMachine(Machine[enum.StrEnum, enum.StrEnum, PipelineTransition, Mo
 
     def stage_of(self, key: str) -> enum.StrEnum:
         """The state member of stage ``key`` (a valid key of the pipeline)."""
-        return self.states(key)
+        if isinstance(key, str):
+            try:
+                return self.states(key)  # the enum's own lookup by value: a dict access
+            except ValueError:
+                pass
+        return choice(key, "key", self.states)  # a member passes; anything else is refused
 
     def row_between(self, source: str, target: str, context: MoveContext) -> PipelineTransition:
         """The row from stage ``source`` to stage ``target`` given the opportunity's facts.
@@ -203,6 +217,7 @@ class PipelineMachine(Machine[enum.StrEnum, enum.StrEnum, PipelineTransition, Mo
         Raises [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] when the
         table has no such move, or the target's entry rules refuse (naming what is missing).
         """
+        instance_of(context, MoveContext, "context")
         code = self.state_code(self.stage_of(target))
         full = attrs.evolve(
             context, stage=self.stages[code], require_lost_reason=self.require_lost_reason
@@ -229,6 +244,16 @@ def build_machine(
     require_lost_reason: bool,
 ) -> PipelineMachine:
     """The table of a pipeline with these ``stages`` (in order) and flags, on the kernel."""
+    name = text(name, "name", limit=_NAME_LIMIT)
+    stages = instances_of(stages, PipelineStage, "stages")
+    if not stages:
+        raise ValidationError("stages", stages, "must hold at least one stage")
+    if len({s.key for s in stages}) != len(stages):
+        raise ValidationError("stages", [s.key for s in stages], "must have distinct keys")
+    allow_backward = boolean(allow_backward, "allow_backward")
+    allow_skip = boolean(allow_skip, "allow_skip")
+    allow_reopen = boolean(allow_reopen, "allow_reopen")
+    require_lost_reason = boolean(require_lost_reason, "require_lost_reason")
     states = _StrEnumFactory(f"{name}_stages", [(s.key.upper(), s.key) for s in stages])
     member = dict(zip((s.key for s in stages), states, strict=True))
     opened = [s for s in stages if s.kind is StageKind.OPEN]

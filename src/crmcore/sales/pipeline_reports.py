@@ -53,6 +53,7 @@ from crmcore.kernel.clock import DAY_US, from_micros, to_micros
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import instance_of
 from crmcore.sales._exact import group_sums
 from crmcore.sales.deal_performance import GroupPerformance, deal_performance
 from crmcore.sales.exchange_rates import ExchangeRates
@@ -139,6 +140,7 @@ class PipelineReport:
 
     def stage(self, key: str) -> tuple[ConversionLine, VelocityLine]:
         """The conversion and velocity lines of open stage ``key``."""
+        instance_of(key, str, "key", "a stage key")
         for conversion, velocity in zip(self.conversion, self.velocity, strict=True):
             if conversion.stage == key:
                 return conversion, velocity

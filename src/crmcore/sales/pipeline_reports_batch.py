@@ -25,6 +25,7 @@ import numpy.typing as npt
 from crmcore.kernel.arrays import Float64Array, Int64Array
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instance_of
 from crmcore.sales._exact import group_sums, units_from_floats, weighted_group_sums
 from crmcore.sales.opportunities import Opportunity
 from crmcore.sales.opportunity_frame import NO_PROBABILITY, OpportunityFrame
@@ -51,6 +52,8 @@ def as_frame(
     data: OpportunityFrame | Iterable[Opportunity], pipeline: Pipeline | None = None
 ) -> OpportunityFrame:
     """``data`` as a frame: a frame as it is, or opportunities of ``pipeline`` made into one."""
+    if pipeline is not None:
+        instance_of(pipeline, Pipeline, "pipeline")
     if isinstance(data, OpportunityFrame):
         if pipeline is not None and pipeline != data.pipeline:
             raise ValidationError("pipeline", pipeline.id, "is not the frame's pipeline")

@@ -48,6 +48,7 @@ import numpy as np
 from crmcore.kernel.arrays import BoolArray, Float64Array, read_only
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.reports import html_table, records_frame
+from crmcore.kernel.validators import integer, items_of, number
 from crmcore.sales.lead_columns import STATUSES, LeadColumns
 from crmcore.sales.lead_machine import LeadStatus
 from crmcore.sales.predictive_features import (
@@ -55,6 +56,7 @@ from crmcore.sales.predictive_features import (
     Feature,
     FeatureColumn,
     FeatureData,
+    NumericFeature,
     learn_features,
     read_column,
     value_of,
@@ -73,6 +75,7 @@ __all__ = [
 ]
 
 _MAX_ITER: Final = 100
+_ITER_LIMIT: Final = 100_000  # Newton steps: convergence takes tens; more is a runaway loop
 
 
 def sigmoid(log_odds: Float64Array) -> Float64Array:
@@ -117,6 +120,7 @@ class PredictionExplanation:
 
     def strongest(self, n: int = 3) -> tuple[FeatureContribution, ...]:
         """The ``n`` contributions largest in size."""
+        n = integer(n, "n", low=0)
         return tuple(sorted(self.contributions, key=lambda c: -abs(c.log_odds))[:n])
 
     def to_dict(self) -> dict[str, object]:
@@ -196,6 +200,12 @@ class NaiveBayesModel:
     won: int
     lost: int
 
+    def __attrs_post_init__(self) -> None:
+        features = _features_of(self.features)
+        sizes = [feature.size for feature in features]
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "tables", _tables_of(self.tables, "tables", sizes))
+
     @classmethod
     def fit(
         cls,
@@ -213,7 +223,8 @@ class NaiveBayesModel:
         ``alpha`` is the Laplace smoothing added to every count (> 0); numeric features are cut
         into ``bins`` quantile bins; text features keep at most ``max_levels`` levels.
         """
-        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha > 0:
+        alpha = number(alpha, "alpha")
+        if not alpha > 0:
             raise ValidationError("alpha", alpha, "must be a number greater than 0")
         learned, columns = learn_features(
             data, features, bins=bins, max_levels=max_levels, min_count=min_count
@@ -262,6 +273,28 @@ class NaiveBayesModel:
         return self.explain(record).probability
 
 
+def _features_of(values: object) -> tuple[Feature, ...]:
+    found = items_of(values, "features", "features")
+    for i, feature in enumerate(found):
+        if not isinstance(feature, CategoricalFeature | NumericFeature):
+            raise ValidationError(f"features[{i}]", feature, "must be a learned feature")
+    return found  # type: ignore[return-value]  # every item checked above
+
+
+def _tables_of(values: object, field: str, sizes: list[int]) -> tuple[tuple[float, ...], ...]:
+    """One row of finite numbers per feature, as long as that feature's codes."""
+    rows = items_of(values, field, "rows of numbers")
+    if len(rows) != len(sizes):
+        raise ValidationError(field, len(rows), f"must be one row per feature ({len(sizes)})")
+    out = []
+    for i, (row, size) in enumerate(zip(rows, sizes, strict=True)):
+        numbers = tuple(number(x, f"{field}[{i}]") for x in items_of(row, f"{field}[{i}]"))
+        if len(numbers) != size:
+            raise ValidationError(f"{field}[{i}]", len(numbers), f"must hold {size} numbers")
+        out.append(numbers)
+    return tuple(out)
+
+
 def _design(
     features: Sequence[Feature], columns: Sequence[FeatureColumn], n: int
 ) -> tuple[Float64Array, list[tuple[int, int]]]:
@@ -297,6 +330,14 @@ class LogisticModel:
     l2: float
     iterations: int
 
+    def __attrs_post_init__(self) -> None:
+        features = _features_of(self.features)
+        sizes = [f.size if isinstance(f, CategoricalFeature) else 2 for f in features]
+        object.__setattr__(self, "features", features)
+        object.__setattr__(
+            self, "coefficients", _tables_of(self.coefficients, "coefficients", sizes)
+        )
+
     @classmethod
     def fit(
         cls,
@@ -315,8 +356,9 @@ class LogisticModel:
         Minimises the negative log-likelihood plus ``l2 / 2`` times the squared coefficients
         (not the intercept); stops when no coefficient moves more than ``tol``.
         """
-        if isinstance(l2, bool) or not isinstance(l2, int | float) or not l2 >= 0:
-            raise ValidationError("l2", l2, "must be a number of at least 0")
+        l2 = number(l2, "l2", low=0.0)
+        tol = number(tol, "tol", low=0.0)
+        max_iter = integer(max_iter, "max_iter", low=1, high=_ITER_LIMIT)
         learned, columns = learn_features(
             data, features, max_levels=max_levels, min_count=min_count
         )

@@ -38,6 +38,7 @@ import numpy as np
 from crmcore.columnar import STRING_DTYPE, CustomerFrame
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import instance_of, integer
 
 __all__ = [
     "MISSING_LABEL",
@@ -56,6 +57,7 @@ OTHER_LABEL: Final = "(other)"
 """The label of a categorical value outside the learned levels."""
 MISSING_LABEL: Final = "(missing)"
 """The label of a missing value."""
+_MAX_BINS: Final = 10_000  # quantile bins of one number: far beyond any useful model
 
 FeatureData: TypeAlias = CustomerFrame | Mapping[str, object]
 """Where features are read from: a frame, or a mapping of column name to array-like."""
@@ -137,10 +139,8 @@ def value_of(record: Mapping[str, object], name: str) -> object:
     return record.get(name)
 
 
-def _count(value: object, field: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValidationError(field, value, f"must be a whole number of at least {low}")
-    return value
+def _column(value: object) -> FeatureColumn:
+    return instance_of(value, FeatureColumn, "column", "a FeatureColumn (see read_column)")
 
 
 @attrs.frozen
@@ -157,8 +157,9 @@ class CategoricalFeature:
     ) -> CategoricalFeature:
         """The levels of ``column``: the most frequent values (ties by text), at most
         ``max_levels``, each seen at least ``min_count`` times."""
-        _count(max_levels, "max_levels", 1)
-        _count(min_count, "min_count", 1)
+        column = _column(column)
+        max_levels = integer(max_levels, "max_levels", low=1)
+        integer(min_count, "min_count", low=1)
         present = column.values[~column.missing]
         if not len(present):
             return cls(column.name, ())
@@ -179,7 +180,7 @@ class CategoricalFeature:
 
     def codes(self, column: FeatureColumn) -> Int64Array:
         """The code of each value (vectorised: one lookup per distinct value)."""
-        if column.numeric:
+        if _column(column).numeric:
             raise ValidationError("features", self.name, "was text at fit, is numeric now")
         unique, inverse = np.unique(column.values, return_inverse=True)
         index = {level: i for i, level in enumerate(self.levels)}
@@ -213,7 +214,8 @@ class NumericFeature:
     def learn(cls, column: FeatureColumn, *, bins: int = 5) -> NumericFeature:
         """Edges at the ``1/bins ... (bins-1)/bins`` quantiles of the present values (distinct),
         and their mean and standard deviation (1 when they do not vary)."""
-        _count(bins, "bins", 2)
+        column = _column(column)
+        bins = integer(bins, "bins", low=2, high=_MAX_BINS)
         present = column.values[~column.missing]
         if not len(present):
             return cls(column.name, (), 0.0, 1.0)
@@ -238,7 +240,7 @@ class NumericFeature:
 
     def codes(self, column: FeatureColumn) -> Int64Array:
         """The bin code of each value."""
-        if not column.numeric:
+        if not _column(column).numeric:
             raise ValidationError("features", self.name, "was numeric at fit, is text now")
         out: Int64Array = np.searchsorted(np.array(self.edges), column.values, side="right")
         out = out.astype(np.int64)
@@ -254,7 +256,7 @@ class NumericFeature:
 
     def standardized(self, column: FeatureColumn) -> tuple[Float64Array, Float64Array]:
         """``((x - mean) / scale`` with 0 where missing, and the missing indicator)``."""
-        if not column.numeric:
+        if not _column(column).numeric:
             raise ValidationError("features", self.name, "was numeric at fit, is text now")
         z = (column.values - self.mean) / self.scale
         z[column.missing] = 0.0

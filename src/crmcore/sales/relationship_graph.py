@@ -57,7 +57,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 import attrs
 import numpy as np
@@ -68,6 +68,8 @@ from crmcore.columnar import STRING_DTYPE, TransactionLog
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int8Array, Int64Array, read_only
 from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
+from crmcore.kernel.validators import choice, instances_of, integer, items_of
+from crmcore.sales._arrays import int_array
 from crmcore.sales._forest import cycle_from, roots_and_depths, subtree_mask, subtree_sums
 from crmcore.sales.account_hierarchy import id_positions
 from crmcore.sales.relationship_reports import AdvocateRanking, ReferralTree
@@ -95,6 +97,7 @@ class RelationshipGraph:
     until: Int64Array
 
     def __attrs_post_init__(self) -> None:
+        self._check_columns()
         parent = self._referral_parent
         _, _, cyclic = roots_and_depths(parent)
         if cyclic.any():
@@ -105,6 +108,31 @@ class RelationshipGraph:
                 "referrals go round in a cycle: " + " -> ".join(self._id(i) for i in loop[::-1]),
             )
 
+    def _check_columns(self) -> None:
+        nodes = instances_of(self.nodes, str, "nodes")
+        n = len(nodes)
+        columns = {
+            name: int_array(getattr(self, name), name)
+            for name in ("source", "target", "kind", "since", "until")
+        }
+        size = len(columns["source"])
+        for name, column in columns.items():
+            if len(column) != size:
+                raise ValidationError(name, len(column), f"must be one value per edge ({size})")
+        for name in ("source", "target"):
+            ends = columns[name]
+            if size and (int(ends.min()) < 0 or int(ends.max()) >= n):
+                raise ValidationError(
+                    name, int(ends.min()), f"must be node positions in 0..{n - 1}"
+                )
+        kinds = columns["kind"]
+        if size and (int(kinds.min()) < 0 or int(kinds.max()) >= len(RelationshipKind)):
+            raise ValidationError("kind", int(kinds.min()), "must be relationship kind codes")
+        object.__setattr__(self, "nodes", nodes)
+        for name, column in columns.items():
+            dtype = np.int8 if name == "kind" else np.int64
+            object.__setattr__(self, name, read_only(column.astype(dtype, copy=False)))
+
     # -- building --------------------------------------------------------------------------------
     @classmethod
     def from_relationships(cls, relationships: Iterable[Relationship]) -> RelationshipGraph:
@@ -114,9 +142,7 @@ class RelationshipGraph:
         columns: list[list[int]] = [[], [], [], [], []]
         seen: set[tuple[tuple[str, str, str], datetime]] = set()
         referred: dict[str, str] = {}
-        for i, r in enumerate(relationships):
-            if not isinstance(r, Relationship):
-                raise ValidationError(f"relationships[{i}]", r, "must be a Relationship")
+        for i, r in enumerate(instances_of(relationships, Relationship, "relationships")):
             if (r.key, r.since) in seen:
                 raise ValidationError(f"relationships[{i}]", r.key, "is a duplicate edge")
             seen.add((r.key, r.since))
@@ -165,10 +191,11 @@ class RelationshipGraph:
         return self.nodes[node].split(":", 1)[1]
 
     def _node(self, id: str, kind: NodeKind | str = NodeKind.CUSTOMER) -> int:
-        key = node_key(NodeKind(kind), id)
+        kind = choice(kind, "kind", NodeKind)
+        key = node_key(kind, id)
         position = self._index.get(key)
         if position is None:
-            raise NotFoundError(f"{NodeKind(kind).value} in the graph", id)
+            raise NotFoundError(f"{kind.value} in the graph", id)
         return position
 
     @functools.cached_property
@@ -280,10 +307,9 @@ class RelationshipGraph:
         ``as_of``) what they spent; ``connections`` the edges of every kind at the customer.
         Customers with none of these are left out; ``top`` keeps the first ``top``.
         """
-        if by not in ("referrals", "tree_size", "tree_revenue", "connections"):
-            raise ValidationError(
-                "by", by, "must be referrals, tree_size, tree_revenue or connections"
-            )
+        by = choice(by, "by", get_args(AdvocateOrder))
+        if top is not None:
+            top = integer(top, "top", low=0)
         if by == "tree_revenue" and log is None:
             raise ValidationError("log", None, "is required to rank by tree revenue")
         n = len(self.nodes)
@@ -319,7 +345,8 @@ class RelationshipGraph:
         self, partner: str, *, partner_kind: NodeKind | str = NodeKind.ACCOUNT
     ) -> tuple[str, ...]:
         """The accounts ``partner`` is partner or reseller of, in order of ``since``."""
-        position = self._index.get(node_key(NodeKind(partner_kind), partner))
+        kind = choice(partner_kind, "partner_kind", NodeKind)
+        position = self._index.get(node_key(kind, partner))
         if position is None:
             return ()
         edges = np.flatnonzero(np.isin(self.kind, _PARTNERS) & (self.source == position))
@@ -367,7 +394,13 @@ class RelationshipGraph:
     ) -> tuple[tuple[str, RelationshipKind], ...]:
         """The nodes joined to ``id`` by an edge (of ``kinds``, default all), and the edge kind."""
         position = self._node(id, kind)
-        wanted = None if kinds is None else [RelationshipKind(k).code for k in kinds]
+        wanted = (
+            None
+            if kinds is None
+            else [
+                choice(k, "kinds", RelationshipKind).code for k in items_of(kinds, "kinds", "kinds")
+            ]
+        )
         mask = (self.source == position) | (self.target == position)
         if wanted is not None:
             mask &= np.isin(self.kind, wanted)

@@ -41,6 +41,7 @@ from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.machine import parse_member
+from crmcore.kernel.validators import boolean, choice
 
 __all__ = ["NodeKind", "Relationship", "RelationshipKind", "node_key"]
 
@@ -91,6 +92,8 @@ ENDPOINTS: Final = {
 
 def node_key(kind: NodeKind, id: str) -> str:
     """The graph's key of a node: ``"customer:ann"``, ``"account:acme"``."""
+    if not isinstance(kind, NodeKind):
+        kind = choice(kind, "kind", NodeKind)
     return f"{kind.value}:{id}"
 
 
@@ -206,7 +209,11 @@ class Relationship:
     ) -> Relationship:
         """``partner`` (an account by default, or a customer) brought / resells to ``account``."""
         return cls(
-            kind=RelationshipKind.RESELLER_OF if reseller else RelationshipKind.PARTNER_OF,
+            kind=(
+                RelationshipKind.RESELLER_OF
+                if boolean(reseller, "reseller")
+                else RelationshipKind.PARTNER_OF
+            ),
             source=partner,
             target=account,
             since=since,

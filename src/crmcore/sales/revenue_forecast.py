@@ -32,7 +32,7 @@ Examples:
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 import attrs
 import numpy as np
@@ -44,6 +44,7 @@ from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.clock import from_micros
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import boolean, choice, integer
 from crmcore.sales.forecast import ForecastPeriodKind
 from crmcore.sales.holt_winters import HoltWintersFit, Seasonality, fit_holt_winters, seasonal_naive
 
@@ -55,6 +56,10 @@ __all__ = ["Backtest", "ForecastMethod", "ForecastPoint", "RevenueForecast", "re
 ForecastMethod = Literal["holt_winters", "seasonal_naive"]
 """The history forecast's methods."""
 _SEASON: Final = {"month": 12, "quarter": 4}
+# Periods of history a fit may span: the smoothing runs one step per period, and two centuries
+# are far beyond any sales history (a longer span is a mistyped ``as_of``).
+_MAX_HISTORY: Final = {"month": 2400, "quarter": 800}
+_MAX_HORIZON: Final = 1200  # periods ahead: a century of months
 
 
 def _label(index: int, period: str) -> tuple[str, date]:
@@ -220,12 +225,6 @@ class RevenueForecast:
         )
 
 
-def _positive(value: object, field: str, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValidationError(field, value, f"must be a whole number of at least {low}")
-    return value
-
-
 def revenue_forecast(
     log: TransactionLog,
     as_of: datetime,
@@ -245,19 +244,27 @@ def revenue_forecast(
     [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``period`` or ``method``
     for an unknown one and ``log`` when the history is too short for the method and the backtest.
     """
-    if period not in _SEASON:
-        raise ValidationError("period", period, "must be 'month' or 'quarter'")
-    if method not in ("holt_winters", "seasonal_naive"):
-        raise ValidationError("method", method, "must be 'holt_winters' or 'seasonal_naive'")
-    h = _positive(horizon, "horizon")
-    m = _SEASON[period] if season_length is None else _positive(season_length, "season_length")
-    held = h if holdout is None else _positive(holdout, "holdout", 0)
+    period = choice(period, "period", get_args(ForecastPeriodKind))
+    method = choice(method, "method", get_args(ForecastMethod))
+    seasonality = choice(seasonality, "seasonality", get_args(Seasonality))
+    damped = boolean(damped, "damped")
+    h = integer(horizon, "horizon", low=1, high=_MAX_HORIZON)
+    m = (
+        _SEASON[period]
+        if season_length is None
+        else integer(season_length, "season_length", low=1, high=_MAX_HISTORY[period])
+    )
+    held = h if holdout is None else integer(holdout, "holdout", low=0, high=_MAX_HISTORY[period])
     p = read_purchases(log, as_of)
     months = period_index(p.t, "month")
     now_month = int(period_index(np.array([p.as_us], dtype=np.int64), "month")[0])
     index = months // 3 if period == "quarter" else months
     now = now_month // 3 if period == "quarter" else now_month
     first = int(index.min()) if len(index) else now
+    if now - first > _MAX_HISTORY[period]:
+        raise ValidationError(
+            "as_of", as_of, "is more than 200 years after the first purchase of the log"
+        )
     sums = exact_sums(index - first, p.amount, now - first + 1)
     history, current = sums[:-1], float(sums[-1])
     needed = (m if method == "seasonal_naive" else (3 if seasonality == "none" else 2 * m)) + held

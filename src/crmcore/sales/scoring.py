@@ -71,6 +71,7 @@ from crmcore.kernel.clock import from_micros, to_micros, to_utc
 from crmcore.kernel.errors import RuleTypeError, ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.reports import html_table, records_frame
+from crmcore.kernel.validators import instance_of, instances_of, integer, items_of, number
 from crmcore.sales.lead_columns import lead_record
 from crmcore.sales.leads import Lead
 from crmcore.sales.scoring_rules import EngagementRule, FitRule, ScoreBands, Threshold
@@ -127,6 +128,7 @@ class LeadScore:
 
     def points_of(self, rule: str) -> float:
         """The points rule ``rule`` gave."""
+        instance_of(rule, str, "rule", "a rule name")
         for c in self.contributions:
             if c.rule == rule:
                 return c.points
@@ -346,7 +348,7 @@ class LeadScoring:
         lead_id = str(record["id"])
         rows = event_rows(events, lead_id)
         event_records = [{"at": from_micros(t), "kind": kind} for t, kind in rows]
-        purchase_rows = list(purchases)
+        purchase_rows = list(items_of(purchases, "purchases", "purchases"))
         fit_parts: list[Contribution] = []
         fit_total = 0.0
         for rule in self.fit:
@@ -379,6 +381,9 @@ class LeadScoring:
         contributions: Sequence[Contribution],
     ) -> LeadScore:
         """Caps, floor, ceiling, band and flags of one lead's summed points (both paths)."""
+        fit_total = number(fit_total, "fit_total")
+        engagement_total = number(engagement_total, "engagement_total")
+        contributions = instances_of(contributions, Contribution, "contributions")
         fit = fit_total if self.fit_cap is None else min(fit_total, self.fit_cap)
         engagement = engagement_total
         if self.engagement_cap is not None:
@@ -422,6 +427,8 @@ class LeadScoring:
 
     def to_json_text(self, *, indent: int | None = 2) -> str:
         """[`to_json()`][crmcore.sales.scoring.LeadScoring.to_json] as text."""
+        if indent is not None:
+            indent = integer(indent, "indent", low=0, high=16)
         return json.dumps(self.to_json(), indent=indent, ensure_ascii=False)
 
     @classmethod

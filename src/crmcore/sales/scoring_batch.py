@@ -62,7 +62,10 @@ from crmcore.kernel.arrays import (
 )
 from crmcore.kernel.clock import to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
+from crmcore.kernel.ids import validate_id
 from crmcore.kernel.reports import html_table, json_number
+from crmcore.kernel.validators import instance_of, instances_of, integer
+from crmcore.sales._arrays import int_array
 from crmcore.sales.scoring import Contribution, LeadScore, LeadScoring
 from crmcore.sales.scoring_rules import EngagementRule
 from crmcore.segments.evaluate_batch import MaskEvaluator
@@ -126,14 +129,17 @@ class EngagementIndex:
         ``kinds`` must be sorted (as an [`EventLog`][crmcore.columnar.frame.EventLog] keeps its
         categories), so kind codes order events as the per-object path orders kind names.
         """
-        labels = tuple(kinds)
+        n = integer(n, "n", low=0)
+        labels = instances_of(kinds, str, "kinds")
         if list(labels) != sorted(labels):
             raise ValidationError("kinds", labels, "must be sorted")
-        rows = np.asarray(rows, dtype=np.int64)
-        at = np.asarray(at, dtype=np.int64)
-        codes = np.asarray(kind_codes, dtype=np.int64)
-        if not rows.shape == at.shape == codes.shape or rows.ndim != 1:
+        rows = int_array(rows, "rows", what="lead rows")
+        at = int_array(at, "at", what="times in µs")
+        codes = int_array(kind_codes, "kind_codes", what="kind codes")
+        if not rows.shape == at.shape == codes.shape:
             raise ValidationError("rows", rows.shape, "rows, at and kind codes must match")
+        if len(codes) and int(codes.max()) >= len(labels):
+            raise ValidationError("kind_codes", int(codes.max()), f"must be below {len(labels)}")
         keep = (rows >= 0) & (rows < n) & (codes >= 0)
         rows, at, codes = rows[keep], at[keep], codes[keep]
         order = _kind_time_order(codes, at, len(labels))
@@ -150,6 +156,8 @@ class EngagementIndex:
 
     def slices(self, rule: EngagementRule, end: int) -> list[slice]:
         """The slices of ``rule``'s events in its window ending at ``end`` µs, by kind code."""
+        instance_of(rule, EngagementRule, "rule")
+        end = integer(end, "end", low=-(2**62), high=2**62)
         out = []
         for kind in sorted(rule.kinds):
             try:
@@ -217,7 +225,7 @@ class ScoreTable:
     def row_of(self, lead_id: str) -> int:
         """The row of ``lead_id``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if
         absent."""
-        hits = np.flatnonzero(self.ids == lead_id)
+        hits = np.flatnonzero(self.ids == validate_id(lead_id, "lead_id"))
         if not len(hits):
             raise NotFoundError("lead", lead_id)
         return int(hits[0])
@@ -258,6 +266,7 @@ class ScoreTable:
 
     def top(self, n: int = _TOP) -> list[LeadScore]:
         """The ``n`` best scored leads (ties: frame order)."""
+        n = integer(n, "n", low=0)
         order = np.argsort(-self.total, kind="stable")[:n]
         return [self.score_of(str(self.ids[i])) for i in order.tolist()]
 

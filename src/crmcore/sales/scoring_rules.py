@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 import numpy as np
@@ -45,6 +45,8 @@ from crmcore.customers.records import normalize_slug
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int8Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import RuleError, RuleSyntaxError, ValidationError
+from crmcore.kernel.validators import choice, items_of, mapping_of, number
+from crmcore.sales._arrays import float_array, int_array
 from crmcore.segments.jsonform import rule_from_json, rule_to_json
 from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import to_text
@@ -87,10 +89,20 @@ def _half_life(value: object) -> float:
     return _days(value, "half_life_days")
 
 
+def _json(
+    data: object, what: str, required: tuple[str, ...], field: str = "data"
+) -> dict[str, Any]:
+    """JSON data of a ``what``: a mapping with string keys holding the ``required`` keys."""
+    found = mapping_of(data, field, str)
+    missing = [key for key in required if key not in found]
+    if missing:
+        raise ValidationError(field, sorted(found), f"{what} data misses {', '.join(missing)}")
+    return found
+
+
 def _mode(value: object) -> DecayMode:
-    if value not in ("continuous", "step"):
-        raise ValidationError("mode", value, "must be 'continuous' or 'step'")
-    return value
+    mode: DecayMode = choice(value, "mode", get_args(DecayMode))
+    return mode
 
 
 @attrs.frozen
@@ -115,7 +127,7 @@ class Decay:
         The one implementation both scoring paths call, so a lead scored alone and in a batch
         gets bit-identical weights.
         """
-        ages = np.asarray(age_us, dtype=np.int64)
+        ages = int_array(age_us, "age_us", what="ages in µs")
         if self.mode == "step":
             out: Float64Array = np.ldexp(1.0, -(ages // self.half_life_us))
             return out
@@ -213,6 +225,7 @@ class FitRule:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FitRule:
         """A rule from [`to_json()`][crmcore.sales.scoring_rules.FitRule.to_json] data."""
+        data = _json(data, "fit rule", ("name", "rule", "points"))
         try:
             rule = rule_from_json(data["rule"])
         except RuleSyntaxError as error:
@@ -229,15 +242,14 @@ class FitRule:
 def _kinds(value: object) -> frozenset[str]:
     if isinstance(value, str):
         value = (value,)
-    if not isinstance(value, Iterable):
-        raise ValidationError("kinds", value, "must be an event kind or a collection of them")
-    kinds = frozenset(value)
-    if not kinds:
-        raise ValidationError("kinds", value, "must name at least one event kind")
-    for kind in kinds:
+    kinds: set[str] = set()
+    for kind in items_of(value, "kinds", "event kinds"):
         if not isinstance(kind, str) or not kind.strip():
             raise ValidationError("kinds", kind, "must be non-empty strings")
-    return kinds
+        kinds.add(kind)
+    if not kinds:
+        raise ValidationError("kinds", value, "must name at least one event kind")
+    return frozenset(kinds)
 
 
 def _optional_cap(value: object) -> float | None:
@@ -294,7 +306,10 @@ class EngagementRule:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EngagementRule:
         """A rule from [`to_json()`][crmcore.sales.scoring_rules.EngagementRule.to_json] data."""
+        data = _json(data, "engagement rule", ("name", "kinds", "points"))
         decay = data.get("decay")
+        if decay is not None:
+            decay = _json(decay, "decay", ("half_life_days",), "data.decay")
         return cls(
             name=data["name"],
             kinds=data["kinds"],
@@ -302,7 +317,11 @@ class EngagementRule:
             penalty=data.get("penalty", False),
             cap=data.get("cap"),
             window_days=data.get("window_days"),
-            decay=None if decay is None else Decay(decay["half_life_days"], decay["mode"]),
+            decay=(
+                None
+                if decay is None
+                else Decay(decay["half_life_days"], decay.get("mode", "continuous"))
+            ),
             description=data.get("description", ""),
         )
 
@@ -346,6 +365,9 @@ class Threshold:
 
     def met(self, fit: float, engagement: float, total: float) -> bool:
         """Whether scores ``fit``, ``engagement`` and ``total`` reach the threshold."""
+        fit = number(fit, "fit")
+        engagement = number(engagement, "engagement")
+        total = number(total, "total")
         return (
             total >= self.total
             and (self.fit is None or fit >= self.fit)
@@ -356,6 +378,11 @@ class Threshold:
         self, fit: Float64Array, engagement: Float64Array, total: Float64Array
     ) -> BoolArray:
         """[`met()`][crmcore.sales.scoring_rules.Threshold.met] over arrays (a bool array)."""
+        total = float_array(total, "total", what="scores")
+        fit = float_array(fit, "fit", what="scores")
+        engagement = float_array(engagement, "engagement", what="scores")
+        if not fit.shape == engagement.shape == total.shape:
+            raise ValidationError("total", total.shape, "must be one score per lead, as fit")
         out: BoolArray = total >= self.total
         if self.fit is not None:
             out &= fit >= self.fit
@@ -427,6 +454,7 @@ class ScoreBands:
 
     def codes(self, totals: Float64Array) -> Int8Array:
         """Band codes of many totals (vectorised ``code_of``)."""
+        totals = float_array(totals, "totals", what="scores")
         minima = np.array([b.minimum for b in self.bands[:-1]], dtype=np.float64)[::-1]
         # ascending minima; a total's band counts the minima it does not reach
         reached: Int64Array = np.searchsorted(minima, totals, side="right")
@@ -439,4 +467,6 @@ class ScoreBands:
     @classmethod
     def from_json(cls, data: Iterable[Mapping[str, Any]]) -> ScoreBands:
         """Bands from [`to_json()`][crmcore.sales.scoring_rules.ScoreBands.to_json] data."""
-        return cls(tuple(Band(b["label"], b.get("minimum")) for b in data))
+        rows = items_of(data, "data", "bands")
+        found = [_json(b, "band", ("label",), f"data[{i}]") for i, b in enumerate(rows)]
+        return cls(tuple(Band(b["label"], b.get("minimum")) for b in found))

@@ -63,6 +63,7 @@ from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money, minor_units
 from crmcore.kernel.reports import html_table
+from crmcore.kernel.validators import instance_of, instances_of
 from crmcore.sales._exact import PROBABILITY_DIGITS, exact_money, group_sums
 from crmcore.sales._reports import money_text
 from crmcore.sales.exchange_rates import ExchangeRates
@@ -118,6 +119,10 @@ class StageLine:
     weighted: Money
 
 
+def _stage_lines(value: object) -> tuple[StageLine, ...]:
+    return instances_of(value, StageLine, "stages")
+
+
 @attrs.frozen(kw_only=True)
 class PipelineSnapshot:
     """The open pipeline as of ``as_of``, per open stage (in pipeline order), with totals.
@@ -130,7 +135,7 @@ class PipelineSnapshot:
     as_of: datetime
     currency: str
     probabilities: str
-    stages: tuple[StageLine, ...]
+    stages: tuple[StageLine, ...] = attrs.field(converter=_stage_lines)
 
     @property
     def open_count(self) -> int:
@@ -150,6 +155,7 @@ class PipelineSnapshot:
     def line(self, stage: str) -> StageLine:
         """The line of ``stage``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] if the
         stage is not an open stage of the pipeline."""
+        instance_of(stage, str, "stage", "a stage key")
         for line in self.stages:
             if line.stage == stage:
                 return line
@@ -337,6 +343,7 @@ class PipelineMovement:
     def flow(self, name: str) -> MovementFlow:
         """The flow called ``name``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] for
         another name."""
+        instance_of(name, str, "name", "a flow name")
         for flow in self.flows:
             if flow.name == name:
                 return flow

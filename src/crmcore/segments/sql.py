@@ -46,6 +46,7 @@ import attrs
 
 from crmcore.kernel.clock import DAY_US, EPOCH, to_micros, to_utc
 from crmcore.kernel.errors import ValidationError
+from crmcore.kernel.validators import choice, instance_of
 from crmcore.segments.resolved import (
     AggRef,
     Const,
@@ -96,6 +97,8 @@ def quote_identifier(name: str, dialect: Dialect | None = None) -> str:
     """
     if not isinstance(name, str) or not name or "\x00" in name:
         raise ValidationError("identifier", name, "must be a non-empty name without NUL")
+    if dialect is not None:
+        _check_dialect(dialect)
     if dialect == "spark":  # Spark SQL quotes identifiers with backticks
         return "`" + name.replace("`", "``") + "`"
     quoted = '"' + name.replace('"', '""') + '"'
@@ -109,6 +112,7 @@ def escape_like(text: str) -> str:
         >>> escape_like("50%_off\\\\")
         '50\\\\%\\\\_off\\\\\\\\'
     """
+    instance_of(text, str, "text", "a text")
     return (
         text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
         .replace("%", _LIKE_ESCAPE + "%")
@@ -159,13 +163,11 @@ def _optional_identifier(_instance: object, attribute: attrs.Attribute[Any], val
 
 
 def _check_times(_instance: object, _attribute: object, value: str) -> None:
-    if value not in ("micros", "timestamp"):
-        raise ValidationError("time_encoding", value, "must be 'micros' or 'timestamp'")
+    choice(value, "time_encoding", ("micros", "timestamp"))
 
 
 def _check_dates(_instance: object, _attribute: object, value: str) -> None:
-    if value not in ("iso_text", "date"):
-        raise ValidationError("date_encoding", value, "must be 'iso_text' or 'date'")
+    choice(value, "date_encoding", ("iso_text", "date"))
 
 
 @attrs.frozen(kw_only=True)
@@ -212,8 +214,7 @@ class SqlTables:
 
 
 def _check_dialect(dialect: object) -> None:
-    if dialect not in DIALECTS:
-        raise ValidationError("dialect", dialect, f"must be one of {', '.join(DIALECTS)}")
+    choice(dialect, "dialect", DIALECTS)
 
 
 class _Compiler:
@@ -440,8 +441,11 @@ def to_sql(
     empty; other dialects keep their parameters (``inline`` is refused there).
     """
     _check_dialect(dialect)
-    if what not in ("select", "where"):
-        raise ValidationError("what", what, "must be 'select' or 'where'")
+    choice(what, "what", ("select", "where"))
+    if tables is not None:
+        instance_of(tables, SqlTables, "tables")
+    if schema is not None:
+        instance_of(schema, RuleSchema, "schema")
     if inline is not False and (inline is not True or dialect != "spark"):
         raise ValidationError("inline", inline, "literals are written only for 'spark'; "
                               "the other dialects take parameters")  # fmt: skip

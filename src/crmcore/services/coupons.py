@@ -52,6 +52,8 @@ from crmcore.customers.records import Purchase
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import AlreadyExistsError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.ids import validate_id
+from crmcore.kernel.validators import instance_of, items_of
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.program import LoyaltyProgram
 from crmcore.marketing import coupon_redemption as rules
@@ -60,6 +62,7 @@ from crmcore.marketing.coupon_redemption import Issued, Redeemed, Reversed
 from crmcore.marketing.coupon_wallet import Coupon, CouponPool, CouponWallet
 from crmcore.marketing.coupons import Checkout, CouponDefinition
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services._checks import id_list, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -80,6 +83,7 @@ def define_coupon(
     """Store a coupon definition and its empty pool together; storing the same definition again
     is a replay, another one under a taken id an
     [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError]."""
+    store = store_of(store)
     if not isinstance(definition, CouponDefinition):
         raise ValidationError("definition", definition, "must be a CouponDefinition")
 
@@ -95,6 +99,14 @@ def define_coupon(
         return Outcome(saved)
 
     return run_retrying(once, retry)
+
+
+def _format(code_format: object) -> CodeFormat | None:
+    return None if code_format is None else instance_of(code_format, CodeFormat, "code_format")
+
+
+def _holder(holder: object, field: str = "holder") -> str | None:
+    return None if holder is None else validate_id(holder, field)
 
 
 def _code(code: str, code_format: CodeFormat | None) -> str:
@@ -142,7 +154,9 @@ def issue_coupon(
     ([`CouponRefusedError`][crmcore.marketing.coupon_refusals.CouponRefusedError]); a code issued
     under another key raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
-    chosen = _code(code, code_format)
+    store = store_of(store)
+    chosen = _code(code, _format(code_format))
+    _holder(holder)
 
     def once() -> Outcome[Issued]:
         with store.unit_of_work() as uow:
@@ -171,10 +185,16 @@ def issue_coupons(
     """Issue many codes of the stored definition in one unit of work (the pool is written once):
     all of them, or none. Code ``codes[i]`` goes to ``holders[i]`` (default: anyone) under the key
     ``"<key>:<code>"``, so replaying the batch issues nothing twice."""
+    store = store_of(store)
     if isinstance(codes, str):
         raise ValidationError("codes", codes, "must be a sequence of codes, not one code")
-    chosen = [_code(code, code_format) for code in codes]
-    owners: Sequence[str | None] = [None] * len(chosen) if holders is None else holders
+    form = _format(code_format)
+    chosen = [_code(code, form) for code in items_of(codes, "codes", "codes")]
+    owners: Sequence[str | None] = (
+        [None] * len(chosen)
+        if holders is None
+        else [_holder(h, f"holders[{i}]") for i, h in enumerate(items_of(holders, "holders"))]
+    )
     if len(owners) != len(chosen):
         raise ValidationError(
             "holders", len(owners), f"must give one holder per code ({len(chosen)})"
@@ -236,8 +256,10 @@ def redeem_coupon(
         DuplicateOperationError: ``key`` was used for another redemption.
         NotFoundError: the code, its definition, the customer or the account is not stored.
     """
+    store = store_of(store)
     if not isinstance(checkout, Checkout):
         raise ValidationError("checkout", checkout, "must be a Checkout")
+    stacked = id_list(stacked_with, "stacked_with")
     if (account_id is None) != (program is None):
         raise ValidationError("program", program, "give both account_id and program, or neither")
     when = to_utc(at, "at")
@@ -254,7 +276,7 @@ def redeem_coupon(
             )
             others = [
                 uow.coupon_definitions.get(uow.coupons.get(other).definition_id)
-                for other in stacked_with
+                for other in stacked
             ]
             outcome = rules.redeem_coupon(
                 definition, pool, coupon, wallet, checkout, at=when, key=key,
@@ -307,6 +329,8 @@ def reverse_coupon_redemption(
     """Give back the redemption the customer made under key ``of`` (the order was cancelled): the
     code's use, the customer's count and the budget are freed together. A replay of ``key``
     writes nothing."""
+    store = store_of(store)
+    validate_id(of, "of")
 
     def once() -> Outcome[Reversed]:
         with store.unit_of_work() as uow:
@@ -343,6 +367,8 @@ def void_coupon(
 ) -> Outcome[Coupon]:
     """Void the stored code: it accepts no more redemptions (those made stay). A replay writes
     nothing."""
+
+    store = store_of(store)
 
     def once() -> Outcome[Coupon]:
         with store.unit_of_work() as uow:

@@ -30,8 +30,10 @@ from crmcore.kernel.clock import to_utc
 from crmcore.kernel.codec import JSON, encode
 from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.validators import boolean, instances_of, integer, items_of
 from crmcore.marketing.enrolment_machine import ExitReason
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services._checks import callback, outcome_of, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -57,6 +59,7 @@ def register_customer(
     """Store a customer made with
     [`Customer.register()`][crmcore.customers.customer.Customer.register] and its events; return it
     stored."""
+    store = store_of(store)
     if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Customer):
         raise ValidationError("outcome", outcome, "must be an Outcome of Customer.register()")
 
@@ -84,6 +87,10 @@ def change_customer(
     Examples:
         >>> # change_customer(store, "c-1", lambda c: c.tag(["vip"], at))
     """
+    store = store_of(store)
+    callback(change, "change")
+    if expected_version is not None:
+        expected_version = integer(expected_version, "expected_version", low=0)
 
     def once() -> Customer:
         with store.unit_of_work() as uow:
@@ -92,7 +99,7 @@ def change_customer(
                 raise ConcurrencyConflictError(
                     "customer", customer_id, expected_version, current.version
                 )
-            customer = uow.customers.save(uow.take(change(current)))
+            customer = uow.customers.save(uow.take(outcome_of(change(current), "change", Customer)))
         return customer
 
     return run_retrying(once, None if expected_version is not None else retry)
@@ -114,6 +121,7 @@ def record_purchase(
     [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError] and changes nothing, so a
     retried request cannot count an order twice.
     """
+    store = store_of(store)
 
     def once() -> Customer:
         with store.unit_of_work() as uow:
@@ -128,6 +136,7 @@ def record_interaction(
     store: Store, interaction: Interaction, *, retry: RetryPolicy | None = DEFAULT_RETRY
 ) -> Customer:
     """Store a touchpoint interaction and update its customer's summary together."""
+    store = store_of(store)
 
     def once() -> Customer:
         with store.unit_of_work() as uow:
@@ -144,6 +153,7 @@ def record_service(
     store: Store, record: ServiceRecord, *, retry: RetryPolicy | None = DEFAULT_RETRY
 ) -> Customer:
     """Store a service record and update its customer's summary together."""
+    store = store_of(store)
 
     def once() -> Customer:
         with store.unit_of_work() as uow:
@@ -165,6 +175,8 @@ def set_consent(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Customer:
     """Grant or withdraw marketing consent on ``channel``."""
+    store = store_of(store)
+    boolean(granted, "granted")
 
     def apply(customer: Customer) -> Outcome[Customer]:
         if granted:
@@ -180,6 +192,7 @@ def export_customer_data(store: Store, customer_id: str) -> dict[str, JSON]:
     The customer export of [`export_customer()`][crmcore.customers.export_customer] plus the
     customer's ``feedback`` (what they told the company, with its text).
     """
+    store = store_of(store)
     with store.unit_of_work() as uow:
         customer = uow.customers.get(customer_id)
         document = export_customer(
@@ -221,6 +234,7 @@ def erase_customer(
     SQLite no copy of the erased values is left in the database file, its write-ahead log or its
     free pages.
     """
+    store = store_of(store)
 
     def once() -> Customer:
         with store.unit_of_work() as uow:
@@ -280,19 +294,25 @@ def import_customers(
     One transaction: any duplicate id, duplicate e-mail or invalid record
     aborts the whole import. Returns the number of customers added.
     """
+    store = store_of(store)
+    new = items_of(customers, "customers", "customers")
+    records = (
+        items_of(purchases, "purchases", "purchases"),
+        items_of(interactions, "interactions", "interactions"),
+        items_of(service_records, "service_records", "service records"),
+    )
+    raised = instances_of(events, DomainEvent, "events")
     with store.unit_of_work() as uow:
-        count = 0
-        for customer in customers:
+        for customer in new:
             uow.customers.add(customer)
-            count += 1
-        for purchase in purchases:
+        for purchase in records[0]:
             uow.purchases.add(purchase)
-        for interaction in interactions:
+        for interaction in records[1]:
             uow.interactions.add(interaction)
-        for record in service_records:
+        for record in records[2]:
             uow.service_records.add(record)
-        uow.collect(*events)
-    return count
+        uow.collect(*raised)
+    return len(new)
 
 
 def retry_on_conflict(operation: Callable[[], T], attempts: int = DEFAULT_RETRY.attempts) -> T:

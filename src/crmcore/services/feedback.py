@@ -40,7 +40,9 @@ from crmcore.feedback.rules import DEFAULT_CASE_RULES, CaseRules, open_case_for
 from crmcore.kernel.errors import ConcurrencyConflictError, ValidationError
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
+from crmcore.kernel.validators import integer
 from crmcore.ports import Store
+from crmcore.services._checks import callback, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -86,6 +88,7 @@ def submit_feedback(
     retried request opens no second case; so does a case id (or a case for this feedback) that is
     already taken.
     """
+    store = store_of(store)
     if not isinstance(feedback, Feedback):
         raise ValidationError("feedback", feedback, "must be a Feedback")
     opened = open_case_for(feedback, rules, customer_value, at, case_id=case_id)
@@ -119,6 +122,10 @@ def act_on_case(
     [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] (never retried);
     otherwise a conflict runs ``operation`` again on the reloaded case.
     """
+    store = store_of(store)
+    callback(operation, "operation")
+    if expected_version is not None:
+        expected_version = integer(expected_version, "expected_version", low=0)
 
     def once() -> Case:
         with store.unit_of_work() as uow:
@@ -152,6 +159,7 @@ def add_improvement_action(
 
     An id already taken raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
+    store = store_of(store)
     if not isinstance(planned, Outcome) or not isinstance(planned.value, ImprovementAction):
         raise ValidationError("planned", planned, "must be an Outcome of an ImprovementAction")
 
@@ -172,6 +180,8 @@ def change_improvement_action(
 ) -> ImprovementAction:
     """Apply ``operation`` (start, complete, drop, reassign...) to a stored action and save it
     (run again on the reloaded action after a conflict)."""
+    store = store_of(store)
+    callback(operation, "operation")
 
     def once() -> ImprovementAction:
         with store.unit_of_work() as uow:

@@ -57,7 +57,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import attrs
 
@@ -70,6 +70,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import Outcome
 from crmcore.kernel.money import Money
+from crmcore.kernel.validators import storable_text
 from crmcore.loyalty.events import PointsExpired
 from crmcore.loyalty.ledger import LoyaltyAccount
 from crmcore.loyalty.ledger_batch import LiabilityReport, expire_all, liability_report
@@ -85,6 +86,7 @@ from crmcore.loyalty.referrals import (
 from crmcore.loyalty.tier_policy import TierPolicy
 from crmcore.loyalty.tiers import TierStatus, facts_from_ledger
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services._checks import store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -163,6 +165,7 @@ def open_account(
     work. A taken account id, or a second account of the customer in the
     program, raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
+    store = store_of(store)
     program = _program(program)
     account = LoyaltyAccount(id=account_id, customer_id=customer_id, program_id=program.id)
 
@@ -224,6 +227,7 @@ def earn_for_purchase(
     earns and saved with its events, all in one unit of work. A replayed
     ``key`` posts and re-evaluates nothing.
     """
+    store = store_of(store)
     program = _program(program)
     tiered = None if tier_policy is None else _tiered_program(program, tier_policy)
     return run_retrying(
@@ -275,6 +279,7 @@ def award_points(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Award the points of a program ``action`` (sign-up, review, birthday...) once per key."""
+    store = store_of(store)
     program = _program(program)
     return _post(
         store,
@@ -300,6 +305,7 @@ def redeem_points(
     Too few points raise [`InsufficientPointsError`][crmcore.kernel.errors.InsufficientPointsError]
     (with the balance as of ``at``) and change nothing.
     """
+    store = store_of(store)
     program = _program(program)
     return _post(
         store,
@@ -322,6 +328,7 @@ def refund_purchase(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Claw back the points of ``order_id`` for a full or partial (``amount``) refund."""
+    store = store_of(store)
     program = _program(program)
     return _post(
         store,
@@ -345,6 +352,7 @@ def reverse_entry(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> LoyaltyAccount:
     """Reverse (part of) the entry posted under key ``of`` (e.g. cancel a redemption)."""
+    store = store_of(store)
     program = _program(program)
     return _post(
         store,
@@ -374,6 +382,7 @@ def adjust_points(
     out-of-order tolerance allows ordinary operations (see
     [`LoyaltyAccount.adjust()`][crmcore.loyalty.ledger.LoyaltyAccount.adjust]).
     """
+    store = store_of(store)
     program = _program(program)
     return _post(
         store,
@@ -433,6 +442,7 @@ def expire_accounts(
     [`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError] propagates (earlier
     batches stay committed).
     """
+    store = store_of(store)
     program = _program(program)
     instant = to_utc(as_of, "as_of")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -471,7 +481,9 @@ def loyalty_liability(
     runs the vectorised [`liability_report()`][crmcore.loyalty.ledger_batch.liability_report] over
     their lots; ``expected_redemption`` as there.
     """
+    store = store_of(store)
     program = _program(program)
+    rate = _redemption_rate(expected_redemption)
     accounts: list[LoyaltyAccount] = []
     with store.unit_of_work() as uow:
         after: str | None = None
@@ -481,7 +493,23 @@ def loyalty_liability(
             if page.next_after is None:
                 break
             after = page.next_after
-    return liability_report(program, accounts, as_of, expected_redemption=expected_redemption)
+    return liability_report(program, accounts, as_of, expected_redemption=rate)
+
+
+def _redemption_rate(value: object) -> Decimal | None:
+    """The expected redemption rate as a finite Decimal in ``[0, 1]`` (``None`` stays)."""
+    if value is None:
+        return None
+    reason = "must be a Decimal (or its text) between 0 and 1"
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise ValidationError("expected_redemption", value, reason)
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:  # text that is no number
+        raise ValidationError("expected_redemption", value, reason) from None
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(1):
+        raise ValidationError("expected_redemption", value, reason)
+    return rate
 
 
 def issue_referral_code(
@@ -502,7 +530,10 @@ def issue_referral_code(
     held by someone else (or in another program) raises
     [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError].
     """
+    store = store_of(store)
     program = _referral_program(program)
+    if isinstance(seed, str):
+        storable_text(seed, "seed")  # it is hashed as UTF-8
     outcome = ReferralCode.issue(program, referrer, at, code=code, seed=seed)
     issued = outcome.value
 
@@ -542,6 +573,7 @@ def claim_referral(
     ([`ConcurrencyConflictError`][crmcore.kernel.errors.ConcurrencyConflictError]); the loser is
     retried with the ``retry`` policy and then sees the new use count.
     """
+    store = store_of(store)
     program = _referral_program(program)
     key = referral_code(code)
 
@@ -583,6 +615,7 @@ def qualify_referral(
     written. Later calls (and replays) award nothing. The returned result's
     ``claim`` is the stored claim.
     """
+    store = store_of(store)
     referral_program = _referral_program(referral_program)
     program = _program(program)
     if not isinstance(purchase, Purchase):

@@ -66,6 +66,7 @@ from crmcore.customers.records import MarketingChannel, parse_channel
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.validators import boolean, instance_of, items_of
 from crmcore.marketing.automation_events import SendMessageIntent
 from crmcore.marketing.campaign_audience import CampaignAudience, campaign_audience
 from crmcore.marketing.campaigns import Campaign, CampaignStatus
@@ -77,6 +78,7 @@ from crmcore.marketing.local_time import DEFAULT_ZONE
 from crmcore.marketing.triggers import DateTrigger, HolidayTrigger, InactivityTrigger
 from crmcore.marketing.workflows import Workflow, WorkflowCatalog
 from crmcore.ports import Store, UnitOfWork
+from crmcore.services._checks import id_list, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -105,6 +107,7 @@ def save_workflow(
     stored. Saving a version that is stored exactly so is a replay that writes nothing; a
     different workflow under a stored version is refused.
     """
+    store = store_of(store)
     if not isinstance(workflow, Workflow):
         raise ValidationError("workflow", workflow, "must be a Workflow")
 
@@ -141,6 +144,7 @@ def publish_workflow(
 ) -> Outcome[Workflow]:
     """Let the workflow take new enrolments: its newest version, if it is paused, is stored again
     as the next version, active. An active workflow is returned as it is."""
+    store = store_of(store)
     return _activate(store, workflow_id, True, retry)
 
 
@@ -149,6 +153,7 @@ def pause_workflow(
 ) -> Outcome[Workflow]:
     """Stop new enrolments (the running ones go on): the newest version is stored again as the
     next version, inactive. A paused workflow is returned as it is."""
+    store = store_of(store)
     return _activate(store, workflow_id, False, retry)
 
 
@@ -256,8 +261,10 @@ def advance_automation(
         ValidationError: ``now`` before the previous run, an event after ``now``, bad input.
         NotFoundError: an enrolment's workflow version is not stored.
     """
+    store = store_of(store)
     instant = to_utc(now, "now")
-    listed, asked = tuple(events), tuple(requests)
+    listed = items_of(events, "events", "domain events")
+    asked = items_of(requests, "requests", "enrol requests")
 
     def once() -> Outcome[Advance]:
         with store.unit_of_work() as uow:
@@ -296,10 +303,10 @@ def enrol(
     [`advance_automation()`][crmcore.services.marketing.advance_automation] is not disturbed.
     Enrolling the same customers at the same instant again enrols no one twice.
     """
+    store = store_of(store)
     instant = to_utc(at, "at")
-    if isinstance(customer_ids, str):
-        raise ValidationError("customer_ids", customer_ids, "must be customer ids, not one id")
-    asked = tuple(EnrolRequest(workflow_id, who, instant) for who in customer_ids)
+    who_asked = id_list(customer_ids, "customer_ids")
+    asked = tuple(EnrolRequest(workflow_id, who, instant) for who in who_asked)
 
     def once() -> Outcome[Advance]:
         with store.unit_of_work() as uow:
@@ -334,8 +341,10 @@ def record_message_sent(
     ``key`` is its idempotency key: recording it again changes nothing. Messages older than the
     guardrails' longest cap window are dropped from the history on the way.
     """
+    store = store_of(store)
     chosen = parse_channel(channel)
     instant = to_utc(at, "at")
+    guardrails = instance_of(guardrails, Guardrails, "guardrails")
 
     def once() -> Outcome[ContactHistory]:
         with store.unit_of_work() as uow:
@@ -398,7 +407,9 @@ def launch_campaign(
         NotFoundError: the campaign, or a variant's workflow, is not stored.
         ValidationError: a variant without a workflow, bad input.
     """
+    store = store_of(store)
     instant = to_utc(at, "at")
+    with_logs = boolean(with_logs, "with_logs")
 
     def once() -> Outcome[CampaignLaunch]:
         with store.unit_of_work() as uow:

@@ -48,6 +48,7 @@ from crmcore.sales.pipeline import Pipeline
 from crmcore.sales.pipeline_stages import StageKind
 from crmcore.sales.snapshots import PipelineSnapshot
 from crmcore.sales.snapshots import pipeline_snapshot as snapshot
+from crmcore.services._checks import callback, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -73,6 +74,7 @@ def save_pipeline(
     be removed. Editing probabilities is not retroactive (the opportunities keep their stage
     keys). No event is raised: a pipeline is configuration.
     """
+    store = store_of(store)
     if not isinstance(pipeline, Pipeline):
         raise ValidationError("pipeline", pipeline, "must be a Pipeline")
 
@@ -97,6 +99,7 @@ def open_opportunity(
     """Store an opportunity made with
     [`Opportunity.open()`][crmcore.sales.opportunities.Opportunity.open]; its pipeline must be
     stored (and hold its stage)."""
+    store = store_of(store)
     if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Opportunity):
         raise ValidationError("outcome", outcome, "must be an Outcome of Opportunity.open()")
     opportunity = outcome.value
@@ -119,6 +122,8 @@ def change_opportunity(
 ) -> Outcome[Opportunity]:
     """Apply ``change(opportunity, pipeline)`` to the stored opportunity (with its stored
     pipeline) and save it."""
+    store = store_of(store)
+    callback(change, "change")
 
     def once() -> Outcome[Opportunity]:
         with store.unit_of_work() as uow:
@@ -147,6 +152,7 @@ def move_opportunity(
     """Move the stored opportunity to ``stage`` at ``at`` (the pipeline's table decides the kind
     of move: advance, back, win, lose, reopen). Moving it again to the stage it entered at ``at``
     is a replay that writes nothing."""
+    store = store_of(store)
 
     def change(opportunity: Opportunity, pipeline: Pipeline) -> Outcome[Opportunity]:
         if _replayed_move(opportunity, stage, at):
@@ -177,6 +183,7 @@ def win_opportunity(
 ) -> Outcome[Opportunity]:
     """Close the stored opportunity as won (in ``stage``, default the first won stage); a replay
     of a win stored at ``at`` writes nothing."""
+    store = store_of(store)
 
     def change(opportunity: Opportunity, pipeline: Pipeline) -> Outcome[Opportunity]:
         if opportunity.status is StageKind.WON and _replayed_move(opportunity, stage, at):
@@ -198,6 +205,7 @@ def lose_opportunity(
 ) -> Outcome[Opportunity]:
     """Close the stored opportunity as lost with a ``reason`` code; a replay of a loss stored at
     ``at`` writes nothing."""
+    store = store_of(store)
 
     def change(opportunity: Opportunity, pipeline: Pipeline) -> Outcome[Opportunity]:
         if opportunity.status is StageKind.LOST and _replayed_move(opportunity, stage, at):
@@ -211,6 +219,7 @@ def pipeline_snapshot(store: Store, pipeline_id: str, as_of: datetime) -> Pipeli
     """The stored pipeline ``pipeline_id`` as it stood at ``as_of``: open count, amount and
     weighted amount per stage ([`pipeline_snapshot()`][crmcore.sales.snapshots.pipeline_snapshot]
     over its stored opportunities, read in one unit of work)."""
+    store = store_of(store)
     with store.unit_of_work() as uow:
         pipeline = uow.pipelines.get(pipeline_id)
         frame = uow.opportunities.to_frame(pipeline)

@@ -146,6 +146,8 @@ class RetryPolicy:
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait after failed try number ``attempt`` (1-based)."""
+        if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+            raise ValidationError("attempt", attempt, "must be an integer of at least 1")
         exponent = min(attempt - 1, 64)  # beyond 2**64 the cap has long applied
         return min(self.max_delay, self.base_delay * 2.0**exponent)
 

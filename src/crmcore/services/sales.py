@@ -68,8 +68,10 @@ from crmcore.customers.customer import Customer
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import AlreadyExistsError, DuplicateOperationError, ValidationError
 from crmcore.kernel.events import DomainEvent, Outcome
+from crmcore.kernel.ids import validate_id
 from crmcore.kernel.machine import parse_member
 from crmcore.kernel.money import Money
+from crmcore.kernel.validators import choice
 from crmcore.ports import Store, UnitOfWork
 from crmcore.sales import lead_conversion
 from crmcore.sales.activities import ActivityKind, ActivityOutcome
@@ -78,6 +80,7 @@ from crmcore.sales.duplicates import merge_leads as merge
 from crmcore.sales.lead_machine import LeadStatus, LeadTrigger
 from crmcore.sales.leads import Lead
 from crmcore.sales.opportunities import Opportunity
+from crmcore.services._checks import callback, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -171,10 +174,10 @@ def capture_lead(
     (``field`` is ``email`` or ``phone``) and nothing is stored. A taken lead id is an
     ``AlreadyExistsError`` too.
     """
+    store = store_of(store)
     if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Lead):
         raise ValidationError("outcome", outcome, "must be an Outcome of Lead.create()")
-    if on_duplicate not in ("keep", "refuse"):
-        raise ValidationError("on_duplicate", on_duplicate, 'must be "keep" or "refuse"')
+    choice(on_duplicate, "on_duplicate", ("keep", "refuse"))
     lead = outcome.value
 
     def once() -> Outcome[LeadCapture]:
@@ -200,6 +203,8 @@ def change_lead(
 ) -> Outcome[Lead]:
     """Apply ``change`` to the stored lead and save it (nothing is written when it returns the
     lead unchanged)."""
+    store = store_of(store)
+    callback(change, "change")
     return _changed(
         store,
         lambda uow: uow.leads.get(lead_id),
@@ -227,6 +232,7 @@ def change_lead_status(
     [`IllegalTransitionError`][crmcore.kernel.errors.IllegalTransitionError] and stores nothing;
     conversion is [`convert_lead()`][crmcore.services.sales.convert_lead].
     """
+    store = store_of(store)
     return change_lead(
         store,
         lead_id,
@@ -244,6 +250,7 @@ def qualify_lead(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Outcome[Lead]:
     """Mark the stored lead sales-qualified (new, working or nurturing → qualified)."""
+    store = store_of(store)
     return change_lead_status(store, lead_id, LeadTrigger.QUALIFY, at, note=note, retry=retry)
 
 
@@ -257,6 +264,7 @@ def disqualify_lead(
     retry: RetryPolicy | None = DEFAULT_RETRY,
 ) -> Outcome[Lead]:
     """Drop the stored lead for ``reason`` (a code such as ``"no_budget"``)."""
+    store = store_of(store)
     return change_lead_status(
         store, lead_id, LeadTrigger.DISQUALIFY, at, reason=reason, note=note, retry=retry
     )
@@ -295,6 +303,7 @@ def log_activity(
     writes nothing; another activity under a used id raises
     [`DuplicateOperationError`][crmcore.kernel.errors.DuplicateOperationError].
     """
+    store = store_of(store)
     expected = {
         "kind": parse_member(ActivityKind, kind, "kind"),
         "created_at": to_utc(at, "at"),
@@ -330,6 +339,7 @@ def schedule_activity(
     """Plan a follow-up on the stored lead (created at ``at``, due at ``due_at``); its owner
     defaults to the lead's. ``activity_id`` is the idempotency key, as for
     [`log_activity()`][crmcore.services.sales.log_activity]."""
+    store = store_of(store)
     expected = {
         "kind": parse_member(ActivityKind, kind, "kind"),
         "created_at": to_utc(at, "at"),
@@ -361,6 +371,8 @@ def complete_activity(
 ) -> Outcome[Lead]:
     """Complete an open activity of the stored lead at ``at`` with ``outcome``; completing it
     again with the same outcome and time is a replay that writes nothing."""
+    store = store_of(store)
+    validate_id(activity_id, "activity_id")
     wanted = (to_utc(at, "at"), parse_member(ActivityOutcome, outcome, "outcome"))
 
     def change(lead: Lead) -> Outcome[Lead]:
@@ -384,6 +396,9 @@ def merge_leads(
     """Merge two stored duplicate leads (see
     [`merge_leads()`][crmcore.sales.duplicates.merge_leads]); both are saved in one unit of work.
     """
+    store = store_of(store)
+    if survivor is not None:
+        validate_id(survivor, "survivor")
 
     def once() -> Outcome[LeadMerge]:
         with store.unit_of_work() as uow:
@@ -446,6 +461,11 @@ def convert_lead(
         ValidationError: no customer or two, an opportunity without an owner, bad facts (naming
             the field). Nothing is stored on any error.
     """
+    store = store_of(store)
+    validate_id(opportunity_id, "opportunity_id")
+    for field, given in (("customer_id", customer_id), ("new_customer_id", new_customer_id)):
+        if given is not None:
+            validate_id(given, field)
 
     def once() -> Outcome[Conversion]:
         with store.unit_of_work() as uow:

@@ -39,11 +39,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
+from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.events import Outcome
+from crmcore.kernel.ids import validate_id
 from crmcore.ports import Store
 from crmcore.sales.accounts import Account
 from crmcore.sales.relationships import Relationship, RelationshipKind
+from crmcore.services._checks import callback, store_of
 from crmcore.services.retry import DEFAULT_RETRY, RetryPolicy
 from crmcore.services.retry import retry as run_retrying
 
@@ -64,6 +67,7 @@ def open_sales_account(
 ) -> Outcome[Account]:
     """Store an account made with [`Account.open()`][crmcore.sales.accounts.Account.open]; a
     taken id raises [`AlreadyExistsError`][crmcore.kernel.errors.AlreadyExistsError]."""
+    store = store_of(store)
     if not isinstance(outcome, Outcome) or not isinstance(outcome.value, Account):
         raise ValidationError("outcome", outcome, "must be an Outcome of Account.open()")
 
@@ -84,6 +88,8 @@ def change_sales_account(
 ) -> Outcome[Account]:
     """Apply ``change`` (add or remove a contact, rename, reassign) to the stored account and save
     it; nothing is written when it returns the account unchanged."""
+    store = store_of(store)
+    callback(change, "change")
 
     def once() -> Outcome[Account]:
         with store.unit_of_work() as uow:
@@ -113,6 +119,9 @@ def set_account_parent(
     stored and [`ValidationError`][crmcore.kernel.errors.ValidationError] (naming
     ``parent_id``) for a parent whose chain leads back to the account.
     """
+    store = store_of(store)
+    if parent_id is not None:
+        validate_id(parent_id, "parent_id")
 
     def once() -> Outcome[Account]:
         with store.unit_of_work() as uow:
@@ -142,6 +151,7 @@ def add_relationship(
     [`ValidationError`][crmcore.kernel.errors.ValidationError] (naming ``source``) for a referral
     whose referrer was referred, directly or not, by the referee.
     """
+    store = store_of(store)
     if not isinstance(relationship, Relationship):
         raise ValidationError("relationship", relationship, "must be a Relationship")
 
@@ -174,6 +184,10 @@ def end_relationship(
 ) -> Outcome[Relationship]:
     """Record that a stored edge ended at ``at`` (a colleague left, a partner contract ran out);
     return it ended. Ending it again at the same time changes nothing."""
+    store = store_of(store)
+    if not isinstance(relationship, Relationship):
+        raise ValidationError("relationship", relationship, "must be a Relationship")
+    when = to_utc(at, "at")
 
     def once() -> Outcome[Relationship]:
         with store.unit_of_work() as uow:
@@ -189,9 +203,9 @@ def end_relationship(
             )
             if stored is None:
                 raise NotFoundError("relationship", " ".join(relationship.key))
-            if stored.until is not None and stored.until == at:
+            if stored.until is not None and stored.until == when:
                 return Outcome(stored)
-            ended = uow.relationships.end(relationship, at)
+            ended = uow.relationships.end(relationship, when)
         return Outcome(ended)
 
     return run_retrying(once, retry)

@@ -132,11 +132,13 @@ class AggregateKind(Generic[A]):
 
     def id_of(self, aggregate: A) -> str:
         """The aggregate's id."""
+        validators.instance_of(aggregate, self.cls, "aggregate")
         value: str = getattr(aggregate, "id")  # noqa: B009 - generic over attrs classes
         return value
 
     def version_of(self, aggregate: A) -> int:
         """The aggregate's version."""
+        validators.instance_of(aggregate, self.cls, "aggregate")
         value: int = getattr(aggregate, "version")  # noqa: B009
         return value
 
@@ -147,6 +149,7 @@ class AggregateKind(Generic[A]):
         that replays its history, like a ledger) may define a method
         ``with_version(version)`` returning the copy more cheaply; it is used instead.
         """
+        validators.instance_of(aggregate, self.cls, "aggregate")
         own = getattr(type(aggregate), "with_version", None)
         if not callable(own):
             return attrs.evolve(aggregate, version=version)  # type: ignore[misc]
@@ -159,14 +162,17 @@ class AggregateKind(Generic[A]):
 
     def keys_of(self, aggregate: A) -> dict[str, str | None]:
         """The aggregate's unique-key values."""
+        validators.instance_of(aggregate, self.cls, "aggregate")
         return {name: get(aggregate) for name, get in self.unique_keys}
 
     def index_values_of(self, aggregate: A) -> dict[str, tuple[str, ...]]:
         """The aggregate's values in each index (distinct, in the order given)."""
+        validators.instance_of(aggregate, self.cls, "aggregate")
         return {name: tuple(dict.fromkeys(get(aggregate))) for name, get in self.indexes}
 
     def has_index(self, index: str) -> bool:
         """Whether the kind declares the index ``index``."""
+        validators.instance_of(index, str, "index")
         return any(name == index for name, _get in self.indexes)
 
     def encode(self, aggregate: A) -> JSON:
@@ -201,6 +207,7 @@ class RecordKind(Generic[R]):
 
     def id_of(self, record: R) -> str:
         """The record's id."""
+        validators.instance_of(record, self.cls, "record")
         if self.key is not None:
             return self.key(record)
         value: str = getattr(record, self.id_field)
@@ -208,6 +215,7 @@ class RecordKind(Generic[R]):
 
     def owner_of(self, record: R) -> str:
         """Whose record it is: the id its records are listed under."""
+        validators.instance_of(record, self.cls, "record")
         if self.owner is not None:
             return self.owner(record)
         value: str = getattr(record, "customer_id")  # noqa: B009 - generic over records
@@ -215,6 +223,7 @@ class RecordKind(Generic[R]):
 
     def at_of(self, record: R) -> datetime:
         """The record's time (aware, UTC); records are ordered by (time, id)."""
+        validators.instance_of(record, self.cls, "record")
         if self.time is not None:
             return to_utc(self.time(record), "at")
         value: object = getattr(record, "at")  # noqa: B009 - generic over records
@@ -272,6 +281,7 @@ SERVICE_RECORDS: RecordKind[ServiceRecord] = RecordKind(
 
 def redact_feedback(feedback: Feedback) -> Feedback:
     """The feedback without its free text (erasure keeps channel, kind, scores, themes)."""
+    validators.instance_of(feedback, Feedback, "feedback")
     return feedback if feedback.text == "" else attrs.evolve(feedback, text="")
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from crmcore.kernel.errors import ValidationError
 from crmcore.ports import Outbox, OutboxMessage
+from crmcore.storage.backend import check_limit
 
 __all__ = ["new_message_id", "relay"]
 
@@ -30,6 +32,11 @@ def relay(outbox: Outbox, handler: Callable[[OutboxMessage], None], limit: int) 
     message). A crash before that write hands those messages on again, which
     the outbox contract allows: consumers drop duplicates by ``message_id``.
     """
+    if not all(callable(getattr(outbox, name, None)) for name in ("pending", "mark_published")):
+        raise ValidationError("outbox", outbox, "must be an Outbox")
+    if not callable(handler):
+        raise ValidationError("handler", handler, "must be callable")
+    check_limit(limit)
     handed: list[int] = []
     try:
         for message in outbox.pending(limit):

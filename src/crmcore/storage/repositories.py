@@ -19,6 +19,7 @@ import builtins
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from crmcore.kernel import validators
 from crmcore.kernel.errors import (
     AlreadyExistsError,
     ConcurrencyConflictError,
@@ -46,12 +47,24 @@ def check_text(value: object, field: str) -> str:
     return value
 
 
+_ID_LIMIT = 1000
+
+
+def _check_id(value: object, field: str = "id") -> str:
+    """``value`` if it can be a stored id: a one-line string of 1 to 1000 characters, no control
+    character or lone surrogate; else a [`ValidationError`][crmcore.kernel.errors.ValidationError]
+    naming ``field``. Looser than ``validate_id()``: some stored ids are composed and hold
+    spaces (a relationship's)."""
+    return validators.text(value, field, limit=_ID_LIMIT)
+
+
 class BufferedRepository(Generic[A]):
     """The [`AggregateRepository`][crmcore.ports.AggregateRepository] of one kind in a unit of
     work."""
 
     def __init__(self, uow: BufferedUnitOfWork, kind: AggregateKind[A]) -> None:
         self._uow = uow
+        validators.instance_of(kind, AggregateKind, "kind")
         self._kind = kind
 
     def _pending(self, id: str) -> AggregateWrite | None:
@@ -113,7 +126,9 @@ class BufferedRepository(Generic[A]):
         self._uow._require_open()
         if isinstance(ids, str):
             raise ValidationError("ids", ids, "must be ids, not one id")
-        wanted = sorted({check_text(id, "ids") for id in ids})
+        if isinstance(ids, bytes) or not isinstance(ids, Iterable):  # a mapping gives its keys
+            raise ValidationError("ids", ids, "must be a collection of ids")
+        wanted = sorted({_check_id(id, "ids") for id in ids})
         found: dict[str, A] = {}
         missing = []
         for id in wanted:
@@ -245,7 +260,7 @@ class BufferedRepository(Generic[A]):
     def find(self, id: str) -> A | None:
         """The aggregate stored (or pending) under ``id``, or ``None``."""
         self._uow._require_open()
-        check_text(id, "id")
+        _check_id(id)
         pending = self._pending(id)
         if pending is not None:
             found: A = pending.aggregate
@@ -266,6 +281,8 @@ class BufferedRepository(Generic[A]):
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[A]:
         """Up to ``limit`` stored aggregates with ids greater than ``after``, in id order."""
         self._uow._require_open()
+        if after is not None:
+            _check_id(after, "after")
         items = self._uow._backend.fetch_page(self._kind, check_limit(limit), after)
         next_after = self._kind.id_of(items[-1]) if len(items) == limit else None
         return Page(tuple(items), next_after)
@@ -282,6 +299,7 @@ class BufferedRecordRepository(Generic[R]):
 
     def __init__(self, uow: BufferedUnitOfWork, kind: RecordKind[R]) -> None:
         self._uow = uow
+        validators.instance_of(kind, RecordKind, "kind")
         self._kind = kind
 
     def add(self, record: R) -> None:
@@ -306,7 +324,7 @@ class BufferedRecordRepository(Generic[R]):
     def find(self, id: str) -> R | None:
         """The record with ``id`` (pending or stored), or ``None``."""
         self._uow._require_open()
-        check_text(id, "id")
+        _check_id(id)
         pending = self._uow._records.get((self._kind.name, id))
         if pending is not None:
             found: R = pending.record
@@ -324,7 +342,7 @@ class BufferedRecordRepository(Generic[R]):
     def for_customer(self, customer_id: str) -> tuple[R, ...]:
         """A customer's (an owner's) records in time order, ties by id."""
         self._uow._require_open()
-        check_text(customer_id, "customer_id")
+        _check_id(customer_id, "customer_id")
         merged: dict[str, R] = {
             self._kind.id_of(r): r for r in self._uow._backend.records_for(self._kind, customer_id)
         }
@@ -340,6 +358,8 @@ class BufferedRecordRepository(Generic[R]):
 
     def redact(self, customer_id: str) -> int:
         """Blank the free text of a customer's records (erasure); return how many changed."""
+        self._uow._require_open()
+        _check_id(customer_id, "customer_id")
         redact = self._kind.redact
         if redact is None:
             return 0

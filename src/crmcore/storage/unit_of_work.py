@@ -359,6 +359,8 @@ class BufferedUnitOfWork:
 
     def take(self, outcome: Outcome[T]) -> T:
         """Collect the outcome's events and return its value."""
+        if not isinstance(outcome, Outcome):
+            raise ValidationError("outcome", outcome, "must be an Outcome")
         self.collect(*outcome.events)
         return outcome.value
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from crmcore.kernel.errors import SchemaVersionError, StorageError, ValidationError
+from crmcore.kernel.validators import storable_text
 from crmcore.segments.rules import Field, FieldType, Predicate, RuleSchema, walk
 from crmcore.segments.sql import SqlTables, to_sql
 from crmcore.storage.postgres.backend import PostgresBackend
@@ -125,6 +126,9 @@ class PostgresStore:
             raise ValidationError("max_size", max_size, f"must be at least min_size ({min_size})")
         if not isinstance(migrate, bool):
             raise ValidationError("migrate", migrate, "must be True or False")
+        for field, value in (("target", target), ("schema", schema)):
+            if isinstance(value, str):
+                storable_text(value, field)  # both are sent to the server as UTF-8
         self._db = Database(
             target, schema, min_size=min_size, max_size=max_size, timeout=float(timeout)
         )

@@ -67,6 +67,8 @@ class SqliteStore:
         location = os.fspath(path)
         if not isinstance(location, str) or not location:
             raise ValidationError("path", path, "must be a non-empty file path or ':memory:'")
+        if "\x00" in location:  # no file system takes it; sqlite3 raises a bare ValueError
+            raise ValidationError("path", path, "must not contain a NUL character")
         if (
             isinstance(timeout, bool)
             or not isinstance(timeout, int | float)
