@@ -36,7 +36,4 @@ UNREACHED: Final[dict[str, str]] = {
     "crmcore.storage.postgres.store.PostgresStore": (
         "ValidationError: target: must be a PostgreSQL connection string or a psycopg ConnectionPool (got PosixPath('sweep-output.csv'))"
     ),
-    "crmcore.storage.postgres.store.PostgresStore.segment_members": (
-        "no instance of PostgresStore"
-    ),
 }

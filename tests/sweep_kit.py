@@ -60,6 +60,9 @@ SKIPPED_PACKAGES: Final = {
 SKIPPED_NAMES: Final = {
     "crmcore.engines.spark": "starts a JVM",
     "crmcore.kernel.clock.SystemClock.now": "reads the wall clock (no arguments anyway)",
+    "crmcore.storage.postgres.store.PostgresStore.segment_members": (
+        "needs a server: swept against PostgreSQL by tests/storage/test_postgres_bad_input.py"
+    ),
 }
 
 
