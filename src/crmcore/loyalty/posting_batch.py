@@ -354,7 +354,9 @@ class Postings:
             self._check_amounts(np.flatnonzero(earn).tolist())
 
     def _check_amounts(self, earns: list[int]) -> None:
-        digits = minor_units(self.currency or "XXX") if earns else 0
+        if not earns or self.currency is None:  # earns have a currency (checked above)
+            return
+        digits = minor_units(self.currency)
         for i in earns:
             money = self.amounts[i] if self.amounts is not None else None
             if not isinstance(money, Money) or money.currency != self.currency:
