@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import attrs
 import numpy as np
@@ -41,6 +41,7 @@ from crmcore.funnel._paths import (
     exclusions,
     stream_order,
 )
+from crmcore.funnel._runs import Runs, strict_runs
 from crmcore.funnel._steps import Plan
 from crmcore.kernel.arrays import BoolArray, Int64Array, UIntArray
 
@@ -153,7 +154,12 @@ def _later_attempts(block: Int64Array, frontier: Int64Array) -> tuple[Int64Array
     return later, np.repeat(np.arange(len(frontier), dtype=np.int64), lengths)
 
 
-def _walk(s: Stream, start: Int64Array, roots: Int64Array, plan: Plan) -> Outcomes:
+_Chosen: TypeAlias = tuple[Int64Array, Int64Array, Int64Array]
+"""The trial each customer counts with: its start row, the steps it reached (0: excluded) and
+the row of each step (-1 beyond), one customer per row."""
+
+
+def _walk(s: Stream, start: Int64Array, roots: Int64Array, plan: Plan) -> _Chosen:
     """Each customer's chain of trials, walked from its first attempt (``roots``), and the
     trial each customer counts with.
 
@@ -204,7 +210,7 @@ def _walk(s: Stream, start: Int64Array, roots: Int64Array, plan: Plan) -> Outcom
         wins = np.flatnonzero(got == top)
         pick = on[wins[_firsts(mine[wins])]]
         keep(owner[of[pick]], trials.take(pick), excluded[pick])
-    return _outcome(s, best_start, score, best_rows)
+    return best_start, score, best_rows
 
 
 def _chain(n: int, roots: Int64Array, successors: Callable[[Int64Array], Int64Array]) -> BoolArray:
@@ -291,8 +297,16 @@ def _outcomes(
 ) -> Outcomes:
     """The outcomes of the customers of one chunk (all of their rows)."""
     s = Stream(*stream_order(codes, at_us, sig, plan, grouped), grouped=grouped)
+    if plan.mode == "strict" and (runs := strict_runs(s, plan)) is not None:
+        return _outcome(s, *_by_runs(s, runs, plan))
     # Trials start at the first event of an instant with a step-1 event (any order: any step).
     start = s.starts((1 << plan.size) - 1 if plan.mode == "any" else 1)
+    return _outcome(s, *_by_paths(s, start, plan))
+
+
+def _by_paths(s: Stream, start: Int64Array, plan: Plan) -> _Chosen:
+    """The trials the customers count with, from the paths of the attempts at rows ``start``
+    (all of those customers' attempts)."""
     if plan.counting == "max_step":
         # Every instant with a step-1 event starts a chain of its own: no chaining.
         deadline = None if plan.window_us is None else s.t[start] + plan.window_us
@@ -319,21 +333,52 @@ def _outcomes(
     return _walk(s, start, roots, plan)
 
 
-def _choose(s: Stream, trials: Trials, excluded: BoolArray, latest: bool = False) -> Outcomes:
+def _by_runs(s: Stream, runs: Runs, plan: Plan) -> _Chosen:
+    """The trials a strict funnel's customers count with, from its runs
+    (`crmcore.funnel._runs`): the trials are the chains of successors from each customer's
+    first attempt (``"max_step"``: every attempt), and only the chosen trials' paths are
+    spelled out. Customers the runs do not cover take the paths, and the two are merged in
+    stream order."""
+    n = len(runs.attempts)
+    if plan.counting == "max_step":
+        trials = np.flatnonzero(runs.plain)
+    else:
+        roots = _firsts(runs.block)
+        roots = roots[runs.plain[roots]]
+        trials = np.flatnonzero(_chain(n, roots, runs.successor.__getitem__))
+    chosen = trials[_best(runs.block[trials], runs.reached[trials], plan.counting == "max_step")]
+    plain = s.mstart[runs.attempts[chosen]], runs.reached[chosen]
+    plain_rows = runs.step_rows(s, chosen, plan.size)
+    if runs.plain.all():
+        return (*plain, plain_rows)
+    rest = _by_paths(s, s.mstart[runs.attempts[~runs.plain]], plan)
+    order = np.argsort(np.concatenate((plain[0], rest[0])), kind="stable")
+    return (
+        np.concatenate((plain[0], rest[0]))[order],
+        np.concatenate((plain[1], rest[1]))[order],
+        np.concatenate((plain_rows, rest[2]))[order],
+    )
+
+
+def _best(block: Int64Array, score: Int64Array, latest: bool) -> Int64Array:
+    """Per run of equal ``block``: the position of the highest ``score``, ties to the first
+    (``latest``: to the last)."""
+    heads = _firsts(block)
+    if not len(heads):
+        return heads
+    best = np.repeat(np.maximum.reduceat(score, heads), np.diff(np.append(heads, len(score))))
+    wins = np.flatnonzero(score == best)
+    return wins[_lasts(block[wins]) if latest else _firsts(block[wins])]
+
+
+def _choose(s: Stream, trials: Trials, excluded: BoolArray, latest: bool = False) -> _Chosen:
     """Each customer's furthest trial, ties to the earliest (``latest``: to the latest).
 
     Excluded trials reach 0.
     """
     score = np.where(excluded, 0, trials.reached)
-    block = s.block[trials.start]
-    heads = _firsts(block)
-    if len(heads):
-        best = np.repeat(np.maximum.reduceat(score, heads), np.diff(np.append(heads, len(score))))
-        wins = np.flatnonzero(score == best)
-        chosen = wins[_lasts(block[wins]) if latest else _firsts(block[wins])]
-    else:
-        chosen = heads
-    return _outcome(s, trials.start[chosen], score[chosen], trials.rows[chosen])
+    chosen = _best(s.block[trials.start], score, latest)
+    return trials.start[chosen], score[chosen], trials.rows[chosen]
 
 
 def _outcome(s: Stream, start: Int64Array, reached: Int64Array, rows: Int64Array) -> Outcomes:

@@ -281,7 +281,7 @@ class Stream:
     @functools.cached_property
     def moment_sig(self) -> UIntArray:
         """The signature of each instant: the union of its rows' bits (one pass for all bits)."""
-        if not len(self.sig):
+        if len(self.mstart) == len(self.sig):  # every row an instant of its own
             return self.sig
         union: UIntArray = np.bitwise_or.reduceat(self.sig, self.mstart)
         return union
