@@ -134,10 +134,13 @@ class _Sorted:
         self.unique = self.rows[self.starts]
 
 
-def _collisions(columns: LedgerColumns, postings: Postings) -> tuple[set[int], Int64Array]:
+def _collisions(
+    columns: LedgerColumns, postings: Postings
+) -> tuple[set[int], Int64Array, Int64Array]:
     """Rows with an operation whose key (or, for an earn, order) may already be in its account or
     repeats within the batch: the per-account path decides replay or duplicate for those. Also
-    the fingerprints of every operation's key, then of every earn's order (in that order).
+    the fingerprints of every operation's key, then of every earn's order (in that order), and
+    the same sorted.
 
     Fingerprints prove novelty in C (one sort, one sorted search), with no Python lookup per key;
     a shared fingerprint is only a maybe, settled exactly by the per-account path.
@@ -154,9 +157,9 @@ def _collisions(columns: LedgerColumns, postings: Postings) -> tuple[set[int], I
         at = np.minimum(np.searchsorted(index, ordered), index.size - 1)
         clash = np.concatenate([clash, ordered[index[at] == ordered]])  # already posted
     if not clash.size:
-        return set(), prints
+        return set(), prints, ordered
     owners = np.concatenate([rows, rows[earn]])
-    return set(owners[np.isin(prints, clash)].tolist()), prints
+    return set(owners[np.isin(prints, clash)].tolist()), prints, ordered
 
 
 def _points(
@@ -282,7 +285,7 @@ def route(
     if program.pending_days:
         lot_pending[earns] = at[earns] + program.pending_days * DAY_US
     sort = _Sorted(postings)
-    clashes, prints = _collisions(columns, postings)
+    clashes, prints, ordered = _collisions(columns, postings)
     fallback = inexact | clashes
     fallback |= _checked_rows(columns, postings, sort, points, lot_expires)
     out = Routed()
@@ -301,7 +304,9 @@ def route(
     out.engine_ops = sort.order[to_engine]
     out.engine_rows, out.engine = _engine(program, columns, postings, points, out)
     out.fallback = _fallback(program, accounts, postings, sort.order[~to_engine], out)
-    out.columns = _assemble(program, columns, out, _posted_prints(postings, out.status, prints))
+    out.columns = _assemble(
+        program, columns, out, _posted_prints(postings, out.status, prints, ordered)
+    )
     for name in ("status", "points", "balance", "expired"):
         read_only(getattr(out, name))
     return out
@@ -428,13 +433,20 @@ def _one(
     return acc.redeem(program, given, at=when, key=key, redemption_id=ref)
 
 
-def _posted_prints(postings: Postings, status: Int8Array, prints: Int64Array) -> Int64Array:
-    """The fingerprints of the keys (and, for earns, orders) of the posted operations."""
+def _posted_prints(
+    postings: Postings, status: Int8Array, prints: Int64Array, ordered: Int64Array
+) -> Int64Array:
+    """The fingerprints of the keys (and, for earns, orders) of the posted operations, sorted:
+    ``ordered`` (all of ``prints``, sorted) less one copy of each print not posted."""
     posted = status == POSTED
-    earned = posted[postings.kind == EARN]
-    return np.sort(
-        np.concatenate([prints[: len(postings)][posted], prints[len(postings) :][earned]])
-    )
+    dropped = np.sort(prints[~np.concatenate([posted, posted[postings.kind == EARN]])])
+    if not dropped.size:
+        return ordered
+    # The k-th copy of a value among the dropped removes its k-th copy in ``ordered``.
+    index = np.arange(dropped.shape[0])
+    run_start = np.maximum.accumulate(np.where(np.diff(dropped, prepend=dropped[0] - 1) != 0,
+                                               index, 0))  # fmt: skip
+    return np.delete(ordered, np.searchsorted(ordered, dropped) + index - run_start)
 
 
 def _assemble(
@@ -520,8 +532,7 @@ def _assemble(
         entries=read_only(per_row["entries"]),
         cap_day=read_only(per_row["cap_day"]),
         cap_points=read_only(per_row["cap_points"]),
-        key_index=read_only(
-            np.insert(columns.key_index, np.searchsorted(columns.key_index, added), added)
-        ),
+        # Two sorted runs: the stable sort (timsort) merges them in one pass.
+        key_index=read_only(np.sort(np.concatenate([columns.key_index, added]), kind="stable")),
         seed=columns.seed,
     )
