@@ -47,8 +47,8 @@ class Runs:
     """Every strict attempt of a stream (ascending), how far its path went and what follows it.
 
     ``attempts`` are the instants matching step 1, ``block`` their customer
-    blocks; ``reached`` is the number of steps each attempt's path reached and
-    ``successor`` the attempt that starts next for the customer when the
+    blocks; ``reached`` is the number of steps each attempt's path reached
+    and ``successor`` the attempt that starts next for the customer when the
     attempt is a trial (``len(attempts)``: none). Both hold only where
     ``plain``: for the attempts of customers with no instant that matches
     several steps (the others need the general walk).
@@ -102,11 +102,9 @@ def strict_runs(s: Stream, plan: Plan) -> Runs | None:
             | (level[:-1] == steps)
             | (block[1:] != block[:-1])
         )
-    run = np.cumsum(breaks) - 1
-    run_end = np.append(np.flatnonzero(breaks)[1:], count).astype(np.int64)
-    is_attempt = level == 0
-    attempts = np.flatnonzero(is_attempt).astype(np.int64)
-    end = run_end[run[attempts]]
+    heads = np.flatnonzero(breaks)  # where each run begins; run r (from 1) ends at heads[r]
+    end = np.append(heads, count)[np.cumsum(breaks)[level == 0]]
+    attempts = np.flatnonzero(level == 0)
     reached = level[end - 1].astype(np.int64) + 1
     done = reached == steps
     restart = end
@@ -121,20 +119,20 @@ def strict_runs(s: Stream, plan: Plan) -> Runs | None:
             done[late] = reached[late] == steps
             restart = end.copy()
             restart[late] = np.where(done[late], past, end[late])
-    # The first attempt at or after each restart: attempts before it, counted per instant.
+    if plan.window_us is None:
+        restart = np.where(done, count, restart)  # a trial that reached every step is the last
+    # The first attempt at or after each restart: the attempts before it, counted per instant.
     before = np.zeros(count + 1, dtype=np.int64)
-    np.cumsum(is_attempt, out=before[1:])
+    np.cumsum(level == 0, out=before[1:])
     successor = before[restart]
     n = len(attempts)
-    if plan.window_us is None:
-        successor[done] = n
     owner = block[attempts]
     same = successor < n
     same[same] = owner[successor[same]] == owner[same]
     successor[~same] = n
     plain = np.ones(n, dtype=bool)
     if mixed.any():  # the customers with such an instant: every instant of their blocks
-        heads = np.flatnonzero(np.append(True, block[1:] != block[:-1]))
-        spoilt = np.logical_or.reduceat(mixed, heads)
-        plain = ~np.repeat(spoilt, np.diff(np.append(heads, count)))[attempts]
+        firsts = np.flatnonzero(np.append(True, block[1:] != block[:-1]))
+        spoilt = np.logical_or.reduceat(mixed, firsts)
+        plain = ~np.repeat(spoilt, np.diff(np.append(firsts, count)))[attempts]
     return Runs(level, attempts, owner, reached, successor, plain)
