@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
+from unittest import mock
 
 import attrs
 import numpy as np
@@ -32,6 +33,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
+from crmcore.loyalty import _batch_engine
 from crmcore.loyalty.entries import MAX_POINTS
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
@@ -622,3 +624,50 @@ def test_postings_from_rows_keep_the_money_as_given() -> None:
     assert postings.money(0) == Money("12.3", "EUR") and str(postings.money(0).amount) == "12.3"
     assert int(postings.amount_minor[0]) == 1230 and postings.channels == ("app",)
     assert to_micros(at) == int(postings.at_us[0])
+
+
+SMALL_LOTS = st.tuples(
+    st.integers(0, 1),  # account
+    st.sampled_from(["award", "award", "award", "earn", "redeem", "redeem"]),
+    st.sampled_from([1, 60, 60 * 24, 60 * 24 * 4]),  # minutes after the account's previous one
+    st.integers(1, 12),  # points for an award, euros for an earn; a redemption: 5 to 150 points
+    st.just("fresh"),
+    st.integers(0, 11),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.lists(SMALL_LOTS, min_size=10, max_size=80), st.sampled_from([1, 2, 4, 64]))
+def test_redemptions_across_many_small_lots_match_the_per_account_path(
+    program: LoyaltyProgram, ops: list[Any], window: int
+) -> None:
+    """Many small lots, redemptions from one lot to dozens (pending lots among them): the
+    engine's first look at a few lots from the row's head, and the whole-row way for the
+    rest, with the look cut to 1, 2, 4 or 64 lots, give the per-account results."""
+    ops = [(a, k, gap, size if k == "earn" else size * size, key, code)
+           for a, k, gap, size, key, code in ops]  # fmt: skip
+    accounts = _accounts(2)
+    with mock.patch.object(_batch_engine, "_WINDOW", window):
+        done = check(program, accounts, build(program, accounts, ops))
+    assert done.materialized._routed.engine_ops.size  # the engine posted them
+
+
+def test_a_redemption_takes_from_the_head_then_from_the_whole_row() -> None:
+    """Ten lots of 10 points: 15 points come from the first two lots (inside the first look),
+    then 70 from the next seven (past it), then 10 from the last two; 5 are left."""
+    program = _program()
+    accounts = _accounts(1)
+    rows: list[dict[str, object]] = [
+        {"account": 0, "kind": "award", "key": f"a{j}", "action": "review",
+         "at": T0 + j * MINUTE}
+        for j in range(10)
+    ]  # fmt: skip
+    for j, points in enumerate([15, 70, 10, 10]):
+        rows.append({"account": 0, "kind": "redeem", "key": f"r{j}", "points": points,
+                     "at": T0 + (20 + j) * MINUTE})  # fmt: skip
+    done = check(program, accounts, Postings.from_rows(rows))
+    assert [PostingStatus(s).name for s in done.status[10:]] == [
+        "POSTED", "POSTED", "POSTED", "INSUFFICIENT",
+    ]  # fmt: skip
+    assert done.materialized._routed.engine_ops.size == len(rows)
+    assert int(done.balance[-1]) == 5 and len(done.accounts[0].lots) == 1

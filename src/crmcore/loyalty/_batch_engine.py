@@ -203,6 +203,7 @@ class _Group:
         "entries",
         "expires",
         "free",
+        "head",
         "held",
         "last",
         "pending",
@@ -228,6 +229,7 @@ class _Group:
         self.expires[row, column] = inp.expires_us[source]
         self.pending[row, column] = inp.pending_us[source]
         self.free = counts.astype(np.int64)  # the next free column of each row
+        self.head = np.zeros(size, dtype=np.int64)  # no lot before it holds points
         self.debt = out.debt[rows]
         self.deadline = out.deadline_us[rows]
         self.cap_day = out.cap_day[rows]
@@ -324,14 +326,7 @@ def _round(
         _expire(out, group, op, maybe, due & accepted[maybe][:, None], due_points, due_held, moves)
     spend = np.flatnonzero(redeem & accepted)
     if spend.size:
-        lots = group.available[spend]
-        usable = lots * (group.pending[spend] <= at[spend][:, None])
-        before = np.cumsum(usable, axis=1) - usable
-        take = np.minimum(np.maximum(wanted[spend][:, None] - before, 0), usable)
-        group.available[spend] = lots - take
-        group.total[spend] -= wanted[spend]
-        row, col = np.nonzero(take)
-        moves[1].append((op[spend[row]], col.astype(np.int64), -take[row, col]))
+        _spend(group, op[spend], spend, at[spend], wanted[spend], moves)
         out.points[op[spend]] = -wanted[spend]
         out.balance[op[spend]] = balance[spend] - wanted[spend]
     create = np.flatnonzero(~redeem)
@@ -342,6 +337,55 @@ def _round(
     group.last[posted] = np.maximum(group.last[posted], at[posted])
     if inp.inactivity:
         group.deadline[posted] = inp.activity_deadline[op[posted]]
+
+
+_WINDOW = 4  # lots a redemption looks at first, from the row's first lot with points
+
+
+def _spend(
+    group: _Group,
+    op: Int64Array,
+    rows: Int64Array,
+    at: Int64Array,
+    wanted: Int64Array,
+    moves: tuple[Parts, Parts],
+) -> None:
+    """Redemptions of ``wanted`` points from ``rows`` (balance checked), FIFO over the usable
+    lots (open, not pending at ``at``).
+
+    FIFO takes from the first lots, so each row first looks at the ``_WINDOW`` lots from its
+    ``head`` (the lots before it are empty): a redemption those cover takes nothing beyond
+    them, as the whole row would give. The rest go over their whole row.
+    """
+    width = group.available.shape[1]
+    span = min(_WINDOW, width)
+    head = np.minimum(group.head[rows], width - span)  # (a window inside the matrix)
+    cols = head[:, None] + np.arange(span)
+    cells = rows[:, None], cols
+    lots = group.available[cells]
+    usable = lots * (group.pending[cells] <= at[:, None])
+    ahead = np.cumsum(usable, axis=1)
+    fits = ahead[:, -1] >= wanted
+    take = np.minimum(np.maximum(wanted[:, None] - (ahead - usable), 0), usable)
+    take[~fits] = 0
+    left = lots - take
+    group.available[cells] = left
+    row, col = np.nonzero(take)
+    moves[1].append((op[row], cols[row, col], -take[row, col]))
+    # The new head: past the window's empty leading lots (never past the next free column).
+    empty = np.where((left != 0).any(axis=1), np.argmax(left != 0, axis=1), span)
+    group.head[rows] = np.where(fits, np.minimum(head + empty, group.free[rows]), group.head[rows])
+    group.total[rows] -= wanted
+    wide = np.flatnonzero(~fits)
+    if wide.size:
+        whole = rows[wide]
+        lots = group.available[whole]
+        usable = lots * (group.pending[whole] <= at[wide][:, None])
+        before = np.cumsum(usable, axis=1) - usable
+        take = np.minimum(np.maximum(wanted[wide][:, None] - before, 0), usable)
+        group.available[whole] = lots - take
+        row, col = np.nonzero(take)
+        moves[1].append((op[wide[row]], col.astype(np.int64), -take[row, col]))
 
 
 def _expire(

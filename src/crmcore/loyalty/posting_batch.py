@@ -583,7 +583,8 @@ def post_batch(
         raise ValidationError("columns", len(columns), "are not the columns of these accounts")
     elif columns.seed != FINGERPRINT_SEED:
         raise ValidationError("columns", columns.seed, "come from another process: rebuild them")
-    touched = np.unique(postings.account[postings.account < len(values)]).tolist()
+    inside = postings.account[postings.account < len(values)]
+    touched = np.flatnonzero(np.bincount(inside, minlength=len(values))).tolist()
     lengths = np.fromiter((len(values[row]) for row in touched), np.int64, len(touched))
     if not np.array_equal(columns.entries[touched], lengths):
         raise ValidationError("columns", len(columns), "are stale: the accounts have moved on")
