@@ -425,3 +425,30 @@ def test_p_alive_is_the_logistic_of_the_log_odds(
     expected = np.where(x > 0, sp.expit(-log_odds), 1.0)
     got = BgNbdModel(r=r, alpha=alpha, a=a, b=b).probability_alive(s)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("params", "x", "big_t"),
+    [
+        ((1.0, 0.0625, 1.0, 1.0), 773, 0.5),  # found by hypothesis: about a million terms
+        ((1.0, 0.01, 1.0, 1.0), 2000, 0.1),  # the corner of that test's range: over ten million
+    ],
+)
+def test_long_horizons_after_short_histories_sum_their_long_series(
+    params: tuple[float, float, float, float], x: int, big_t: float
+) -> None:
+    """z near 1 and many purchases: the 2F1 series runs to millions of terms (it stopped at a
+    million and raised); the expectations are finite and grow with t; and the a = 1 step-off
+    agrees with a = 1 +- 1e-9 to 1e-8 (c - B, formed from the sums, had kept 3 digits: 1e-4)."""
+    for share in (0.0, 1.0):
+        s = _summary([x], [share * big_t], [big_t])
+        path = BgNbdModel(r=params[0], alpha=params[1], a=params[2], b=params[3])
+        values = path.expected_purchases_path(s, [0.0, 500.0, 510.0])[0]
+        assert bool(np.all(np.isfinite(values))) and values[0] == 0.0
+        assert values[1] <= values[2]
+        if share:
+            assert values[1] > x  # alive, with a long horizon: more than it has bought so far
+            for nudge in (-1e-9, 1e-9):
+                near = BgNbdModel(r=params[0], alpha=params[1], a=params[2] + nudge, b=params[3])
+                again = near.expected_purchases_path(s, [0.0, 500.0, 510.0])[0]
+                assert again[1] == pytest.approx(values[1], rel=1e-8)

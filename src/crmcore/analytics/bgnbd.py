@@ -188,13 +188,13 @@ class BgNbdModel:
             z = horizon / (self.alpha + big_t + horizon)
             log_one_minus_z = -np.log1p(horizon / (self.alpha + big_t))
             if a > _SERIES_A:  # the other Pfaff form, (1-z)^(r+x) 2F1(r+x, b+x; a+b+x; z)
-                survive, _ = _gauss_mixture(r + x, b + x, a + b + x, log_one_minus_z, z)
+                survive, _ = _gauss_mixture(r + x, b + x, a + b + x, log_one_minus_z, z, a)
             else:
                 survive = np.exp(a * log_one_minus_z) * _hyp2f1(special, a + b - r, a, a + b + x, z)
                 bad = ~np.isfinite(survive)
                 if bad.any():  # scipy failed: the series there
                     survive[bad], _ = _gauss_mixture(
-                        r + x[bad], b + x[bad], a + b + x[bad], log_one_minus_z[bad], z[bad]
+                        r + x[bad], b + x[bad], a + b + x[bad], log_one_minus_z[bad], z[bad], a
                     )
             alive = alive * survive
         return _finite(alive, "P(alive)")
@@ -357,7 +357,7 @@ def _unconditional(
     z = t / (alpha + big_t + t)
     log_one_minus_z = np.log(alpha + big_t) - np.log(alpha + big_t + t)
     if a > _SERIES_A:
-        _, rest = _gauss_mixture(r + x, b + x, c, log_one_minus_z, z)
+        _, rest = _gauss_mixture(r + x, b + x, c, log_one_minus_z, z, a - 1)
         series: Float64Array = c / (a - 1) * rest
         return series
     tail = np.exp((a - 1) * log_one_minus_z) * _hyp2f1(special, a + b - 1 - r, a - 1, c, z)
@@ -368,7 +368,7 @@ def _unconditional(
     if bad.any():
         shape = np.broadcast_shapes(np.shape(c), np.shape(z))
         pick = [np.broadcast_to(v, shape)[bad] for v in (x, c, z, log_one_minus_z)]
-        _, rest = _gauss_mixture(r + pick[0], b + pick[0], pick[1], pick[3], pick[2])
+        _, rest = _gauss_mixture(r + pick[0], b + pick[0], pick[1], pick[3], pick[2], a - 1)
         result = np.array(np.broadcast_to(result, shape))
         result[bad] = pick[1] / (a - 1) * rest
     return result
@@ -377,7 +377,11 @@ def _unconditional(
 _SERIES_A: Final = 10.0
 """Above this ``a`` the 2F1 of the predictions is summed by `_gauss_mixture()`, not scipy."""
 
-_SERIES_LIMIT: Final = 1_000_000
+_SERIES_LIMIT: Final = 1 << 26
+"""Terms a 2F1 series may take. The weights' bulk lies near ``s z/(1-z)`` with a spread of
+``sqrt(s z)/(1-z)``: a long horizon after a short history (``z`` near 1) and many purchases
+(``s``) take millions of terms (x = 2,000 purchases in 0.1 weeks, 500 weeks ahead: 10 to 12
+million, about half a second); beyond this limit a `ModelFitError` says so."""
 
 
 def _gauss_mixture(
@@ -386,6 +390,7 @@ def _gauss_mixture(
     c: npt.ArrayLike,
     log_one_minus_z: npt.ArrayLike,
     z: npt.ArrayLike,
+    gap: npt.ArrayLike | None = None,
 ) -> tuple[Float64Array, Float64Array]:
     """``tail = (1-z)^s 2F1(s, B; c; z)`` and ``1 - tail``, for ``s, B, c > 0``, ``0 <= z < 1``.
 
@@ -395,6 +400,9 @@ def _gauss_mixture(
     probability). The terms are summed log-scaled (no overflow however large ``s``, ``B``,
     ``c``), all of one sign (no cancellation), and ``1 - tail = sum_k NB(k) (1 - rho_k)`` is
     summed too, with ``1 - rho_k = -expm1(log rho_k)``, so a tail close to 1 keeps its digits.
+    ``gap`` is ``c - B`` when the caller knows it exactly (``a`` or ``a - 1`` in the model's
+    formulas): ``c - B`` formed from the sums loses digits when it is small next to them
+    (``a = 1 + 2e-10`` beside ``b + x = 774`` kept only 3 of them).
 
     The logarithms of the terms are running sums of the logarithms of the ratios of
     consecutive terms (in chunks of terms that double in length, vectorised over the
@@ -408,7 +416,17 @@ def _gauss_mixture(
     so from there on the rest is at most the last term times ``z/(1-z)``: whichever is smallest.
     """
     arrays = np.broadcast_arrays(
-        *(np.asarray(v, dtype=np.float64) for v in (s, big_b, c, log_one_minus_z, z))
+        *(
+            np.asarray(v, dtype=np.float64)
+            for v in (
+                s,
+                big_b,
+                c,
+                log_one_minus_z,
+                z,
+                np.subtract(c, big_b) if gap is None else gap,
+            )
+        )
     )
     shape = arrays[0].shape
     rows = np.stack([v.ravel() for v in arrays], axis=1)
@@ -428,7 +446,7 @@ def _gauss_mixture(
 
 def _mixture_sums(rows: Float64Array) -> tuple[Float64Array, Float64Array]:
     """[`_gauss_mixture()`][crmcore.analytics.bgnbd._gauss_mixture] of distinct rows
-    ``(s, B, c, log(1-z), z)``: the tail alone (one logarithm and one exponential a term),
+    ``(s, B, c, log(1-z), z, c - B)``: the tail alone (one logarithm and one exponential a term),
     then ``1 - tail`` summed on its own where the tail is 0.9 or more."""
     tail, _ = _series(rows, complement=False)
     rest = 1.0 - tail
@@ -441,13 +459,12 @@ def _mixture_sums(rows: Float64Array) -> tuple[Float64Array, Float64Array]:
 def _series(rows: Float64Array, *, complement: bool) -> tuple[Float64Array, Float64Array]:
     """The sums of [`_gauss_mixture()`][crmcore.analytics.bgnbd._gauss_mixture]: the tail and,
     with ``complement``, ``1 - tail`` (else zeros)."""
-    sv, bv, cv, lv, zv = (np.ascontiguousarray(rows[:, i]) for i in range(5))
+    sv, bv, cv, lv, zv, gap = (np.ascontiguousarray(rows[:, i]) for i in range(6))
     tail_out = np.empty(sv.shape)
     rest_out = np.zeros(sv.shape)
     idx = np.arange(len(sv))
     with np.errstate(divide="ignore"):  # z = 0 (t = 0): every later term is 0
         log_z = np.log(zv)
-    gap = cv - bv
     gauss = np.where(gap > 1, 1.0 / np.maximum(gap - 1, 1e-300), 1e300)
     # the ratio of terms j+1 and j is at most z from j = settled on (when c + 1 > s + B)
     slack = cv + 1.0 - sv - bv

@@ -224,10 +224,11 @@ class _Group:
         row = np.repeat(np.arange(size), counts)
         column = np.arange(row.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
         source = np.repeat(inp.lot_start[rows], counts) + column
-        self.available[row, column] = inp.available[source]
-        self.earned[row, column] = inp.earned_us[source]
-        self.expires[row, column] = inp.expires_us[source]
-        self.pending[row, column] = inp.pending_us[source]
+        cell = row * width + column  # flat positions (put: no 2-D indexing)
+        np.put(self.available, cell, inp.available[source])
+        np.put(self.earned, cell, inp.earned_us[source])
+        np.put(self.expires, cell, inp.expires_us[source])
+        np.put(self.pending, cell, inp.pending_us[source])
         self.free = counts.astype(np.int64)  # the next free column of each row
         self.head = np.zeros(size, dtype=np.int64)  # no lot before it holds points
         self.debt = out.debt[rows]
@@ -361,15 +362,15 @@ def _spend(
     span = min(_WINDOW, width)
     head = np.minimum(group.head[rows], width - span)  # (a window inside the matrix)
     cols = head[:, None] + np.arange(span)
-    cells = rows[:, None], cols
-    lots = group.available[cells]
-    usable = lots * (group.pending[cells] <= at[:, None])
+    cells = (rows * width)[:, None] + cols  # flat positions (take/put: no 2-D indexing)
+    lots = np.take(group.available, cells)
+    usable = lots * (np.take(group.pending, cells) <= at[:, None])
     ahead = np.cumsum(usable, axis=1)
     fits = ahead[:, -1] >= wanted
     take = np.minimum(np.maximum(wanted[:, None] - (ahead - usable), 0), usable)
     take[~fits] = 0
     left = lots - take
-    group.available[cells] = left
+    np.put(group.available, cells, left)
     row, col = np.nonzero(take)
     moves[1].append((op[row], cols[row, col], -take[row, col]))
     # The new head: past the window's empty leading lots (never past the next free column).
@@ -439,10 +440,11 @@ def _create(
     column = group.free[rows]
     until = inp.lot_pending[op]
     expires = inp.lot_expires[op]
-    group.available[rows, column] = lot
-    group.earned[rows, column] = at
-    group.expires[rows, column] = expires
-    group.pending[rows, column] = until
+    cell = rows * group.available.shape[1] + column  # flat positions (put: no 2-D indexing)
+    np.put(group.available, cell, lot)
+    np.put(group.earned, cell, at)
+    np.put(group.expires, cell, expires)
+    np.put(group.pending, cell, until)
     group.free[rows] += 1
     group.debt[rows] -= settle
     group.total[rows] += lot
