@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import float_column, int_column, same_length
 from crmcore.kernel.arrays import Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.kernel.validators import choice, instances_of, integer, items_of, mapping_of
-from crmcore.marketing._columns import float_column, int_column, same_length
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -30,10 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar.arguments import int_column, text_column
 from crmcore.kernel.arrays import AnyArray, Int32Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.validators import choice, instance_of, items_of
-from crmcore.marketing._columns import int_column, text_column
 
 __all__ = ["Baskets"]
 

@@ -42,13 +42,13 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import EventLog, TransactionLog
+from crmcore.columnar.arguments import int_column, same_length
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
 from crmcore.kernel.clock import DAY_US, MICROSECOND, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.kernel.validators import choice, instance_of, integer
-from crmcore.marketing._columns import int_column, same_length
 from crmcore.marketing.campaign_audience import CampaignAudience
 from crmcore.marketing.campaigns import AttributionModel, Campaign
 from crmcore.marketing.experiments import CONTROL, ProportionComparison, compare_proportions

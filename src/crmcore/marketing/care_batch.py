@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar.arguments import codes_in, int_column, same_length, text_column, time_column
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
 from crmcore.kernel.validators import instances_of, integer
-from crmcore.marketing._columns import codes_in, int_column, same_length, text_column, time_column
 from crmcore.marketing.care import CarePlan, CareTrigger, Occasion, check_window
 from crmcore.marketing.local_time import TIME_ZONE_ATTRIBUTE, check_zone, zone
 from crmcore.marketing.local_time_batch import NONE, ZoneTable, day_number

@@ -59,13 +59,13 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import CustomerFrame
+from crmcore.columnar.arguments import float_column
 from crmcore.customers.records import MarketingChannel
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import from_micros, shifted, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import fmt_datetime, html_table
 from crmcore.kernel.validators import choice
-from crmcore.marketing._columns import float_column
 from crmcore.marketing._simulation import OUTCOMES, Attempts, Rows, Simulation
 from crmcore.marketing.guardrails import DEFAULT_GUARDRAILS, Guardrails
 from crmcore.marketing.local_time import DEFAULT_ZONE, TIME_ZONE_ATTRIBUTE, check_zone

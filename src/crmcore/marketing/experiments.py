@@ -53,13 +53,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar.arguments import float_column
 from crmcore.kernel.arrays import Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.money import to_decimal
 from crmcore.kernel.reports import json_number
 from crmcore.kernel.validators import storable_text
-from crmcore.marketing._columns import float_column
 
 __all__ = [
     "CONTROL",

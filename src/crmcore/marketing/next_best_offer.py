@@ -42,13 +42,13 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import codes_in, float_column, int_column, same_length, text_column
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
 from crmcore.kernel.validators import choice, instance_of, instances_of, integer, storable_text
 from crmcore.lifecycle.policy_batch import BatchClassification
 from crmcore.lifecycle.states import LifecycleState
-from crmcore.marketing._columns import codes_in, float_column, int_column, same_length, text_column
 from crmcore.marketing.association_report import MEASURES, AssociationRules
 from crmcore.marketing.baskets import Baskets
 

@@ -17,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
+from crmcore.columnar.arguments import int_column, text_column
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int16Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, ensure_date, to_micros
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.money import currency_code
 from crmcore.kernel.validators import items_of
-from crmcore.sales._arrays import id_array, int_array
 from crmcore.sales._exact import PROBABILITY_DIGITS, PROBABILITY_SCALE
 from crmcore.sales.opportunities import Opportunity
 from crmcore.sales.pipeline import Pipeline
@@ -70,10 +70,10 @@ def _column(value: npt.ArrayLike, dtype: npt.DTypeLike, field: str, n: int | Non
     kind = np.dtype(dtype)
     out: AnyArray
     if kind == STRING_DTYPE:
-        found = id_array(value, field)
+        found = text_column(value, field, what="ids")
         out = found.copy() if found is value else found
     else:
-        whole = int_array(value, field, what=f"{kind} values")
+        whole = int_column(value, field, what=f"{kind} values")
         info = np.iinfo(kind)
         if kind != np.int64 and len(whole):
             bad = (whole < info.min) | (whole > info.max)
@@ -155,9 +155,9 @@ def checked_columns(
     """The columns, checked (see the frame's ``from_arrays``)."""
     if not isinstance(pipeline, Pipeline):
         raise ValidationError("pipeline", pipeline, "must be a Pipeline")
-    id_array = _column(ids, STRING_DTYPE, "ids", None)
-    n = len(id_array)
-    if n > 1 and len(np.unique(id_array)) != n:
+    ids_column = _column(ids, STRING_DTYPE, "ids", None)
+    n = len(ids_column)
+    if n > 1 and len(np.unique(ids_column)) != n:
         raise ValidationError("ids", n, "must be unique")
     stages = _column(stage, np.int16, "stage", n)
     _in_range("stage", stages, 0, len(pipeline.stages))
@@ -216,7 +216,7 @@ def checked_columns(
         )
     _chained("close_date_revisions", d[0], d[2], d[3], days)
     return CheckedColumns(
-        ids=id_array,
+        ids=ids_column,
         stage=stages,
         created=born,
         amount=amounts,

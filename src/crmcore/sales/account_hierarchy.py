@@ -33,11 +33,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar.arguments import int_column, text_column
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.validators import instances_of
-from crmcore.sales._arrays import id_array, int_array
 from crmcore.sales._forest import cycle_from, roots_and_depths, subtree_mask, subtree_sums
 from crmcore.sales.accounts import Account
 
@@ -52,8 +52,8 @@ def id_positions(vocabulary: npt.ArrayLike, wanted: npt.ArrayLike) -> Int64Array
         >>> id_positions(["b", "a", "c"], ["c", "x", "b"]).tolist()
         [2, -1, 0]
     """
-    table = id_array(vocabulary, "vocabulary")
-    want = id_array(wanted, "wanted")
+    table = text_column(vocabulary, "vocabulary", what="ids")
+    want = text_column(wanted, "wanted", what="ids")
     if not len(table):
         return np.full(len(want), -1, dtype=np.int64)
     order = np.argsort(table, kind="stable")
@@ -79,7 +79,7 @@ class AccountHierarchy:
 
     def __attrs_post_init__(self) -> None:
         ids = instances_of(self.ids, str, "ids")
-        parent = int_array(self.parent, "parent", what="account positions")
+        parent = int_column(self.parent, "parent", what="account positions")
         n = len(ids)
         if parent.shape != (n,) or (n and (parent.min() < -1 or parent.max() >= n)):
             raise ValidationError("parent", parent.shape, f"must be {n} positions in -1..{n - 1}")
@@ -136,7 +136,7 @@ class AccountHierarchy:
 
     def positions(self, ids: npt.ArrayLike) -> Int64Array:
         """The positions of many ids at once (-1 where an id is not in the hierarchy)."""
-        return id_positions(self.ids, id_array(ids, "ids"))
+        return id_positions(self.ids, text_column(ids, "ids", what="ids"))
 
     def subtree_mask(self, account_id: str) -> BoolArray:
         """The accounts in the subtree of ``account_id`` (itself and all its descendants)."""
@@ -189,8 +189,8 @@ class AccountHierarchy:
             ValidationError: ``accounts`` are not positions of this hierarchy, or ``items`` not
                 one non-negative integer per account.
         """
-        accounts = int_array(accounts, "accounts", what="account positions")
-        items = int_array(items, "items", what="non-negative integers")
+        accounts = int_column(accounts, "accounts", what="account positions")
+        items = int_column(items, "items", what="non-negative integers")
         if items.shape != accounts.shape:
             raise ValidationError("items", items.shape, f"must be one per account {accounts.shape}")
         if len(accounts) and (int(accounts.min()) < 0 or int(accounts.max()) >= len(self)):

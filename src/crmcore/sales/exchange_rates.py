@@ -24,11 +24,11 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import int_column
 from crmcore.kernel.arrays import Int64Array
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.frozen import FrozenDict
 from crmcore.kernel.money import Money, currency_code, minor_units, to_decimal
-from crmcore.sales._arrays import int_array
 from crmcore.sales._exact import divide_half_even
 
 __all__ = ["ExchangeRates"]
@@ -89,7 +89,7 @@ class ExchangeRates:
         [`convert()`][crmcore.sales.exchange_rates.ExchangeRates.convert] amount by amount.
         """
         code = currency_code(currency)
-        values = int_array(units, "units", what="amounts in minor units")
+        values = int_column(units, "units", what="amounts in minor units")
         if code == self.currency:
             return values
         scale = Decimal(10) ** (minor_units(self.currency) - minor_units(code))

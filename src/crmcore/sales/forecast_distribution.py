@@ -40,10 +40,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar.arguments import int_column
 from crmcore.kernel.arrays import Float64Array, Int64Array, read_only
 from crmcore.kernel.errors import ValidationError
 from crmcore.kernel.validators import integer
-from crmcore.sales._arrays import int_array
 from crmcore.sales._exact import PROBABILITY_SCALE, group_sums, weighted_group_sums
 
 __all__ = [
@@ -115,8 +115,8 @@ class OutcomeDistribution:
 
 
 def _checked(amounts: npt.ArrayLike, units: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
-    a = int_array(amounts, "amounts", what="amounts in minor units")
-    u = int_array(units, "units", what="probabilities in millionths")
+    a = int_column(amounts, "amounts", what="amounts in minor units")
+    u = int_column(units, "units", what="probabilities in millionths")
     if u.shape != a.shape:
         raise ValidationError("units", u.shape, f"must be one probability per amount ({a.shape})")
     if len(a) and a.min() < 0:

@@ -54,10 +54,10 @@ from typing import Final, Literal, get_args
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import float_column
 from crmcore.kernel.arrays import Float64Array
 from crmcore.kernel.errors import ModelFitError, ValidationError
 from crmcore.kernel.validators import boolean, choice, integer
-from crmcore.sales._arrays import float_array
 
 __all__ = ["HoltWintersFit", "Seasonality", "fit_holt_winters", "seasonal_naive"]
 
@@ -73,7 +73,7 @@ _MAX_HORIZON: Final = 10_000  # periods ahead: a longer horizon is a mistake, no
 
 
 def _series(y: object, m: int, seasonality: str) -> Float64Array:
-    values = float_array(y, "y")
+    values = float_column(y, "y", finite=True)
     if isinstance(m, bool) or not isinstance(m, int) or m < 1:
         raise ValidationError("season_length", m, "must be a whole number of periods (>= 1)")
     choice(seasonality, "seasonality", get_args(Seasonality))

@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import float_column
 from crmcore.kernel.arrays import BoolArray, Float64Array
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
 from crmcore.kernel.validators import integer
-from crmcore.sales._arrays import float_array
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,7 +59,7 @@ def _inputs(won: object, probability: object) -> tuple[BoolArray, Float64Array]:
     y = np.asarray(won)
     if y.dtype != np.bool_ or y.ndim != 1:
         raise ValidationError("won", y.dtype, "must be a one-dimensional bool array")
-    p = float_array(probability, "probability", what="probabilities in [0, 1]")
+    p = float_column(probability, "probability", finite=True, what="probabilities in [0, 1]")
     if p.shape != y.shape:
         raise ValidationError("probability", p.shape, f"must have one value per lead {y.shape}")
     if not len(y):

@@ -51,12 +51,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar.arguments import int_column
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int8Array, Int16Array, Int64Array, read_only
 from crmcore.kernel.clock import to_micros
 from crmcore.kernel.errors import CurrencyMismatchError, MissingDependencyError, ValidationError
 from crmcore.kernel.money import minor_units
 from crmcore.kernel.validators import choice, instances_of
-from crmcore.sales._arrays import int_array
 from crmcore.sales._frame_checks import (
     MOVE_CODES,
     checked_columns,
@@ -129,7 +129,7 @@ def _kept(row: Int64Array, keep: object, new_rows: object) -> tuple[BoolArray, I
     mask = np.asarray(keep)
     if mask.dtype != np.bool_ or mask.shape != row.shape:
         raise ValidationError("keep", mask.shape, f"must be one bool per entry ({len(row)})")
-    renumber = int_array(new_rows, "new_rows", what="row numbers")
+    renumber = int_column(new_rows, "new_rows", what="row numbers")
     kept = row[mask]
     if len(kept) and int(kept.max()) >= len(renumber):
         raise ValidationError("new_rows", len(renumber), "must give every kept row a number")

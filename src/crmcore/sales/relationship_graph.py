@@ -65,11 +65,11 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import exact_sums, read_purchases
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar.arguments import int_column
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int8Array, Int64Array, read_only
 from crmcore.kernel.clock import from_micros, to_micros
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.validators import choice, instances_of, integer, items_of
-from crmcore.sales._arrays import int_array
 from crmcore.sales._forest import cycle_from, roots_and_depths, subtree_mask, subtree_sums
 from crmcore.sales.account_hierarchy import id_positions
 from crmcore.sales.relationship_reports import AdvocateRanking, ReferralTree
@@ -112,7 +112,7 @@ class RelationshipGraph:
         nodes = instances_of(self.nodes, str, "nodes")
         n = len(nodes)
         columns = {
-            name: int_array(getattr(self, name), name)
+            name: int_column(getattr(self, name), name)
             for name in ("source", "target", "kind", "since", "until")
         }
         size = len(columns["source"])

@@ -52,6 +52,7 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar.arguments import int_column
 from crmcore.kernel.arrays import (
     AnyArray,
     BoolArray,
@@ -65,7 +66,6 @@ from crmcore.kernel.errors import MissingDependencyError, NotFoundError, Validat
 from crmcore.kernel.ids import validate_id
 from crmcore.kernel.reports import html_table, json_number
 from crmcore.kernel.validators import instance_of, instances_of, integer
-from crmcore.sales._arrays import int_array
 from crmcore.sales.scoring import Contribution, LeadScore, LeadScoring
 from crmcore.sales.scoring_rules import EngagementRule
 from crmcore.segments.evaluate_batch import MaskEvaluator
@@ -133,9 +133,9 @@ class EngagementIndex:
         labels = instances_of(kinds, str, "kinds")
         if list(labels) != sorted(labels):
             raise ValidationError("kinds", labels, "must be sorted")
-        rows = int_array(rows, "rows", what="lead rows")
-        at = int_array(at, "at", what="times in µs")
-        codes = int_array(kind_codes, "kind_codes", what="kind codes")
+        rows = int_column(rows, "rows", what="lead rows")
+        at = int_column(at, "at", what="times in µs")
+        codes = int_column(kind_codes, "kind_codes", what="kind codes")
         if not rows.shape == at.shape == codes.shape:
             raise ValidationError("rows", rows.shape, "rows, at and kind codes must match")
         if len(codes) and int(codes.max()) >= len(labels):

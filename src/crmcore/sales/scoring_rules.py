@@ -41,12 +41,12 @@ from typing import Any, Final, Literal, get_args
 import attrs
 import numpy as np
 
+from crmcore.columnar.arguments import float_column, int_column
 from crmcore.customers.records import normalize_slug
 from crmcore.kernel.arrays import BoolArray, Float64Array, Int8Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
 from crmcore.kernel.errors import RuleError, RuleSyntaxError, ValidationError
 from crmcore.kernel.validators import choice, items_of, mapping_of, number
-from crmcore.sales._arrays import float_array, int_array
 from crmcore.segments.jsonform import rule_from_json, rule_to_json
 from crmcore.segments.parser import parse_rule
 from crmcore.segments.printer import to_text
@@ -127,7 +127,7 @@ class Decay:
         The one implementation both scoring paths call, so a lead scored alone and in a batch
         gets bit-identical weights.
         """
-        ages = int_array(age_us, "age_us", what="ages in µs")
+        ages = int_column(age_us, "age_us", what="ages in µs")
         if self.mode == "step":
             out: Float64Array = np.ldexp(1.0, -(ages // self.half_life_us))
             return out
@@ -378,9 +378,9 @@ class Threshold:
         self, fit: Float64Array, engagement: Float64Array, total: Float64Array
     ) -> BoolArray:
         """[`met()`][crmcore.sales.scoring_rules.Threshold.met] over arrays (a bool array)."""
-        total = float_array(total, "total", what="scores")
-        fit = float_array(fit, "fit", what="scores")
-        engagement = float_array(engagement, "engagement", what="scores")
+        total = float_column(total, "total", finite=True, what="scores")
+        fit = float_column(fit, "fit", finite=True, what="scores")
+        engagement = float_column(engagement, "engagement", finite=True, what="scores")
         if not fit.shape == engagement.shape == total.shape:
             raise ValidationError("total", total.shape, "must be one score per lead, as fit")
         out: BoolArray = total >= self.total
@@ -454,7 +454,7 @@ class ScoreBands:
 
     def codes(self, totals: Float64Array) -> Int8Array:
         """Band codes of many totals (vectorised ``code_of``)."""
-        totals = float_array(totals, "totals", what="scores")
+        totals = float_column(totals, "totals", finite=True, what="scores")
         minima = np.array([b.minimum for b in self.bands[:-1]], dtype=np.float64)[::-1]
         # ascending minima; a total's band counts the minima it does not reach
         reached: Int64Array = np.searchsorted(minima, totals, side="right")
