@@ -281,33 +281,85 @@ class _Group:
         return (rows, kept.sum(1), *(lot[kept] for lot in lots))
 
 
+class _Rounds:
+    """A group's operations in round-major order: round ``r``'s operations (the ``r``-th of each
+    of the first ``k_r`` rows) are one contiguous slice, so a round reads its inputs and writes
+    its results without gathering or scattering; results reach ``out`` in one scatter each."""
+
+    __slots__ = (
+        "accepted",
+        "at",
+        "balance",
+        "before",
+        "bounds",
+        "column",
+        "day",
+        "deadline",
+        "expired",
+        "expired_lots",
+        "kind",
+        "lot_expires",
+        "lot_pending",
+        "op",
+        "points",
+        "posted",
+        "settle",
+    )
+
+    def __init__(self, inp: EngineInput, first_op: Int64Array, live: Int64Array) -> None:
+        total = int(live.sum())
+        self.bounds = np.zeros(live.shape[0] + 1, dtype=np.int64)
+        np.cumsum(live, out=self.bounds[1:])
+        index = np.arange(total, dtype=np.int64) - np.repeat(self.bounds[:-1], live)
+        self.op = first_op[index] + np.repeat(np.arange(live.shape[0], dtype=np.int64), live)
+        op = self.op
+        self.at, self.kind, self.points = inp.at_us[op], inp.kind[op], inp.points[op]
+        self.lot_expires, self.lot_pending = inp.lot_expires[op], inp.lot_pending[op]
+        self.day = inp.day[op] if inp.day_cap is not None else self.at
+        self.deadline = inp.activity_deadline[op] if inp.inactivity else self.at
+        self.accepted = np.zeros(total, dtype=bool)
+        self.before = np.zeros(total, dtype=np.int64)
+        self.balance = np.zeros(total, dtype=np.int64)
+        self.posted = np.zeros(total, dtype=np.int64)  # the points as posted (signed)
+        self.settle = np.zeros(total, dtype=np.int64)
+        self.expired = np.zeros(total, dtype=np.int64)
+        self.expired_lots = np.zeros(total, dtype=np.int64)
+        self.column = np.full(total, -1, dtype=np.int64)
+
+    def write(self, out: EngineOutput) -> None:
+        op = self.op
+        out.accepted[op] = self.accepted
+        out.before[op] = self.before
+        out.balance[op] = self.balance
+        out.points[op] = self.posted
+        out.settle[op] = self.settle
+        out.expired[op] = self.expired
+        out.expired_lots[op] = self.expired_lots
+        out.column[op] = self.column
+
+
 def _run_group(
     inp: EngineInput, out: EngineOutput, rows: Int64Array, width: int, moves: tuple[Parts, Parts]
 ) -> tuple[Int64Array, ...]:
     """Post the operations of ``rows`` (sorted by number of operations, descending)."""
     group = _Group(inp, out, rows, width)
     op_count = inp.op_count[rows]
-    first_op = inp.op_start[rows]
     rounds = int(op_count[0]) if rows.shape[0] else 0
     finished = np.cumsum(np.bincount(op_count, minlength=rounds + 1))  # rows done by round r
+    live = rows.shape[0] - finished[:rounds]  # the rows posting in each round: a prefix
+    ops = _Rounds(inp, inp.op_start[rows], live)
     for r in range(rounds):
-        k = rows.shape[0] - int(finished[r])
-        _round(inp, out, group, first_op[:k] + r, k, moves)
+        _round(inp, group, ops, slice(int(ops.bounds[r]), int(ops.bounds[r + 1])), moves)
+    ops.write(out)
     return group.finish(out)
 
 
 def _round(
-    inp: EngineInput,
-    out: EngineOutput,
-    group: _Group,
-    op: Int64Array,
-    k: int,
-    moves: tuple[Parts, Parts],
+    inp: EngineInput, group: _Group, ops: _Rounds, this: slice, moves: tuple[Parts, Parts]
 ) -> None:
-    """Post the operations ``op``, one for each of the first ``k`` rows of ``group``."""
-    at = inp.at_us[op]
-    kind = inp.kind[op]
-    wanted = inp.points[op]
+    """Post the operations ``ops[this]``, one for each of the first ``k`` rows of ``group``."""
+    op, at, kind, wanted = ops.op[this], ops.at[this], ops.kind[this], ops.points[this]
+    k = op.shape[0]
     group.release_due(k, at)
     maybe, due = group.due(k, at, inp.inactivity)
     lots = group.available[maybe]
@@ -320,24 +372,23 @@ def _round(
     balance = spendable - group.debt[:k]
     redeem = kind == REDEEM
     accepted = ~redeem | (wanted <= balance)
-    out.accepted[op] = accepted
-    out.before[op] = balance
-    out.balance[op] = balance  # a refusal keeps it: the balance it was judged on
+    ops.accepted[this] = accepted
+    ops.before[this] = balance
+    ops.balance[this] = balance  # a refusal keeps it: the balance it was judged on
     if maybe.size:
-        _expire(out, group, op, maybe, due & accepted[maybe][:, None], due_points, due_held, moves)
+        due &= accepted[maybe][:, None]
+        _expire(group, ops, this, maybe, due, due_points, due_held, moves)
     spend = np.flatnonzero(redeem & accepted)
     if spend.size:
         _spend(group, op[spend], spend, at[spend], wanted[spend], moves)
-        out.points[op[spend]] = -wanted[spend]
-        out.balance[op[spend]] = balance[spend] - wanted[spend]
-    create = np.flatnonzero(~redeem)
-    if create.size:
-        _create(inp, out, group, op[create], create, at[create], spendable[create])
-    posted = np.flatnonzero(accepted)
-    group.entries[posted] += 1
-    group.last[posted] = np.maximum(group.last[posted], at[posted])
+        ops.posted[this][spend] = -wanted[spend]
+        ops.balance[this][spend] = balance[spend] - wanted[spend]
+    if not redeem.all():
+        _create(inp, group, ops, this, ~redeem, spendable)
+    group.entries[:k] += accepted
+    np.maximum(group.last[:k], np.where(accepted, at, group.last[:k]), out=group.last[:k])
     if inp.inactivity:
-        group.deadline[posted] = inp.activity_deadline[op[posted]]
+        group.deadline[:k] = np.where(accepted, ops.deadline[this], group.deadline[:k])
 
 
 _WINDOW = 4  # lots a redemption looks at first, from the row's first lot with points
@@ -390,9 +441,9 @@ def _spend(
 
 
 def _expire(
-    out: EngineOutput,
     group: _Group,
-    op: Int64Array,
+    ops: _Rounds,
+    this: slice,
     rows: Int64Array,
     due: BoolArray,
     due_points: Int64Array,
@@ -402,12 +453,13 @@ def _expire(
     """Post the expiry of the ``due`` cells of ``rows`` (those whose operation is posted)."""
     hit, col = np.nonzero(due)
     if hit.size:
+        op = ops.op[this]
         amounts = group.available[rows[hit], col]
         moves[0].append((op[rows[hit]], col.astype(np.int64), -amounts))
         starts = np.flatnonzero(np.diff(hit, prepend=-1))
         expired = rows[hit[starts]]
-        out.expired[op[expired]] = np.add.reduceat(amounts, starts)
-        out.expired_lots[op[expired]] = np.diff(np.append(starts, hit.shape[0]))
+        ops.expired[this][expired] = np.add.reduceat(amounts, starts)
+        ops.expired_lots[this][expired] = np.diff(np.append(starts, hit.shape[0]))
         group.available[rows[hit], col] = 0
         group.entries[expired] += 1
         group.total[expired] -= due_points[expired]
@@ -417,46 +469,48 @@ def _expire(
 
 def _create(
     inp: EngineInput,
-    out: EngineOutput,
     group: _Group,
-    op: Int64Array,
-    rows: Int64Array,
-    at: Int64Array,
+    ops: _Rounds,
+    this: slice,
+    create: BoolArray,
     spendable: Int64Array,
 ) -> None:
-    """Earns and awards: the per-day cap on purchase points, debt settled first, a new lot."""
-    points = inp.points[op].copy()
+    """Earns and awards (``create``, over the round's rows): the per-day cap on purchase
+    points, debt settled first, a new lot. Row figures are updated over the whole round
+    (zero for the other rows), which costs less than gathering and scattering the rows."""
+    k = create.shape[0]
+    at, until, expires = ops.at[this], ops.lot_pending[this], ops.lot_expires[this]
+    points = np.where(create, ops.points[this], 0)
     if inp.day_cap is not None:
-        earn = np.flatnonzero(inp.kind[op] == EARN)
-        if earn.size:
-            day = inp.day[op[earn]]
-            where = rows[earn]
-            used = np.where(day == group.cap_day[where], group.cap_points[where], 0)
-            points[earn] = np.minimum(points[earn], np.maximum(0, inp.day_cap - used))
-            group.cap_day[where] = day
-            group.cap_points[where] = used + points[earn]
-    settle = np.minimum(points, group.debt[rows])
+        earn = create & (ops.kind[this] == EARN)
+        if earn.any():
+            day = ops.day[this]
+            used = np.where(day == group.cap_day[:k], group.cap_points[:k], 0)
+            points = np.where(earn, np.minimum(points, np.maximum(0, inp.day_cap - used)), points)
+            group.cap_day[:k] = np.where(earn, day, group.cap_day[:k])
+            group.cap_points[:k] = np.where(earn, used + points, group.cap_points[:k])
+    debt = group.debt[:k]
+    settle = np.minimum(points, debt)
     lot = points - settle
-    column = group.free[rows]
-    until = inp.lot_pending[op]
-    expires = inp.lot_expires[op]
-    cell = rows * group.available.shape[1] + column  # flat positions (put: no 2-D indexing)
-    np.put(group.available, cell, lot)
-    np.put(group.earned, cell, at)
-    np.put(group.expires, cell, expires)
-    np.put(group.pending, cell, until)
-    group.free[rows] += 1
-    group.debt[rows] -= settle
-    group.total[rows] += lot
-    held = (until > at) & (lot > 0)
-    group.held[rows] += np.where(held, lot, 0)
-    group.release[rows] = np.where(
-        held, np.minimum(group.release[rows], until), group.release[rows]
-    )
-    group.soonest[rows] = np.where(
-        lot > 0, np.minimum(group.soonest[rows], expires), group.soonest[rows]
-    )
-    out.points[op] = points
-    out.settle[op] = settle
-    out.column[op] = np.where(lot > 0, column, -1)
-    out.balance[op] = spendable + np.where(held, 0, lot) - group.debt[rows]
+    column = group.free[:k]
+    rows = np.flatnonzero(create)
+    cell = rows * group.available.shape[1] + column[rows]  # flat positions (put: no 2-D)
+    np.put(group.available, cell, lot[rows])
+    np.put(group.earned, cell, at[rows])
+    np.put(group.expires, cell, expires[rows])
+    np.put(group.pending, cell, until[rows])
+    made = create & (lot > 0)
+    ops.column[this] = np.where(made, column, -1)
+    column += create
+    debt -= settle
+    group.total[:k] += lot
+    held = made & (until > at)
+    group.held[:k] += np.where(held, lot, 0)
+    release = group.release[:k]
+    release[held] = np.minimum(release[held], until[held])
+    soonest = group.soonest[:k]
+    np.minimum(soonest, np.where(made, expires, soonest), out=soonest)
+    ops.posted[this][rows] = points[rows]
+    ops.settle[this] = settle
+    balance = spendable + np.where(held, 0, lot) - debt
+    ops.balance[this][rows] = balance[rows]
