@@ -33,7 +33,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
-from crmcore.loyalty import _batch_engine
+from crmcore.loyalty import _batch_engine, _batch_rules
 from crmcore.loyalty.entries import MAX_POINTS
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
@@ -671,3 +671,13 @@ def test_a_redemption_takes_from_the_head_then_from_the_whole_row() -> None:
     ]  # fmt: skip
     assert done.materialized._routed.engine_ops.size == len(rows)
     assert int(done.balance[-1]) == 5 and len(done.accounts[0].lots) == 1
+
+
+@given(st.lists(st.integers(-(10**6), 10**6), min_size=1, max_size=200), st.booleans())
+def test_distinct_days_agree_with_numpy_unique(values: list[int], spread: bool) -> None:
+    """The batch's table of distinct days (dense span or sort) against ``np.unique``."""
+    days = np.array(values if spread else [v % 50 for v in values], dtype=np.int64)
+    first, inverse = _batch_rules._distinct(days)
+    unique = np.unique(days)
+    assert days[first].tolist() == unique.tolist()
+    assert unique[inverse].tolist() == days.tolist()

@@ -12,10 +12,13 @@ instant, keeping the furthest.
 
 When trials close only with their window (ordered or any-order funnels
 without exclusions), the chain of trials is found on the starts alone, and
-only the trials' paths are followed. When a trial may close earlier (strict
-interruptions, exclusions), where it closes depends on its path: the chains
-are walked a round at a time from each customer's first attempt, following
-the paths of the frontier's trials only.
+only the trials' paths are followed. A strict funnel without exclusions
+reads every attempt's path off runs of instants (`crmcore.funnel._runs`)
+for the customers none of whose instants matches two steps. Otherwise, when
+a trial may close earlier (strict interruptions, exclusions), where it
+closes depends on its path: the chains are walked a round at a time from
+each customer's first attempt, following the paths of the frontier's
+trials only.
 
 Everything is whole-array numpy work. Python loops run over the funnel's
 steps and exclusions only, plus a bounded number of rounds to walk the

@@ -3,7 +3,7 @@
 A strict trial advances instant by instant (see
 [`crmcore.funnel.analytics`][crmcore.funnel.analytics]): at each later instant of
 its customer it takes the next step, stays on a repeat of its current step,
-or is interrupted. When no instant of the stream matches more than one
+or is interrupted. Where no instant of a customer matches more than one
 step, give each instant its *level* (the 0-based step it matches, none for
 the rest). Then a trial's path is a *run*: consecutive instants of one
 customer whose level rises by 0 or 1 from one to the next, and the first

@@ -99,14 +99,28 @@ Compute = Callable[[datetime], datetime | None]
 
 def _per_day(program: LoyaltyProgram, at_us: Int64Array, compute: Compute) -> Int64Array:
     """``compute(instant)`` once per distinct local day, for values that depend on the day only."""
-    days = local_days(program, at_us)
-    unique, first, inverse = np.unique(days, return_index=True, return_inverse=True)
-    values = np.empty(unique.shape[0], dtype=np.int64)
+    first, inverse = _distinct(local_days(program, at_us))
+    values = np.empty(first.shape[0], dtype=np.int64)
     for j, i in enumerate(first.tolist()):
         found = compute(from_micros(int(at_us[i])))
         values[j] = NEVER_US if found is None else to_micros(found)
-    out: Int64Array = values[inverse.reshape(-1)]
+    out: Int64Array = values[inverse]
     return out
+
+
+def _distinct(days: Int64Array) -> tuple[Int64Array, Int64Array]:
+    """For whole numbers (days): a position holding each distinct value, in ascending order of
+    the values, and each number's index among them. A batch's days span a few hundred values,
+    so a table over the span does it in two passes (``np.unique`` sorts)."""
+    low, span = int(days.min()), int(days.max()) - int(days.min()) + 1
+    if span > 4 * days.shape[0] + 1024:  # sparse: sort
+        _, first, inverse = np.unique(days, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+    where = np.full(span, -1, dtype=np.int64)
+    where[days - low] = np.arange(days.shape[0], dtype=np.int64)  # any holder will do
+    seen = where >= 0
+    rank = np.cumsum(seen) - 1
+    return where[seen], rank[days - low]
 
 
 def _per_instant(at_us: Int64Array, compute: Compute) -> Int64Array:
@@ -123,7 +137,8 @@ def _months_later_utc(at_us: Int64Array, months: int) -> Int64Array:
     """``at + months`` calendar months (day clamped to the month's end), time of day kept, UTC;
     ``NEVER_US`` past 9999-12-31 (as `ExpiryPolicy` does)."""
     days = at_us // DAY_US
-    unique, inverse = np.unique(days, return_inverse=True)
+    first, inverse = _distinct(days)
+    unique = days[first]
     shift = np.empty(unique.shape[0], dtype=np.int64)
     for j, day in enumerate(unique.tolist()):
         date = (EPOCH + timedelta(days=day)).date()
@@ -131,7 +146,7 @@ def _months_later_utc(at_us: Int64Array, months: int) -> Int64Array:
             shift[j] = (add_months(date, months) - date).days
         except (OverflowError, ValueError):  # past year 9999
             shift[j] = -1
-    shifts = shift[inverse.reshape(-1)]
+    shifts = shift[inverse]
     out: Int64Array = np.where(shifts < 0, NEVER_US, at_us + shifts * DAY_US)
     return out
 

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -547,10 +548,17 @@ def _accounts(program: LoyaltyProgram, accounts: object) -> tuple[LoyaltyAccount
     if isinstance(accounts, str) or not isinstance(accounts, Sequence):
         raise ValidationError("accounts", accounts, "must be a sequence of LoyaltyAccount")
     out = tuple(accounts)
+    # Once per distinct type and program (in C); a loop only to name the first bad one.
+    if set(map(type, out)) <= {LoyaltyAccount} and set(map(_PROGRAM_ID, out)) <= {program.id}:
+        return out
     for i, acc in enumerate(out):
         if not isinstance(acc, LoyaltyAccount) or acc.program_id != program.id:
             raise ValidationError(f"accounts[{i}]", acc, f"must be an account of {program.id!r}")
     return out
+
+
+_PROGRAM_ID = operator.attrgetter("program_id")
+_ID = operator.attrgetter("id")
 
 
 def post_batch(
@@ -579,13 +587,13 @@ def post_batch(
         columns = ledger_columns(program, values)
     elif not isinstance(columns, LedgerColumns) or columns.program_id != program.id:
         raise ValidationError("columns", columns, f"must be LedgerColumns of {program.id!r}")
-    elif columns.account_ids != tuple(acc.id for acc in values):
+    elif columns.account_ids != tuple(map(_ID, values)):
         raise ValidationError("columns", len(columns), "are not the columns of these accounts")
     elif columns.seed != FINGERPRINT_SEED:
         raise ValidationError("columns", columns.seed, "come from another process: rebuild them")
     inside = postings.account[postings.account < len(values)]
     touched = np.flatnonzero(np.bincount(inside, minlength=len(values))).tolist()
-    lengths = np.fromiter((len(values[row]) for row in touched), np.int64, len(touched))
+    lengths = np.fromiter(map(len, map(values.__getitem__, touched)), np.int64, len(touched))
     if not np.array_equal(columns.entries[touched], lengths):
         raise ValidationError("columns", len(columns), "are stale: the accounts have moved on")
     _first_bad(
