@@ -205,7 +205,6 @@ class _Group:
         "free",
         "head",
         "held",
-        "held_from",
         "last",
         "pending",
         "release",
@@ -232,7 +231,6 @@ class _Group:
         np.put(self.pending, cell, inp.pending_us[source])
         self.free = counts.astype(np.int64)  # the next free column of each row
         self.head = np.zeros(size, dtype=np.int64)  # no lot before it holds points
-        self.held_from = np.zeros(size, dtype=np.int64)  # no lot before it is still pending
         self.debt = out.debt[rows]
         self.deadline = out.deadline_us[rows]
         self.cap_day = out.cap_day[rows]
@@ -251,45 +249,14 @@ class _Group:
         return found
 
     def release_due(self, k: int, at: Int64Array) -> None:
-        """Recompute ``held`` and ``release`` of the first ``k`` rows that reached ``release``.
-
-        A released lot stays released (time only moves on, new lots go after it), so each row
-        keeps ``held_from``, the first column that may still hold a pending lot, and looks at
-        ``2 * _WINDOW`` columns from there; a row with lots past them looks at its whole row.
-        """
+        """Recompute ``held`` and ``release`` of the first ``k`` rows that reached ``release``."""
         rows = np.flatnonzero(self.release[:k] <= at)
-        if not rows.size:
-            return
-        when = at[rows]
-        width = self.available.shape[1]
-        span = min(2 * _WINDOW, width)
-        start = np.minimum(self.held_from[rows], width - span)  # (a window inside the matrix)
-        fits = self.free[rows] <= start + span
-        near, near_start = rows[fits], start[fits]
-        if near.size:
-            cells = (near * width)[:, None] + near_start[:, None] + np.arange(span)
-            lots, pending = np.take(self.available, cells), np.take(self.pending, cells)
-            self._recount(near, when[fits], lots, pending, near_start)
-        far = rows[~fits]
-        if far.size:
-            zero = np.zeros(far.shape[0], dtype=np.int64)
-            self._recount(far, when[~fits], self.available[far], self.pending[far], zero)
-
-    def _recount(
-        self,
-        rows: Int64Array,
-        when: Int64Array,
-        lots: Int64Array,
-        pending: Int64Array,
-        start: Int64Array,
-    ) -> None:
-        """``held``, ``release`` and ``held_from`` of ``rows`` from their lots in columns
-        ``start`` on (``lots``, ``pending``: the same columns), at ``when``."""
-        still = (pending > when[:, None]) & (lots > 0)
-        self.held[rows] = (lots * still).sum(axis=1)
-        self.release[rows] = np.where(still, pending, NEVER_US).min(axis=1, initial=NEVER_US)
-        first = np.where(still.any(axis=1), np.argmax(still, axis=1), lots.shape[1])
-        self.held_from[rows] = np.minimum(start + first, self.free[rows])
+        if rows.size:
+            lots = self.available[rows]
+            pending = self.pending[rows]
+            still = (pending > at[rows][:, None]) & (lots > 0)
+            self.held[rows] = (lots * still).sum(axis=1)
+            self.release[rows] = np.where(still, pending, NEVER_US).min(axis=1, initial=NEVER_US)
 
     def due(self, k: int, at: Int64Array, inactivity: bool) -> tuple[Int64Array, BoolArray]:
         """The rows among the first ``k`` with lots due by ``at`` (maybe), and their due cells."""
