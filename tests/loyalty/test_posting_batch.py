@@ -33,7 +33,7 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.events import DomainEvent
 from crmcore.kernel.money import Money
-from crmcore.loyalty import _batch_engine, _batch_rules
+from crmcore.loyalty import _batch_engine, _batch_route, _batch_rules
 from crmcore.loyalty.entries import MAX_POINTS
 from crmcore.loyalty.expiry import ExpiryPolicy
 from crmcore.loyalty.ledger import LoyaltyAccount
@@ -681,3 +681,20 @@ def test_distinct_days_agree_with_numpy_unique(values: list[int], spread: bool) 
     unique = np.unique(days)
     assert days[first].tolist() == unique.tolist()
     assert unique[inverse].tolist() == days.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(-3, 3), st.booleans(), st.booleans()), max_size=40))
+def test_posted_fingerprints_are_the_sorted_ones_less_the_unposted(
+    ops: list[tuple[int, bool, bool]],
+) -> None:
+    """Each operation's key print, then each earn's order print (few values: many repeats);
+    the posted ones, sorted, from the sorted whole less one copy per unposted print."""
+    keys = np.array([v for v, _, _ in ops], dtype=np.int64)
+    earn = np.array([e for _, e, _ in ops], dtype=bool)
+    posted = np.array([p for _, _, p in ops], dtype=bool)
+    postings = mock.Mock(kind=np.where(earn, PostingKind.EARN, PostingKind.REDEEM))
+    prints = np.concatenate([keys, keys[earn] * 7 + 1])
+    status = np.where(posted, PostingStatus.POSTED, PostingStatus.INSUFFICIENT).astype(np.int8)
+    got = _batch_route._posted_prints(postings, status, prints, np.sort(prints))
+    keep = np.concatenate([posted, posted[earn]])
+    assert got.tolist() == sorted(prints[keep].tolist())

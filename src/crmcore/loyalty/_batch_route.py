@@ -447,10 +447,11 @@ def _posted_prints(
     if not dropped.size:
         return ordered
     # The k-th copy of a value among the dropped removes its k-th copy in ``ordered``.
+    first = np.ones(dropped.shape[0], dtype=bool)
+    first[1:] = dropped[1:] != dropped[:-1]
     index = np.arange(dropped.shape[0])
-    run_start = np.maximum.accumulate(np.where(np.diff(dropped, prepend=dropped[0] - 1) != 0,
-                                               index, 0))  # fmt: skip
-    return np.delete(ordered, np.searchsorted(ordered, dropped) + index - run_start)
+    copy = index - np.maximum.accumulate(np.where(first, index, 0))
+    return np.delete(ordered, np.searchsorted(ordered, dropped) + copy)
 
 
 def _assemble(
