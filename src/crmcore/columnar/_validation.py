@@ -19,7 +19,8 @@ from typing import TypeVar
 
 import numpy as np
 
-from crmcore.kernel.arrays import BoolArray
+from crmcore.columnar._layout import STRING_DTYPE
+from crmcore.kernel.arrays import AnyArray, BoolArray
 from crmcore.kernel.errors import ValidationError
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ __all__ = [
     "present_cells",
     "row_error",
     "row_of",
+    "strings_of",
 ]
 
 
@@ -74,6 +76,17 @@ def first_unencodable(values: Sequence[str]) -> int:
         except UnicodeEncodeError:
             return i
     return -1
+
+
+def strings_of(values: list[str], field: str) -> AnyArray:
+    """``values`` as a ``StringDType`` array; a lone surrogate raises a
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] naming ``field[i]``."""
+    try:
+        return np.array(values, dtype=STRING_DTYPE)
+    except UnicodeEncodeError:
+        i = first_unencodable(values)
+        reason = "is not valid text (a lone surrogate)"
+        raise ValidationError(f"{field}[{i}]", values[i], reason) from None
 
 
 def row_error(row: int, name: str, value: object, reason: str) -> ValidationError:

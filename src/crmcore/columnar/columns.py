@@ -33,7 +33,7 @@ from crmcore.columnar._layout import (
     STRING_DTYPE,
     narrowest_int,
 )
-from crmcore.columnar._validation import check_types, first_unencodable, is_str
+from crmcore.columnar._validation import check_types, is_str, strings_of
 from crmcore.columnar.schema import COLUMN_KINDS, ColumnKind
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.clock import EPOCH
@@ -307,12 +307,7 @@ class Column:
             codes = [c for c in map(self.code_of, wanted) if c is not None]
             return np.isin(self._values, np.array(codes, dtype=np.int64))
         if self._kind == "string":
-            try:
-                strings = np.array(wanted, dtype=STRING_DTYPE)
-            except UnicodeEncodeError:
-                i = first_unencodable(wanted)
-                reason = "is not valid text (a lone surrogate)"
-                raise ValidationError(f"values[{i}]", wanted[i], reason) from None
+            strings = strings_of(wanted, "values")
             if self._vocabulary is not None:
                 hit = np.isin(self._vocabulary, strings)
                 return np.append(hit, False)[self._values]

@@ -41,14 +41,13 @@ from typing import Self, cast
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.columnar._layout import STRING_DTYPE
 from crmcore.columnar._lines import (
     cancel_orders,
     check_one_customer_per_order,
     line_amounts,
     total_of,
 )
-from crmcore.columnar._validation import each_of, first_unencodable, row_error
+from crmcore.columnar._validation import each_of, row_error, strings_of
 from crmcore.columnar.columns import Column
 from crmcore.columnar.reading import ReadOptions, SkippedRows
 from crmcore.columnar.schema import (
@@ -163,12 +162,7 @@ class CustomerFrame(Frame):
         """Row positions of ``ids``; a [`ValidationError`][crmcore.columnar.frame.ValidationError]
         names the first unknown id."""
         wanted = list(each_of(ids, str, "ids"))
-        try:
-            strings = np.array(wanted, dtype=STRING_DTYPE)
-        except UnicodeEncodeError:
-            i = first_unencodable(wanted)
-            reason = "is not valid text (a lone surrogate)"
-            raise ValidationError(f"ids[{i}]", wanted[i], reason) from None
+        strings = strings_of(wanted, "ids")
         positions = self._positions(strings)
         if (positions < 0).any():
             i = int(np.argmax(positions < 0))
