@@ -355,9 +355,10 @@ def _by_runs(s: Stream, runs: Runs, plan: Plan) -> _Chosen:
     if runs.plain.all():
         return (*plain, plain_rows)
     rest = _by_paths(s, s.mstart[runs.attempts[~runs.plain]], plan)
-    order = np.argsort(np.concatenate((plain[0], rest[0])), kind="stable")
+    start = np.concatenate((plain[0], rest[0]))
+    order = np.argsort(start, kind="stable")
     return (
-        np.concatenate((plain[0], rest[0]))[order],
+        start[order],
         np.concatenate((plain[1], rest[1]))[order],
         np.concatenate((plain_rows, rest[2]))[order],
     )
