@@ -45,7 +45,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -53,7 +52,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.analytics.kpis import check_window_days, per_customer, read_purchases
-from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar import STRING_DTYPE, IdIndex, TransactionLog
 from crmcore.journey import TouchpointScores
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
@@ -195,15 +194,11 @@ class CustomerValues:
 
 
 def _positions(population: AnyArray, wanted: AnyArray, field: str) -> Int64Array:
-    """For each id in ``wanted``, its position in ``population`` (-1 if absent)."""
+    """For each id in ``wanted``, its position in ``population`` (-1 if absent; an id listed
+    twice in ``population`` is a [`ValidationError`][crmcore.kernel.errors.ValidationError])."""
     if len(population) == len(wanted) and np.array_equal(population, wanted):
         return np.arange(len(wanted), dtype=np.int64)
-    names = population.tolist()
-    index = dict(zip(names, range(len(names)), strict=True))
-    if len(index) != len(names):
-        raise ValidationError(field, len(names) - len(index), "lists customer ids twice")
-    words = wanted.tolist()
-    return np.fromiter(map(index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+    return IdIndex(population, field).rows(wanted)
 
 
 @attrs.frozen(eq=False, kw_only=True)

@@ -2,6 +2,7 @@
 
 from crmcore.columnar.columns import STRING_DTYPE, Column
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog, ages_on
+from crmcore.columnar.id_index import IdIndex
 from crmcore.columnar.occasions import (
     DataUsed,
     Occasions,
@@ -40,6 +41,7 @@ __all__ = [
     "ExtraColumns",
     "Frame",
     "GuestRows",
+    "IdIndex",
     "Occasions",
     "ReadOptions",
     "Schema",

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Self, cast
+from typing import Self
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +49,7 @@ from crmcore.columnar._lines import (
 )
 from crmcore.columnar._validation import each_of, row_error, strings_of
 from crmcore.columnar.columns import Column
+from crmcore.columnar.id_index import IdIndex
 from crmcore.columnar.reading import ReadOptions, SkippedRows
 from crmcore.columnar.schema import (
     CUSTOMER_SCHEMA,
@@ -144,19 +145,19 @@ class CustomerFrame(Frame):
         """Names of the custom attribute columns (``attr.`` prefix included)."""
         return tuple(name for name in self._columns if name not in self.SCHEMA)
 
+    @property
+    def id_index(self) -> IdIndex:
+        """The customer ids as an [`IdIndex`][crmcore.columnar.id_index.IdIndex] (built on first
+        use, then kept with the frame)."""
+        cached = self._cache.get("id_index")
+        if not isinstance(cached, IdIndex):
+            cached = IdIndex(self.ids, "id")
+            self._cache["id_index"] = cached
+        return cached
+
     def _positions(self, ids: AnyArray) -> Int64Array:
         """Row of each id in ``ids`` (a StringDType array); -1 for unknown ids."""
-        cached = self._cache.get("id_order")
-        if cached is None:
-            by_id = np.argsort(self.ids, kind="stable")
-            cached = (by_id, self.ids[by_id])
-            self._cache["id_order"] = cached
-        order, sorted_ids = cast(tuple[Int64Array, AnyArray], cached)
-        if not len(sorted_ids):
-            return np.full(len(ids), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-        found = sorted_ids[at] == ids
-        return np.where(found, order[at], -1).astype(np.int64)
+        return self.id_index.rows(ids)
 
     def index_of(self, ids: Iterable[str]) -> Int64Array:
         """Row positions of ``ids``; a [`ValidationError`][crmcore.columnar.frame.ValidationError]
@@ -263,6 +264,17 @@ class _Log(Frame):
         vocabulary = self._columns["customer_id"].vocabulary
         assert vocabulary is not None
         return vocabulary
+
+    @property
+    def customer_index(self) -> IdIndex:
+        """`customer_ids` as an [`IdIndex`][crmcore.columnar.id_index.IdIndex] (built on first
+        use, then kept with the log): ``log.customer_index.rows(ids)`` are the customer codes of
+        ``ids`` (-1 where a customer has no row)."""
+        cached = self._cache.get("customer_index")
+        if not isinstance(cached, IdIndex):
+            cached = IdIndex(self.customer_ids, "customer_id")
+            self._cache["customer_index"] = cached
+        return cached
 
     @property
     def at(self) -> AnyArray:

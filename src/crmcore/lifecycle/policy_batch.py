@@ -36,13 +36,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import repeat
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.columnar import STRING_DTYPE, CustomerFrame, TransactionLog
+from crmcore.columnar import STRING_DTYPE, CustomerFrame, IdIndex, TransactionLog
 from crmcore.columnar.occasions import purchase_occasions
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros
@@ -53,7 +52,6 @@ from crmcore.kernel.errors import (
 )
 from crmcore.kernel.reports import data_frame, fmt_datetime, html_table, json_number
 from crmcore.kernel.validators import choice, instance_of, storable_text
-from crmcore.lifecycle import _id_join
 from crmcore.lifecycle.evidence import ActivityFacts, Evidence, Reason, reasons_from_bits
 from crmcore.lifecycle.policy import (
     DEFAULT_POLICY,
@@ -75,7 +73,6 @@ __all__ = ["BatchClassification", "classify_log"]
 _STATES: Final = tuple(LifecycleState)
 _I64_MAX: Final = np.iinfo(np.int64).max
 _I64_MIN: Final = np.iinfo(np.int64).min
-_NAT: Final = np.datetime64("NaT", "us")
 _BINS: Final = 4  # current window, previous window, older, after as_of
 
 
@@ -331,27 +328,28 @@ def _population(customers: object) -> AnyArray:
     return np.array(values, dtype=STRING_DTYPE)
 
 
-def _positions(population: AnyArray, vocabulary: AnyArray) -> Int64Array:
-    """For each vocabulary id, its position in ``population`` (-1 if absent); ids must be unique.
+def _rows_of(log: TransactionLog, population: AnyArray) -> Int64Array | None:
+    """For each population id, its customer code in ``log`` (-1: no purchases there), or
+    ``None`` when the population is the log's own customers in its order.
 
-    A vectorised hash join on the ids' bytes (``crmcore.lifecycle._id_join``); ids that are
-    not ASCII take a dict lookup per id.
+    The log keeps an [`IdIndex`][crmcore.columnar.id_index.IdIndex] of its customers, so a
+    call matches only the population's ids against it. Raises
+    [`ValidationError`][crmcore.kernel.errors.ValidationError] for an id listed twice.
     """
+    vocabulary = log.customer_ids
     if len(population) == len(vocabulary) and np.array_equal(population, vocabulary):
-        return np.arange(len(vocabulary), dtype=np.int64)
-    joined = _id_join.positions(population, vocabulary, "customers")
-    if joined is not None:
-        return joined
-    names = population.tolist()
-    index = dict(zip(names, range(len(names)), strict=True))
-    if len(index) != len(names):
-        seen: set[str] = set()
-        for name in names:
-            if name in seen:
-                raise ValidationError("customers", name, "lists an id twice")
-            seen.add(name)
-    words = vocabulary.tolist()
-    return np.fromiter(map(index.get, words, repeat(-1)), dtype=np.int64, count=len(words))
+        return None
+    rows = log.customer_index.rows(population)
+    known = rows >= 0
+    listed = np.bincount(rows[known], minlength=len(vocabulary))
+    if listed.size and listed.max() > 1:
+        raise ValidationError("customers", str(vocabulary[np.argmax(listed > 1)]), _TWICE)
+    if not known.all():  # the prospects' ids must be distinct too
+        IdIndex(population[~known], "customers")
+    return rows
+
+
+_TWICE: Final = "lists an id twice"
 
 
 def _check_currencies(log: TransactionLog, codes: Int64Array, k: int) -> None:
@@ -386,9 +384,10 @@ def classify_log(
     Rows are customers in order of first appearance in the log or, with
     ``customers`` (ids or a [`CustomerFrame`][crmcore.columnar.CustomerFrame]), in that
     order: then customers without purchases are prospects and log rows of
-    customers not listed are ignored (the ids are matched by a vectorised hash
-    join, a few tenths of a second per million). Purchases after ``as_of`` are
-    ignored. The log may be in any row order.
+    customers not listed are ignored (the ids are looked up in the log's
+    [`TransactionLog.customer_index`][crmcore.columnar.frame.TransactionLog], built on the
+    first such call and kept: about a tenth of a second per million ids after that).
+    Purchases after ``as_of`` are ignored. The log may be in any row order.
 
     Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for a naive ``as_of``,
     a non-finite amount (naming the row), a duplicate customer
@@ -404,6 +403,12 @@ def classify_log(
     vocabulary = log.customer_ids
     k = len(vocabulary)
     _check_currencies(log, log.customer_codes, k)
+    population = vocabulary
+    rows: Int64Array | None = None  # the population's rows among the log's customers
+    if customers is not None:
+        population = _population(customers)
+        rows = _rows_of(log, population)
+    size = k if rows is None else k + 1  # row k: no purchases, which a prospect's -1 reads
     occasions = purchase_occasions(log)
     codes: Int64Array = occasions.codes
     t: Int64Array = occasions.t
@@ -418,7 +423,7 @@ def classify_log(
     key = codes * _BINS
     key += bins
     del bins
-    counts = np.bincount(key, minlength=_BINS * k).reshape(k, _BINS)
+    counts = np.bincount(key, minlength=_BINS * size).reshape(size, _BINS)
     scaled = units.astype(np.float64)
     huge = scaled >= MAX_SCALED_SPEND
     if future is not None:
@@ -426,12 +431,12 @@ def classify_log(
     if huge.any():
         i = int(np.argmax(huge))
         raise _too_much(str(vocabulary[codes[i]]), float(scaled[i] / SPEND_SCALE))
-    weighted = np.bincount(key, weights=scaled, minlength=_BINS * k)
-    sums = weighted.astype(np.float64, copy=False).reshape(k, _BINS)
+    weighted = np.bincount(key, weights=scaled, minlength=_BINS * size)
+    sums = weighted.astype(np.float64, copy=False).reshape(size, _BINS)
     del key, scaled
 
-    first = np.full(k, _I64_MAX, dtype=np.int64)
-    last = np.full(k, _I64_MIN, dtype=np.int64)
+    first = np.full(size, _I64_MAX, dtype=np.int64)
+    last = np.full(size, _I64_MIN, dtype=np.int64)
     if future is None:
         np.minimum.at(first, codes, t)
         np.maximum.at(last, codes, t)
@@ -448,30 +453,16 @@ def classify_log(
     if too_much.any():
         i = int(np.argmax(too_much))
         raise _too_much(str(vocabulary[i]), float(total[i] / SPEND_SCALE))
-    f_cur = np.ascontiguousarray(counts[:, 0])
-    f_prev = np.ascontiguousarray(counts[:, 1])
-    n = counts[:, :3].sum(axis=1)
-    arrays = _rules(
-        policy, as_us, n, first, last, f_cur, f_prev, np.ascontiguousarray(s_cur),
-        np.ascontiguousarray(s_prev), total,
-    )  # fmt: skip
-    if customers is None:
-        return BatchClassification(
-            from_micros(as_us), policy, customer_ids=vocabulary.copy(), **arrays
-        )
-    population = _population(customers)
-    where = _positions(population, vocabulary)
-    listed = np.flatnonzero(where >= 0)
-    rows: slice | Int64Array = listed
-    if len(listed) == k:  # every customer of the log is listed: no mask to apply
-        rows, where_rows = slice(None), where
-    else:
-        where_rows = where[listed]
-    size = len(population)
-    out = {name: _prospects(name, array, size) for name, array in arrays.items()}
-    for name, array in arrays.items():
-        out[name][where_rows] = array[rows]
-    return BatchClassification(from_micros(as_us), policy, customer_ids=population, **out)
+    n: Int64Array = counts[:, :3].sum(axis=1)
+    facts: list[AnyArray] = [n, first, last, counts[:, 0], counts[:, 1], s_cur, s_prev, total]
+    if rows is None:
+        facts = [np.ascontiguousarray(fact) for fact in facts]
+        ids = vocabulary.copy() if customers is None else population
+    else:  # the population's rows, one gather per fact (-1 reads row k: no purchases)
+        facts = [np.take(fact, rows) for fact in facts]
+        ids = population
+    arrays = _rules(policy, as_us, *facts)
+    return BatchClassification(from_micros(as_us), policy, customer_ids=ids, **arrays)
 
 
 def _too_much(customer: str, value: float) -> ValidationError:
@@ -481,19 +472,6 @@ def _too_much(customer: str, value: float) -> ValidationError:
         f"customer {customer!r}: spend must stay below 2**53 units of 1/10,000 "
         "to be summed exactly",
     )
-
-
-_PROSPECT_FILL: Final[dict[str, object]] = {
-    "first_purchase_at": _NAT,
-    "last_purchase_at": _NAT,
-    "recency_days": np.nan,
-    "usual_gap_days": np.nan,
-    "reason_bits": Reason.NO_PURCHASES.bit,
-}
-
-
-def _prospects(name: str, like: AnyArray, size: int) -> AnyArray:
-    return np.full(size, _PROSPECT_FILL.get(name, 0), dtype=like.dtype)
 
 
 def _rules(

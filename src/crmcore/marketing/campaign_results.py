@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import numpy as np
 
-from crmcore.columnar import EventLog, TransactionLog
+from crmcore.columnar import EventLog, IdIndex, TransactionLog
 from crmcore.columnar.arguments import int_column, same_length
-from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array
+from crmcore.kernel.arrays import BoolArray, Int64Array
 from crmcore.kernel.clock import DAY_US, MICROSECOND, to_micros, to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
 from crmcore.kernel.money import Money
@@ -265,16 +265,6 @@ class CampaignResults:
         )
 
 
-def _positions(population: AnyArray, vocabulary: AnyArray) -> Int64Array:
-    """The row in ``population`` of each id of ``vocabulary`` (-1 when absent)."""
-    if not len(population) or not len(vocabulary):
-        return np.full(len(vocabulary), -1, dtype=np.int64)
-    order = np.argsort(population, kind="stable")
-    ranked = population[order]
-    at = np.minimum(np.searchsorted(ranked, vocabulary), len(ranked) - 1)
-    return np.where(ranked[at] == vocabulary, order[at], -1).astype(np.int64)
-
-
 def _kind_mask(log: EventLog, kind: str) -> BoolArray:
     column = log["kind"]
     code = column.code_of(kind)
@@ -378,11 +368,12 @@ def measure_campaign(
     start_us, end_us, as_of_us = to_micros(campaign.starts_at), to_micros(end), to_micros(as_of)
     window_us = window // MICROSECOND
     population = audience.customer_ids
+    index = IdIndex(population, "audience.customer_ids")
     groups = audience.group_codes + 1  # 0 = control, 1.. = variants
     n_groups = len(audience.variant_names) + 1
 
     # touches: every campaign's, up to as_of; ours are those of kind == campaign id
-    t_pos = _positions(population, touches.customer_ids)[touches.customer_codes]
+    t_pos = index.rows(touches.customer_ids)[touches.customer_codes]
     t_time = touches.at.view(np.int64)
     ours = _kind_mask(touches, campaign.id) & (t_time >= start_us) & (t_time <= as_of_us)
     unknown = int(np.count_nonzero(ours & (t_pos < 0)))
@@ -394,7 +385,7 @@ def measure_campaign(
     violations = int(np.count_nonzero(received & (groups == 0)))
 
     # conversions in the measurement period, by audience customers
-    c_pos = _positions(population, conversions.customer_ids)[conversions.customer_codes]
+    c_pos = index.rows(conversions.customer_ids)[conversions.customer_codes]
     c_time = conversions.at.view(np.int64)
     amount = conversions["amount"].values
     in_period = (c_pos >= 0) & (c_time >= start_us) & (c_time <= end_us)
@@ -416,7 +407,7 @@ def measure_campaign(
     converters = np.bincount(groups[bought], minlength=n_groups)
     revenue = np.bincount(groups[cp], weights=ca, minlength=n_groups)
 
-    responders = _responders(responses, population, first_send, as_of_us)
+    responders = _responders(responses, index, first_send, as_of_us)
     customers = np.bincount(groups, minlength=n_groups)
     recipients = np.bincount(groups[received], minlength=n_groups)
     sends = np.bincount(groups, weights=sends_per_customer, minlength=n_groups).astype(np.int64)
@@ -466,13 +457,13 @@ def _check_currency(log: TransactionLog, rows: BoolArray, cost: Money | None) ->
 
 
 def _responders(
-    responses: EventLog | None, population: AnyArray, first_send: Int64Array, as_of_us: int
+    responses: EventLog | None, index: IdIndex, first_send: Int64Array, as_of_us: int
 ) -> BoolArray:
     """Audience customers with a response at or after their first send (and by ``as_of``)."""
-    out = np.zeros(len(population), dtype=bool)
+    out = np.zeros(len(index), dtype=bool)
     if responses is None:
         return out
-    pos = _positions(population, responses.customer_ids)[responses.customer_codes]
+    pos = index.rows(responses.customer_ids)[responses.customer_codes]
     at = responses.at.view(np.int64)
     keep = pos >= 0
     pos, at = pos[keep], at[keep]

@@ -1,0 +1,186 @@
+"""The vectorised hash join of string ids (IdIndex) against a dict: NULs, long ids, ids that
+are not ASCII, duplicates; and classify_log, churn and campaign results through it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.columnar import STRING_DTYPE, CustomerFrame, IdIndex, TransactionLog
+from crmcore.columnar import id_index as module
+from crmcore.customers import Customer
+from crmcore.kernel.errors import ValidationError
+from crmcore.lifecycle import LifecycleState, classify_log
+
+
+def by_dict(population: list[str], ids: list[str]) -> list[int]:
+    index = {name: i for i, name in enumerate(population)}
+    return [index.get(name, -1) for name in ids]
+
+
+def strings(values: list[str]) -> np.ndarray:
+    return np.array(values, dtype=STRING_DTYPE)
+
+
+# ASCII ids that collide in fixed-width views unless handled: NULs (also trailing), empty ids,
+# ids of 15, 16 and 17 bytes (the first width and one past it), long ids; and a few that are
+# not ASCII (the dict path).
+tricky = st.one_of(
+    st.text(alphabet="ab\x00\x01 ", max_size=4),
+    st.sampled_from(["", "a", "a\x00", "a\x00\x00", "\x00", "x" * 15, "x" * 16, "x" * 17]),
+    st.text(alphabet="0123456789ABC-_.", min_size=1, max_size=70),
+)
+accented = st.sampled_from(["zoë", "a\x00ë", "ü" * 20])
+
+
+@given(
+    population=st.lists(tricky, unique=True, max_size=80),
+    others=st.lists(st.one_of(tricky, accented), max_size=80),
+    foreign=st.lists(accented, unique=True, max_size=2),
+)
+@settings(max_examples=300, deadline=None)
+def test_rows_equal_a_dict_lookup(
+    population: list[str], others: list[str], foreign: list[str]
+) -> None:
+    """Whatever the ids (ASCII or not, on either side; longer or shorter than the indexed
+    ones), the rows are a dict's."""
+    population = [p for p in population if p not in foreign] + foreign
+    ids = others + population[::2]
+    got = IdIndex(strings(population)).rows(strings(ids))
+    assert got.dtype == np.int64
+    assert got.tolist() == by_dict(population, ids)
+
+
+@given(population=st.lists(st.one_of(tricky, accented), min_size=1, max_size=60, unique=True),
+       repeat=st.data())  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_a_repeated_id_is_named(population: list[str], repeat: st.DataObject) -> None:
+    twin = repeat.draw(st.sampled_from(population))
+    listed = [*population, twin]
+    with pytest.raises(ValidationError, match="twice") as caught:
+        IdIndex(strings(listed), "population")
+    assert caught.value.field == "population"
+    assert listed.count(caught.value.value) == 2
+
+
+def test_an_index_takes_str_ids_only() -> None:
+    assert IdIndex(np.array(["a", "b"])).rows(np.array(["b"])).tolist() == [1]  # "U" arrays
+    listed = IdIndex(["a", "b"])  # a list, a tuple or an object array of str
+    assert listed.rows(("b", "c")).tolist() == [1, -1]
+    assert listed.rows(np.array(["a"], dtype=object)).tolist() == [0]
+    bad_values: list[object] = [
+        np.array([1, 2]), np.array([["a"]], dtype=STRING_DTYPE), "ab", None, [1], ["a", None],
+        np.array(["a", 3], dtype=object), ["\ud800"],
+    ]  # fmt: skip
+    for bad in bad_values:
+        with pytest.raises(ValidationError):
+            IdIndex(bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError):
+            listed.rows(bad)  # type: ignore[arg-type]
+    assert IdIndex(strings([])).rows(strings(["a"])).tolist() == [-1]
+    assert IdIndex(strings(["a"])).rows(strings([])).tolist() == []
+    index = IdIndex(strings(["a", "b"]))
+    assert len(index) == 2 and index.ids.tolist() == ["a", "b"]
+    assert not index.ids.flags.writeable
+
+
+def test_a_million_ids_with_colliding_home_slots() -> None:
+    rng = np.random.default_rng(11)
+    population = strings([f"C{i:08d}" for i in range(300_000)])
+    order = rng.permutation(len(population))[:200_000]
+    ids = np.concatenate([population[order], strings(["nobody", "C1"])])
+    got = IdIndex(population).rows(ids)
+    assert np.array_equal(got[:-2], order) and got[-2:].tolist() == [-1, -1]
+    # a tiny table (4 slots more than ids) makes most ids probe far: still exact
+    words = module._words(population[:1000], 16)
+    assert words is not None
+    table, twin = module._insert(words, 11)
+    assert twin == -1 and (table >= 0).sum() == 1000
+    ended = np.concatenate([words, np.full((1, words.shape[1]), module._ABSENT)])
+    found = module._look_up(table, ended, words, 11)
+    assert np.array_equal(found, np.arange(1000))
+    missing = module._words(strings([f"D{i:08d}" for i in range(500)]), 16)
+    assert missing is not None
+    assert (module._look_up(table, ended, missing, 11) == -1).all()
+
+
+def test_a_log_and_a_frame_keep_their_index() -> None:
+    log = TransactionLog.from_records(
+        {"customer_id": c, "at": AS_OF, "amount": 1.0} for c in ["b", "a", "b"]
+    )
+    assert log.customer_index is log.customer_index
+    assert log.customer_index.rows(strings(["a", "b", "c"])).tolist() == [1, 0, -1]
+    frame = CustomerFrame.from_customers(
+        Customer.register(name, name, AS_OF).value for name in ("x", "y")
+    )
+    assert frame.id_index is frame.id_index
+    assert frame.index_of(["y", "x"]).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    "population",
+    [["a", "b", "a"], ["p", "a", "p"], ["zoë", "a", "zoë"], ["b", "a", "b"]],
+    ids=["a customer", "a prospect", "not ascii", "the last row"],
+)
+def test_classify_log_names_an_id_listed_twice(population: list[str]) -> None:
+    log = TransactionLog.from_records(
+        {"customer_id": c, "at": AS_OF - timedelta(days=1), "amount": 1.0} for c in ["a", "b"]
+    )
+    with pytest.raises(ValidationError, match="twice") as caught:
+        classify_log(log, AS_OF, customers=population)
+    assert caught.value.field == "customers"
+    assert caught.value.value == population[0]
+
+
+# -- classify_log through the join -----------------------------------------------------------
+
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+FIELDS = (
+    "states", "risk_scores", "reason_bits", "purchases", "spend_total", "spend_current",
+    "spend_previous", "frequency_current", "frequency_previous", "first_purchase_at",
+    "last_purchase_at", "recency_days", "usual_gap_days",
+)  # fmt: skip
+ASCII_IDS = ["a", "a\x00", "\x00", "b", "x" * 17, "c1", ""]
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(ASCII_IDS), st.integers(0, 800), st.integers(-5, 90)),
+        min_size=1,
+        max_size=40,
+    ),
+    extra=st.lists(st.sampled_from(["p", "p\x00", "a\x00\x00", "y" * 30]), unique=True),
+    accents=st.booleans(),
+    data=st.data(),
+)
+@settings(max_examples=100, deadline=None)
+def test_classify_log_with_a_population_equals_the_plain_call(
+    rows: list[tuple[str, int, int]], extra: list[str], accents: bool, data: st.DataObject
+) -> None:
+    """Whichever way the ids are matched (the hash join, or a dict when an id is not ASCII),
+    each listed customer's row is the plain call's, and the others are prospects."""
+    if accents:  # a customer id that is not ASCII: the dict path
+        rows = [*rows, ("zoë", 3, 10)]
+    log = TransactionLog.from_records(
+        {"customer_id": c, "at": AS_OF - timedelta(days=d), "amount": float(a)} for c, d, a in rows
+    )
+    plain = classify_log(log, AS_OF)
+    index = {c: i for i, c in enumerate(plain.customer_ids.tolist())}
+    chosen = data.draw(st.lists(st.sampled_from(list(index)), unique=True))
+    population = data.draw(st.permutations([*chosen, *extra]))
+    listed = classify_log(log, AS_OF, customers=population)
+    assert listed.customer_ids.tolist() == population
+    known = [i for i, c in enumerate(population) if c in index]
+    others = [i for i, c in enumerate(population) if c not in index]
+    rows = [index[population[i]] for i in known]
+    prospects = classify_log(log.take(np.arange(0)), AS_OF, customers=["nobody"])
+    for name in FIELDS:
+        mine, theirs = getattr(listed, name), getattr(plain, name)
+        assert np.array_equal(mine[known], theirs[rows], equal_nan=mine.dtype.kind in "fM"), name
+        blank = getattr(prospects, name)[[0] * len(others)]
+        assert np.array_equal(mine[others], blank, equal_nan=mine.dtype.kind in "fM"), name
+    assert (listed.states[others] == LifecycleState.PROSPECT.code).all()
