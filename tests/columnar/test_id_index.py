@@ -67,6 +67,29 @@ def test_a_repeated_id_is_named(population: list[str], repeat: st.DataObject) ->
     assert listed.count(caught.value.value) == 2
 
 
+def test_ids_with_a_nul_where_a_width_ends_are_not_cut() -> None:
+    """A NUL at the last byte of a trial width once made a cut id look whole (found by review)."""
+    cut = "a\x01" + "\x00" * 14 + "z"  # byte 15 is NUL: a cast to 16 bytes would end there
+    assert IdIndex(["a"]).rows([cut]).tolist() == [-1]
+    assert IdIndex(["a", cut]).rows([cut, "a"]).tolist() == [1, 0]
+    long = "k" * 15 + "\x00" + "k"
+    assert IdIndex([long]).rows([long, "r" * 40]).tolist() == [0, -1]
+    twins = ["a" * 15 + "\x00" + "bbb", "a" * 15 + "\x00" + "ccc"]
+    assert IdIndex(twins).rows(twins[::-1]).tolist() == [1, 0]
+
+
+@given(
+    population=st.lists(st.text(alphabet="a\x00\x01", max_size=40), unique=True, max_size=40),
+    others=st.lists(st.text(alphabet="a\x00\x01", max_size=70), max_size=40),
+)
+@settings(max_examples=300, deadline=None)
+def test_rows_equal_a_dict_lookup_with_nuls_everywhere(
+    population: list[str], others: list[str]
+) -> None:
+    ids = others + population[::3]
+    assert IdIndex(population).rows(ids).tolist() == by_dict(population, ids)
+
+
 def test_an_index_takes_str_ids_only() -> None:
     assert IdIndex(np.array(["a", "b"])).rows(np.array(["b"])).tolist() == [1]  # "U" arrays
     listed = IdIndex(["a", "b"])  # a list, a tuple or an object array of str
@@ -96,14 +119,14 @@ def test_a_million_ids_with_colliding_home_slots() -> None:
     got = IdIndex(population).rows(ids)
     assert np.array_equal(got[:-2], order) and got[-2:].tolist() == [-1, -1]
     # a tiny table (4 slots more than ids) makes most ids probe far: still exact
-    words = module._words(population[:1000], 16)
+    words = module._words(population[:1000], 8)
     assert words is not None
     table, twin = module._insert(words, 11)
     assert twin == -1 and (table >= 0).sum() == 1000
     ended = np.concatenate([words, np.full((1, words.shape[1]), module._ABSENT)])
     found = module._look_up(table, ended, words, 11)
     assert np.array_equal(found, np.arange(1000))
-    missing = module._words(strings([f"D{i:08d}" for i in range(500)]), 16)
+    missing = module._words(strings([f"D{i:08d}" for i in range(500)]), 8)
     assert missing is not None
     assert (module._look_up(table, ended, missing, 11) == -1).all()
 

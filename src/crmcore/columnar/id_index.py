@@ -8,8 +8,9 @@ still (a sort and ``searchsorted`` of a million ``StringDType`` ids takes second
 
 1. each id, with a ``\\x01`` appended (numpy reads trailing NULs as padding, even in
    ``StringDType``: without the mark ``"a"`` and ``"a\\x00"`` would be the same bytes),
-   becomes ASCII bytes of one width (a multiple of 8), read as 64-bit words and hashed a word
-   at a time (multiply-xorshift with the Fibonacci-hashing constant, MurmurHash3's finaliser);
+   becomes ASCII bytes of one width (a multiple of 8 that holds the longest), read as 64-bit
+   words and hashed a word at a time (multiply-xorshift with the Fibonacci-hashing constant,
+   MurmurHash3's finaliser);
 2. the indexed ids are inserted into an open-addressing table of at least four times their number
    with linear probing, all at once by rounds of scatter and check: an id that finds its slot
    taken moves one slot on in the next round, and one that meets its own bytes there is a
@@ -20,6 +21,8 @@ still (a sort and ``searchsorted`` of a million ``StringDType`` ids takes second
    is one gather of the table and one of the words, with no masking.
 
 Ids that are not ASCII (on either side) are matched by a dict built once per index instead.
+Nothing here compares ``StringDType`` values with ``==``: numpy 2.4 stops such comparisons at
+the first NUL (``"x\\x00y" == "x\\x00z"`` is true there).
 An index is immutable and can be kept: a log keeps the one of its customer ids
 ([`TransactionLog.customer_index`][crmcore.columnar.frame.TransactionLog]).
 
@@ -51,7 +54,7 @@ __all__ = ["IdIndex"]
 _GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio (Knuth's multiplicative)
 _FINAL: Final = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64
 _END: Final = "\x01"
-_MIN_WIDTH: Final = 16
+_MIN_WIDTH: Final = 8
 _ABSENT: Final = np.uint64(0xFFFF_FFFF_FFFF_FFFF)  # the sentinel word: no ASCII id has it
 
 Words = npt.NDArray[np.uint64]
@@ -80,19 +83,22 @@ def _ids(values: object, field: str) -> AnyArray:
 
 
 def _words(ids: AnyArray, width: int) -> Words | None:
-    """``ids`` with ``_END`` appended as ASCII bytes of ``width`` or more (doubled until all
-    fit), as rows of 64-bit words; ``None`` if an id is not ASCII."""
+    """``ids`` with ``_END`` appended, as ASCII bytes in rows of ``width`` bytes or more (a
+    multiple of 8 that holds the longest), read as 64-bit words; ``None`` if an id is not ASCII.
+
+    The width comes from the marked ids' lengths, never from trying a cast: a cast to a width
+    that is too short cuts ids silently, and an id with a NUL where the cut falls would look
+    whole. (The lengths are taken after marking: numpy's ``str_len`` leaves trailing NULs out.)
+    """
     marked = np.strings.add(ids, _END)
-    while True:
-        try:
-            raw = marked.astype(f"S{width}")
-        except UnicodeEncodeError:
-            return None
-        rows = raw.view(np.uint8).reshape(len(raw), width)
-        if not len(raw) or not rows[:, -1].any():  # the last byte is padding everywhere
-            words: Words = raw.view(np.uint64).reshape(len(raw), width // 8)
-            return words
-        width *= 2
+    longest = int(np.strings.str_len(marked).max()) if len(ids) else 0
+    width = max(width, (longest + 7) // 8 * 8)
+    try:
+        raw = marked.astype(f"S{width}")  # ASCII: one byte a character, NULs inside kept
+    except UnicodeEncodeError:
+        return None
+    words: Words = raw.view(np.uint64).reshape(len(ids), width // 8)
+    return words
 
 
 def _hash(words: Words) -> Words:

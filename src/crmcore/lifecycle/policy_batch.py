@@ -328,17 +328,14 @@ def _population(customers: object) -> AnyArray:
     return np.array(values, dtype=STRING_DTYPE)
 
 
-def _rows_of(log: TransactionLog, population: AnyArray) -> Int64Array | None:
-    """For each population id, its customer code in ``log`` (-1: no purchases there), or
-    ``None`` when the population is the log's own customers in its order.
+def _rows_of(log: TransactionLog, population: AnyArray) -> Int64Array:
+    """For each population id, its customer code in ``log`` (-1: no purchases there).
 
     The log keeps an [`IdIndex`][crmcore.columnar.id_index.IdIndex] of its customers, so a
     call matches only the population's ids against it. Raises
     [`ValidationError`][crmcore.kernel.errors.ValidationError] for an id listed twice.
     """
     vocabulary = log.customer_ids
-    if len(population) == len(vocabulary) and np.array_equal(population, vocabulary):
-        return None
     rows = log.customer_index.rows(population)
     known = rows >= 0
     listed = np.bincount(rows[known], minlength=len(vocabulary))
