@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, IdIndex, TransactionLog
 from crmcore.columnar import id_index as module
+from crmcore.columnar.id_index import rows_equal_to, same_ids
 from crmcore.customers import Customer
 from crmcore.kernel.errors import ValidationError
-from crmcore.lifecycle import LifecycleState, classify_log
+from crmcore.lifecycle import LifecycleState, classify_log, transitions
 
 
 def by_dict(population: list[str], ids: list[str]) -> list[int]:
@@ -207,3 +208,43 @@ def test_classify_log_with_a_population_equals_the_plain_call(
         blank = getattr(prospects, name)[[0] * len(others)]
         assert np.array_equal(mine[others], blank, equal_nan=mine.dtype.kind in "fM"), name
     assert (listed.states[others] == LifecycleState.PROSPECT.code).all()
+
+
+# -- numpy compares StringDType values of one length only up to a NUL: exact helpers ----------
+
+NUL_IDS = ["x\x00y", "x\x00z", "x", "x\x00", "zoë\x00a", "zoë\x00b"]
+
+
+def test_rows_equal_to_is_exact_past_a_nul() -> None:
+    ids = strings(NUL_IDS)
+    assert bool((strings(["x\x00y"]) == strings(["x\x00z"]))[0])  # the numpy behaviour
+    for wanted in [*NUL_IDS, "x\x00q", "nobody"]:
+        expected = [i for i, name in enumerate(NUL_IDS) if name == wanted]
+        assert rows_equal_to(ids, wanted).tolist() == expected
+
+
+@given(
+    a=st.lists(st.text(alphabet="ab\x00ë", max_size=5), max_size=8), data=st.data()
+)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_same_ids_is_list_equality(a: list[str], data: st.DataObject) -> None:
+    same_length = st.lists(
+        st.text(alphabet="ab\x00ë", max_size=5), min_size=len(a), max_size=len(a)
+    )
+    b = data.draw(st.one_of(st.just(list(a)), same_length))
+    assert same_ids(strings(a), strings(b)) is (a == b)
+    assert same_ids(strings(a), strings([*a, "c"])) is False
+
+
+def test_lookups_and_diffs_tell_ids_apart_past_a_nul() -> None:
+    log = TransactionLog.from_records(
+        {"customer_id": c, "at": AS_OF - timedelta(days=d), "amount": 5.0}
+        for c, d in [("x\x00y", 400), ("x\x00z", 3)]
+    )
+    batch = classify_log(log, AS_OF)
+    assert batch.customer_ids.tolist() == ["x\x00y", "x\x00z"]
+    assert batch.index_of("x\x00z") == 1
+    swapped = classify_log(log, AS_OF, customers=["x\x00z", "x\x00y"])
+    assert swapped.states.tolist() == batch.states.tolist()[::-1]
+    with pytest.raises(ValidationError, match="same customers"):
+        transitions(batch, swapped)

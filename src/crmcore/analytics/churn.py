@@ -53,6 +53,7 @@ import numpy.typing as npt
 
 from crmcore.analytics.kpis import check_window_days, per_customer, read_purchases
 from crmcore.columnar import STRING_DTYPE, IdIndex, TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.journey import TouchpointScores
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US
@@ -244,7 +245,7 @@ class ChurnRisk:
     def _row(self, row: int | str) -> int:
         if isinstance(row, str):
             storable_text(row, "row")
-            hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
+            hits = rows_equal_to(self.customer_ids, row)
             if not len(hits):
                 raise NotFoundError("customer", row)
             return int(hits[0])

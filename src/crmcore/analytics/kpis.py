@@ -50,7 +50,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar import TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.columnar.occasions import DataUsed, Occasions, data_used, purchase_occasions
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, EPOCH, to_micros
@@ -464,7 +465,7 @@ class HistoricalClv:
         [`NotFoundError`][crmcore.NotFoundError] if absent.
         """
         wanted = storable_text(instance_of(customer, str, "customer", "a customer id"), "customer")
-        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
+        hits = rows_equal_to(self.customer_ids, wanted)
         if not len(hits):
             raise NotFoundError("customer", customer)
         return float(self.values[hits[0]])

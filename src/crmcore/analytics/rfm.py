@@ -85,7 +85,8 @@ from crmcore.analytics.quantiles import (
     quantile_scores,
 )
 from crmcore.analytics.rfm_segments import RFM_SEGMENTS, SegmentMap
-from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar import TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.columnar.occasions import DataUsed
 from crmcore.kernel.arrays import (
     AnyArray,
@@ -330,7 +331,7 @@ class RfmTable:
         """The row of ``customer``; [`NotFoundError`][crmcore.kernel.errors.NotFoundError] when
         absent."""
         wanted = storable_text(instance_of(customer, str, "customer", "a customer id"), "customer")
-        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
+        hits = rows_equal_to(self.customer_ids, wanted)
         if not len(hits):
             raise NotFoundError("customer", customer)
         return int(hits[0])

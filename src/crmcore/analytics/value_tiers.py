@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int8Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.reports import data_frame, html_table, json_number
@@ -178,7 +179,7 @@ class ValueTiers:
         if self.customer_ids is None:
             raise ValidationError("customer_ids", None, "were not given to value_tiers")
         storable_text(instance_of(customer, str, "customer"), "customer")
-        hits = np.flatnonzero(self.customer_ids == np.array(customer, dtype=STRING_DTYPE))
+        hits = rows_equal_to(self.customer_ids, customer)
         if not len(hits):
             raise NotFoundError("customer", customer)
         return self.names[int(self.tiers[hits[0]])]

@@ -49,7 +49,7 @@ from crmcore.columnar._validation import strings_of
 from crmcore.kernel.arrays import AnyArray, Int64Array
 from crmcore.kernel.errors import ValidationError
 
-__all__ = ["IdIndex"]
+__all__ = ["IdIndex", "rows_equal_to", "same_ids"]
 
 _GOLDEN: Final = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio (Knuth's multiplicative)
 _FINAL: Final = np.uint64(0xFF51AFD7ED558CCD)  # MurmurHash3 fmix64
@@ -252,3 +252,28 @@ class IdIndex:
         out = _look_up(table, words, np.ascontiguousarray(probe[:, :width]), self._bits)
         out[longer] = -1
         return out
+
+
+def rows_equal_to(ids: AnyArray, wanted: str) -> Int64Array:
+    """The rows of ``ids`` (a 1-d ``StringDType`` array) that equal ``wanted``, exactly.
+
+    numpy 2.4 compares ``StringDType`` values of one length only up to their first NUL, so
+    with a NUL in ``wanted`` the rows numpy finds are checked one by one.
+    """
+    hits: Int64Array = np.flatnonzero(ids == np.array(wanted, dtype=STRING_DTYPE))
+    if "\x00" in wanted and len(hits):
+        exact = [str(ids[i]) == wanted for i in hits.tolist()]
+        hits = hits[np.array(exact, dtype=bool)]
+    return hits
+
+
+def same_ids(a: AnyArray, b: AnyArray) -> bool:
+    """Whether two 1-d ``StringDType`` arrays hold the same ids in the same order, exactly
+    (numpy's ``array_equal`` takes ``"x\\x00y"`` for ``"x\\x00z"``)."""
+    if a.shape != b.shape or not np.array_equal(a, b):
+        return False
+    left = _words(a, 8)
+    right = None if left is None else _words(b, 8 * left.shape[1])
+    if left is None or right is None:
+        return bool(a.tolist() == b.tolist())
+    return left.shape == right.shape and bool(np.array_equal(left, right))

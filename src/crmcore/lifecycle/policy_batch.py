@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, IdIndex, TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.columnar.occasions import purchase_occasions
 from crmcore.kernel.arrays import AnyArray, BoolArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, from_micros, to_micros
@@ -155,7 +156,7 @@ class BatchClassification:
         wanted = storable_text(
             instance_of(customer, str, "customer", "a str customer id"), "customer"
         )
-        hits = np.flatnonzero(self.customer_ids == np.array(wanted, dtype=STRING_DTYPE))
+        hits = rows_equal_to(self.customer_ids, wanted)
         if not len(hits):
             raise NotFoundError("customer", customer)
         return int(hits[0])

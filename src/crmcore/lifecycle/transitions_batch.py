@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
+from crmcore.columnar.id_index import same_ids
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import IllegalTransitionError, ValidationError
 from crmcore.kernel.reports import data_frame, html_table
@@ -217,7 +218,7 @@ def transitions(
     """
     ids: AnyArray | None = None
     if isinstance(previous, BatchClassification) and isinstance(new, BatchClassification):
-        if not np.array_equal(previous.customer_ids, new.customer_ids):
+        if not same_ids(previous.customer_ids, new.customer_ids):
             raise ValidationError(
                 "new", "customer_ids", "must list the same customers in the same order as previous"
             )

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar import STRING_DTYPE, TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.kernel import validators
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.clock import DAY_US, from_micros, to_utc
@@ -273,7 +274,7 @@ class BatchTiers:
             validators.storable_text(row, "row")  # compared as a numpy string
             if self.customer_ids is None:
                 raise ValidationError("row", row, "ids need customer_ids; pass a position")
-            hits = np.flatnonzero(self.customer_ids == np.array(row, dtype=STRING_DTYPE))
+            hits = rows_equal_to(self.customer_ids, row)
             if not len(hits):
                 raise NotFoundError("customer", row)
             return int(hits[0])

@@ -41,6 +41,7 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.kernel.arrays import AnyArray, Float64Array, Int64Array, read_only
 from crmcore.kernel.clock import to_utc
 from crmcore.kernel.errors import MissingDependencyError, NotFoundError, ValidationError
@@ -103,7 +104,7 @@ class CampaignAudience:
     def group_of(self, customer_id: str) -> str:
         """The group of one targeted customer; NotFoundError when not targeted."""
         instance_of(customer_id, str, "customer_id", "a customer id")
-        hits = np.flatnonzero(self.customer_ids == storable_text(customer_id, "customer_id"))
+        hits = rows_equal_to(self.customer_ids, storable_text(customer_id, "customer_id"))
         if not len(hits):
             raise NotFoundError("audience member", customer_id)
         return self.group_names[int(self.group_codes[hits[0]]) + 1]

@@ -43,6 +43,7 @@ import attrs
 import numpy as np
 
 from crmcore.columnar.arguments import codes_in, float_column, int_column, same_length, text_column
+from crmcore.columnar.id_index import rows_equal_to
 from crmcore.kernel.arrays import AnyArray, Int64Array, read_only
 from crmcore.kernel.errors import MissingDependencyError, ValidationError
 from crmcore.kernel.reports import html_table
@@ -172,7 +173,7 @@ class NextBestOffers:
     def for_customer(self, customer_id: str) -> list[Offer]:
         """The offers of one customer, best first (empty when none)."""
         instance_of(customer_id, str, "customer_id", "a customer id")
-        rows = np.flatnonzero(self.customer_ids == storable_text(customer_id, "customer_id"))
+        rows = rows_equal_to(self.customer_ids, storable_text(customer_id, "customer_id"))
         return [self._offer(int(i)) for i in rows]
 
     def to_dict(self) -> dict[str, object]:

@@ -53,6 +53,7 @@ import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, Column, CustomerFrame, EventLog, TransactionLog
 from crmcore.columnar.arguments import int_column
+from crmcore.columnar.id_index import same_ids
 from crmcore.kernel.arrays import (
     AnyArray,
     BoolArray,
@@ -101,7 +102,7 @@ class EngagementIndex:
         if not isinstance(events, EventLog):
             raise ValidationError("events", events, "must be an EventLog")
         vocabulary = events.customer_ids
-        if len(vocabulary) == len(frame) and np.array_equal(vocabulary, frame.ids):
+        if same_ids(vocabulary, frame.ids):
             rows = events.customer_codes.astype(np.int64)  # the log already lists the frame's ids
         else:
             rows = events.with_customer_index(frame)

@@ -44,6 +44,7 @@ import attrs
 import numpy as np
 
 from crmcore.columnar import STRING_DTYPE, CustomerFrame, EventLog, TransactionLog
+from crmcore.columnar.id_index import rows_equal_to, same_ids
 from crmcore.customers.customer import Customer
 from crmcore.customers.records import Interaction, Purchase
 from crmcore.kernel.arrays import AnyArray, BoolArray, read_only
@@ -269,7 +270,7 @@ class SegmentMembership:
         ([`NotFoundError`][crmcore.segments.segment.NotFoundError] for an unknown id)."""
         instance_of(customer_id, str, "customer_id", "a customer id (a string)")
         storable_text(customer_id, "customer_id")
-        where = np.flatnonzero(self.ids == customer_id)
+        where = rows_equal_to(self.ids, customer_id)
         if not where.size:
             raise NotFoundError("customer", customer_id)
         column = self.matrix[:, int(where[0])]
@@ -281,7 +282,7 @@ class SegmentMembership:
         return (
             self.as_of == other.as_of
             and self.names == other.names
-            and bool(np.array_equal(self.ids, other.ids))
+            and same_ids(self.ids, other.ids)
             and bool(np.array_equal(self.matrix, other.matrix))
         )
 
