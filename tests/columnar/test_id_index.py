@@ -147,8 +147,8 @@ def test_a_log_and_a_frame_keep_their_index() -> None:
 
 @pytest.mark.parametrize(
     "population",
-    [["a", "b", "a"], ["p", "a", "p"], ["zoë", "a", "zoë"], ["b", "a", "b"]],
-    ids=["a customer", "a prospect", "not ascii", "the last row"],
+    [["a", "b", "a"], ["p", "a", "p"], ["zoë", "a", "zoë"], ["b", "a", "b"], ["b", "a", "a", "b"]],
+    ids=["a customer", "a prospect", "not ascii", "the last row", "the first in list order"],
 )
 def test_classify_log_names_an_id_listed_twice(population: list[str]) -> None:
     log = TransactionLog.from_records(

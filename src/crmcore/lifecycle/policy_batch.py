@@ -340,8 +340,9 @@ def _rows_of(log: TransactionLog, population: AnyArray) -> Int64Array:
     rows = log.customer_index.rows(population)
     known = rows >= 0
     listed = np.bincount(rows[known], minlength=len(vocabulary))
-    if listed.size and listed.max() > 1:
-        raise ValidationError("customers", str(vocabulary[np.argmax(listed > 1)]), _TWICE)
+    if listed.size and listed.max() > 1:  # name the first such id in the population's order
+        twice = known & (listed[np.maximum(rows, 0)] > 1)
+        raise ValidationError("customers", str(population[np.argmax(twice)]), _TWICE)
     if not known.all():  # the prospects' ids must be distinct too
         IdIndex(population[~known], "customers")
     return rows
