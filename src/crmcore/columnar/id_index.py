@@ -192,9 +192,9 @@ class IdIndex:
 
     __slots__ = ("_bits", "_by_name", "_ids", "_table", "_words")
 
-    def __init__(self, ids: AnyArray, field: str = "ids") -> None:
-        ids = _ids(ids, field)
-        self._ids = ids
+    def __init__(self, ids: AnyArray | Sequence[str], field: str = "ids") -> None:
+        self._ids = _ids(ids, field)
+        ids = self._ids
         self._by_name: dict[str, int] | None = None
         words = _words(ids, _MIN_WIDTH)
         self._bits = max(4, (4 * len(ids)).bit_length())  # a quarter full at most
@@ -232,17 +232,17 @@ class IdIndex:
         view.flags.writeable = False
         return view
 
-    def rows(self, ids: AnyArray) -> Int64Array:
+    def rows(self, ids: AnyArray | Sequence[str]) -> Int64Array:
         """For each of ``ids`` (as for building), its row here, or -1."""
-        ids = _ids(ids, "ids")
-        if not len(self._ids) or not len(ids):
-            return np.full(len(ids), -1, dtype=np.int64)
+        wanted = _ids(ids, "ids")
+        if not len(self._ids) or not len(wanted):
+            return np.full(len(wanted), -1, dtype=np.int64)
         words, table = self._words, self._table
-        probe = None if words is None else _words(ids, 8 * words.shape[1])
+        probe = None if words is None else _words(wanted, 8 * words.shape[1])
         if words is None or table is None or probe is None:
             index = self._dictionary()
             return np.fromiter(
-                map(index.get, ids.tolist(), repeat(-1)), dtype=np.int64, count=len(ids)
+                map(index.get, wanted.tolist(), repeat(-1)), dtype=np.int64, count=len(wanted)
             )
         width = words.shape[1]
         if probe.shape[1] == width:
