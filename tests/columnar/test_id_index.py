@@ -248,3 +248,39 @@ def test_lookups_and_diffs_tell_ids_apart_past_a_nul() -> None:
     assert swapped.states.tolist() == batch.states.tolist()[::-1]
     with pytest.raises(ValidationError, match="same customers"):
         transitions(batch, swapped)
+
+
+@given(
+    population=st.lists(st.one_of(tricky, accented), unique=True, max_size=40),
+    others=st.lists(st.one_of(tricky, accented), unique=True, max_size=40),
+)
+@settings(max_examples=200, deadline=None)
+def test_rows_of_an_index_equal_rows_of_its_ids(population: list[str], others: list[str]) -> None:
+    """Looking up another index reuses its bytes (any width, either side not ASCII)."""
+    here, there = IdIndex(population), IdIndex(others)
+    assert here.rows_of_index(there).tolist() == by_dict(population, others)
+    assert here.rows_of_index(there).tolist() == here.rows(others).tolist()
+
+
+def test_rows_of_index_takes_an_index_only() -> None:
+    with pytest.raises(ValidationError):
+        IdIndex(["a"]).rows_of_index(["a"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("names", [["c-2", "c-9", "c-1"], ["c-1" * 20, "c-1", "c-5" * 30]])
+def test_classify_log_with_a_frame_equals_its_id_list(names: list[str]) -> None:
+    """A frame's ids are looked up by its own index: the same rows as the list of its ids."""
+    log = TransactionLog.from_records(
+        {"customer_id": c, "at": AS_OF - timedelta(days=d), "amount": 10.0}
+        for c, d in [("c-1", 3), ("c-2", 40), ("c-1", 90), ("c-3", 500), ("c-5" * 30, 9)]
+    )
+    frame = CustomerFrame.from_customers(
+        Customer.register(name, name, AS_OF - timedelta(days=900)).value for name in names
+    )
+    by_frame = classify_log(log, AS_OF, customers=frame)
+    by_list = classify_log(log, AS_OF, customers=names)
+    assert by_frame.customer_ids.tolist() == names
+    for name in FIELDS:
+        mine, theirs = getattr(by_frame, name), getattr(by_list, name)
+        assert np.array_equal(mine, theirs, equal_nan=mine.dtype.kind in "fM"), name
+    assert (by_frame.purchases > 0).sum() == len(set(names) & {"c-1", "c-2", "c-5" * 30})

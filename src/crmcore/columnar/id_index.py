@@ -232,6 +232,33 @@ class IdIndex:
         view.flags.writeable = False
         return view
 
+    def rows_of_index(self, other: IdIndex) -> Int64Array:
+        """For each id of ``other`` (in its row order), its row here, or -1: `rows` of
+        ``other.ids``, reusing the bytes ``other`` already holds (no conversion of the ids)."""
+        if not isinstance(other, IdIndex):
+            raise ValidationError("other", type(other).__name__, "must be an IdIndex")
+        words, table, theirs = self._words, self._table, other._words
+        if words is None or table is None or theirs is None:
+            return self.rows(other._ids)
+        probe = theirs[:-1]  # without the sentinel row
+        if not len(self._ids) or not len(probe):
+            return np.full(len(probe), -1, dtype=np.int64)
+        return self._probe(table, words, probe)
+
+    def _probe(self, table: npt.NDArray[np.int32], words: Words, probe: Words) -> Int64Array:
+        """The rows of marked ids ``probe`` (any width) in this index."""
+        width = words.shape[1]
+        if probe.shape[1] < width:  # shorter rows: zero padding, as a cast to the width gives
+            pad = np.zeros((len(probe), width - probe.shape[1]), dtype=np.uint64)
+            probe = np.concatenate([probe, pad], axis=1)
+        if probe.shape[1] == width:
+            return _look_up(table, words, np.ascontiguousarray(probe), self._bits)
+        # some ids are longer than every indexed one: absent; the others fit the index's width
+        longer = probe[:, width:].any(axis=1)
+        out = _look_up(table, words, np.ascontiguousarray(probe[:, :width]), self._bits)
+        out[longer] = -1
+        return out
+
     def rows(self, ids: AnyArray | Sequence[str]) -> Int64Array:
         """For each of ``ids`` (as for building), its row here, or -1."""
         wanted = _ids(ids, "ids")
@@ -244,14 +271,7 @@ class IdIndex:
             return np.fromiter(
                 map(index.get, wanted.tolist(), repeat(-1)), dtype=np.int64, count=len(wanted)
             )
-        width = words.shape[1]
-        if probe.shape[1] == width:
-            return _look_up(table, words, probe, self._bits)
-        # some ids are longer than every indexed one: absent; the others fit the index's width
-        longer = probe[:, width:].any(axis=1)
-        out = _look_up(table, words, np.ascontiguousarray(probe[:, :width]), self._bits)
-        out[longer] = -1
-        return out
+        return self._probe(table, words, probe)
 
 
 def rows_equal_to(ids: AnyArray, wanted: str) -> Int64Array:

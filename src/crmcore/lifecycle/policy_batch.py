@@ -329,14 +329,22 @@ def _population(customers: object) -> AnyArray:
     return np.array(values, dtype=STRING_DTYPE)
 
 
-def _rows_of(log: TransactionLog, population: AnyArray) -> Int64Array:
+def _rows_of(log: TransactionLog, population: AnyArray, frame: CustomerFrame | None) -> Int64Array:
     """For each population id, its customer code in ``log`` (-1: no purchases there).
 
     The log keeps an [`IdIndex`][crmcore.columnar.id_index.IdIndex] of its customers, so a
-    call matches only the population's ids against it. Raises
-    [`ValidationError`][crmcore.kernel.errors.ValidationError] for an id listed twice.
+    call matches only the population's ids against it; a frame keeps one of its ids too, and
+    then the log's customers are looked up in it without converting any id (a frame's ids are
+    distinct). Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for an id
+    listed twice.
     """
     vocabulary = log.customer_ids
+    if frame is not None:
+        found = frame.id_index.rows_of_index(log.customer_index)
+        listed = np.flatnonzero(found >= 0)
+        frame_rows = np.full(len(population), -1, dtype=np.int64)
+        frame_rows[found[listed]] = listed
+        return frame_rows
     rows = log.customer_index.rows(population)
     known = rows >= 0
     listed = np.bincount(rows[known], minlength=len(vocabulary))
@@ -406,7 +414,8 @@ def classify_log(
     rows: Int64Array | None = None  # the population's rows among the log's customers
     if customers is not None:
         population = _population(customers)
-        rows = _rows_of(log, population)
+        frame = customers if isinstance(customers, CustomerFrame) else None
+        rows = _rows_of(log, population, frame)
     size = k if rows is None else k + 1  # row k: no purchases, which a prospect's -1 reads
     occasions = purchase_occasions(log)
     codes: Int64Array = occasions.codes
