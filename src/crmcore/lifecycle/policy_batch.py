@@ -338,7 +338,6 @@ def _rows_of(log: TransactionLog, population: AnyArray, frame: CustomerFrame | N
     distinct). Raises [`ValidationError`][crmcore.kernel.errors.ValidationError] for an id
     listed twice.
     """
-    vocabulary = log.customer_ids
     if frame is not None:
         found = frame.id_index.rows_of_index(log.customer_index)
         listed = np.flatnonzero(found >= 0)
@@ -347,7 +346,7 @@ def _rows_of(log: TransactionLog, population: AnyArray, frame: CustomerFrame | N
         return frame_rows
     rows = log.customer_index.rows(population)
     known = rows >= 0
-    listed = np.bincount(rows[known], minlength=len(vocabulary))
+    listed = np.bincount(rows[known], minlength=len(log.customer_ids))
     if listed.size and listed.max() > 1:  # name the first such id in the population's order
         twice = known & (listed[np.maximum(rows, 0)] > 1)
         raise ValidationError("customers", str(population[np.argmax(twice)]), _TWICE)
