@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
-from crmcore.kernel.errors import AlreadyExistsError, ConcurrencyConflictError, NotFoundError
 from crmcore.ports import OutboxMessage
-from crmcore.storage.backend import ChangeSet, check_limit, sort_records
+from crmcore.storage._change_rules import KeyClaim, Stored, check_changes
+from crmcore.storage.backend import ChangeSet, RecordWrite, check_limit, sort_records
 from crmcore.storage.kinds import CUSTOMERS, INTERACTIONS, PURCHASES, AggregateKind, RecordKind
 from crmcore.storage.outbox import new_message_id, relay
 from crmcore.storage.unit_of_work import BufferedUnitOfWork
@@ -138,44 +138,24 @@ class _MemoryBackend:
 
     def _validate(self, changes: ChangeSet) -> None:
         data = self._data
-        # Key values released and claimed by this change set, per (kind, key).
-        released: dict[tuple[str, str], set[str]] = defaultdict(set)
-        claimed: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        stored: dict[tuple[str, str], Stored] = {}
         for write in changes.aggregates:
-            kind, id = write.kind, write.id
-            current = data.aggregates[kind.name].get(id)
-            if write.expected == 0:
-                if current is not None:
-                    raise AlreadyExistsError(kind.name, id)
-            else:
-                actual = None if current is None else kind.version_of(current)
-                if actual != write.expected:
-                    raise ConcurrencyConflictError(kind.name, id, write.expected, actual)
+            kind = write.kind
+            current = data.aggregates[kind.name].get(write.id)
             if current is not None:
-                for key, value in kind.keys_of(current).items():
-                    if value is not None:
-                        released[(kind.name, key)].add(value)
-        for write in changes.aggregates:
-            kind, id = write.kind, write.id
-            for key, value in kind.keys_of(write.aggregate).items():
-                if value is None:
-                    continue
-                index = (kind.name, key)
-                holder = data.keys[index].get(value)
-                if holder is not None and holder != id and value not in released[index]:
-                    raise AlreadyExistsError(kind.name, value, key)
-                other = claimed[index].setdefault(value, id)
-                if other != id:
-                    raise AlreadyExistsError(kind.name, value, key)
-        seen: set[tuple[str, str]] = set()
-        for record_write in changes.records:
-            name, id = record_write.kind.name, record_write.id
-            exists = id in data.records[name]
-            if record_write.replace and not exists:
-                raise NotFoundError(name, id)
-            if not record_write.replace and (exists or (name, id) in seen):
-                raise AlreadyExistsError(name, id)
-            seen.add((name, id))
+                keys = {k: v for k, v in kind.keys_of(current).items() if v is not None}
+                stored[(kind.name, write.id)] = Stored(kind.version_of(current), keys)
+
+        def holders(wanted: list[KeyClaim]) -> dict[KeyClaim, str]:
+            held = ((claim, data.keys.get(claim[:2], {}).get(claim[2])) for claim in wanted)
+            return {claim: id for claim, id in held if id is not None}
+
+        def existing(writes: list[RecordWrite]) -> set[tuple[str, str]]:
+            return {
+                (w.kind.name, w.id) for w in writes if w.id in data.records.get(w.kind.name, {})
+            }
+
+        check_changes(changes, stored, holders, existing)
         for event in changes.events:
             event.payload()  # encoding must succeed before anything is written
 

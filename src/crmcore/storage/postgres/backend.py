@@ -29,15 +29,12 @@ from datetime import UTC
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import attrs
-
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.kernel.errors import (
     AlreadyExistsError,
-    ConcurrencyConflictError,
     CrmError,
-    NotFoundError,
 )
+from crmcore.storage._change_rules import Stored, check_changes, writes_by_kind
 from crmcore.storage.backend import AggregateWrite, ChangeSet, RecordWrite
 from crmcore.storage.kinds import CUSTOMERS, AggregateKind, RecordKind
 from crmcore.storage.postgres.connections import Database, quote
@@ -68,14 +65,6 @@ __all__ = ["PostgresBackend"]
 
 A = TypeVar("A")
 R = TypeVar("R")
-
-
-@attrs.define
-class _Current:
-    """The stored version and unique-key values of an aggregate a change set writes."""
-
-    version: int
-    keys: dict[str, str]
 
 
 class PostgresBackend:
@@ -315,7 +304,7 @@ class PostgresBackend:
                 connection.pipeline() as pipeline,  # round trips: the reads, then the rest
                 connection.transaction(),
             ):
-                current: dict[tuple[str, str], _Current] = {}
+                current: dict[tuple[str, str], Stored] = {}
                 if check:
                     current = self._current(connection, changes.aggregates, lock=True)
                     self._validate(connection, changes, current, check_inserts=False)
@@ -351,14 +340,12 @@ class PostgresBackend:
         writes: Sequence[AggregateWrite],
         *,
         lock: bool,
-    ) -> dict[tuple[str, str], _Current]:
+    ) -> dict[tuple[str, str], Stored]:
         """Stored versions and key values of the aggregates ``writes`` touch (rows locked).
 
         One query per kind, all sent before any result is read (one round trip in a pipeline).
         """
-        by_kind: dict[str, list[str]] = defaultdict(list)
-        for write_ in writes:
-            by_kind[write_.kind.name].append(write_.id)
+        by_kind = writes_by_kind(writes)
         pending = []
         # Customers first, then kinds and ids in sorted order: every commit locks in one order.
         for name in sorted(by_kind, key=lambda n: (n != CUSTOMERS.name, n)):
@@ -378,7 +365,7 @@ class PostgresBackend:
                     f" ORDER BY a.id{' FOR UPDATE OF a' if lock else ''}"
                 )
                 pending.append((name, connection.execute(sql, (name, ids))))
-        current: dict[tuple[str, str], _Current] = {}
+        current: dict[tuple[str, str], Stored] = {}
         for name, cursor in pending:
             if name == CUSTOMERS.name:
                 for id, version, *values in cursor.fetchall():
@@ -387,10 +374,10 @@ class PostgresBackend:
                         for key, value in zip(CUSTOMER_KEY_COLUMNS, values, strict=True)
                         if value is not None
                     }
-                    current[(name, id)] = _Current(version, keys)
+                    current[(name, id)] = Stored(version, keys)
                 continue
             for id, version, key, value in cursor.fetchall():
-                stored = current.setdefault((name, id), _Current(version, {}))
+                stored = current.setdefault((name, id), Stored(version, {}))
                 if key is not None:
                     stored.keys[key] = value
         return current
@@ -422,62 +409,22 @@ class PostgresBackend:
         self,
         connection: psycopg.Connection[Any],
         changes: ChangeSet,
-        current: Mapping[tuple[str, str], _Current],
+        current: Mapping[tuple[str, str], Stored],
         *,
         check_inserts: bool,
     ) -> None:
-        """Raise if ``changes`` cannot apply (the memory adapter's checks, in SQL).
+        """Raise if ``changes`` cannot apply (the rules every adapter shares).
 
         New records are only looked up when ``check_inserts``: in a commit their primary keys
         catch a duplicate, and the commit is then explained by this check with it on.
         """
-        released: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for write_ in changes.aggregates:
-            kind, id = write_.kind, write_.id
-            stored = current.get((kind.name, id))
-            if write_.expected == 0:
-                if stored is not None:
-                    raise AlreadyExistsError(kind.name, id)
-            else:
-                actual = None if stored is None else stored.version
-                if actual != write_.expected:
-                    raise ConcurrencyConflictError(kind.name, id, write_.expected, actual)
-            if stored is not None:
-                for key, value in stored.keys.items():
-                    released[(kind.name, key)].add(value)
-        new_keys = [(w, w.kind.keys_of(w.aggregate)) for w in changes.aggregates]
-        wanted: list[tuple[str, str, str]] = []
-        for write_, keys in new_keys:
-            stored = current.get((write_.kind.name, write_.id))
-            held: dict[str, str] = {} if stored is None else stored.keys
-            for key, claim in keys.items():
-                if claim is not None and held.get(key) != claim:  # a value it holds is its own
-                    wanted.append((write_.kind.name, key, claim))
-        holders = self._holders(connection, wanted)
-        claimed: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-        for write_, keys in new_keys:
-            kind, id = write_.kind, write_.id
-            for key, claim in keys.items():
-                if claim is None:
-                    continue
-                index = (kind.name, key)
-                holder = holders.get((kind.name, key, claim))
-                if holder is not None and holder != id and claim not in released[index]:
-                    raise AlreadyExistsError(kind.name, claim, key)
-                other = claimed[index].setdefault(claim, id)
-                if other != id:
-                    raise AlreadyExistsError(kind.name, claim, key)
-        to_check = [w for w in changes.records if w.replace or check_inserts]
-        existing = self._existing_records(connection, to_check)
-        seen: set[tuple[str, str]] = set()
-        for record_write in changes.records:
-            name, id = record_write.kind.name, record_write.id
-            exists = (name, id) in existing
-            if record_write.replace and not exists:
-                raise NotFoundError(name, id)
-            if not record_write.replace and (exists or (name, id) in seen):
-                raise AlreadyExistsError(name, id)
-            seen.add((name, id))
+        check_changes(
+            changes,
+            current,
+            lambda wanted: self._holders(connection, wanted),
+            lambda writes: self._existing_records(connection, writes),
+            check_inserts=check_inserts,
+        )
 
     def _existing_records(
         self, connection: psycopg.Connection[Any], writes: Sequence[RecordWrite]
@@ -501,7 +448,7 @@ class PostgresBackend:
         connection: psycopg.Connection[Any],
         changes: ChangeSet,
         prepared: Prepared,
-        stored: Mapping[tuple[str, str], _Current],
+        stored: Mapping[tuple[str, str], Stored],
         sync: Callable[[], None],
     ) -> None:
         customer_ids = [w.id for w in changes.aggregates if is_customers(w.kind)]

@@ -17,11 +17,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import attrs
-
 from crmcore.columnar.frame import CustomerFrame, EventLog, TransactionLog
 from crmcore.kernel.clock import from_micros
-from crmcore.kernel.errors import AlreadyExistsError, ConcurrencyConflictError, NotFoundError
+from crmcore.storage._change_rules import Stored, check_changes, writes_by_kind
 from crmcore.storage.backend import AggregateWrite, ChangeSet, RecordWrite
 from crmcore.storage.kinds import CUSTOMERS, INTERACTIONS, PURCHASES, AggregateKind, RecordKind
 from crmcore.storage.sqlite.connections import Connections
@@ -52,14 +50,6 @@ __all__ = ["SqliteBackend"]
 
 A = TypeVar("A")
 R = TypeVar("R")
-
-
-@attrs.define
-class _Current:
-    """The stored version and unique-key values of an aggregate a change set writes."""
-
-    version: int
-    keys: dict[str, str]
 
 
 class SqliteBackend:
@@ -309,13 +299,10 @@ class SqliteBackend:
 
     def _current(
         self, connection: sqlite3.Connection, writes: Sequence[AggregateWrite]
-    ) -> dict[tuple[str, str], _Current]:
+    ) -> dict[tuple[str, str], Stored]:
         """Stored versions and key values of the aggregates ``writes`` touch."""
-        current: dict[tuple[str, str], _Current] = {}
-        by_kind: dict[str, list[str]] = defaultdict(list)
-        for write in writes:
-            by_kind[write.kind.name].append(write.id)
-        for name, ids in by_kind.items():
+        current: dict[tuple[str, str], Stored] = {}
+        for name, ids in writes_by_kind(writes).items():
             for chunk in chunks(ids):
                 marks = placeholders(len(chunk))
                 if name == CUSTOMERS.name:
@@ -329,13 +316,13 @@ class SqliteBackend:
                             for key, value in zip(CUSTOMER_KEY_COLUMNS, values, strict=True)
                             if value is not None
                         }
-                        current[(name, id)] = _Current(version, keys)
+                        current[(name, id)] = Stored(version, keys)
                     continue
                 for id, version in connection.execute(
                     f"SELECT id, version FROM aggregates WHERE kind = ? AND id IN ({marks})",
                     (name, *chunk),
                 ):
-                    current[(name, id)] = _Current(version, {})
+                    current[(name, id)] = Stored(version, {})
                 for id, key, value in connection.execute(
                     f"SELECT id, key, value FROM aggregate_keys WHERE kind = ? AND id IN ({marks})",
                     (name, *chunk),
@@ -371,56 +358,16 @@ class SqliteBackend:
 
     def _validate(
         self, connection: sqlite3.Connection, changes: ChangeSet
-    ) -> dict[tuple[str, str], _Current]:
-        """Raise if ``changes`` cannot apply (memory ``_validate``, in SQL), else the state."""
+    ) -> dict[tuple[str, str], Stored]:
+        """Raise if ``changes`` cannot apply (the rules every adapter shares), else what is
+        stored of the aggregates it writes."""
         current = self._current(connection, changes.aggregates)
-        released: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for write in changes.aggregates:
-            kind, id = write.kind, write.id
-            stored = current.get((kind.name, id))
-            if write.expected == 0:
-                if stored is not None:
-                    raise AlreadyExistsError(kind.name, id)
-            else:
-                actual = None if stored is None else stored.version
-                if actual != write.expected:
-                    raise ConcurrencyConflictError(kind.name, id, write.expected, actual)
-            if stored is not None:
-                for key, value in stored.keys.items():
-                    released[(kind.name, key)].add(value)
-        new_keys = [(write, write.kind.keys_of(write.aggregate)) for write in changes.aggregates]
-        holders = self._holders(
-            connection,
-            (
-                (write.kind.name, key, value)
-                for write, keys in new_keys
-                for key, value in keys.items()
-                if value is not None
-            ),
+        check_changes(
+            changes,
+            current,
+            lambda wanted: self._holders(connection, wanted),
+            lambda writes: self._existing_records(connection, writes),
         )
-        claimed: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-        for write, keys in new_keys:
-            kind, id = write.kind, write.id
-            for key, claim in keys.items():
-                if claim is None:
-                    continue
-                index = (kind.name, key)
-                holder = holders.get((kind.name, key, claim))
-                if holder is not None and holder != id and claim not in released[index]:
-                    raise AlreadyExistsError(kind.name, claim, key)
-                other = claimed[index].setdefault(claim, id)
-                if other != id:
-                    raise AlreadyExistsError(kind.name, claim, key)
-        existing = self._existing_records(connection, changes.records)
-        seen: set[tuple[str, str]] = set()
-        for record_write in changes.records:
-            name, id = record_write.kind.name, record_write.id
-            exists = (name, id) in existing
-            if record_write.replace and not exists:
-                raise NotFoundError(name, id)
-            if not record_write.replace and (exists or (name, id) in seen):
-                raise AlreadyExistsError(name, id)
-            seen.add((name, id))
         return current
 
     def _existing_records(
@@ -444,7 +391,7 @@ class SqliteBackend:
         connection: sqlite3.Connection,
         changes: ChangeSet,
         prepared: Prepared,
-        stored: Mapping[tuple[str, str], _Current],
+        stored: Mapping[tuple[str, str], Stored],
     ) -> None:
         writer = Writer(connection)
         customer_ids = [w.id for w in changes.aggregates if is_customers(w.kind)]
