@@ -83,12 +83,16 @@ def _mixed(codes: Int64Array, bad: list[int], words: list[str], name: str) -> Ex
     )  # fmt: skip
 
 
-def _maybe_floats(strings: AnyArray) -> bool:
-    """Whether any string could be a spreadsheet's float: one numpy pass for a decimal point.
+def _maybe_floats(strings: AnyArray, sample: str) -> bool:
+    """Whether any string could be a spreadsheet's float.
 
-    Spreadsheets and pandas write floats with a point (``17850.0``, ``1.785E+04``).
+    ``sample`` is one of the strings: when it is not a number the column is text whatever the
+    others hold (most id columns end here, at no cost); else one numpy pass looks for a decimal
+    point, which spreadsheets and pandas write in every float (``17850.0``, ``1.785E+04``).
     """
-    return bool(strings.size) and bool((np.strings.find(strings, ".") >= 0).any())
+    if not (_FLOATY.match(sample) or _INTEGER.match(sample)):
+        return False
+    return bool((np.strings.find(strings, ".") >= 0).any())
 
 
 def normalize_float_ids(column: Column, name: str) -> Column:
@@ -97,7 +101,7 @@ def normalize_float_ids(column: Column, name: str) -> Column:
         return column
     vocabulary = column.vocabulary
     if vocabulary is not None:
-        if not _maybe_floats(vocabulary):
+        if not len(vocabulary) or not _maybe_floats(vocabulary, str(vocabulary[0])):
             return column
         words: list[str] = vocabulary.tolist()
         found = _rewrite(words)
@@ -116,9 +120,9 @@ def normalize_float_ids(column: Column, name: str) -> Column:
             np.array(list(merged), dtype=STRING_DTYPE),
         )  # fmt: skip
     values: AnyArray = column.values
-    if not _maybe_floats(values):
-        return column
     missing = column.missing
+    if missing.all() or not _maybe_floats(values, str(values[np.argmin(missing)])):
+        return column
     distinct = sorted(set(values[~missing].tolist()))
     found = _rewrite(distinct)
     if found is None:
