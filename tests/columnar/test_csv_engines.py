@@ -428,7 +428,26 @@ def test_the_reference_is_plain_python(tmp_path: Path) -> None:
 
 def test_parsing_threads_start_only_on_idle_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csvio.os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(csvio.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
-    assert csvio._idle_workers() == min(csvio.WORKERS, 3)
     monkeypatch.setattr(csvio.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
-    assert csvio._idle_workers() == 0
+    assert csvio._idle_workers() == 0  # whatever this process' own share
+    monkeypatch.setattr(csvio.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert csvio._idle_workers() == csvio.WORKERS
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "own", "idle"),
+    [
+        (2, 1.0, 1.0, 2),  # this process keeps one core busy: both are free for its read
+        (2, 2.0, 1.0, 1),  # another process keeps the other busy
+        (2, 0.1, 0.0, 2),  # an idle machine
+        (2, 1.6, 0.0, 0),  # busy elsewhere
+        (4, 2.2, 0.5, 2),
+        (4, 0.5, 3.0, 4),  # this process used more than the load shows (a decayed average)
+        (2, 9.0, 9.0, 0),  # its share counts for its cores at most
+        (2, 0.0, -1.0, 2),
+    ],
+)
+def test_idle_cores_leave_out_this_process_share(
+    cores: int, load: float, own: float, idle: int
+) -> None:
+    assert csvio._idle_cores(cores, load, own) == idle

@@ -34,6 +34,7 @@ import contextlib
 import csv
 import io
 import os
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -67,11 +68,13 @@ CsvSource: TypeAlias = str | os.PathLike[str] | IO[str]
 
 CHUNK_ROWS: Final = 8192
 """Rows per chunk where the csv module reads (a file that is not RFC 4180) and writes."""
-WORKERS: Final = min(4, max((os.cpu_count() or 1) - 1, 0))
+WORKERS: Final = min(4, os.cpu_count() or 1)
 """Threads that parse columns beside the caller's, which splits the file (0: all on it).
 
-One core fewer than the machine has: the caller's thread is busy too, and on two
-cores a third thread measured 10-15% more CPU for no gain in time."""
+One a core, four at most: the caller's thread waits for them between blocks, so on two idle
+cores two threads read the 500k-row file of ``benchmarks/bench_csv.py`` in about a quarter less
+time than one (with pyarrow too, whose conversions run on them); where other processes keep a
+core busy fewer are started (`_idle_workers()`)."""
 IN_FLIGHT: Final = 2
 """Blocks parsed ahead of the one being committed (bounds the memory of a read)."""
 
@@ -237,20 +240,36 @@ def read_csv(
         return columns.finish(pool)
 
 
-def _idle_workers() -> int:
-    """How many of the `WORKERS` threads to start now: as many as there are idle cores.
+_SINCE: Final = (time.perf_counter(), time.process_time())
+"""When this module was imported, by the clock and by this process' CPU time."""
 
-    On a machine whose cores are all busy (a load average at or above the number
-    of cores), a thread beside the caller's gains no time and costs CPU: the two
-    hand the GIL and the block's bytes back and forth (on two loaded cores, 20-30%
-    more CPU and wall time than the caller's thread alone, measured by
-    ``benchmarks/bench_csv.py``).
+
+def _idle_workers() -> int:
+    """How many of the `WORKERS` threads to start now: one per core no other process keeps busy.
+
+    The load average counts this process too, so its own share (the CPU time it has used
+    per second since this module was imported) is taken out first: an analysis that keeps
+    one core busy does not stop its own reads from using the other. See `_idle_cores()`.
     """
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows): trust the core count
         return WORKERS
-    return min(WORKERS, max(int((os.cpu_count() or 1) - load), 0))
+    elapsed = time.perf_counter() - _SINCE[0]
+    own = (time.process_time() - _SINCE[1]) / elapsed if elapsed > 0 else 0.0
+    return min(WORKERS, _idle_cores(os.cpu_count() or 1, load, own))
+
+
+def _idle_cores(cores: int, load: float, own: float) -> int:
+    """The cores that processes other than this one leave idle: ``cores`` less the load
+    average ``load`` without this process' own average ``own`` (busy cores), rounded.
+
+    Where other processes keep the cores busy, a parsing thread gains no time and costs CPU (on
+    a 2-core machine with one core busy elsewhere, a second thread took 3-14% more time than
+    one, measured by ``benchmarks/bench_csv.py``).
+    """
+    others = max(load - min(max(own, 0.0), float(cores)), 0.0)
+    return max(round(cores - others), 0)
 
 
 @contextlib.contextmanager
