@@ -71,7 +71,7 @@ CHUNK_ROWS: Final = 8192
 WORKERS: Final = min(4, os.cpu_count() or 1)
 """Threads that parse columns beside the caller's, which splits the file (0: all on it).
 
-One a core, four at most: the caller's thread waits for them between blocks, so on two idle
+One per core, four at most: the caller's thread waits for them between blocks, so on two idle
 cores two threads read the 500k-row file of ``benchmarks/bench_csv.py`` in about a quarter less
 time than one (with pyarrow too, whose conversions run on them); where other processes keep a
 core busy fewer are started (`_idle_workers()`)."""
