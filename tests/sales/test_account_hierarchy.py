@@ -79,6 +79,10 @@ def test_lookups_and_errors() -> None:
     h = AccountHierarchy.from_parents({"g": None, "a": "g"})
     assert h.positions(["a", "zz", "g"]).tolist() == [1, -1, 0]
     assert id_positions([], ["a"]).tolist() == [-1]
+    # exact: numpy's own comparison takes "x\x00z" for "x\x00y"
+    assert id_positions(["x\x00y", "b"], ["x\x00z", "x\x00y", "b"]).tolist() == [-1, 0, 1]
+    # an id listed twice is found at its first position
+    assert id_positions(["b", "a", "b"], ["b", "a", "c"]).tolist() == [0, 1, -1]
     with pytest.raises(NotFoundError):
         h.position("zz")
     with pytest.raises(ValidationError, match="names no known account"):

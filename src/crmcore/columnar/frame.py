@@ -77,6 +77,16 @@ def _wide(codes: AnyArray) -> Int64Array:
 # ---------------------------------------------------------------------------------------
 
 
+def _kept_index(frame: Frame, key: str, ids: AnyArray, field: str) -> IdIndex:
+    """An [`IdIndex`][crmcore.columnar.id_index.IdIndex] of ``ids`` kept in ``frame``'s cache
+    under ``key`` (built on first use; a repeated id is an error naming ``field``)."""
+    cached = frame._cache.get(key)
+    if not isinstance(cached, IdIndex):
+        cached = IdIndex(ids, field)
+        frame._cache[key] = cached
+    return cached
+
+
 def ages_on(born: AnyArray, day: date) -> Float64Array:
     """Whole years from each birth date (``datetime64[D]``) to ``day``; ``NaN`` where missing.
 
@@ -149,11 +159,7 @@ class CustomerFrame(Frame):
     def id_index(self) -> IdIndex:
         """The customer ids as an [`IdIndex`][crmcore.columnar.id_index.IdIndex] (built on first
         use, then kept with the frame)."""
-        cached = self._cache.get("id_index")
-        if not isinstance(cached, IdIndex):
-            cached = IdIndex(self.ids, "id")
-            self._cache["id_index"] = cached
-        return cached
+        return _kept_index(self, "id_index", self.ids, "id")
 
     def _positions(self, ids: AnyArray) -> Int64Array:
         """Row of each id in ``ids`` (a StringDType array); -1 for unknown ids."""
@@ -270,11 +276,7 @@ class _Log(Frame):
         """`customer_ids` as an [`IdIndex`][crmcore.columnar.id_index.IdIndex] (built on first
         use, then kept with the log): ``log.customer_index.rows(ids)`` are the customer codes of
         ``ids`` (-1 where a customer has no row)."""
-        cached = self._cache.get("customer_index")
-        if not isinstance(cached, IdIndex):
-            cached = IdIndex(self.customer_ids, "customer_id")
-            self._cache["customer_index"] = cached
-        return cached
+        return _kept_index(self, "customer_index", self.customer_ids, "customer_id")
 
     @property
     def at(self) -> AnyArray:

@@ -349,13 +349,10 @@ def _rows_of(log: TransactionLog, population: AnyArray, frame: CustomerFrame | N
     listed = np.bincount(rows[known], minlength=len(log.customer_ids))
     if listed.size and listed.max() > 1:  # name the first such id in the population's order
         twice = known & (listed[np.maximum(rows, 0)] > 1)
-        raise ValidationError("customers", str(population[np.argmax(twice)]), _TWICE)
+        raise ValidationError("customers", str(population[np.argmax(twice)]), "lists an id twice")
     if not known.all():  # the prospects' ids must be distinct too
         IdIndex(population[~known], "customers")
     return rows
-
-
-_TWICE: Final = "lists an id twice"
 
 
 def _check_currencies(log: TransactionLog, codes: Int64Array, k: int) -> None:

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from crmcore.columnar.arguments import int_column, text_column
+from crmcore.columnar.id_index import IdIndex
 from crmcore.kernel.arrays import AnyArray, BoolArray, Int64Array, read_only
 from crmcore.kernel.errors import NotFoundError, ValidationError
 from crmcore.kernel.ids import validate_id
@@ -45,8 +46,11 @@ __all__ = ["AccountHierarchy", "id_positions"]
 
 
 def id_positions(vocabulary: npt.ArrayLike, wanted: npt.ArrayLike) -> Int64Array:
-    """For each id in ``wanted``, its position in ``vocabulary`` (-1 where absent): one sort of
-    the vocabulary and one binary search per id, vectorised.
+    """For each id in ``wanted``, its position in ``vocabulary`` (-1 where absent; an id the
+    vocabulary lists twice is found at its first position), compared exactly.
+
+    The ids are joined by an [`IdIndex`][crmcore.columnar.id_index.IdIndex]; a vocabulary
+    with repeated ids (which an index refuses) goes through a dict of first positions.
 
     Examples:
         >>> id_positions(["b", "a", "c"], ["c", "x", "b"]).tolist()
@@ -54,14 +58,16 @@ def id_positions(vocabulary: npt.ArrayLike, wanted: npt.ArrayLike) -> Int64Array
     """
     table = text_column(vocabulary, "vocabulary", what="ids")
     want = text_column(wanted, "wanted", what="ids")
-    if not len(table):
-        return np.full(len(want), -1, dtype=np.int64)
-    order = np.argsort(table, kind="stable")
-    ordered = table[order]
-    found = np.minimum(np.searchsorted(ordered, want), len(table) - 1)
-    hit = ordered[found] == want
-    out: Int64Array = np.where(hit, order[found], -1).astype(np.int64)
-    return out
+    try:
+        index = IdIndex(table, "vocabulary")
+    except ValidationError:  # a repeated id: the first position of each, as a dict keeps it
+        first: dict[str, int] = {}
+        for position, name in enumerate(table.tolist()):
+            first.setdefault(name, position)
+        return np.fromiter(
+            (first.get(name, -1) for name in want.tolist()), dtype=np.int64, count=len(want)
+        )
+    return index.rows(want)
 
 
 @attrs.frozen(eq=False)
