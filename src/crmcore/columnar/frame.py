@@ -161,16 +161,12 @@ class CustomerFrame(Frame):
         use, then kept with the frame)."""
         return _kept_index(self, "id_index", self.ids, "id")
 
-    def _positions(self, ids: AnyArray) -> Int64Array:
-        """Row of each id in ``ids`` (a StringDType array); -1 for unknown ids."""
-        return self.id_index.rows(ids)
-
     def index_of(self, ids: Iterable[str]) -> Int64Array:
         """Row positions of ``ids``; a [`ValidationError`][crmcore.columnar.frame.ValidationError]
         names the first unknown id."""
         wanted = list(each_of(ids, str, "ids"))
         strings = strings_of(wanted, "ids")
-        positions = self._positions(strings)
+        positions = self.id_index.rows(strings)
         if (positions < 0).any():
             i = int(np.argmax(positions < 0))
             raise ValidationError(f"ids[{i}]", wanted[i], "is not a customer in this frame")
@@ -287,7 +283,7 @@ class _Log(Frame):
         """For each row, the row of its customer in ``customers`` (-1 where absent)."""
         if not isinstance(customers, CustomerFrame):
             raise ValidationError("customers", type(customers).__name__, "must be a CustomerFrame")
-        vocabulary_rows = customers._positions(self.customer_ids)
+        vocabulary_rows = customers.id_index.rows(self.customer_ids)
         return vocabulary_rows[self._columns["customer_id"].codes]
 
     def sort_by_customer_time(self) -> Self:
